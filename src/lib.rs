@@ -1,0 +1,20 @@
+//! beamnode: a Rust node that joins Erlang/Elixir clusters as a distribution peer.
+//!
+//! Layout (see `../shared/protocol-notes.md` for the protocol sections cited in docs):
+//! - [`term`]: the term model; [`etf`]: the External Term Format codec (§6).
+//! - [`proto`]: sans-IO protocol pieces — flags (§3), EPMD messages (§1), the handshake
+//!   state machines (§2), framing and distribution headers (§4), control messages (§5).
+//!   No sockets, clocks or random numbers inside.
+//! - [`net`]: the tokio layer that drives them — EPMD client and server, listener,
+//!   dialer, per-connection driver.
+//! - [`runtime`]: pids, refs, mailboxes and the process API.
+//! - [`node`]: a [`Node`] owns everything; there are no process-wide statics, so
+//!   several nodes can run in one process.
+//! - [`services`]: built-in processes (net_kernel, echo, kv) written against the same
+//!   public process API a library user gets.
+
+pub mod etf;
+pub mod proto;
+pub mod term;
+
+pub use term::{Atom, Pid, Reference, Term};

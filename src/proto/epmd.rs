@@ -1,0 +1,1 @@
+//! EPMD messages (protocol-notes §1). OWNED BY THE EPMD WORK ITEM.

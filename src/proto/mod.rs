@@ -1,0 +1,7 @@
+//! Sans-IO protocol layer: codecs and state machines with no I/O, clock or RNG inside.
+
+pub mod epmd;
+pub mod flags;
+pub mod handshake;
+
+pub use flags::DistFlags;

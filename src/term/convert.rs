@@ -1,0 +1,2 @@
+//! Conversions between [`Term`](super::Term) and `eetf::Term`.
+//! OWNED BY THE ETF WORK ITEM.

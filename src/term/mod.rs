@@ -1,0 +1,562 @@
+//! The Erlang term model (protocol-notes §6).
+//!
+//! beamnode keeps its own term type instead of using `eetf::Term` directly because the
+//! node must survive hostile input: a term nested a million levels deep (OTP decodes
+//! that much) has to be decoded, encoded *and dropped* without recursion. The
+//! containers ([`Terms`], [`Map`], [`ImproperList`]) therefore drop their children
+//! iteratively. Conversions to and from `eetf::Term` live in [`convert`], so code that
+//! already speaks eetf can exchange terms with beamnode.
+//!
+//! Equality (`==` on these types) is Erlang's *exact* match (`=:=`): `1` and `1.0`
+//! differ, map key order does not matter.
+//!
+//! Derived `Clone`, `PartialEq`, `Hash` and `Debug` recurse; the codec and `Drop` do
+//! not. Code that handles untrusted terms should compare encoded bytes when depth is
+//! unbounded.
+
+pub mod convert;
+pub mod display;
+
+use num_bigint::BigInt;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+/// An atom. Cheap to clone (shared text). At most 255 characters on the wire (§6.2).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Atom(Arc<str>);
+
+impl Atom {
+    /// Creates an atom from its text.
+    pub fn new(name: &str) -> Self {
+        Atom(Arc::from(name))
+    }
+    /// The atom's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Atom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Atom({:?})", &*self.0)
+    }
+}
+
+impl From<&str> for Atom {
+    fn from(s: &str) -> Self {
+        Atom::new(s)
+    }
+}
+
+impl From<String> for Atom {
+    fn from(s: String) -> Self {
+        Atom(Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for Atom {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Atom {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+/// A process identifier (NEW_PID_EXT, §6.1). `id` and `serial` are full 32-bit values
+/// (DFLAG_V4_NC); OTP range-checks only its own local pids.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Pid {
+    pub node: Atom,
+    pub id: u32,
+    pub serial: u32,
+    pub creation: u32,
+}
+
+impl Pid {
+    pub fn new(node: Atom, id: u32, serial: u32, creation: u32) -> Self {
+        Pid {
+            node,
+            id,
+            serial,
+            creation,
+        }
+    }
+}
+
+/// A port identifier (NEW_PORT_EXT / V4_PORT_EXT, §6.1).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Port {
+    pub node: Atom,
+    pub id: u64,
+    pub creation: u32,
+}
+
+/// A reference (NEWER_REFERENCE_EXT, §6.1): 1 to 5 32-bit words. OTP 25 sends three
+/// words for every reference, aliases included (§16.1).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Reference {
+    pub node: Atom,
+    pub creation: u32,
+    pub ids: Vec<u32>,
+}
+
+/// A float. Always finite on the wire (§6.2); equality and hashing use the bit pattern,
+/// which matches `=:=` for finite values except that `0.0` and `-0.0` differ (as in
+/// OTP 27+).
+#[derive(Clone, Copy, Debug)]
+pub struct Float(pub f64);
+
+impl PartialEq for Float {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+impl Eq for Float {}
+impl Hash for Float {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state)
+    }
+}
+
+/// `fun Module:Function/Arity` (EXPORT_EXT).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ExportFun {
+    pub module: Atom,
+    pub function: Atom,
+    pub arity: u8,
+}
+
+/// A fun closure (NEW_FUN_EXT). It cannot run outside the BEAM; beamnode carries it
+/// unchanged so it can be stored and sent back.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct InternalFun {
+    pub arity: u8,
+    pub uniq: [u8; 16],
+    pub index: u32,
+    pub module: Atom,
+    pub old_index: u32,
+    pub old_uniq: u32,
+    pub pid: Pid,
+    pub free_vars: Terms,
+}
+
+/// A bitstring whose length is not a whole number of bytes (BIT_BINARY_EXT).
+/// `bits` (1..=8) is how many high bits of the last byte are used.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct BitBinary {
+    pub bytes: Vec<u8>,
+    pub bits: u8,
+}
+
+/// A sequence of terms: the elements of a tuple or of a list.
+///
+/// Dropping it never recurses, however deep the nesting (see the module docs).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Terms(Vec<Term>);
+
+impl Terms {
+    pub fn new(v: Vec<Term>) -> Self {
+        Terms(v)
+    }
+    /// Takes the elements out (leaving this empty).
+    pub fn into_vec(mut self) -> Vec<Term> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Deref for Terms {
+    type Target = Vec<Term>;
+    fn deref(&self) -> &Vec<Term> {
+        &self.0
+    }
+}
+impl DerefMut for Terms {
+    fn deref_mut(&mut self) -> &mut Vec<Term> {
+        &mut self.0
+    }
+}
+impl From<Vec<Term>> for Terms {
+    fn from(v: Vec<Term>) -> Self {
+        Terms(v)
+    }
+}
+impl FromIterator<Term> for Terms {
+    fn from_iter<I: IntoIterator<Item = Term>>(iter: I) -> Self {
+        Terms(iter.into_iter().collect())
+    }
+}
+
+impl Drop for Terms {
+    fn drop(&mut self) {
+        drop_iteratively(std::mem::take(&mut self.0));
+    }
+}
+
+/// A list whose last tail is not `[]`. `elements` is never empty.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ImproperList {
+    pub elements: Terms,
+    pub tail: Box<Term>,
+}
+
+impl Drop for ImproperList {
+    fn drop(&mut self) {
+        let tail = std::mem::replace(&mut *self.tail, Term::Nil);
+        drop_iteratively(vec![tail]);
+    }
+}
+
+/// A map. Entries keep the order they were decoded or inserted in; equality ignores
+/// order (maps are unordered in Erlang). Keys are unique (the decoder rejects
+/// duplicates, §6.2).
+#[derive(Clone, Debug, Default)]
+pub struct Map(Vec<(Term, Term)>);
+
+impl Map {
+    pub fn new() -> Self {
+        Map(Vec::new())
+    }
+    /// Builds a map from entries; a later duplicate key replaces the earlier value.
+    pub fn from_entries(entries: Vec<(Term, Term)>) -> Self {
+        let mut m = Map(Vec::with_capacity(entries.len()));
+        for (k, v) in entries {
+            m.insert(k, v);
+        }
+        m
+    }
+    /// Wraps entries the caller has already checked to have unique keys.
+    pub(crate) fn from_unique_entries(entries: Vec<(Term, Term)>) -> Self {
+        Map(entries)
+    }
+    pub fn get(&self, key: &Term) -> Option<&Term> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    pub fn insert(&mut self, key: Term, value: Term) -> Option<Term> {
+        for (k, v) in self.0.iter_mut() {
+            if *k == key {
+                return Some(std::mem::replace(v, value));
+            }
+        }
+        self.0.push((key, value));
+        None
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, (Term, Term)> {
+        self.0.iter()
+    }
+    pub fn entries(&self) -> &[(Term, Term)] {
+        &self.0
+    }
+    /// Takes the entries out (leaving this empty).
+    pub fn into_entries(mut self) -> Vec<(Term, Term)> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .all(|(k, v)| other.get(k).is_some_and(|ov| ov == v))
+    }
+}
+impl Eq for Map {}
+
+impl Hash for Map {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Order-independent: combine per-entry hashes commutatively.
+        let mut acc: u64 = 0;
+        for (k, v) in &self.0 {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            k.hash(&mut h);
+            v.hash(&mut h);
+            acc = acc.wrapping_add(h.finish());
+        }
+        self.0.len().hash(state);
+        acc.hash(state);
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        let entries = std::mem::take(&mut self.0);
+        let mut flat = Vec::with_capacity(entries.len() * 2);
+        for (k, v) in entries {
+            flat.push(k);
+            flat.push(v);
+        }
+        drop_iteratively(flat);
+    }
+}
+
+/// An Erlang term.
+///
+/// Integers that fit in an `i64` are always [`Term::Int`]; [`Term::BigInt`] holds only
+/// values outside that range (the codec normalises). Strings are lists of integers, as
+/// in Erlang: STRING_EXT decodes to [`Term::List`] and the encoder picks STRING_EXT when
+/// every element is an integer in 0..=255.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Term {
+    Atom(Atom),
+    Int(i64),
+    BigInt(BigInt),
+    Float(Float),
+    Pid(Pid),
+    Port(Port),
+    Ref(Reference),
+    Binary(Vec<u8>),
+    BitBinary(BitBinary),
+    Tuple(Terms),
+    /// `[]`.
+    Nil,
+    /// A proper, non-empty list. (An empty `List` is accepted and means `[]`, but the
+    /// decoder always produces [`Term::Nil`] for `[]`.)
+    List(Terms),
+    ImproperList(ImproperList),
+    Map(Map),
+    ExportFun(ExportFun),
+    InternalFun(Box<InternalFun>),
+}
+
+impl Term {
+    /// An atom term.
+    pub fn atom(name: &str) -> Term {
+        Term::Atom(Atom::new(name))
+    }
+    /// A tuple term.
+    pub fn tuple(elements: Vec<Term>) -> Term {
+        Term::Tuple(Terms(elements))
+    }
+    /// A proper list (`[]` when empty).
+    pub fn list(elements: Vec<Term>) -> Term {
+        if elements.is_empty() {
+            Term::Nil
+        } else {
+            Term::List(Terms(elements))
+        }
+    }
+    /// `[e1, …, en | tail]`, normalised: a `[]` tail gives a proper list and a list
+    /// tail is appended.
+    pub fn improper_list(mut elements: Vec<Term>, tail: Term) -> Term {
+        match tail {
+            Term::Nil => Term::list(elements),
+            Term::List(mut more) => {
+                elements.append(&mut more);
+                Term::list(elements)
+            }
+            Term::ImproperList(mut il) => {
+                elements.append(&mut il.elements);
+                let t = std::mem::replace(&mut *il.tail, Term::Nil);
+                Term::improper_list(elements, t)
+            }
+            other if elements.is_empty() => other,
+            other => Term::ImproperList(ImproperList {
+                elements: Terms(elements),
+                tail: Box::new(other),
+            }),
+        }
+    }
+    /// A binary term.
+    pub fn binary(bytes: impl Into<Vec<u8>>) -> Term {
+        Term::Binary(bytes.into())
+    }
+    /// A map term.
+    pub fn map(entries: Vec<(Term, Term)>) -> Term {
+        Term::Map(Map::from_entries(entries))
+    }
+    /// An Erlang string (list of code points), e.g. `"abc"` = `[97,98,99]`.
+    pub fn string(s: &str) -> Term {
+        Term::list(s.chars().map(|c| Term::Int(c as i64)).collect())
+    }
+    /// An integer term, normalised to [`Term::Int`] when it fits.
+    pub fn from_bigint(b: BigInt) -> Term {
+        use num_traits::ToPrimitive;
+        match b.to_i64() {
+            Some(i) => Term::Int(i),
+            None => Term::BigInt(b),
+        }
+    }
+
+    pub fn as_atom(&self) -> Option<&Atom> {
+        match self {
+            Term::Atom(a) => Some(a),
+            _ => None,
+        }
+    }
+    /// True when this is the atom `name`.
+    pub fn is_atom(&self, name: &str) -> bool {
+        matches!(self, Term::Atom(a) if a.as_str() == name)
+    }
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Term::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn as_pid(&self) -> Option<&Pid> {
+        match self {
+            Term::Pid(p) => Some(p),
+            _ => None,
+        }
+    }
+    pub fn as_ref(&self) -> Option<&Reference> {
+        match self {
+            Term::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+    pub fn as_tuple(&self) -> Option<&[Term]> {
+        match self {
+            Term::Tuple(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// Elements of a proper list (`[]` gives an empty slice).
+    pub fn as_list(&self) -> Option<&[Term]> {
+        match self {
+            Term::Nil => Some(&[]),
+            Term::List(l) => Some(l),
+            _ => None,
+        }
+    }
+    pub fn as_binary(&self) -> Option<&[u8]> {
+        match self {
+            Term::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Term::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl From<Atom> for Term {
+    fn from(a: Atom) -> Self {
+        Term::Atom(a)
+    }
+}
+impl From<Pid> for Term {
+    fn from(p: Pid) -> Self {
+        Term::Pid(p)
+    }
+}
+impl From<Reference> for Term {
+    fn from(r: Reference) -> Self {
+        Term::Ref(r)
+    }
+}
+impl From<i64> for Term {
+    fn from(i: i64) -> Self {
+        Term::Int(i)
+    }
+}
+impl From<i32> for Term {
+    fn from(i: i32) -> Self {
+        Term::Int(i as i64)
+    }
+}
+impl From<u32> for Term {
+    fn from(i: u32) -> Self {
+        Term::Int(i as i64)
+    }
+}
+impl From<f64> for Term {
+    fn from(f: f64) -> Self {
+        Term::Float(Float(f))
+    }
+}
+impl From<BigInt> for Term {
+    fn from(b: BigInt) -> Self {
+        Term::from_bigint(b)
+    }
+}
+impl From<Vec<u8>> for Term {
+    fn from(b: Vec<u8>) -> Self {
+        Term::Binary(b)
+    }
+}
+impl From<&[u8]> for Term {
+    fn from(b: &[u8]) -> Self {
+        Term::Binary(b.to_vec())
+    }
+}
+impl From<bool> for Term {
+    fn from(b: bool) -> Self {
+        Term::atom(if b { "true" } else { "false" })
+    }
+}
+
+/// Drops a batch of terms without recursing: children of containers are moved onto an
+/// explicit stack before their (now shallow) parent is dropped.
+fn drop_iteratively(mut stack: Vec<Term>) {
+    while let Some(mut t) = stack.pop() {
+        match &mut t {
+            Term::Tuple(ts) | Term::List(ts) => stack.append(&mut ts.0),
+            Term::ImproperList(il) => {
+                stack.append(&mut il.elements.0);
+                stack.push(std::mem::replace(&mut *il.tail, Term::Nil));
+            }
+            Term::Map(m) => {
+                for (k, v) in std::mem::take(&mut m.0) {
+                    stack.push(k);
+                    stack.push(v);
+                }
+            }
+            Term::InternalFun(f) => stack.append(&mut f.free_vars.0),
+            _ => {}
+        }
+        // `t` is shallow now; dropping it does not recurse.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_drops_without_stack_overflow() {
+        let mut t = Term::Nil;
+        for _ in 0..1_000_000 {
+            t = Term::list(vec![t]);
+        }
+        let mut m = Term::Nil;
+        for _ in 0..200_000 {
+            m = Term::map(vec![(Term::Int(1), m)]);
+            m = Term::tuple(vec![m]);
+            m = Term::improper_list(vec![Term::Int(1)], m);
+        }
+        drop(t);
+        drop(m);
+    }
+
+    #[test]
+    fn improper_list_normalises() {
+        let t = Term::improper_list(vec![Term::Int(1)], Term::list(vec![Term::Int(2)]));
+        assert_eq!(t, Term::list(vec![Term::Int(1), Term::Int(2)]));
+        let t = Term::improper_list(vec![], Term::Int(3));
+        assert_eq!(t, Term::Int(3));
+    }
+
+    #[test]
+    fn map_equality_ignores_order() {
+        let a = Term::map(vec![(Term::Int(1), Term::atom("a")), (Term::Int(2), Term::atom("b"))]);
+        let b = Term::map(vec![(Term::Int(2), Term::atom("b")), (Term::Int(1), Term::atom("a"))]);
+        assert_eq!(a, b);
+    }
+}
