@@ -1,0 +1,95 @@
+//! Node configuration: a plain struct with defaults and setters (quinn style). Limits are
+//! named, documented fields.
+
+use std::time::Duration;
+
+/// How a node is set up. Build with [`NodeConfig::new`] and the setters.
+#[derive(Clone)]
+pub struct NodeConfig {
+    /// Full node name, `alive@host`.
+    pub name: String,
+    /// The shared secret. Never logged.
+    pub cookie: String,
+    /// Hidden nodes are left out of peers' `nodes()` and do not take part in `global`
+    /// (protocol-notes §3.4).
+    pub hidden: bool,
+    /// Port range for the distribution listener (`inet_dist_listen_min/max`). `(0, 0)`
+    /// lets the OS choose.
+    pub listen_port_range: (u16, u16),
+    /// Address the distribution listener binds.
+    pub listen_addr: std::net::IpAddr,
+    /// EPMD port (`ERL_EPMD_PORT`, default 4369).
+    pub epmd_port: u16,
+    /// `net_ticktime` (§4.1): the peer is declared down after this long without any byte
+    /// received (plus up to one tick interval). Default 60 s.
+    pub net_ticktime: Duration,
+    /// `net_tickintensity` (§4.1): ticks per `net_ticktime`. Default 4.
+    pub net_tickintensity: u32,
+    /// `net_setuptime` (§2.1): bound on each handshake step. Default 7 s.
+    pub setup_time: Duration,
+    /// Largest incoming frame accepted; a bigger length field closes the connection
+    /// instead of making us buffer it.
+    pub max_frame_size: usize,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("name", &self.name)
+            .field("cookie", &"<hidden>")
+            .field("hidden", &self.hidden)
+            .field("listen_port_range", &self.listen_port_range)
+            .field("listen_addr", &self.listen_addr)
+            .field("epmd_port", &self.epmd_port)
+            .field("net_ticktime", &self.net_ticktime)
+            .finish()
+    }
+}
+
+impl NodeConfig {
+    /// A configuration with OTP's defaults for `name` (`alive@host`) and `cookie`.
+    pub fn new(name: impl Into<String>, cookie: impl Into<String>) -> Self {
+        NodeConfig {
+            name: name.into(),
+            cookie: cookie.into(),
+            hidden: false,
+            listen_port_range: (0, 0),
+            listen_addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            epmd_port: crate::net::epmd_port_from_env(),
+            net_ticktime: Duration::from_secs(60),
+            net_tickintensity: 4,
+            setup_time: Duration::from_secs(7),
+            max_frame_size: 128 * 1024 * 1024,
+        }
+    }
+    pub fn hidden(mut self, hidden: bool) -> Self {
+        self.hidden = hidden;
+        self
+    }
+    pub fn listen_port_range(mut self, min: u16, max: u16) -> Self {
+        self.listen_port_range = (min, max);
+        self
+    }
+    pub fn listen_addr(mut self, addr: std::net::IpAddr) -> Self {
+        self.listen_addr = addr;
+        self
+    }
+    pub fn epmd_port(mut self, port: u16) -> Self {
+        self.epmd_port = port;
+        self
+    }
+    pub fn net_ticktime(mut self, t: Duration) -> Self {
+        self.net_ticktime = t;
+        self
+    }
+    pub fn setup_time(mut self, t: Duration) -> Self {
+        self.setup_time = t;
+        self
+    }
+    /// Interval between tick checks: `net_ticktime / intensity`, at least 1 ms... OTP
+    /// rounds ticktime up to a multiple of the intensity (§4.1).
+    pub fn tick_interval(&self) -> Duration {
+        let intensity = self.net_tickintensity.clamp(4, 1000);
+        (self.net_ticktime / intensity).max(Duration::from_millis(10))
+    }
+}

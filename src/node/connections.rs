@@ -1,0 +1,252 @@
+//! The node's view of its connections: pending attempts, up connections, and the
+//! per-node outgoing queue that keeps messages in order while a connection is being set
+//! up (auto-connect, protocol-notes §7.2) — net_kernel's bookkeeping in OTP terms.
+
+use crate::proto::control::ControlMessage;
+use crate::proto::handshake::Status;
+use crate::proto::DistFlags;
+use crate::term::{Atom, Term};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// One message for a connection's writer.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub control: ControlMessage,
+    pub payload: Option<Term>,
+}
+
+/// What the node keeps for an up connection.
+#[derive(Debug, Clone)]
+pub(crate) struct UpInfo {
+    pub id: u64,
+    pub flags: DistFlags,
+    pub visible: bool,
+    pub creation: u32,
+    /// Notified to make the connection task close (e.g. the peer reconnected).
+    pub kill: Arc<Notify>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Pending {
+        attempt: u64,
+        waiters: Vec<oneshot::Sender<bool>>,
+    },
+    Up(UpInfo),
+}
+
+#[derive(Debug)]
+struct Entry {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    rx: Option<mpsc::UnboundedReceiver<Outgoing>>,
+    phase: Phase,
+}
+
+impl Entry {
+    fn pending(attempt: u64) -> Entry {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Entry {
+            tx,
+            rx: Some(rx),
+            phase: Phase::Pending {
+                attempt,
+                waiters: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Result of queuing a message for a node.
+pub(crate) enum Queued {
+    /// Queued on an existing (pending or up) connection.
+    Existing,
+    /// A new pending entry was made: the caller must start a dial with this attempt id.
+    Dial(u64),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    map: Mutex<HashMap<Atom, Entry>>,
+    next_id: AtomicU64,
+}
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Atom, Entry>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Queues `out` for `node`, creating a pending entry (and asking for a dial) when
+    /// there is none. One queue per node keeps every sender's messages in order.
+    pub fn queue(&self, node: &Atom, out: Outgoing) -> Queued {
+        let mut map = self.lock();
+        if let Some(e) = map.get(node) {
+            // A closed receiver means the connection is going down; the message is
+            // dropped as BEAM drops messages to a node that is gone.
+            let _ = e.tx.send(out);
+            return Queued::Existing;
+        }
+        let attempt = self.new_id();
+        let e = Entry::pending(attempt);
+        let _ = e.tx.send(out);
+        map.insert(node.clone(), e);
+        Queued::Dial(attempt)
+    }
+
+    /// For `connect`: `Ok(true)` if already up, otherwise a receiver told whether the
+    /// pending (maybe new) attempt succeeds, plus the attempt id to dial when new.
+    pub fn wait_up(&self, node: &Atom) -> Result<bool, (oneshot::Receiver<bool>, Option<u64>)> {
+        let mut map = self.lock();
+        let (tx, rx) = oneshot::channel();
+        match map.get_mut(node) {
+            Some(Entry {
+                phase: Phase::Up(_), ..
+            }) => Ok(true),
+            Some(Entry {
+                phase: Phase::Pending { waiters, .. },
+                ..
+            }) => {
+                waiters.push(tx);
+                Err((rx, None))
+            }
+            None => {
+                let attempt = self.new_id();
+                let mut e = Entry::pending(attempt);
+                if let Phase::Pending { waiters, .. } = &mut e.phase {
+                    waiters.push(tx);
+                }
+                map.insert(node.clone(), e);
+                Err((rx, Some(attempt)))
+            }
+        }
+    }
+
+    /// net_kernel's decision when `peer` dials us (protocol-notes §2.6). Returns the
+    /// status to send and, unless the status ends the attempt, the attempt id this
+    /// accept now owns.
+    pub fn accept_status(&self, our_name: &Atom, peer: &Atom) -> (Status, Option<u64>) {
+        let mut map = self.lock();
+        match map.get_mut(peer) {
+            None => {
+                let attempt = self.new_id();
+                map.insert(peer.clone(), Entry::pending(attempt));
+                (Status::Ok, Some(attempt))
+            }
+            Some(Entry {
+                phase: Phase::Pending { attempt, .. },
+                ..
+            }) => {
+                if our_name.as_str() > peer.as_str() {
+                    // Our own attempt wins; the peer parks its attempt.
+                    (Status::Nok, None)
+                } else {
+                    // The peer's attempt wins; ours is superseded (it will see `nok`).
+                    let new = self.new_id();
+                    *attempt = new;
+                    (Status::OkSimultaneous, Some(new))
+                }
+            }
+            Some(Entry {
+                phase: Phase::Up(_), ..
+            }) => (Status::Alive, None),
+        }
+    }
+
+    /// The peer answered `true` to `alive`: it really is reconnecting, so the old
+    /// connection goes and this accept takes over.
+    pub fn replace_up(&self, peer: &Atom) -> u64 {
+        let mut map = self.lock();
+        if let Some(Entry {
+            phase: Phase::Up(info),
+            ..
+        }) = map.get(peer)
+        {
+            info.kill.notify_one();
+        }
+        let attempt = self.new_id();
+        map.insert(peer.clone(), Entry::pending(attempt));
+        attempt
+    }
+
+    /// The handshake of `attempt` finished. Returns the queue to drain if this attempt
+    /// still owns the entry, `None` if another connection superseded it.
+    pub fn established(&self, peer: &Atom, attempt: u64, info: UpInfo) -> Option<mpsc::UnboundedReceiver<Outgoing>> {
+        let mut map = self.lock();
+        let e = map.get_mut(peer)?;
+        match &mut e.phase {
+            Phase::Pending { attempt: a, waiters } if *a == attempt => {
+                for w in waiters.drain(..) {
+                    let _ = w.send(true);
+                }
+                let rx = e.rx.take();
+                e.phase = Phase::Up(info);
+                rx
+            }
+            _ => None,
+        }
+    }
+
+    /// The attempt failed before coming up.
+    pub fn failed(&self, peer: &Atom, attempt: u64) {
+        let mut map = self.lock();
+        let owns = matches!(map.get(peer), Some(Entry { phase: Phase::Pending { attempt: a, .. }, .. }) if *a == attempt);
+        if owns {
+            if let Some(Entry {
+                phase: Phase::Pending { waiters, .. },
+                ..
+            }) = map.remove(peer)
+            {
+                for w in waiters {
+                    let _ = w.send(false);
+                }
+            }
+        }
+    }
+
+    /// An up connection ended. True if it was the node's current connection (the
+    /// caller then reports nodedown).
+    pub fn closed(&self, peer: &Atom, id: u64) -> bool {
+        let mut map = self.lock();
+        let current = matches!(map.get(peer), Some(Entry { phase: Phase::Up(i), .. }) if i.id == id);
+        if current {
+            map.remove(peer);
+        }
+        current
+    }
+
+    /// Info on the up connection to `peer`.
+    pub fn up_info(&self, peer: &Atom) -> Option<UpInfo> {
+        match self.lock().get(peer) {
+            Some(Entry {
+                phase: Phase::Up(i), ..
+            }) => Some(i.clone()),
+            _ => None,
+        }
+    }
+
+    /// Up connections with their info.
+    pub fn up(&self) -> Vec<(Atom, UpInfo)> {
+        self.lock()
+            .iter()
+            .filter_map(|(n, e)| match &e.phase {
+                Phase::Up(i) => Some((n.clone(), i.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Closes every connection (node shutdown).
+    pub fn kill_all(&self) {
+        for e in self.lock().values() {
+            if let Phase::Up(i) = &e.phase {
+                i.kill.notify_one();
+            }
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! [`Node`]: one beamnode instance. It owns the process table, the connections and the
+//! network tasks; everything hangs off it (no process-wide statics), so several nodes
+//! can run in one test process.
+
+mod connections;
+mod dispatch;
+
+pub(crate) use connections::{Outgoing, UpInfo};
+
+use crate::config::NodeConfig;
+use crate::proto::control::{ControlMessage, ProcRef};
+use crate::proto::DistFlags;
+use crate::runtime::ids::IdAllocator;
+use crate::runtime::mailbox::{Delivery, Mailbox};
+use crate::runtime::table::{ProcessTable, RegisterError};
+use crate::runtime::Process;
+use crate::term::{Atom, Pid, Reference, Term};
+use connections::{Connections, Queued};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tracing::{debug, info_span, Instrument};
+
+/// A node-level event, as `net_kernel:monitor_nodes(true, [nodedown_reason])` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A connection came up (handshake done). `visible` is false for hidden peers.
+    NodeUp { node: Atom, visible: bool },
+    /// A connection went down, with OTP's reason atom (`connection_closed`,
+    /// `net_tick_timeout`, `disconnect`, …).
+    NodeDown { node: Atom, reason: Atom },
+}
+
+/// Which connected nodes to list (`nodes/1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Visible,
+    Hidden,
+    Connected,
+}
+
+/// Errors starting or running a node.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    #[error("invalid node name {0:?}: expected alive@host")]
+    BadName(String),
+    #[error("could not listen for distribution connections: {0}")]
+    Listen(std::io::Error),
+    #[error("EPMD registration failed: {0}")]
+    Epmd(#[from] crate::net::epmd_client::EpmdError),
+    #[error("cookie: {0}")]
+    Cookie(String),
+}
+
+pub(crate) struct NodeInner {
+    pub(crate) config: NodeConfig,
+    pub(crate) ids: IdAllocator,
+    pub(crate) table: ProcessTable,
+    pub(crate) conns: Connections,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+    /// The pid used as sender for messages sent outside any process.
+    pub(crate) system_pid: Pid,
+    /// The port the distribution listener is bound to.
+    pub(crate) listen_port: u16,
+    /// Tasks to stop at shutdown, and the EPMD registration guard.
+    pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    pub(crate) epmd_registration: Mutex<Option<crate::net::epmd_client::EpmdRegistration>>,
+}
+
+/// A running beamnode. Cheap to clone (a shared handle).
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<NodeInner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("name", self.name()).finish()
+    }
+}
+
+impl Node {
+    /// Starts a node: binds the distribution listener, registers with EPMD (the
+    /// registration lives as long as the node) and starts `net_kernel`, so peers can
+    /// connect and `net_adm:ping` it.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        crate::net::start_node(config).await
+    }
+
+    /// Builds the node value around an already bound listener (used by the net layer).
+    pub(crate) fn from_parts(config: NodeConfig, creation: u32, listen_port: u16) -> Node {
+        let name = Atom::new(&config.name);
+        let mut salt = [0u8; 4];
+        // The salt only makes refs of successive runs differ; a failing RNG is harmless.
+        let _ = getrandom::fill(&mut salt);
+        let ids = IdAllocator::new(name, creation, u32::from_le_bytes(salt));
+        let system_pid = ids.pid_with_id(1);
+        let (events, _) = broadcast::channel(1024);
+        Node {
+            inner: Arc::new(NodeInner {
+                config,
+                ids,
+                table: ProcessTable::default(),
+                conns: Connections::default(),
+                events,
+                system_pid,
+                listen_port,
+                background: Mutex::new(Vec::new()),
+                epmd_registration: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// This node's name, `alive@host`.
+    pub fn name(&self) -> &Atom {
+        self.inner.ids.node()
+    }
+
+    /// This incarnation's creation (from EPMD), part of every pid and ref we make.
+    pub fn creation(&self) -> u32 {
+        self.inner.ids.creation()
+    }
+
+    /// The distribution listen port.
+    pub fn listen_port(&self) -> u16 {
+        self.inner.listen_port
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    /// The flags this node offers in handshakes (protocol-notes §3).
+    pub fn dist_flags(&self) -> DistFlags {
+        if self.inner.config.hidden {
+            DistFlags::IMPLEMENTED
+        } else {
+            DistFlags::IMPLEMENTED | DistFlags::PUBLISHED
+        }
+    }
+
+    /// A new reference (`make_ref()`).
+    pub fn make_ref(&self) -> Reference {
+        self.inner.ids.new_ref()
+    }
+
+    /// Creates a process for the calling code: a pid and mailbox, without a task.
+    /// The process exits when the returned value is dropped.
+    pub fn process(&self) -> Process {
+        let pid = self.inner.ids.new_pid();
+        let (tx, mailbox) = Mailbox::new();
+        self.inner.table.insert(pid.clone(), tx);
+        Process::new(pid, self.clone(), mailbox)
+    }
+
+    /// Spawns a Rust process running `body` on the tokio runtime; returns its pid.
+    pub fn spawn<F, Fut>(&self, body: F) -> Pid
+    where
+        F: FnOnce(Process) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let p = self.process();
+        let pid = p.pid().clone();
+        let span = info_span!("process", pid = %pid);
+        tokio::spawn(body(p).instrument(span));
+        pid
+    }
+
+    /// Spawns a process and registers it under `name` before it runs.
+    pub fn spawn_registered<F, Fut>(&self, name: &str, body: F) -> Result<Pid, RegisterError>
+    where
+        F: FnOnce(Process) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let p = self.process();
+        let pid = p.pid().clone();
+        self.register(Atom::new(name), &pid)?;
+        let span = info_span!("process", pid = %pid, name);
+        tokio::spawn(body(p).instrument(span));
+        Ok(pid)
+    }
+
+    /// Registers `pid` (a local process) under `name`.
+    pub fn register(&self, name: Atom, pid: &Pid) -> Result<(), RegisterError> {
+        if !self.inner.ids.is_local_pid(pid) {
+            return Err(RegisterError::NoProc);
+        }
+        self.inner.table.register(name, pid.id)
+    }
+
+    /// Removes a registered name.
+    pub fn unregister(&self, name: &Atom) -> bool {
+        self.inner.table.unregister(name)
+    }
+
+    /// The pid registered as `name` here.
+    pub fn whereis(&self, name: &Atom) -> Option<Pid> {
+        self.inner.table.whereis(name)
+    }
+
+    /// Names registered here.
+    pub fn registered(&self) -> Vec<Atom> {
+        self.inner.table.registered()
+    }
+
+    /// Pids of live local processes.
+    pub fn processes(&self) -> Vec<Pid> {
+        self.inner.table.pids()
+    }
+
+    /// True if `pid` is a live local process.
+    pub fn is_process_alive(&self, pid: &Pid) -> bool {
+        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(pid.id)
+    }
+
+    /// Sends from the node's system pid (for code that is not a process).
+    pub fn send(&self, to: &Pid, msg: Term) {
+        let from = self.inner.system_pid.clone();
+        self.send_from(&from, to, msg)
+    }
+
+    /// `To ! Msg` from `from`. Local pids get the message directly; remote ones over
+    /// the connection to their node, which is set up first if needed. A pid of an old
+    /// incarnation of this node (same name, other creation) is dropped, as OTP does.
+    pub fn send_from(&self, from: &Pid, to: &Pid, msg: Term) {
+        if to.node == *self.name() {
+            if to.creation == self.creation() {
+                self.deliver_local(to.id, msg);
+            } else {
+                debug!(to = %to, "message to an old incarnation dropped");
+            }
+            return;
+        }
+        self.route(
+            &to.node,
+            ControlMessage::SendSender {
+                from: from.clone(),
+                to: to.clone(),
+                token: None,
+            },
+            Some(msg),
+        );
+    }
+
+    /// `{Name, Node} ! Msg` from `from`.
+    pub fn send_named_from(&self, from: &Pid, name: &Atom, node: &Atom, msg: Term) {
+        if node == self.name() {
+            self.deliver_named(name, msg);
+            return;
+        }
+        self.route(
+            node,
+            ControlMessage::RegSend {
+                from: from.clone(),
+                to_name: name.clone(),
+                token: None,
+            },
+            Some(msg),
+        );
+    }
+
+    /// `Alias ! Msg` from `from`: to a remote alias via ALIAS_SEND (§5.1 op 33).
+    pub fn send_alias_from(&self, from: &Pid, alias: &Reference, msg: Term) {
+        if alias.node == *self.name() {
+            // Local aliases are not implemented yet; drop as for an inactive alias.
+            debug!("message to a local alias dropped");
+            return;
+        }
+        self.route(
+            &alias.node,
+            ControlMessage::AliasSend {
+                from: from.clone(),
+                alias: alias.clone(),
+                token: None,
+            },
+            Some(msg),
+        );
+    }
+
+    /// Queues a control message for `node`, connecting first when needed.
+    pub(crate) fn route(&self, node: &Atom, control: ControlMessage, payload: Option<Term>) {
+        if let Queued::Dial(attempt) = self.inner.conns.queue(node, Outgoing { control, payload }) {
+            crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+        }
+    }
+
+    pub(crate) fn deliver_local(&self, id: u32, msg: Term) -> bool {
+        match self.inner.table.sender(id) {
+            Some(tx) => tx.send(Delivery::Message(msg)).is_ok(),
+            None => false,
+        }
+    }
+
+    pub(crate) fn deliver_named(&self, name: &Atom, msg: Term) -> bool {
+        match self.inner.table.sender_by_name(name) {
+            Some(tx) => tx.send(Delivery::Message(msg)).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Called when a process ends: frees its pid and name and fires monitors.
+    pub(crate) fn process_exited(&self, pid: &Pid, reason: Term) {
+        let Some(entry) = self.inner.table.remove(pid.id) else {
+            return;
+        };
+        for m in entry.monitored_by {
+            let from = match m.by_name {
+                Some(name) => ProcRef::Name(name),
+                None => ProcRef::Pid(pid.clone()),
+            };
+            self.send_down(from, &m.watcher, m.reference, reason.clone());
+        }
+    }
+
+    /// Sends a monitor `DOWN` to a remote watcher in the form the connection's flags
+    /// call for (PAYLOAD_MONITOR_P_EXIT with EXIT_PAYLOAD, else MONITOR_P_EXIT).
+    pub(crate) fn send_down(&self, from: ProcRef, watcher: &Pid, reference: Reference, reason: Term) {
+        if watcher.node == *self.name() {
+            return; // local monitors come with issue 4's process semantics
+        }
+        let payload_form = self
+            .inner
+            .conns
+            .up_info(&watcher.node)
+            .map(|i| i.flags.contains(DistFlags::EXIT_PAYLOAD))
+            .unwrap_or(true);
+        let (control, payload) = if payload_form {
+            (
+                ControlMessage::PayloadMonitorPExit {
+                    from,
+                    to: watcher.clone(),
+                    reference,
+                },
+                Some(reason),
+            )
+        } else {
+            (
+                ControlMessage::MonitorPExit {
+                    from,
+                    to: watcher.clone(),
+                    reference,
+                    reason,
+                },
+                None,
+            )
+        };
+        // A DOWN never sets up a connection (the watcher's node is gone otherwise).
+        if self.inner.conns.up_info(&watcher.node).is_some() {
+            self.route(&watcher.node, control, payload);
+        }
+    }
+
+    /// Connected nodes of the given kind (`nodes(visible | hidden | connected)`).
+    pub fn nodes_of(&self, kind: NodeKind) -> Vec<Atom> {
+        let mut v: Vec<Atom> = self
+            .inner
+            .conns
+            .up()
+            .into_iter()
+            .filter(|(_, i)| match kind {
+                NodeKind::Visible => i.visible,
+                NodeKind::Hidden => !i.visible,
+                NodeKind::Connected => true,
+            })
+            .map(|(n, _)| n)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Visible connected nodes (`nodes()` / `Node.list()`).
+    pub fn nodes(&self) -> Vec<Atom> {
+        self.nodes_of(NodeKind::Visible)
+    }
+
+    /// Subscribes to nodeup/nodedown events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Connects to `node` (`net_kernel:connect_node/1`); true when the connection is up.
+    pub async fn connect(&self, node: &Atom) -> bool {
+        if node == self.name() {
+            return true;
+        }
+        match self.inner.conns.wait_up(node) {
+            Ok(up) => up,
+            Err((rx, dial)) => {
+                if let Some(attempt) = dial {
+                    crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+                }
+                let limit = self.inner.config.setup_time * 3;
+                matches!(tokio::time::timeout(limit, rx).await, Ok(Ok(true)))
+            }
+        }
+    }
+
+    /// `net_adm:ping/1`: connects and asks the peer's `net_kernel` `{is_auth, Node}`;
+    /// true for `pong`.
+    pub async fn ping(&self, node: &Atom) -> bool {
+        if node == self.name() {
+            return true;
+        }
+        if !self.connect(node).await {
+            return false;
+        }
+        let mut p = self.process();
+        let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(self.name().clone())]);
+        matches!(
+            crate::services::gen::call(&mut p, &Atom::new("net_kernel"), node, request, Duration::from_secs(10)).await,
+            Ok(t) if t.is_atom("yes")
+        )
+    }
+
+    /// Closes the connection to `node` (`erlang:disconnect_node/1`).
+    pub fn disconnect(&self, node: &Atom) -> bool {
+        match self.inner.conns.up_info(node) {
+            Some(i) => {
+                i.kill.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops the node: closes connections, stops the listener and unregisters from
+    /// EPMD.
+    pub fn shutdown(&self) {
+        self.inner.conns.kill_all();
+        for h in self.inner.background.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            h.abort();
+        }
+        self.inner
+            .epmd_registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
+
+    pub(crate) fn emit(&self, ev: NodeEvent) {
+        let _ = self.inner.events.send(ev);
+    }
+}

@@ -1,0 +1,7 @@
+//! Built-in processes, written only against the public process API
+//! ([`Node`](crate::Node), [`Process`](crate::runtime::Process)).
+
+pub mod echo;
+pub mod gen;
+pub mod kv;
+pub mod net_kernel;
