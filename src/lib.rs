@@ -3,8 +3,8 @@
 //! Layout (see `../shared/protocol-notes.md` for the protocol sections cited in docs):
 //! - [`term`]: the term model; [`etf`]: the External Term Format codec (§6).
 //! - [`proto`]: sans-IO protocol pieces — flags (§3), EPMD messages (§1), the handshake
-//!   state machines (§2), framing and distribution headers (§4), control messages (§5).
-//!   No sockets, clocks or random numbers inside.
+//!   state machines (§2), framing and distribution headers (§4), control messages (§5),
+//!   tick bookkeeping. No sockets, clocks or random numbers inside.
 //! - [`net`]: the tokio layer that drives them — EPMD client and server, listener,
 //!   dialer, per-connection driver.
 //! - [`runtime`]: pids, refs, mailboxes and the process API.
@@ -13,8 +13,17 @@
 //! - [`services`]: built-in processes (net_kernel, echo, kv) written against the same
 //!   public process API a library user gets.
 
+pub mod config;
+pub mod cookie;
 pub mod etf;
+pub mod net;
+pub mod node;
 pub mod proto;
+pub mod runtime;
+pub mod services;
 pub mod term;
 
+pub use config::NodeConfig;
+pub use node::{Node, NodeError, NodeEvent, NodeKind};
+pub use runtime::Process;
 pub use term::{Atom, Pid, Reference, Term};

@@ -1,1 +1,178 @@
-fn main() {}
+//! The `beamnode` command: run a node, run an EPMD. The only place that installs a
+//! tracing subscriber.
+
+use beamnode::{cookie, services, Node, NodeConfig};
+use clap::{Args, Parser, Subcommand};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "beamnode", version, about = "A Rust node for Erlang/Elixir clusters")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a node hosting the built-in `echo` and `kv` processes.
+    Run(RunArgs),
+    /// Run an EPMD (Erlang port mapper daemon) in the foreground.
+    Epmd(EpmdArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Short node name: `rust` or `rust@host` (like `erl -sname`).
+    #[arg(long, conflicts_with = "name")]
+    sname: Option<String>,
+    /// Long node name: `rust@host.domain` or `rust@127.0.0.1` (like `erl -name`).
+    #[arg(long)]
+    name: Option<String>,
+    /// The cookie; default: ~/.erlang.cookie (created when missing, like erl).
+    #[arg(long, env = "BEAMNODE_COOKIE", hide_env_values = true)]
+    cookie: Option<String>,
+    /// Connect as a hidden node (not in peers' `Node.list()`).
+    #[arg(long)]
+    hidden: bool,
+    /// Distribution listen port range `MIN-MAX` or a single port (inet_dist_listen_min/max).
+    #[arg(long, value_parser = parse_range)]
+    port: Option<(u16, u16)>,
+    /// EPMD port (default: $ERL_EPMD_PORT or 4369).
+    #[arg(long)]
+    epmd_port: Option<u16>,
+    /// Do not start an embedded EPMD when none is running.
+    #[arg(long)]
+    no_epmd: bool,
+    /// net_ticktime in seconds (default 60).
+    #[arg(long, default_value_t = 60)]
+    ticktime: u64,
+}
+
+#[derive(Args)]
+struct EpmdArgs {
+    /// Port to listen on (default: $ERL_EPMD_PORT or 4369).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    address: IpAddr,
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let parse = |p: &str| p.trim().parse::<u16>().map_err(|e| format!("{p}: {e}"));
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (parse(a)?, parse(b)?);
+            if a > b {
+                return Err(format!("empty range {a}-{b}"));
+            }
+            Ok((a, b))
+        }
+        None => parse(s).map(|p| (p, p)),
+    }
+}
+
+fn short_hostname() -> String {
+    let h = gethostname::gethostname().to_string_lossy().into_owned();
+    match h.split('.').next() {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
+fn full_name(args: &RunArgs) -> Result<String, String> {
+    match (&args.sname, &args.name) {
+        (Some(s), _) if s.contains('@') => Ok(s.clone()),
+        (Some(s), _) => Ok(format!("{s}@{}", short_hostname())),
+        (None, Some(n)) if n.contains('@') => Ok(n.clone()),
+        (None, Some(n)) => {
+            let h = gethostname::gethostname().to_string_lossy().into_owned();
+            Ok(format!("{n}@{h}"))
+        }
+        (None, None) => Err("give --sname NAME or --name NAME@HOST".into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Epmd(args) => epmd(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("beamnode: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let name = full_name(&args)?;
+    let cookie = match &args.cookie {
+        Some(c) => c.clone(),
+        None => {
+            let path = cookie::default_path().map_err(|e| e.to_string())?;
+            cookie::read_or_create(&path).map_err(|e| e.to_string())?
+        }
+    };
+    let mut config = NodeConfig::new(name, cookie)
+        .hidden(args.hidden)
+        .net_ticktime(Duration::from_secs(args.ticktime.max(1)));
+    if let Some(p) = args.epmd_port {
+        config = config.epmd_port(p);
+    }
+    if let Some((min, max)) = args.port {
+        config = config.listen_port_range(min, max);
+    }
+    if !args.no_epmd {
+        beamnode::net::ensure_epmd(config.epmd_port)
+            .await
+            .map_err(|e| format!("could not start the embedded EPMD: {e}"))?;
+    }
+    let node = Node::start(config).await.map_err(|e| e.to_string())?;
+    services::echo::start(&node).map_err(|e| e.to_string())?;
+    services::kv::start(&node).map_err(|e| e.to_string())?;
+    let me = node.name().as_str().to_string();
+    let (_, host) = me.split_once('@').unwrap_or((me.as_str(), ""));
+    let flag = if args.name.is_some() { "--name" } else { "--sname" };
+    println!("beamnode {me} is up (distribution port {}).", node.listen_port());
+    println!("Try it from Elixir (same cookie):");
+    println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\"");
+    println!("  iex> Node.connect(:\"{me}\")");
+    println!("  iex> Node.list()");
+    println!("  iex> send({{:echo, :\"{me}\"}}, {{self(), :hello}}); flush()");
+    println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:put, :k, 42}})");
+    println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
+    println!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    node.shutdown();
+    Ok(())
+}
+
+async fn epmd(args: EpmdArgs) -> Result<(), String> {
+    let port = args.port.unwrap_or_else(beamnode::net::epmd_port_from_env);
+    let addr = SocketAddr::new(args.address, port);
+    let server = beamnode::net::epmd_server::EpmdServer::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!("beamnode epmd listening on {}", server.local_addr());
+    server
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    let _ = Ipv4Addr::LOCALHOST;
+    Ok(())
+}

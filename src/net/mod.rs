@@ -1,0 +1,13 @@
+//! The tokio layer: drives the sans-IO pieces of [`crate::proto`] over real sockets —
+//! EPMD client and server, listener and dialer with their handshakes, and the driver of
+//! each up connection.
+
+pub(crate) mod connection;
+pub mod epmd_client;
+pub mod epmd_server;
+mod setup;
+
+pub use epmd_client::{EpmdClient, EpmdRegistration};
+pub use epmd_server::EpmdServer;
+pub(crate) use setup::{spawn_dial, start_node};
+pub use setup::{ensure_epmd, epmd_port_from_env, SetupError};

@@ -1,0 +1,298 @@
+//! Connection set-up: the listener with the acceptor handshake, the dialer with the
+//! initiator handshake (protocol-notes §2), and node start-up (listen, register with
+//! EPMD, start `net_kernel`).
+
+use super::connection;
+use super::epmd_client::{EpmdClient, EpmdError};
+use crate::config::NodeConfig;
+use crate::node::{Node, NodeError};
+use crate::proto::handshake::{
+    Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, Initiator,
+    InitiatorConfig, InitiatorNext, LocalName, Status,
+};
+use crate::term::Atom;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, info, info_span, warn, Instrument};
+
+/// Starts a node: listener, EPMD registration, accept loop, `net_kernel`.
+pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
+    let (alive, _host) = match config.name.split_once('@') {
+        Some((a, h)) if !a.is_empty() && !h.is_empty() => (a.to_string(), h.to_string()),
+        _ => return Err(NodeError::BadName(config.name.clone())),
+    };
+    Cookie::new(&config.cookie).map_err(|e| NodeError::Cookie(e.to_string()))?;
+    let listener = bind_listener(&config).await.map_err(NodeError::Listen)?;
+    let port = listener.local_addr().map_err(NodeError::Listen)?.port();
+    let epmd = EpmdClient::new("127.0.0.1", config.epmd_port);
+    let registration = epmd.register(&alive, port, config.hidden).await?;
+    let node = Node::from_parts(config, registration.creation(), port);
+    let span = info_span!("node", name = %node.name());
+    *node
+        .inner
+        .epmd_registration
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(registration);
+    let accept = tokio::spawn(accept_loop(node.clone(), listener).instrument(span));
+    node.inner
+        .background
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(accept);
+    crate::services::net_kernel::start(&node)
+        .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
+    info!(node = %node.name(), port, creation = node.creation(), "node started");
+    Ok(node)
+}
+
+/// Binds the first free port of the configured range (`inet_dist_listen_min/max`).
+async fn bind_listener(config: &NodeConfig) -> std::io::Result<TcpListener> {
+    let (min, max) = config.listen_port_range;
+    let mut last = None;
+    for port in min..=max {
+        match TcpListener::bind(SocketAddr::new(config.listen_addr, port)).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("empty port range")))
+}
+
+async fn accept_loop(node: Node, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let node = node.clone();
+                let span = info_span!("accept", %addr);
+                tokio::spawn(
+                    async move {
+                        if let Err(e) = accept_one(node, stream).await {
+                            warn!(error = %e, "incoming connection refused");
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Errors of one connection attempt.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    #[error("handshake: {0}")]
+    Handshake(#[from] HandshakeError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("handshake step timed out")]
+    Timeout,
+    #[error("peer closed the connection during the handshake")]
+    Closed,
+    #[error("EPMD: {0}")]
+    Epmd(#[from] EpmdError),
+    #[error("node {0} is not registered with EPMD on its host")]
+    NotRegistered(String),
+    #[error("invalid node name {0}")]
+    BadName(String),
+}
+
+fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    // A challenge must come from the OS random source (§2.3); if it fails we still
+    // produce a value, and the failure is visible in the log.
+    if let Err(e) = getrandom::fill(&mut b) {
+        warn!(error = %e, "OS random source failed");
+    }
+    u32::from_le_bytes(b)
+}
+
+fn random_u64() -> u64 {
+    (random_u32() as u64) << 32 | random_u32() as u64
+}
+
+async fn read_some(stream: &mut TcpStream, buf: &mut [u8], limit: Duration) -> Result<usize, SetupError> {
+    match tokio::time::timeout(limit, stream.read(buf)).await {
+        Err(_) => Err(SetupError::Timeout),
+        Ok(Ok(0)) => Err(SetupError::Closed),
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(e)) => Err(e.into()),
+    }
+}
+
+async fn write_all(stream: &mut TcpStream, bytes: &[u8], limit: Duration) -> Result<(), SetupError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    match tokio::time::timeout(limit, stream.write_all(bytes)).await {
+        Err(_) => Err(SetupError::Timeout),
+        Ok(r) => Ok(r?),
+    }
+}
+
+async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError> {
+    stream.set_nodelay(true)?;
+    let limit = node.config().setup_time;
+    let cookie = Cookie::new(&node.config().cookie)?;
+    let mut state = Acceptor::new(AcceptorConfig {
+        our_name: node.name().as_str().to_string(),
+        our_creation: node.creation(),
+        our_flags: node.dist_flags(),
+        cookie,
+        our_challenge: random_u32(),
+        name_me_random: random_u64(),
+        name_me_creation: random_u32().max(4),
+    })?;
+    let mut buf = vec![0u8; 4096];
+    let mut input: Vec<u8> = Vec::new();
+    let mut attempt: Option<(Atom, u64)> = None;
+    let result = async {
+        loop {
+            let n = read_some(&mut stream, &mut buf, limit).await?;
+            input.extend_from_slice(&buf[..n]);
+            let mut step = state.handle(&input)?;
+            input.clear();
+            loop {
+                write_all(&mut stream, &step.send, limit).await?;
+                match step.next {
+                    AcceptorNext::Continue(s) => {
+                        state = s;
+                        break;
+                    }
+                    AcceptorNext::NeedStatus(waiting) => {
+                        let peer = Atom::new(waiting.peer_name());
+                        let (status, a) = node.inner.conns.accept_status(node.name(), &peer);
+                        if let Some(a) = a {
+                            attempt = Some((peer.clone(), a));
+                        }
+                        debug!(%peer, status = status.as_str(), "status decided");
+                        step = waiting.status(status)?;
+                    }
+                    AcceptorNext::Established(est) => return Ok(Some(est)),
+                    AcceptorNext::Closed(why) => {
+                        debug!(?why, "handshake ended without a connection");
+                        return Ok(None);
+                    }
+                    AcceptorNext::Refused(e) => return Err(SetupError::Handshake(e)),
+                }
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(Some(est)) => {
+            let peer = Atom::new(&est.peer_name);
+            let id = match attempt {
+                Some((_, a)) if !est.replaces_existing => a,
+                _ => node.inner.conns.replace_up(&peer),
+            };
+            let span = info_span!("conn", peer = %peer);
+            connection::run(node, stream, est, id).instrument(span).await;
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            if let Some((peer, a)) = attempt {
+                node.inner.conns.failed(&peer, a);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Starts a dial toward `peer` in the background (auto-connect).
+pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
+    let span = info_span!("dial", peer = %peer);
+    tokio::spawn(
+        async move {
+            match dial(&node, &peer).await {
+                Ok(Some((stream, est))) => {
+                    connection::run(node, stream, est, attempt).await;
+                }
+                Ok(None) => {
+                    // `nok`: the peer's own attempt toward us wins; that connection
+                    // takes over our queue.
+                    node.inner.conns.failed(&peer, attempt);
+                }
+                Err(e) => {
+                    warn!(error = %e, "could not connect");
+                    node.inner.conns.failed(&peer, attempt);
+                }
+            }
+        }
+        .instrument(span),
+    );
+}
+
+async fn dial(node: &Node, peer: &Atom) -> Result<Option<(TcpStream, Established)>, SetupError> {
+    let (alive, host) = peer
+        .as_str()
+        .split_once('@')
+        .filter(|(a, h)| !a.is_empty() && !h.is_empty())
+        .ok_or_else(|| SetupError::BadName(peer.as_str().to_string()))?;
+    let limit = node.config().setup_time;
+    let epmd = EpmdClient::new(host, node.config().epmd_port).with_timeout(limit);
+    let info = epmd
+        .port_please(alive)
+        .await?
+        .ok_or_else(|| SetupError::NotRegistered(peer.as_str().to_string()))?;
+    let mut stream = match tokio::time::timeout(limit, TcpStream::connect((host, info.port))).await {
+        Err(_) => return Err(SetupError::Timeout),
+        Ok(r) => r?,
+    };
+    stream.set_nodelay(true)?;
+    let (mut state, hello) = Initiator::start(InitiatorConfig {
+        our_name: LocalName::Static(node.name().as_str().to_string()),
+        our_creation: node.creation(),
+        our_flags: node.dist_flags(),
+        cookie: Cookie::new(&node.config().cookie)?,
+        our_challenge: random_u32(),
+        peer_name: peer.as_str().to_string(),
+        reconnecting: false,
+    })?;
+    write_all(&mut stream, &hello, limit).await?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = read_some(&mut stream, &mut buf, limit).await?;
+        let step = state.handle(&buf[..n])?;
+        write_all(&mut stream, &step.send, limit).await?;
+        match step.next {
+            InitiatorNext::Continue(s) => state = s,
+            InitiatorNext::Established(est) => return Ok(Some((stream, est))),
+            InitiatorNext::Nok | InitiatorNext::AliveDeclined => return Ok(None),
+        }
+    }
+}
+
+/// Makes sure an EPMD answers on `127.0.0.1:port`; if nothing listens there, starts
+/// one inside this process (it lives as long as the process: names other nodes
+/// register with it go away when this process exits, so long-lived clusters should run
+/// `beamnode epmd` or `epmd -daemon` on their own).
+pub async fn ensure_epmd(port: u16) -> std::io::Result<bool> {
+    let probe = tokio::time::timeout(
+        Duration::from_secs(2),
+        TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await;
+    if let Ok(Ok(_)) = probe {
+        return Ok(false);
+    }
+    let server = super::epmd_server::EpmdServer::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
+    info!(port, "no EPMD was running; started an embedded one");
+    tokio::spawn(server.run(std::future::pending::<()>()));
+    Ok(true)
+}
+
+/// `ERL_EPMD_PORT`, or 4369.
+pub fn epmd_port_from_env() -> u16 {
+    std::env::var("ERL_EPMD_PORT")
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(4369)
+}
