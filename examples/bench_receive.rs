@@ -1,0 +1,89 @@
+//! Small-message receive throughput: a real BEAM sender blasts `{n, I}` tuples at a
+//! receiver process, once on a beamnode node and once on a BEAM node, in the same run;
+//! prints both rates and their ratio. Run with `bash scripts/bench.sh`.
+//!
+//! The sender is the same OTP code both times and times itself from its first send to
+//! the receiver's acknowledgement that it counted every message, so the figure is the
+//! end-to-end rate a BEAM program sees.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use beamnode::Term;
+use common::*;
+use std::time::Duration;
+
+const ROUNDS: usize = 3;
+
+fn sender_eval(target: &str, n: u64) -> String {
+    format!(
+        r#"Target = '{target}', N = {n},
+        true = net_kernel:connect_node(Target),
+        Run = fun() ->
+            T0 = erlang:monotonic_time(microsecond),
+            lists:foreach(fun(I) -> {{sink, Target}} ! {{n, I}} end, lists:seq(1, N)),
+            {{sink, Target}} ! {{done, self()}},
+            receive {{count, C}} -> C = N end,
+            erlang:monotonic_time(microsecond) - T0
+        end,
+        lists:foreach(fun(_) -> io:format("ROUND ~p~n", [Run()]) end, lists:seq(1, {ROUNDS})),
+        halt()."#
+    )
+}
+
+const BEAM_SINK: &str = r#"register(sink, self()),
+    io:format("READY~n"),
+    Loop = fun L(C) -> receive {n, _} -> L(C + 1); {done, From} -> From ! {count, C}, L(0) end end,
+    Loop(0)."#;
+
+async fn measure(sender_name: &str, epmd: u16, target: &str, n: u64) -> f64 {
+    let mut sender = Erl::start(sender_name, COOKIE, epmd, &sender_eval(target, n));
+    let mut best = f64::MAX;
+    for _ in 0..ROUNDS {
+        let us: f64 = sender
+            .expect("ROUND ", Duration::from_secs(300))
+            .await
+            .parse()
+            .expect("microseconds");
+        best = best.min(us);
+    }
+    n as f64 / (best / 1e6)
+}
+
+#[tokio::main]
+async fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let epmd = private_epmd().await;
+
+    // Rust receiver.
+    let node = rust_node("bench_rust", epmd, COOKIE).await;
+    node.spawn_registered("sink", |mut p| async move {
+        let mut count: i64 = 0;
+        while let Ok(m) = p.receive(None).await {
+            match m.as_tuple() {
+                Some([tag, _]) if tag.is_atom("n") => count += 1,
+                Some([tag, Term::Pid(from)]) if tag.is_atom("done") => {
+                    p.send(from, Term::tuple(vec![Term::atom("count"), Term::Int(count)]));
+                    count = 0;
+                }
+                _ => {}
+            }
+        }
+    })
+    .expect("register sink");
+    let rust_rate = measure(&unique("send_r"), epmd, node.name().as_str(), n).await;
+
+    // BEAM receiver, same sender code.
+    let mut beam_sink = Erl::start(&unique("sink_b"), COOKIE, epmd, BEAM_SINK);
+    beam_sink.expect("READY", Duration::from_secs(20)).await;
+    let beam_target = beam_sink.name.clone();
+    let beam_rate = measure(&unique("send_b"), epmd, &beam_target, n).await;
+
+    println!("small-message throughput, BEAM sender -> receiver, {n} messages, best of {ROUNDS}:");
+    println!("  beamnode receiver: {rust_rate:>12.0} msg/s");
+    println!("  BEAM receiver:     {beam_rate:>12.0} msg/s");
+    println!("  ratio beamnode/BEAM: {:.2}", rust_rate / beam_rate);
+}

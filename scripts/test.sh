@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, property and interop tests against real Erlang/OTP.
+# Installs Erlang/OTP and Elixir from Debian packages when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v erl >/dev/null 2>&1 || ! command -v elixir >/dev/null 2>&1 || ! command -v epmd >/dev/null 2>&1; then
+  echo "== installing Erlang/OTP and Elixir (apt-get install erlang-nox elixir)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq erlang-nox elixir >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust from https://rustup.rs first" >&2
+  exit 1
+fi
+echo "== $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(cargo --version)"
+cargo test --all-targets --locked "$@"

@@ -1,0 +1,240 @@
+//! The core node against real OTP 25 (issue: core node). Each test starts its own
+//! private EPMD, its own beamnode node(s) and real `erl` nodes; nothing is mocked.
+
+mod common;
+
+use beamnode::{Atom, NodeEvent, Term};
+use common::*;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+fn start_services(node: &beamnode::Node) {
+    beamnode::services::echo::start(node).unwrap();
+    beamnode::services::kv::start(node).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beam_connects_to_rust_and_exchanges_messages() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    start_services(&node);
+    let mut collector = node.process();
+    collector.register("collector").unwrap();
+    let r = node.name().as_str().to_string();
+    let erl_name = unique("beam");
+    let eval = format!(
+        r#"R = '{r}',
+        io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
+        io:format("NODES ~p~n", [nodes()]),
+        {{echo, R}} ! {{self(), hello}},
+        receive {{echo, M}} -> io:format("ECHO ~p~n", [M]) after 5000 -> io:format("ECHO timeout~n") end,
+        io:format("PUT ~p~n", [gen_server:call({{kv, R}}, {{put, k, [1,-2,3]}})]),
+        io:format("GET ~p~n", [gen_server:call({{kv, R}}, {{get, k}})]),
+        io:format("MISS ~p~n", [gen_server:call({{kv, R}}, {{get, nope}})]),
+        io:format("PING ~p~n", [net_adm:ping(R)]),
+        register(tester, self()),
+        {{collector, R}} ! {{tester_pid, self()}},
+        receive {{by_name, X}} -> io:format("BYNAME ~p~n", [X]) after 10000 -> io:format("BYNAME timeout~n") end,
+        receive {{by_pid, Y}} -> io:format("BYPID ~p~n", [Y]) after 10000 -> io:format("BYPID timeout~n") end,
+        halt()."#
+    );
+    let mut erl = Erl::start(&erl_name, COOKIE, epmd, &eval);
+    assert_eq!(erl.expect("CONNECT ", T).await, "true");
+    assert_eq!(erl.expect("NODES ", T).await, format!("['{r}']"));
+    assert!(node.nodes().contains(&Atom::new(&erl.name)), "Rust side sees the BEAM node");
+    assert_eq!(erl.expect("ECHO ", T).await, "hello");
+    assert_eq!(erl.expect("PUT ", T).await, "ok");
+    assert_eq!(erl.expect("GET ", T).await, "{ok,[1,-2,3]}");
+    assert_eq!(erl.expect("MISS ", T).await, "error");
+    assert_eq!(erl.expect("PING ", T).await, "pong");
+
+    let msg = collector.receive(Some(T)).await.expect("tester pid");
+    let pid = match msg.as_tuple() {
+        Some([tag, Term::Pid(p)]) if tag.is_atom("tester_pid") => p.clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    collector.send_named(
+        &Atom::new("tester"),
+        &Atom::new(&erl.name),
+        Term::tuple(vec![Term::atom("by_name"), Term::binary("hi")]),
+    );
+    assert_eq!(erl.expect("BYNAME ", T).await, "<<\"hi\">>");
+    collector.send(&pid, Term::tuple(vec![Term::atom("by_pid"), Term::Int(-7)]));
+    assert_eq!(erl.expect("BYPID ", T).await, "-7");
+    assert!(erl.wait_exit(T).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_connects_to_beam_pings_and_sends() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    let erl_name = unique("beam");
+    let eval = r#"register(tester, self()),
+        io:format("READY~n"),
+        Loop = fun L() ->
+            receive
+                {hello, From} -> From ! {reply, node(), nodes()}, L();
+                stop -> halt()
+            after 30000 -> halt()
+            end
+        end,
+        Loop()."#;
+    let mut erl = Erl::start(&erl_name, COOKIE, epmd, eval);
+    erl.expect("READY", T).await;
+    let peer = Atom::new(&erl.name);
+    let mut events = node.subscribe();
+    assert!(node.connect(&peer).await, "Rust connects to BEAM");
+    assert!(matches!(events.recv().await, Ok(NodeEvent::NodeUp { node: n, visible: true }) if n == peer));
+    assert_eq!(node.nodes(), vec![peer.clone()]);
+    assert!(node.ping(&peer).await, "net_adm:ping equivalent gets pong");
+
+    let mut me = node.process();
+    me.send_named(
+        &Atom::new("tester"),
+        &peer,
+        Term::tuple(vec![Term::atom("hello"), Term::Pid(me.pid().clone())]),
+    );
+    let reply = me.receive(Some(T)).await.expect("reply from BEAM");
+    let t = reply.as_tuple().expect("tuple");
+    assert!(t[0].is_atom("reply"));
+    assert_eq!(t[1], Term::Atom(peer.clone()));
+    assert_eq!(
+        t[2],
+        Term::list(vec![Term::Atom(node.name().clone())]),
+        "BEAM's nodes() lists the Rust node"
+    );
+    me.send_named(&Atom::new("tester"), &peer, Term::atom("stop"));
+    assert!(erl.wait_exit(T).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_connect_on_send_keeps_order() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    let erl_name = unique("beam");
+    let eval = r#"register(tester, self()),
+        io:format("READY~n"),
+        Collect = fun C(Acc) ->
+            receive
+                {n, 1000} -> lists:reverse([1000 | Acc]);
+                {n, I} -> C([I | Acc])
+            after 15000 -> timeout
+            end
+        end,
+        Got = Collect([]),
+        io:format("ORDERED ~p~n", [Got =:= lists:seq(1, 1000)]),
+        halt()."#;
+    let mut erl = Erl::start(&erl_name, COOKIE, epmd, eval);
+    erl.expect("READY", T).await;
+    let me = node.process();
+    let peer = Atom::new(&erl.name);
+    // No connect first: the first send sets up the connection, the rest queue behind it.
+    for i in 1..=1000 {
+        me.send_named(&Atom::new("tester"), &peer, Term::tuple(vec![Term::atom("n"), Term::Int(i)]));
+    }
+    assert_eq!(erl.expect("ORDERED ", T).await, "true");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_cookie_is_refused_both_ways_and_node_keeps_serving() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    start_services(&node);
+    let r = node.name().as_str().to_string();
+
+    // BEAM with a wrong cookie dials us.
+    let eval = format!(
+        r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]), halt()."#
+    );
+    let mut bad = Erl::start(&unique("bad"), "wrong_cookie", epmd, &eval);
+    assert_eq!(bad.expect("CONNECT ", T).await, "false");
+
+    // We dial a BEAM node with another cookie.
+    let mut other = Erl::start(
+        &unique("other"),
+        "wrong_cookie",
+        epmd,
+        r#"io:format("READY~n"), receive after 20000 -> halt() end."#,
+    );
+    other.expect("READY", T).await;
+    assert!(!node.connect(&Atom::new(&other.name)).await);
+    assert!(node.nodes().is_empty());
+
+    // A good node is still served.
+    let eval = format!(
+        r#"{{echo, '{r}'}} ! {{self(), still_here}},
+        receive {{echo, M}} -> io:format("ECHO ~p~n", [M]) after 5000 -> io:format("ECHO timeout~n") end,
+        halt()."#
+    );
+    let mut good = Erl::start(&unique("good"), COOKIE, epmd, &eval);
+    assert_eq!(good.expect("ECHO ", T).await, "still_here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_beam_node_gives_nodedown() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    let mut erl = Erl::start(
+        &unique("victim"),
+        COOKIE,
+        epmd,
+        r#"io:format("READY~n"), receive after 60000 -> halt() end."#,
+    );
+    erl.expect("READY", T).await;
+    let peer = Atom::new(&erl.name);
+    let mut events = node.subscribe();
+    assert!(node.connect(&peer).await);
+    erl.kill9();
+    let ev = tokio::time::timeout(T, async {
+        loop {
+            match events.recv().await {
+                Ok(NodeEvent::NodeDown { node: n, reason }) if n == peer => return reason,
+                Ok(_) => continue,
+                Err(e) => panic!("event channel: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("nodedown after kill -9");
+    assert_eq!(ev.as_str(), "connection_closed");
+    assert!(node.nodes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_beam_node_times_out_on_ticks() {
+    let epmd = private_epmd().await;
+    // net_ticktime 4 s: ticks every second, down after 4–5 s of silence.
+    let node = rust_node_with("rust", epmd, COOKIE, |c| c.net_ticktime(Duration::from_secs(4))).await;
+    let mut erl = Erl::start_with(
+        &unique("frozen"),
+        COOKIE,
+        epmd,
+        r#"io:format("READY~n"), receive after 60000 -> halt() end."#,
+        &["-kernel", "net_ticktime", "4"],
+    );
+    erl.expect("READY", T).await;
+    let peer = Atom::new(&erl.name);
+    let mut events = node.subscribe();
+    assert!(node.connect(&peer).await);
+    // Stay connected through several tick periods while the peer is alive.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(node.nodes(), vec![peer.clone()], "ticks keep an idle connection up");
+    erl.signal("STOP");
+    let started = std::time::Instant::now();
+    let reason = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            if let Ok(NodeEvent::NodeDown { node: n, reason }) = events.recv().await {
+                if n == peer {
+                    return reason;
+                }
+            }
+        }
+    })
+    .await
+    .expect("nodedown by tick timeout");
+    erl.signal("CONT");
+    assert_eq!(reason.as_str(), "net_tick_timeout");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(3), "declared down too early: {waited:?}");
+}
