@@ -589,3 +589,42 @@ fn bad_names_refused() {
     assert!(Initiator::start(init_cfg("noat", "b@h", "c")).is_err());
     assert!(Acceptor::new(acc_cfg("b@", "c")).is_err());
 }
+
+#[test]
+fn old_challenge_and_stray_statuses_refused() {
+    // An OTP <= 22 style 'n' challenge lacks the 26+ flags.
+    let (init, _) = Initiator::start(init_cfg("a@h", "b@h", "c")).unwrap();
+    let (init, _) = expect_continue(init.handle(&hex("00 03 73 6f 6b")).unwrap());
+    let mut ch = Vec::new();
+    messages::OldChallenge {
+        version: 5,
+        flags: (OURS.bits() & 0xFFFF_FFFF) as u32,
+        challenge: 1,
+        name: "b@h".into(),
+    }
+    .encode(&mut ch)
+    .unwrap();
+    let err = init.handle(&ch).unwrap_err();
+    assert!(err.to_string().contains("V4_NC"), "{err}");
+
+    // named: although we did not ask for a dynamic name.
+    let (init, _) = Initiator::start(init_cfg("a@h", "b@h", "c")).unwrap();
+    let mut st = Vec::new();
+    StatusMessage::Named {
+        name: "x@h".into(),
+        creation: 1,
+    }
+    .encode(&mut st)
+    .unwrap();
+    assert!(matches!(
+        init.handle(&st).unwrap_err(),
+        HandshakeError::UnexpectedStatus(_)
+    ));
+
+    // Unknown status text.
+    let (init, _) = Initiator::start(init_cfg("a@h", "b@h", "c")).unwrap();
+    assert!(matches!(
+        init.handle(&hex("00 04 73 6d 65 68")).unwrap_err(),
+        HandshakeError::UnknownStatus(_)
+    ));
+}
