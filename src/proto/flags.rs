@@ -115,6 +115,15 @@ impl DistFlags {
             self
         }
     }
+    /// On a *negotiated* flag word (ours AND the peer's): the connection is visible iff
+    /// both sides set PUBLISHED (§3.4); otherwise it is hidden for both.
+    pub const fn is_visible(self) -> bool {
+        self.0 & Self::PUBLISHED.0 != 0
+    }
+    /// The low 32 bits only: all an old `'n'` name message can carry (§3.1).
+    pub const fn low_word(self) -> DistFlags {
+        DistFlags(self.0 & 0xFFFF_FFFF)
+    }
     /// Names of the set bits, lowest first; unnamed bits print in hex.
     pub fn names(self) -> Vec<String> {
         let mut out = Vec::new();
