@@ -35,14 +35,15 @@ pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
         .epmd_registration
         .lock()
         .unwrap_or_else(|e| e.into_inner()) = Some(registration);
+    // net_kernel first: a peer's first act is often `net_adm:ping` (§7.1).
+    crate::services::net_kernel::start(&node)
+        .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
     let accept = tokio::spawn(accept_loop(node.clone(), listener).instrument(span));
     node.inner
         .background
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(accept);
-    crate::services::net_kernel::start(&node)
-        .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
     info!(node = %node.name(), port, creation = node.creation(), "node started");
     Ok(node)
 }

@@ -3,7 +3,7 @@
 //! up (auto-connect, protocol-notes §7.2) — net_kernel's bookkeeping in OTP terms.
 
 use crate::proto::control::ControlMessage;
-use crate::proto::handshake::Status;
+use crate::proto::handshake::{accept_status, Status};
 use crate::proto::DistFlags;
 use crate::term::{Atom, Term};
 use std::collections::HashMap;
@@ -132,29 +132,32 @@ impl Connections {
     /// accept now owns.
     pub fn accept_status(&self, our_name: &Atom, peer: &Atom) -> (Status, Option<u64>) {
         let mut map = self.lock();
-        match map.get_mut(peer) {
-            None => {
+        let (pending, up) = match map.get(peer).map(|e| &e.phase) {
+            None => (false, false),
+            Some(Phase::Pending { .. }) => (true, false),
+            Some(Phase::Up(_)) => (false, true),
+        };
+        let status = accept_status(our_name.as_str(), peer.as_str(), pending, up);
+        match status {
+            Status::Ok => {
                 let attempt = self.new_id();
                 map.insert(peer.clone(), Entry::pending(attempt));
-                (Status::Ok, Some(attempt))
+                (status, Some(attempt))
             }
-            Some(Entry {
-                phase: Phase::Pending { attempt, .. },
-                ..
-            }) => {
-                if our_name.as_str() > peer.as_str() {
-                    // Our own attempt wins; the peer parks its attempt.
-                    (Status::Nok, None)
-                } else {
-                    // The peer's attempt wins; ours is superseded (it will see `nok`).
-                    let new = self.new_id();
+            Status::OkSimultaneous => {
+                // The peer's attempt wins; ours is superseded (it will see `nok`), and
+                // this accept inherits the queue of messages waiting for the peer.
+                let new = self.new_id();
+                if let Some(Entry {
+                    phase: Phase::Pending { attempt, .. },
+                    ..
+                }) = map.get_mut(peer)
+                {
                     *attempt = new;
-                    (Status::OkSimultaneous, Some(new))
                 }
+                (status, Some(new))
             }
-            Some(Entry {
-                phase: Phase::Up(_), ..
-            }) => (Status::Alive, None),
+            _ => (status, None),
         }
     }
 
