@@ -14,6 +14,7 @@
 //!   public process API a library user gets.
 
 pub mod etf;
+pub mod net;
 pub mod proto;
 pub mod term;
 
