@@ -13,9 +13,9 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::proto::epmd::{
-    Alive2Resp, EpmdError, EpmdRequest, NamesResp, NodeInfo, Port2Resp, DEFAULT_EPMD_PORT,
-};
+pub use crate::proto::epmd::{EpmdError, NodeInfo};
+
+use crate::proto::epmd::{Alive2Resp, EpmdRequest, NamesResp, Port2Resp, DEFAULT_EPMD_PORT};
 
 /// OTP waits 10 s for the ALIVE2 reply (`wait_for_reg_reply`, §1.3); we use the same
 /// bound for connecting and for every other exchange.

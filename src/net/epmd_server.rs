@@ -95,8 +95,9 @@ impl EpmdServer {
     }
 
     /// Serves until `shutdown` resolves or a local peer sends an accepted `KILL_REQ`.
-    /// On return every connection is closed, so every registration ends.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    /// On return every connection is closed, so every registration ends. Accept errors
+    /// (e.g. out of file descriptors) are logged and retried, never fatal.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let EpmdServer {
             listener,
             local_addr,
@@ -158,7 +159,6 @@ impl EpmdServer {
         // Dropping the JoinSet aborts every connection task, closing their sockets.
         connections.shutdown().await;
         tracing::info!(%local_addr, "EPMD server stopped");
-        Ok(())
     }
 
     /// Runs the server on a tokio task; the handle stops it when dropped.
@@ -182,7 +182,7 @@ impl EpmdServer {
 pub struct EpmdServerHandle {
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl EpmdServerHandle {
@@ -200,13 +200,13 @@ impl EpmdServerHandle {
     }
 
     /// Stops the server and waits until every connection is closed.
-    pub async fn shutdown(mut self) -> io::Result<()> {
+    pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.map_err(io::Error::other)?,
-            None => Ok(()),
+        if let Some(task) = self.task.take() {
+            // The task never panics; a cancelled task has stopped as well.
+            let _ = task.await;
         }
     }
 }
