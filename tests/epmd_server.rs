@@ -231,12 +231,3 @@ async fn client_errors_are_bounded() {
         Err(EpmdError::Timeout { .. })
     ));
 }
-
-#[test]
-fn from_env_reads_erl_epmd_port() {
-    // Only this test touches ERL_EPMD_PORT in this test binary.
-    std::env::set_var("ERL_EPMD_PORT", "4555");
-    assert_eq!(EpmdClient::from_env("localhost").port(), 4555);
-    std::env::remove_var("ERL_EPMD_PORT");
-    assert_eq!(EpmdClient::from_env("localhost").port(), 4369);
-}
