@@ -1,1 +1,0 @@
-//! EPMD messages (protocol-notes §1). OWNED BY THE EPMD WORK ITEM.
