@@ -45,14 +45,7 @@ impl EpmdClient {
     /// EPMD at `host` on the port named by `ERL_EPMD_PORT`, else 4369 — the variable OTP
     /// nodes and the `epmd` daemon honour (§1.1).
     pub fn from_env(host: impl Into<String>) -> EpmdClient {
-        let port = match std::env::var("ERL_EPMD_PORT") {
-            Ok(value) => value.trim().parse().unwrap_or_else(|_| {
-                tracing::warn!(%value, "ERL_EPMD_PORT is not a port number; using 4369");
-                DEFAULT_EPMD_PORT
-            }),
-            Err(_) => DEFAULT_EPMD_PORT,
-        };
-        EpmdClient::new(host, port)
+        EpmdClient::new(host, epmd_port_from_env())
     }
 
     /// Replaces the bound on each connect/exchange (default 10 s).
@@ -310,5 +303,16 @@ impl Drop for EpmdRegistration {
         // Dropping the write half sends FIN; aborting the reader drops the read half,
         // which closes the socket completely.
         self.reader.abort();
+    }
+}
+
+/// The EPMD port named by `ERL_EPMD_PORT`, else 4369 (§1.1).
+pub fn epmd_port_from_env() -> u16 {
+    match std::env::var("ERL_EPMD_PORT") {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            tracing::warn!(%value, "ERL_EPMD_PORT is not a port number; using 4369");
+            DEFAULT_EPMD_PORT
+        }),
+        Err(_) => DEFAULT_EPMD_PORT,
     }
 }

@@ -7,7 +7,7 @@ pub mod epmd_client;
 pub mod epmd_server;
 mod setup;
 
-pub use epmd_client::{EpmdClient, EpmdError, EpmdRegistration, NodeInfo};
+pub use epmd_client::{epmd_port_from_env, EpmdClient, EpmdError, EpmdRegistration, NodeInfo};
 pub use epmd_server::{EpmdServer, EpmdServerConfig, EpmdServerHandle};
 pub(crate) use setup::{spawn_dial, start_node};
-pub use setup::{ensure_epmd, epmd_port_from_env, SetupError};
+pub use setup::{ensure_epmd, SetupError};

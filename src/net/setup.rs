@@ -289,11 +289,3 @@ pub async fn ensure_epmd(port: u16) -> std::io::Result<bool> {
     tokio::spawn(server.run(std::future::pending::<()>()));
     Ok(true)
 }
-
-/// `ERL_EPMD_PORT`, or 4369.
-pub fn epmd_port_from_env() -> u16 {
-    std::env::var("ERL_EPMD_PORT")
-        .ok()
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or(4369)
-}
