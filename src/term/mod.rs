@@ -555,8 +555,14 @@ mod tests {
 
     #[test]
     fn map_equality_ignores_order() {
-        let a = Term::map(vec![(Term::Int(1), Term::atom("a")), (Term::Int(2), Term::atom("b"))]);
-        let b = Term::map(vec![(Term::Int(2), Term::atom("b")), (Term::Int(1), Term::atom("a"))]);
+        let a = Term::map(vec![
+            (Term::Int(1), Term::atom("a")),
+            (Term::Int(2), Term::atom("b")),
+        ]);
+        let b = Term::map(vec![
+            (Term::Int(2), Term::atom("b")),
+            (Term::Int(1), Term::atom("a")),
+        ]);
         assert_eq!(a, b);
     }
 }
