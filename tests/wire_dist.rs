@@ -48,7 +48,12 @@ fn payload_for(msg: &ControlMessage, t: Term) -> Option<Term> {
     msg.has_payload().then_some(t)
 }
 
-fn round_trip(flags: DistFlags, fragment_size: Option<usize>, msg: &ControlMessage, payload: Option<Term>) -> usize {
+fn round_trip(
+    flags: DistFlags,
+    fragment_size: Option<usize>,
+    msg: &ControlMessage,
+    payload: Option<Term>,
+) -> usize {
     let mut enc = DistEncoder::new(flags);
     if let Some(n) = fragment_size {
         enc = enc.with_fragment_size(n);
@@ -57,7 +62,13 @@ fn round_trip(flags: DistFlags, fragment_size: Option<usize>, msg: &ControlMessa
     enc.encode_frame(msg, payload.as_ref(), &mut wire).unwrap();
     let mut dec = DistDecoder::new(flags);
     let got = decode_all(&mut dec, &wire).unwrap();
-    assert_eq!(got, vec![DistMessage { control: msg.clone(), payload }]);
+    assert_eq!(
+        got,
+        vec![DistMessage {
+            control: msg.clone(),
+            payload
+        }]
+    );
     assert_eq!(dec.open_sequences(), 0);
     assert_eq!(dec.buffered_bytes(), 0);
     count_frames(&wire) - 1
@@ -148,14 +159,18 @@ fn encoder_checks_payload_presence_and_appends() {
         enc.encode_frame(&reg_send(), None, &mut out),
         Err(DistError::MissingPayload { op: 6, .. })
     ));
-    let link = ControlMessage::Link { from: sender(), to: sender() };
+    let link = ControlMessage::Link {
+        from: sender(),
+        to: sender(),
+    };
     assert!(matches!(
         enc.encode_frame(&link, Some(&Term::Nil), &mut out),
         Err(DistError::UnexpectedPayload { op: 1, .. })
     ));
     assert_eq!(out, vec![1, 2, 3]);
     enc.encode_frame(&link, None, &mut out).unwrap();
-    enc.encode_frame(&reg_send(), Some(&Term::Nil), &mut out).unwrap();
+    enc.encode_frame(&reg_send(), Some(&Term::Nil), &mut out)
+        .unwrap();
     let got = decode_all(&mut DistDecoder::new(PASS), &out[3..]).unwrap();
     assert_eq!(got.len(), 2);
 }
@@ -213,7 +228,10 @@ fn atom_cache_new_entries_then_cached_refs() {
     // A cached ref to an empty slot is fatal.
     let mut m4 = vec![131, 68, 2, 0x30, 0x00, 5, 8];
     m4.extend(reg_send_with_cache_refs());
-    assert_eq!(dec.decode(&m4), Err(DistError::EmptyCacheSlot { slot: 3 * 256 + 8 }));
+    assert_eq!(
+        dec.decode(&m4),
+        Err(DistError::EmptyCacheSlot { slot: 3 * 256 + 8 })
+    );
 }
 
 #[test]
@@ -229,7 +247,10 @@ fn atom_cache_long_atoms() {
     m.extend([2, 0, 1, b'x']);
     m.extend(reg_send_with_cache_refs());
     assert_eq!(dec.decode(&m).unwrap(), Some(expected_reg_send("hello")));
-    assert_eq!(dec.atom_cache().get(7 * 256 + 255), Some(&Atom::new("hello")));
+    assert_eq!(
+        dec.atom_cache().get(7 * 256 + 255),
+        Some(&Atom::new("hello"))
+    );
     assert_eq!(dec.atom_cache().get(2), Some(&Atom::new("x")));
 }
 
@@ -247,40 +268,69 @@ fn atom_cache_refs_rejected_without_flag_and_out_of_range() {
 #[test]
 fn framing_mode_mixing_is_fatal() {
     let mut pass = Vec::new();
-    DistEncoder::new(PASS).encode_frame(&reg_send(), Some(&Term::Nil), &mut pass).unwrap();
+    DistEncoder::new(PASS)
+        .encode_frame(&reg_send(), Some(&Term::Nil), &mut pass)
+        .unwrap();
     let mut hdr = Vec::new();
-    DistEncoder::new(HDR).encode_frame(&reg_send(), Some(&Term::Nil), &mut hdr).unwrap();
-    assert_eq!(DistDecoder::new(HDR).decode(&pass[4..]), Err(DistError::PassThroughInHeaderMode));
-    assert_eq!(DistDecoder::new(PASS).decode(&hdr[4..]), Err(DistError::HeaderInPassThroughMode));
+    DistEncoder::new(HDR)
+        .encode_frame(&reg_send(), Some(&Term::Nil), &mut hdr)
+        .unwrap();
+    assert_eq!(
+        DistDecoder::new(HDR).decode(&pass[4..]),
+        Err(DistError::PassThroughInHeaderMode)
+    );
+    assert_eq!(
+        DistDecoder::new(PASS).decode(&hdr[4..]),
+        Err(DistError::HeaderInPassThroughMode)
+    );
     // A 131 in front of a term after the header.
     let mut bad = vec![131, 68, 0, 131];
     bad.extend(&hdr[4 + 3..]);
-    assert_eq!(DistDecoder::new(HDR).decode(&bad), Err(DistError::VersionByteInHeaderMode));
+    assert_eq!(
+        DistDecoder::new(HDR).decode(&bad),
+        Err(DistError::VersionByteInHeaderMode)
+    );
     // Fragments need FRAGMENTS.
     let mut f = vec![131, 69];
     f.extend(1u64.to_be_bytes());
     f.extend(1u64.to_be_bytes());
     f.push(0);
     f.extend(&hdr[4 + 3..]);
-    assert_eq!(DistDecoder::new(HDR).decode(&f), Err(DistError::FragmentsNotNegotiated));
+    assert_eq!(
+        DistDecoder::new(HDR).decode(&f),
+        Err(DistError::FragmentsNotNegotiated)
+    );
     assert!(DistDecoder::new(frag()).decode(&f).unwrap().is_some());
 }
 
 #[test]
 fn trailing_bytes_missing_payload_and_compressed() {
     let mut hdr = Vec::new();
-    DistEncoder::new(HDR).encode_frame(&reg_send(), Some(&Term::Nil), &mut hdr).unwrap();
+    DistEncoder::new(HDR)
+        .encode_frame(&reg_send(), Some(&Term::Nil), &mut hdr)
+        .unwrap();
     let mut extra = hdr[4..].to_vec();
     extra.push(106);
-    assert_eq!(DistDecoder::new(HDR).decode(&extra), Err(DistError::TrailingBytes { count: 1 }));
+    assert_eq!(
+        DistDecoder::new(HDR).decode(&extra),
+        Err(DistError::TrailingBytes { count: 1 })
+    );
     let no_msg = &hdr[4..hdr.len() - 1];
-    assert!(matches!(DistDecoder::new(HDR).decode(no_msg), Err(DistError::MissingPayload { op: 6, .. })));
+    assert!(matches!(
+        DistDecoder::new(HDR).decode(no_msg),
+        Err(DistError::MissingPayload { op: 6, .. })
+    ));
 
     let mut pass = Vec::new();
-    DistEncoder::new(PASS).encode_frame(&reg_send(), Some(&Term::Nil), &mut pass).unwrap();
+    DistEncoder::new(PASS)
+        .encode_frame(&reg_send(), Some(&Term::Nil), &mut pass)
+        .unwrap();
     let mut extra = pass[4..].to_vec();
     extra.push(131);
-    assert_eq!(DistDecoder::new(PASS).decode(&extra), Err(DistError::TrailingBytes { count: 1 }));
+    assert_eq!(
+        DistDecoder::new(PASS).decode(&extra),
+        Err(DistError::TrailingBytes { count: 1 })
+    );
 
     // COMPRESSED (80) as the message term: forbidden inside distribution.
     let compressed = etf::encode(&Term::binary(vec![0u8; 100])).unwrap();
@@ -289,7 +339,10 @@ fn trailing_bytes_missing_payload_and_compressed() {
     msg.push(80);
     msg.extend((compressed.len() as u32 - 1).to_be_bytes());
     msg.extend(&compressed[1..]); // not really compressed: rejected by tag anyway
-    assert!(matches!(DistDecoder::new(PASS).decode(&msg), Err(DistError::Term { .. })));
+    assert!(matches!(
+        DistDecoder::new(PASS).decode(&msg),
+        Err(DistError::Term { .. })
+    ));
 }
 
 // ---- fragments -----------------------------------------------------------------
@@ -327,8 +380,15 @@ fn fragments_in_order_and_interleaved() {
     let (b, c) = b.split_at(10);
     let mut dec = DistDecoder::new(frag());
     // Two sequences interleaved.
-    assert_eq!(dec.decode(&start(7, 3, &[&ctrl[..], a].concat())).unwrap(), None);
-    assert_eq!(dec.decode(&start(9, 2, &[&ctrl[..], a, b].concat())).unwrap(), None);
+    assert_eq!(
+        dec.decode(&start(7, 3, &[&ctrl[..], a].concat())).unwrap(),
+        None
+    );
+    assert_eq!(
+        dec.decode(&start(9, 2, &[&ctrl[..], a, b].concat()))
+            .unwrap(),
+        None
+    );
     assert_eq!(dec.open_sequences(), 2);
     assert_eq!(dec.decode(&cont(7, 2, b)).unwrap(), None);
     let m9 = dec.decode(&cont(9, 1, c)).unwrap().unwrap();
@@ -338,7 +398,11 @@ fn fragments_in_order_and_interleaved() {
     assert_eq!(dec.open_sequences(), 0);
     assert_eq!(dec.buffered_bytes(), 0);
     // Empty continuations are fine; the sequence id can be reused once closed.
-    assert_eq!(dec.decode(&start(7, 3, &[&ctrl[..], &msg].concat())).unwrap(), None);
+    assert_eq!(
+        dec.decode(&start(7, 3, &[&ctrl[..], &msg].concat()))
+            .unwrap(),
+        None
+    );
     assert_eq!(dec.decode(&cont(7, 2, &[])).unwrap(), None);
     assert!(dec.decode(&cont(7, 1, &[])).unwrap().is_some());
 }
@@ -348,31 +412,65 @@ fn fragment_errors() {
     let (ctrl, msg) = parts(&the_message());
     let first = [&ctrl[..], &msg[..5]].concat();
     let mut dec = DistDecoder::new(frag());
-    assert_eq!(dec.decode(&start(0, 2, &first)), Err(DistError::ZeroSequenceId));
-    assert_eq!(dec.decode(&start(3, 0, &first)), Err(DistError::ZeroFragmentId));
-    assert_eq!(dec.decode(&cont(0, 1, &msg[5..])), Err(DistError::ZeroSequenceId));
-    assert_eq!(dec.decode(&cont(4, 1, &msg[5..])), Err(DistError::UnknownSequence { seq: 4 }));
+    assert_eq!(
+        dec.decode(&start(0, 2, &first)),
+        Err(DistError::ZeroSequenceId)
+    );
+    assert_eq!(
+        dec.decode(&start(3, 0, &first)),
+        Err(DistError::ZeroFragmentId)
+    );
+    assert_eq!(
+        dec.decode(&cont(0, 1, &msg[5..])),
+        Err(DistError::ZeroSequenceId)
+    );
+    assert_eq!(
+        dec.decode(&cont(4, 1, &msg[5..])),
+        Err(DistError::UnknownSequence { seq: 4 })
+    );
 
     let mut dec = DistDecoder::new(frag());
     dec.decode(&start(5, 3, &first)).unwrap();
-    assert_eq!(dec.decode(&start(5, 3, &first)), Err(DistError::SequenceAlreadyOpen { seq: 5 }));
+    assert_eq!(
+        dec.decode(&start(5, 3, &first)),
+        Err(DistError::SequenceAlreadyOpen { seq: 5 })
+    );
     assert_eq!(
         dec.decode(&cont(5, 1, &msg[5..])),
-        Err(DistError::FragmentOutOfOrder { seq: 5, expected: 2, got: 1 })
+        Err(DistError::FragmentOutOfOrder {
+            seq: 5,
+            expected: 2,
+            got: 1
+        })
     );
 
     // The control term must be complete in the first fragment.
     let mut dec = DistDecoder::new(frag());
-    assert_eq!(dec.decode(&start(5, 2, &ctrl[..ctrl.len() - 2])), Err(DistError::ControlNotInFirstFragment));
+    assert_eq!(
+        dec.decode(&start(5, 2, &ctrl[..ctrl.len() - 2])),
+        Err(DistError::ControlNotInFirstFragment)
+    );
 
     // Limits.
-    let limits = FragmentLimits { max_open_sequences: 1, max_buffered_bytes: 1 << 20 };
+    let limits = FragmentLimits {
+        max_open_sequences: 1,
+        max_buffered_bytes: 1 << 20,
+    };
     let mut dec = DistDecoder::with_limits(frag(), limits);
     dec.decode(&start(1, 2, &first)).unwrap();
-    assert_eq!(dec.decode(&start(2, 2, &first)), Err(DistError::TooManyOpenSequences { max: 1 }));
-    let limits = FragmentLimits { max_open_sequences: 8, max_buffered_bytes: 8 };
+    assert_eq!(
+        dec.decode(&start(2, 2, &first)),
+        Err(DistError::TooManyOpenSequences { max: 1 })
+    );
+    let limits = FragmentLimits {
+        max_open_sequences: 8,
+        max_buffered_bytes: 8,
+    };
     let mut dec = DistDecoder::with_limits(frag(), limits);
     dec.decode(&start(1, 3, &ctrl)).unwrap();
     dec.decode(&cont(1, 2, &msg[..8])).unwrap();
-    assert_eq!(dec.decode(&cont(1, 1, &msg[8..])), Err(DistError::FragmentBufferFull { max: 8 }));
+    assert_eq!(
+        dec.decode(&cont(1, 1, &msg[8..])),
+        Err(DistError::FragmentBufferFull { max: 8 })
+    );
 }

@@ -76,7 +76,8 @@ fn alias_tag(r: Reference) -> Term {
 
 /// A hand-made node's negotiated flags: no atom cache, no fragments → pass-through.
 fn pass_through_flags() -> DistFlags {
-    DistFlags(0x0000_000D_075F_1FBD) & DistFlags(!(DistFlags::DIST_HDR_ATOM_CACHE.0 | DistFlags::FRAGMENTS.0))
+    DistFlags(0x0000_000D_075F_1FBD)
+        & DistFlags(!(DistFlags::DIST_HDR_ATOM_CACHE.0 | DistFlags::FRAGMENTS.0))
 }
 
 /// Splits `wire` with the framing layer (exactly one data frame expected) and decodes it.
@@ -236,7 +237,14 @@ fn rpc_payload_monitor_p_exit() {
 #[test]
 fn captured_stream_in_odd_chunks() {
     let mut wire = Vec::new();
-    for f in [MONITOR_P, REG_SEND, ALIAS_SEND, SPAWN_REQUEST, SPAWN_REPLY, PAYLOAD_MONITOR_P_EXIT] {
+    for f in [
+        MONITOR_P,
+        REG_SEND,
+        ALIAS_SEND,
+        SPAWN_REQUEST,
+        SPAWN_REPLY,
+        PAYLOAD_MONITOR_P_EXIT,
+    ] {
         wire.extend(hex(f));
         wire.extend([0, 0, 0, 0]);
     }

@@ -23,8 +23,16 @@ pub fn pid() -> impl Strategy<Value = Pid> {
 }
 
 pub fn reference() -> impl Strategy<Value = Reference> {
-    (node(), any::<u32>(), proptest::collection::vec(any::<u32>(), 1..=5))
-        .prop_map(|(node, creation, ids)| Reference { node, creation, ids })
+    (
+        node(),
+        any::<u32>(),
+        proptest::collection::vec(any::<u32>(), 1..=5),
+    )
+        .prop_map(|(node, creation, ids)| Reference {
+            node,
+            creation,
+            ids,
+        })
 }
 
 pub fn term() -> impl Strategy<Value = Term> {
@@ -58,20 +66,51 @@ pub fn control_message() -> impl Strategy<Value = ControlMessage> {
     prop_oneof![
         (pid(), pid()).prop_map(|(from, to)| C::Link { from, to }),
         (pid(), token()).prop_map(|(to, token)| C::Send { to, token }),
-        (pid(), pid(), term(), token()).prop_map(|(from, to, reason, token)| C::Exit { from, to, reason, token }),
+        (pid(), pid(), term(), token()).prop_map(|(from, to, reason, token)| C::Exit {
+            from,
+            to,
+            reason,
+            token
+        }),
         (pid(), pid()).prop_map(|(from, to)| C::Unlink { from, to }),
-        (pid(), atom(), token()).prop_map(|(from, to_name, token)| C::RegSend { from, to_name, token }),
+        (pid(), atom(), token()).prop_map(|(from, to_name, token)| C::RegSend {
+            from,
+            to_name,
+            token
+        }),
         (pid(), pid()).prop_map(|(leader, to)| C::GroupLeader { leader, to }),
-        (pid(), pid(), term(), token()).prop_map(|(from, to, reason, token)| C::Exit2 { from, to, reason, token }),
-        (pid(), proc_ref(), reference()).prop_map(|(from, to, reference)| C::MonitorP { from, to, reference }),
-        (pid(), proc_ref(), reference()).prop_map(|(from, to, reference)| C::DemonitorP { from, to, reference }),
-        (proc_ref(), pid(), reference(), term())
-            .prop_map(|(from, to, reference, reason)| C::MonitorPExit { from, to, reference, reason }),
+        (pid(), pid(), term(), token()).prop_map(|(from, to, reason, token)| C::Exit2 {
+            from,
+            to,
+            reason,
+            token
+        }),
+        (pid(), proc_ref(), reference()).prop_map(|(from, to, reference)| C::MonitorP {
+            from,
+            to,
+            reference
+        }),
+        (pid(), proc_ref(), reference()).prop_map(|(from, to, reference)| C::DemonitorP {
+            from,
+            to,
+            reference
+        }),
+        (proc_ref(), pid(), reference(), term()).prop_map(|(from, to, reference, reason)| {
+            C::MonitorPExit {
+                from,
+                to,
+                reference,
+                reason,
+            }
+        }),
         (pid(), pid(), token()).prop_map(|(from, to, token)| C::SendSender { from, to, token }),
         (pid(), pid(), token()).prop_map(|(from, to, token)| C::PayloadExit { from, to, token }),
         (pid(), pid(), token()).prop_map(|(from, to, token)| C::PayloadExit2 { from, to, token }),
-        (proc_ref(), pid(), reference())
-            .prop_map(|(from, to, reference)| C::PayloadMonitorPExit { from, to, reference }),
+        (proc_ref(), pid(), reference()).prop_map(|(from, to, reference)| C::PayloadMonitorPExit {
+            from,
+            to,
+            reference
+        }),
         (
             reference(),
             pid(),
@@ -80,18 +119,20 @@ pub fn control_message() -> impl Strategy<Value = ControlMessage> {
             proptest::collection::vec(term(), 0..3),
             token()
         )
-            .prop_map(|(req_id, from, group_leader, (module, function, arity), opts, token)| {
-                C::SpawnRequest {
-                    req_id,
-                    from,
-                    group_leader,
-                    module,
-                    function,
-                    arity,
-                    opts: Term::list(opts),
-                    token,
+            .prop_map(
+                |(req_id, from, group_leader, (module, function, arity), opts, token)| {
+                    C::SpawnRequest {
+                        req_id,
+                        from,
+                        group_leader,
+                        module,
+                        function,
+                        arity,
+                        opts: Term::list(opts),
+                        token,
+                    }
                 }
-            }),
+            ),
         (
             reference(),
             pid(),
@@ -99,8 +140,18 @@ pub fn control_message() -> impl Strategy<Value = ControlMessage> {
             prop_oneof![pid().prop_map(Term::Pid), atom().prop_map(Term::Atom)],
             token()
         )
-            .prop_map(|(req_id, to, flags, result, token)| C::SpawnReply { req_id, to, flags, result, token }),
-        (pid(), reference(), token()).prop_map(|(from, alias, token)| C::AliasSend { from, alias, token }),
+            .prop_map(|(req_id, to, flags, result, token)| C::SpawnReply {
+                req_id,
+                to,
+                flags,
+                result,
+                token
+            }),
+        (pid(), reference(), token()).prop_map(|(from, alias, token)| C::AliasSend {
+            from,
+            alias,
+            token
+        }),
         (1u64.., pid(), pid()).prop_map(|(id, from, to)| C::UnlinkId { id, from, to }),
         (1u64.., pid(), pid()).prop_map(|(id, from, to)| C::UnlinkIdAck { id, from, to }),
         altact_sig_send(),
@@ -118,6 +169,11 @@ fn altact_sig_send() -> impl Strategy<Value = ControlMessage> {
         if token.is_some() {
             flags |= altact::TOKEN;
         }
-        ControlMessage::AltactSigSend { flags, from, to, token }
+        ControlMessage::AltactSigSend {
+            flags,
+            from,
+            to,
+            token,
+        }
     })
 }

@@ -546,14 +546,31 @@ impl ControlMessage {
         let op8 = u8::try_from(op).map_err(|_| ControlError::UnknownOp { op })?;
         let f = Fields::new(op8, arity, it);
         match op8 {
-            op::LINK | op::UNLINK | op::GROUP_LEADER | op::EXIT | op::EXIT_TT | op::EXIT2
-            | op::EXIT2_TT | op::PAYLOAD_EXIT | op::PAYLOAD_EXIT_TT | op::PAYLOAD_EXIT2
-            | op::PAYLOAD_EXIT2_TT | op::UNLINK_ID | op::UNLINK_ID_ACK => link::decode(f),
-            op::SEND | op::SEND_TT | op::REG_SEND | op::REG_SEND_TT | op::SEND_SENDER
-            | op::SEND_SENDER_TT | op::ALIAS_SEND | op::ALIAS_SEND_TT
+            op::LINK
+            | op::UNLINK
+            | op::GROUP_LEADER
+            | op::EXIT
+            | op::EXIT_TT
+            | op::EXIT2
+            | op::EXIT2_TT
+            | op::PAYLOAD_EXIT
+            | op::PAYLOAD_EXIT_TT
+            | op::PAYLOAD_EXIT2
+            | op::PAYLOAD_EXIT2_TT
+            | op::UNLINK_ID
+            | op::UNLINK_ID_ACK => link::decode(f),
+            op::SEND
+            | op::SEND_TT
+            | op::REG_SEND
+            | op::REG_SEND_TT
+            | op::SEND_SENDER
+            | op::SEND_SENDER_TT
+            | op::ALIAS_SEND
+            | op::ALIAS_SEND_TT
             | op::ALTACT_SIG_SEND => send::decode(f),
-            op::MONITOR_P | op::DEMONITOR_P | op::MONITOR_P_EXIT
-            | op::PAYLOAD_MONITOR_P_EXIT => monitor::decode(f),
+            op::MONITOR_P | op::DEMONITOR_P | op::MONITOR_P_EXIT | op::PAYLOAD_MONITOR_P_EXIT => {
+                monitor::decode(f)
+            }
             op::SPAWN_REQUEST | op::SPAWN_REQUEST_TT | op::SPAWN_REPLY | op::SPAWN_REPLY_TT => {
                 spawn::decode(f)
             }

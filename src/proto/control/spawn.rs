@@ -20,12 +20,10 @@ pub(super) fn decode(mut f: Fields) -> Result<ControlMessage, ControlError> {
             let group_leader = f.pid()?;
             let mfa = f.any()?;
             let (module, function, arity) = match mfa.as_tuple() {
-                Some([Term::Atom(m), Term::Atom(fun), Term::Int(a)]) => {
-                    match u32::try_from(*a) {
-                        Ok(a) => (m.clone(), fun.clone(), a),
-                        Err(_) => return Err(f.bad(5, "{Module, Function, Arity}")),
-                    }
-                }
+                Some([Term::Atom(m), Term::Atom(fun), Term::Int(a)]) => match u32::try_from(*a) {
+                    Ok(a) => (m.clone(), fun.clone(), a),
+                    Err(_) => return Err(f.bad(5, "{Module, Function, Arity}")),
+                },
                 _ => return Err(f.bad(5, "{Module, Function, Arity}")),
             };
             let opts = f.proper_list()?;

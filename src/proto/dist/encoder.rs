@@ -7,7 +7,9 @@
 //! in-order delivery of every earlier header, and nothing to get wrong that would make
 //! OTP kill the connection ("corrupted header"). The cost is a few bytes per atom.
 
-use super::{uses_dist_header, DistError, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, PASS_THROUGH};
+use super::{
+    uses_dist_header, DistError, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, PASS_THROUGH,
+};
 use crate::etf::{self, VERSION_MAGIC};
 use crate::proto::control::ControlMessage;
 use crate::proto::flags::DistFlags;

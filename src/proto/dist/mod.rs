@@ -191,14 +191,13 @@ impl DistDecoder {
                 self.assembler.check_start(seq, fragment_id)?;
                 let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
                 // The whole control term must be in this first fragment (§4.4).
-                let (control, used) =
-                    decode_control(cur.rest(), &atoms).map_err(|e| match e {
-                        DistError::Term {
-                            source: DecodeError::Truncated { .. },
-                            ..
-                        } if fragment_id > 1 => DistError::ControlNotInFirstFragment,
-                        e => e,
-                    })?;
+                let (control, used) = decode_control(cur.rest(), &atoms).map_err(|e| match e {
+                    DistError::Term {
+                        source: DecodeError::Truncated { .. },
+                        ..
+                    } if fragment_id > 1 => DistError::ControlNotInFirstFragment,
+                    e => e,
+                })?;
                 let rest = &cur.rest()[used..];
                 if fragment_id == 1 {
                     return finish(control, &atoms, rest).map(Some);
@@ -229,7 +228,11 @@ fn decode_control(bytes: &[u8], atoms: &[Atom]) -> Result<(ControlMessage, usize
     Ok((ControlMessage::from_term(term)?, used))
 }
 
-fn decode_body(bytes: &[u8], atoms: &[Atom], part: &'static str) -> Result<(Term, usize), DistError> {
+fn decode_body(
+    bytes: &[u8],
+    atoms: &[Atom],
+    part: &'static str,
+) -> Result<(Term, usize), DistError> {
     if bytes.first() == Some(&VERSION_MAGIC) {
         return Err(DistError::VersionByteInHeaderMode);
     }
