@@ -3,7 +3,7 @@
 
 mod wire_strategies;
 
-use beamnode::proto::control::{op, ControlError, ControlMessage, ProcRef};
+use beamnode::proto::control::{op, ControlError, ControlMessage, Destination, ProcRef};
 use beamnode::{Atom, Pid, Reference, Term};
 use num_bigint::BigInt;
 use proptest::prelude::*;
@@ -416,4 +416,34 @@ fn check_origin_requires_peer_pids() {
     }
     .check_origin(&peer)
     .unwrap();
+}
+
+#[test]
+fn check_destination_local_stale_foreign() {
+    let me = Atom::new("me@h");
+    let exit = |to: Pid| ControlMessage::PayloadExit {
+        from: pid("a@h", 1),
+        to,
+        token: None,
+    };
+    let local = Pid::new(me.clone(), 5, 0, 42);
+    let stale = Pid::new(me.clone(), 5, 0, 41);
+    assert_eq!(
+        exit(local).check_destination(&me, 42),
+        Ok(Destination::Local)
+    );
+    assert_eq!(
+        exit(stale).check_destination(&me, 42),
+        Ok(Destination::StaleIncarnation)
+    );
+    assert!(matches!(
+        exit(pid("c@h", 1)).check_destination(&me, 42),
+        Err(ControlError::ForeignDestination { op: 24, .. })
+    ));
+    // SEND to a foreign pid is the node layer's business (dropped), not a protocol error.
+    let send = ControlMessage::Send {
+        to: pid("c@h", 1),
+        token: None,
+    };
+    assert_eq!(send.check_destination(&me, 42), Ok(Destination::Local));
 }

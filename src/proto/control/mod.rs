@@ -143,6 +143,12 @@ pub enum ControlError {
         node: Atom,
         peer: Atom,
     },
+    #[error("{name} (op {op}) targets a pid of node {node:?}, not of this node")]
+    ForeignDestination {
+        op: u8,
+        name: &'static str,
+        node: Atom,
+    },
 }
 
 /// A process addressed by pid or by registered name (the `ToProc`/`FromProc` of the
@@ -611,6 +617,57 @@ impl ControlMessage {
                 node: from.node.clone(),
                 peer: peer.clone(),
             })
+        }
+    }
+}
+
+/// Outcome of [`ControlMessage::check_destination`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// The target is a pid of this node incarnation (or the signal has no such rule).
+    Local,
+    /// The target is a pid of an *earlier incarnation* of this node (same name,
+    /// different creation). OTP silently drops the signal (for LINK it answers an exit
+    /// `noproc`), it does not kill the connection.
+    StaleIncarnation,
+}
+
+impl ControlMessage {
+    /// The "To must be local" check of §5.1 for LINK, EXIT*, EXIT2*, PAYLOAD_EXIT*,
+    /// UNLINK, UNLINK_ID(_ACK), SPAWN_REPLY, MONITOR_P_EXIT and PAYLOAD_MONITOR_P_EXIT:
+    /// a target pid of another node kills the connection in OTP
+    /// ([`ControlError::ForeignDestination`]); one of an old incarnation of this node is
+    /// ignored ([`Destination::StaleIncarnation`]).
+    pub fn check_destination(
+        &self,
+        local_node: &Atom,
+        local_creation: u32,
+    ) -> Result<Destination, ControlError> {
+        use ControlMessage::*;
+        let to = match self {
+            Link { to, .. }
+            | Exit { to, .. }
+            | Exit2 { to, .. }
+            | PayloadExit { to, .. }
+            | PayloadExit2 { to, .. }
+            | Unlink { to, .. }
+            | UnlinkId { to, .. }
+            | UnlinkIdAck { to, .. }
+            | SpawnReply { to, .. }
+            | MonitorPExit { to, .. }
+            | PayloadMonitorPExit { to, .. } => to,
+            _ => return Ok(Destination::Local),
+        };
+        if &to.node != local_node {
+            Err(ControlError::ForeignDestination {
+                op: self.op(),
+                name: self.name(),
+                node: to.node.clone(),
+            })
+        } else if to.creation != local_creation {
+            Ok(Destination::StaleIncarnation)
+        } else {
+            Ok(Destination::Local)
         }
     }
 }
