@@ -6,7 +6,7 @@
 //! the receiver's acknowledgement that it counted every message, so the figure is the
 //! end-to-end rate a BEAM program sees.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/common/otp.rs"]
 mod common;
 
 use beamnode::Term;

@@ -1,12 +1,62 @@
 //! External Term Format codec (protocol-notes §6).
 //!
-//! OWNED BY THE ETF WORK ITEM — this file currently holds the public API that the rest
-//! of the crate programs against; bodies are filled in by that work.
+//! Both directions are *iterative* (explicit stacks, no recursion), so a term nested a
+//! million levels deep — which OTP itself will happily decode and send — is decoded,
+//! encoded and dropped on a normal 2 MiB thread. Decoding is *total*: every input gives
+//! a term or a [`DecodeError`], and no length field can make the decoder reserve more
+//! memory than the bytes that actually arrived justify (every element needs at least one
+//! byte, so capacities are capped by the remaining input).
+//!
+//! The encoder writes what OTP 25–28 `term_to_binary/1` writes (and what OTP sends over
+//! distribution when no atom cache is used), so a decoded OTP term re-encodes to the same
+//! bytes. It refuses terms a peer would reject by killing the connection (§6.2, §15.7):
+//! see [`EncodeError`].
 
-use crate::term::{Atom, Term};
+mod compressed;
+mod decode;
+mod encode;
+
+pub use compressed::encode_compressed;
+pub use decode::{decode, decode_body, decode_with};
+pub use encode::{encode, encode_body_into, encode_into};
 
 /// The version byte that starts a standalone encoded term.
 pub const VERSION_MAGIC: u8 = 131;
+
+/// Tag bytes (§6.1), named as in OTP's `external.h`.
+pub mod tag {
+    pub const NEW_FLOAT_EXT: u8 = 70;
+    pub const BIT_BINARY_EXT: u8 = 77;
+    pub const COMPRESSED: u8 = 80;
+    pub const ATOM_CACHE_REF: u8 = 82;
+    pub const NEW_PID_EXT: u8 = 88;
+    pub const NEW_PORT_EXT: u8 = 89;
+    pub const NEWER_REFERENCE_EXT: u8 = 90;
+    pub const SMALL_INTEGER_EXT: u8 = 97;
+    pub const INTEGER_EXT: u8 = 98;
+    pub const FLOAT_EXT: u8 = 99;
+    pub const ATOM_EXT: u8 = 100;
+    pub const REFERENCE_EXT: u8 = 101;
+    pub const PORT_EXT: u8 = 102;
+    pub const PID_EXT: u8 = 103;
+    pub const SMALL_TUPLE_EXT: u8 = 104;
+    pub const LARGE_TUPLE_EXT: u8 = 105;
+    pub const NIL_EXT: u8 = 106;
+    pub const STRING_EXT: u8 = 107;
+    pub const LIST_EXT: u8 = 108;
+    pub const BINARY_EXT: u8 = 109;
+    pub const SMALL_BIG_EXT: u8 = 110;
+    pub const LARGE_BIG_EXT: u8 = 111;
+    pub const NEW_FUN_EXT: u8 = 112;
+    pub const EXPORT_EXT: u8 = 113;
+    pub const NEW_REFERENCE_EXT: u8 = 114;
+    pub const SMALL_ATOM_EXT: u8 = 115;
+    pub const MAP_EXT: u8 = 116;
+    pub const ATOM_UTF8_EXT: u8 = 118;
+    pub const SMALL_ATOM_UTF8_EXT: u8 = 119;
+    pub const V4_PORT_EXT: u8 = 120;
+    pub const LOCAL_EXT: u8 = 121;
+}
 
 /// Why a term could not be decoded. Decoding is total: any input gives a term or one
 /// of these, never a panic.
@@ -23,6 +73,47 @@ pub enum DecodeError {
     TrailingBytes(usize),
     #[error("invalid term at offset {offset}: {reason}")]
     Invalid { offset: usize, reason: &'static str },
+    /// An atom longer than 255 characters, or not valid UTF-8 (§6.2).
+    #[error("invalid atom at offset {offset}: {reason}")]
+    BadAtom { offset: usize, reason: &'static str },
+    /// NEW_FLOAT_EXT / FLOAT_EXT holding NaN or an infinity, or unparsable float text.
+    #[error("non-finite or malformed float at offset {offset}")]
+    BadFloat { offset: usize },
+    /// A map with two equal keys (OTP refuses these, §6.2).
+    #[error("duplicate key in map at offset {offset}")]
+    DuplicateMapKey { offset: usize },
+    /// `ATOM_CACHE_REF` without a distribution header atom cache, or past its end (§4.3).
+    #[error("atom cache reference {index} at offset {offset} cannot be resolved")]
+    AtomCacheRef { index: u8, offset: usize },
+    /// `COMPRESSED` where it is not allowed (inside distribution messages, or nested).
+    #[error("compressed term not allowed here (offset {offset})")]
+    CompressedNotAllowed { offset: usize },
+    /// The zlib data is corrupt or does not inflate to exactly the declared size.
+    #[error("bad compressed term: {reason}")]
+    BadCompressed { reason: &'static str },
+    /// `LOCAL_EXT` (tag 121, OTP 26+): an encoding only the node that produced it can
+    /// decode (see [`decode_body`] docs).
+    #[error("LOCAL_EXT term at offset {offset}: only the node that encoded it can decode it")]
+    LocalExt { offset: usize },
+}
+
+/// Why a term could not be encoded: it holds something a peer would reject, and OTP
+/// tears the whole connection down on a bad term (§6.2, §15.7).
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum EncodeError {
+    #[error("float {0} is not finite")]
+    NonFiniteFloat(String),
+    #[error("atom has {chars} characters (at most 255 allowed)")]
+    AtomTooLong { chars: usize },
+    #[error("reference has {0} id words (1..=5 allowed)")]
+    BadReference(usize),
+    #[error("bit binary with {bits} bits in the last of {bytes} bytes (bits must be 1..=8, bytes non-empty)")]
+    BadBitBinary { bits: u8, bytes: usize },
+    #[error("{what} too large for the external term format")]
+    TooLarge { what: &'static str },
+    #[error("compression failed: {0}")]
+    Compression(String),
 }
 
 /// Decoding context.
@@ -36,35 +127,4 @@ pub struct DecodeOptions<'a> {
     pub allow_compressed: bool,
 }
 
-/// Decodes a standalone term: version byte 131, then the term (COMPRESSED allowed),
-/// with no trailing bytes.
-pub fn decode(bytes: &[u8]) -> Result<Term, DecodeError> {
-    let _ = bytes;
-    todo!("etf work item")
-}
-
-/// Decodes one term with no version byte from the start of `bytes`, as found after a
-/// distribution header; returns the term and how many bytes it used.
-pub fn decode_body(bytes: &[u8], opts: &DecodeOptions<'_>) -> Result<(Term, usize), DecodeError> {
-    let _ = (bytes, opts);
-    todo!("etf work item")
-}
-
-/// Encodes `term` with the version byte, as `term_to_binary/1` would.
-pub fn encode(term: &Term) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_into(term, &mut out);
-    out
-}
-
-/// Appends the version byte and `term` to `out`.
-pub fn encode_into(term: &Term, out: &mut Vec<u8>) {
-    out.push(VERSION_MAGIC);
-    encode_body_into(term, out);
-}
-
-/// Appends `term` without a version byte (the form used after a distribution header).
-pub fn encode_body_into(term: &Term, out: &mut Vec<u8>) {
-    let _ = (term, out);
-    todo!("etf work item")
-}
+use crate::term::Atom;

@@ -1,0 +1,673 @@
+//! The iterative, total ETF decoder (§6.1, §6.2).
+//!
+//! Containers are decoded with an explicit stack of [`Frame`]s, so nesting depth is
+//! bounded only by the input size. Lists whose tail is another `LIST_EXT`/`STRING_EXT`
+//! are merged into one frame as they are read (OTP never produces such tails, but a
+//! hostile peer can), which keeps `[1|[2|[3|…]]]` linear instead of quadratic and its
+//! stack flat.
+
+use super::{compressed, encode, tag, DecodeError, DecodeOptions, VERSION_MAGIC};
+use crate::term::{
+    Atom, BitBinary, ExportFun, Float, InternalFun, Map, Pid, Port, Reference, Term, Terms,
+};
+use num_bigint::{BigInt, Sign};
+
+type Result<T> = std::result::Result<T, DecodeError>;
+
+/// Decodes a standalone term, as `binary_to_term/1` does: version byte 131, then the
+/// term (COMPRESSED allowed), with no trailing bytes. No atom cache.
+pub fn decode(bytes: &[u8]) -> Result<Term> {
+    decode_with(
+        bytes,
+        &DecodeOptions {
+            atom_cache: None,
+            allow_compressed: true,
+        },
+    )
+}
+
+/// Like [`decode`] (version byte, no trailing bytes) but with explicit options, e.g.
+/// for pass-through distribution payloads where COMPRESSED must be refused (§6.1).
+pub fn decode_with(bytes: &[u8], opts: &DecodeOptions<'_>) -> Result<Term> {
+    match bytes.first() {
+        None => {
+            return Err(DecodeError::Truncated {
+                offset: 0,
+                needed: 1,
+            })
+        }
+        Some(&VERSION_MAGIC) => {}
+        Some(&other) => return Err(DecodeError::BadVersion(other)),
+    }
+    let (term, end) = decode_at(bytes, 1, opts)?;
+    if end != bytes.len() {
+        return Err(DecodeError::TrailingBytes(bytes.len() - end));
+    }
+    Ok(term)
+}
+
+/// Decodes one term with no version byte from the start of `bytes`, as found after a
+/// distribution header (§4.3); returns the term and how many bytes it used.
+///
+/// `LOCAL_EXT` (121): OTP 26+ documents it as "an alternative local external term
+/// format intended to only be decoded by a specific local decoder", produced by
+/// `term_to_binary(T, [local])`; the bytes after the tag are unspecified and guarded by
+/// a node-specific hash. A foreign node cannot interpret them, so we return
+/// [`DecodeError::LocalExt`] instead of guessing.
+pub fn decode_body(bytes: &[u8], opts: &DecodeOptions<'_>) -> Result<(Term, usize)> {
+    decode_at(bytes, 0, opts)
+}
+
+fn decode_at(bytes: &[u8], pos: usize, opts: &DecodeOptions<'_>) -> Result<(Term, usize)> {
+    if opts.allow_compressed && bytes.get(pos) == Some(&tag::COMPRESSED) {
+        let (data, end) = compressed::inflate_term(bytes, pos)?;
+        let mut inner = Decoder {
+            buf: &data,
+            pos: 0,
+            cache: opts.atom_cache,
+        };
+        let term = inner.term()?;
+        if inner.pos != data.len() {
+            return Err(DecodeError::BadCompressed {
+                reason: "inflated data has bytes after the term",
+            });
+        }
+        return Ok((term, end));
+    }
+    let mut d = Decoder {
+        buf: bytes,
+        pos,
+        cache: opts.atom_cache,
+    };
+    let term = d.term()?;
+    Ok((term, d.pos))
+}
+
+/// A container being filled.
+enum Frame {
+    Tuple {
+        items: Vec<Term>,
+        left: usize,
+    },
+    /// `left` elements still to come; when it is 0 the next term is the tail.
+    List {
+        items: Vec<Term>,
+        left: usize,
+    },
+    Map {
+        offset: usize,
+        entries: Vec<(Term, Term)>,
+        key: Option<Term>,
+        /// Keys plus values still to come.
+        left: u64,
+    },
+    Fun {
+        header: Box<FunHeader>,
+        items: Vec<Term>,
+        left: usize,
+    },
+}
+
+struct FunHeader {
+    /// Offset of the `Size` field; Size counts from there.
+    size_at: usize,
+    size: u32,
+    arity: u8,
+    uniq: [u8; 16],
+    index: u32,
+    module: Atom,
+    old_index: u32,
+    old_uniq: u32,
+    pid: Pid,
+}
+
+enum Head {
+    Leaf(Term),
+    Open(Frame),
+}
+
+struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    cache: Option<&'a [Atom]>,
+}
+
+impl<'a> Decoder<'a> {
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    /// A capacity for `n` elements that the remaining input can justify (each element
+    /// takes at least one byte).
+    fn cap(&self, n: u64) -> usize {
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(self.remaining())
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let rem = self.remaining();
+        if rem < n {
+            return Err(DecodeError::Truncated {
+                offset: self.pos,
+                needed: n - rem,
+            });
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+    fn invalid(&self, offset: usize, reason: &'static str) -> DecodeError {
+        DecodeError::Invalid { offset, reason }
+    }
+
+    /// Decodes one complete term.
+    fn term(&mut self) -> Result<Term> {
+        let mut stack: Vec<Frame> = Vec::new();
+        loop {
+            // A list frame waiting for its tail: merge list-shaped tails into it.
+            if let Some(Frame::List { items, left: 0 }) = stack.last_mut() {
+                match self.buf.get(self.pos).copied() {
+                    Some(tag::LIST_EXT) => {
+                        self.pos += 1;
+                        let n = self.u32()? as u64;
+                        let cap = self.cap(n);
+                        items.reserve(cap);
+                        if let Some(Frame::List { left, .. }) = stack.last_mut() {
+                            *left = n as usize;
+                        }
+                        continue;
+                    }
+                    Some(tag::NIL_EXT) | Some(tag::STRING_EXT) => {
+                        if self.buf[self.pos] == tag::NIL_EXT {
+                            self.pos += 1;
+                        } else {
+                            self.pos += 1;
+                            let n = self.u16()? as usize;
+                            let bytes = self.take(n)?;
+                            items.extend(bytes.iter().map(|&b| Term::Int(b as i64)));
+                        }
+                        let Some(Frame::List { items, .. }) = stack.pop() else {
+                            return Err(frame_mismatch());
+                        };
+                        let value = Term::list(items);
+                        if let Some(t) = self.deliver(&mut stack, value)? {
+                            return Ok(t);
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            match self.head()? {
+                Head::Open(frame) => stack.push(frame),
+                Head::Leaf(value) => {
+                    if let Some(t) = self.deliver(&mut stack, value)? {
+                        return Ok(t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands a finished value to the innermost open container, closing containers as
+    /// they fill up. Returns the whole term once the stack is empty.
+    fn deliver(&mut self, stack: &mut Vec<Frame>, mut value: Term) -> Result<Option<Term>> {
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Ok(Some(value));
+            };
+            match top {
+                Frame::Tuple { items, left } => {
+                    items.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Tuple { items, .. }) = stack.pop() else {
+                        return Err(frame_mismatch());
+                    };
+                    value = Term::Tuple(Terms::new(items));
+                }
+                Frame::List { items, left } => {
+                    if *left > 0 {
+                        items.push(value);
+                        *left -= 1;
+                        return Ok(None);
+                    }
+                    let Some(Frame::List { items, .. }) = stack.pop() else {
+                        return Err(frame_mismatch());
+                    };
+                    value = Term::improper_list(items, value);
+                }
+                Frame::Map {
+                    entries, key, left, ..
+                } => {
+                    match key.take() {
+                        None => *key = Some(value),
+                        Some(k) => entries.push((k, value)),
+                    }
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Map {
+                        offset, entries, ..
+                    }) = stack.pop()
+                    else {
+                        return Err(frame_mismatch());
+                    };
+                    check_unique_keys(&entries, offset)?;
+                    value = Term::Map(Map::from_unique_entries(entries));
+                }
+                Frame::Fun { items, left, .. } => {
+                    items.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Fun { header, items, .. }) = stack.pop() else {
+                        return Err(frame_mismatch());
+                    };
+                    value = self.finish_fun(*header, items)?;
+                }
+            }
+        }
+    }
+
+    fn finish_fun(&self, h: FunHeader, free_vars: Vec<Term>) -> Result<Term> {
+        if (self.pos - h.size_at) as u64 != h.size as u64 {
+            return Err(self.invalid(h.size_at, "NEW_FUN_EXT Size does not match its contents"));
+        }
+        Ok(Term::InternalFun(Box::new(InternalFun {
+            arity: h.arity,
+            uniq: h.uniq,
+            index: h.index,
+            module: h.module,
+            old_index: h.old_index,
+            old_uniq: h.old_uniq,
+            pid: h.pid,
+            free_vars: Terms::new(free_vars),
+        })))
+    }
+
+    /// Reads one tag and either a whole leaf term or the header of a container.
+    fn head(&mut self) -> Result<Head> {
+        let at = self.pos;
+        let t = self.u8()?;
+        let leaf = match t {
+            tag::SMALL_INTEGER_EXT => Term::Int(self.u8()? as i64),
+            tag::INTEGER_EXT => Term::Int(self.u32()? as i32 as i64),
+            tag::SMALL_BIG_EXT => {
+                let n = self.u8()? as usize;
+                self.big(n)?
+            }
+            tag::LARGE_BIG_EXT => {
+                let n = self.u32()? as usize;
+                // OTP's decoder limit on 64-bit builds (§6.1).
+                if n > ((1 << 19) - 1) * 8 {
+                    return Err(self.invalid(at, "bignum too large"));
+                }
+                self.big(n)?
+            }
+            tag::NEW_FLOAT_EXT => {
+                let f = f64::from_bits(self.u64()?);
+                if !f.is_finite() {
+                    return Err(DecodeError::BadFloat { offset: at });
+                }
+                Term::Float(Float(f))
+            }
+            tag::FLOAT_EXT => {
+                let text = self.take(31)?;
+                let end = text.iter().position(|&b| b == 0).unwrap_or(31);
+                let f = std::str::from_utf8(&text[..end])
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|f| f.is_finite())
+                    .ok_or(DecodeError::BadFloat { offset: at })?;
+                Term::Float(Float(f))
+            }
+            tag::ATOM_EXT
+            | tag::SMALL_ATOM_EXT
+            | tag::ATOM_UTF8_EXT
+            | tag::SMALL_ATOM_UTF8_EXT
+            | tag::ATOM_CACHE_REF => Term::Atom(self.atom_body(t, at)?),
+            tag::BINARY_EXT => {
+                let n = self.u32()? as usize;
+                Term::Binary(self.take(n)?.to_vec())
+            }
+            tag::BIT_BINARY_EXT => {
+                let n = self.u32()? as usize;
+                let bits = self.u8()?;
+                let data = self.take(n)?;
+                if bits > 8 || (bits == 0) != (n == 0) {
+                    return Err(self.invalid(at, "BIT_BINARY_EXT bit count out of range"));
+                }
+                if bits == 8 || n == 0 {
+                    Term::Binary(data.to_vec())
+                } else {
+                    let mut bytes = data.to_vec();
+                    if let Some(last) = bytes.last_mut() {
+                        *last &= 0xffu8 << (8 - bits);
+                    }
+                    Term::BitBinary(BitBinary { bytes, bits })
+                }
+            }
+            tag::NIL_EXT => Term::Nil,
+            tag::STRING_EXT => {
+                let n = self.u16()? as usize;
+                let bytes = self.take(n)?;
+                Term::list(bytes.iter().map(|&b| Term::Int(b as i64)).collect())
+            }
+            tag::LIST_EXT => {
+                let n = self.u32()?;
+                return Ok(Head::Open(Frame::List {
+                    items: Vec::with_capacity(self.cap(n as u64)),
+                    left: n as usize,
+                }));
+            }
+            tag::SMALL_TUPLE_EXT | tag::LARGE_TUPLE_EXT => {
+                let n = if t == tag::SMALL_TUPLE_EXT {
+                    self.u8()? as u32
+                } else {
+                    self.u32()?
+                };
+                if n == 0 {
+                    Term::Tuple(Terms::default())
+                } else {
+                    return Ok(Head::Open(Frame::Tuple {
+                        items: Vec::with_capacity(self.cap(n as u64)),
+                        left: n as usize,
+                    }));
+                }
+            }
+            tag::MAP_EXT => {
+                let n = self.u32()? as u64;
+                if n == 0 {
+                    Term::Map(Map::new())
+                } else {
+                    return Ok(Head::Open(Frame::Map {
+                        offset: at,
+                        entries: Vec::with_capacity(self.cap(n) / 2),
+                        key: None,
+                        left: n * 2,
+                    }));
+                }
+            }
+            tag::NEW_PID_EXT | tag::PID_EXT => Term::Pid(self.pid_body(t, at)?),
+            tag::NEW_PORT_EXT | tag::V4_PORT_EXT | tag::PORT_EXT => {
+                let node = self.atom()?;
+                let (id, creation) = match t {
+                    tag::V4_PORT_EXT => (self.u64()?, self.u32()?),
+                    tag::NEW_PORT_EXT => (self.u32()? as u64, self.u32()?),
+                    _ => (self.u32()? as u64, self.old_creation(at)?),
+                };
+                Term::Port(Port { node, id, creation })
+            }
+            tag::NEWER_REFERENCE_EXT | tag::NEW_REFERENCE_EXT => {
+                let len = self.u16()? as usize;
+                if !(1..=5).contains(&len) {
+                    return Err(self.invalid(at, "reference must have 1 to 5 id words"));
+                }
+                let node = self.atom()?;
+                let creation = if t == tag::NEWER_REFERENCE_EXT {
+                    self.u32()?
+                } else {
+                    self.old_creation(at)?
+                };
+                let mut ids = Vec::with_capacity(len);
+                for _ in 0..len {
+                    ids.push(self.u32()?);
+                }
+                Term::Ref(Reference {
+                    node,
+                    creation,
+                    ids,
+                })
+            }
+            tag::REFERENCE_EXT => {
+                let node = self.atom()?;
+                let id = self.u32()?;
+                let creation = self.old_creation(at)?;
+                Term::Ref(Reference {
+                    node,
+                    creation,
+                    ids: vec![id],
+                })
+            }
+            tag::EXPORT_EXT => {
+                let module = self.atom()?;
+                let function = self.atom()?;
+                if self.u8()? != tag::SMALL_INTEGER_EXT {
+                    return Err(self.invalid(at, "EXPORT_EXT arity must be SMALL_INTEGER_EXT"));
+                }
+                let arity = self.u8()?;
+                Term::ExportFun(ExportFun {
+                    module,
+                    function,
+                    arity,
+                })
+            }
+            tag::NEW_FUN_EXT => {
+                let size_at = self.pos;
+                let size = self.u32()?;
+                let arity = self.u8()?;
+                let uniq = self.array::<16>()?;
+                let index = self.u32()?;
+                let num_free = self.u32()?;
+                let module = self.atom()?;
+                let old_index = self.fun_int()?;
+                let old_uniq = self.fun_int()?;
+                let pid_at = self.pos;
+                let pid_tag = self.u8()?;
+                let pid = self.pid_body(pid_tag, pid_at)?;
+                let header = FunHeader {
+                    size_at,
+                    size,
+                    arity,
+                    uniq,
+                    index,
+                    module,
+                    old_index,
+                    old_uniq,
+                    pid,
+                };
+                if num_free == 0 {
+                    self.finish_fun(header, Vec::new())?
+                } else {
+                    return Ok(Head::Open(Frame::Fun {
+                        header: Box::new(header),
+                        items: Vec::with_capacity(self.cap(num_free as u64)),
+                        left: num_free as usize,
+                    }));
+                }
+            }
+            tag::COMPRESSED => return Err(DecodeError::CompressedNotAllowed { offset: at }),
+            tag::LOCAL_EXT => return Err(DecodeError::LocalExt { offset: at }),
+            other => {
+                return Err(DecodeError::UnknownTag {
+                    tag: other,
+                    offset: at,
+                })
+            }
+        };
+        Ok(Head::Leaf(leaf))
+    }
+
+    /// SMALL_BIG/LARGE_BIG digits (little-endian), normalised to `Term::Int` when the
+    /// value fits an i64. OTP treats any non-zero sign byte as negative.
+    fn big(&mut self, n: usize) -> Result<Term> {
+        let sign = self.u8()?;
+        let digits = self.take(n)?;
+        let significant = digits.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        if significant <= 8 {
+            let mut a = [0u8; 8];
+            a[..significant].copy_from_slice(&digits[..significant]);
+            let mag = u64::from_le_bytes(a);
+            if sign == 0 {
+                if let Ok(i) = i64::try_from(mag) {
+                    return Ok(Term::Int(i));
+                }
+            } else if mag <= i64::MAX as u64 + 1 {
+                return Ok(Term::Int((mag as i128).wrapping_neg() as i64));
+            }
+        }
+        let s = if sign == 0 { Sign::Plus } else { Sign::Minus };
+        Ok(Term::from_bigint(BigInt::from_bytes_le(
+            s,
+            &digits[..significant],
+        )))
+    }
+
+    /// The 1-byte creation of the old PID/PORT/REFERENCE forms: only 2 bits (§6.2).
+    fn old_creation(&mut self, at: usize) -> Result<u32> {
+        let c = self.u8()?;
+        if c > 3 {
+            return Err(self.invalid(at, "old-style creation must be 0..=3"));
+        }
+        Ok(c as u32)
+    }
+
+    /// OldIndex / OldUniq of NEW_FUN_EXT: SMALL_INTEGER_EXT or INTEGER_EXT (and, for
+    /// robustness, a small non-negative bignum that fits 32 bits).
+    fn fun_int(&mut self) -> Result<u32> {
+        let at = self.pos;
+        match self.u8()? {
+            tag::SMALL_INTEGER_EXT => Ok(self.u8()? as u32),
+            tag::INTEGER_EXT => Ok(self.u32()?),
+            tag::SMALL_BIG_EXT => {
+                let n = self.u8()? as usize;
+                match self.big(n)? {
+                    Term::Int(i) if (0..=u32::MAX as i64).contains(&i) => Ok(i as u32),
+                    _ => Err(self.invalid(at, "NEW_FUN_EXT integer out of range")),
+                }
+            }
+            _ => Err(self.invalid(at, "NEW_FUN_EXT expects an integer")),
+        }
+    }
+
+    fn pid_body(&mut self, t: u8, at: usize) -> Result<Pid> {
+        if t != tag::NEW_PID_EXT && t != tag::PID_EXT {
+            return Err(self.invalid(at, "expected a pid"));
+        }
+        let node = self.atom()?;
+        let id = self.u32()?;
+        let serial = self.u32()?;
+        let creation = if t == tag::NEW_PID_EXT {
+            self.u32()?
+        } else {
+            self.old_creation(at)?
+        };
+        Ok(Pid {
+            node,
+            id,
+            serial,
+            creation,
+        })
+    }
+
+    /// An atom in a position where only an atom is allowed (node names, modules…).
+    fn atom(&mut self) -> Result<Atom> {
+        let at = self.pos;
+        let t = self.u8()?;
+        self.atom_body(t, at)
+    }
+
+    fn atom_body(&mut self, t: u8, at: usize) -> Result<Atom> {
+        let bad = |reason| DecodeError::BadAtom { offset: at, reason };
+        match t {
+            tag::ATOM_CACHE_REF => {
+                let index = self.u8()?;
+                self.cache
+                    .and_then(|c| c.get(index as usize))
+                    .cloned()
+                    .ok_or(DecodeError::AtomCacheRef { index, offset: at })
+            }
+            tag::ATOM_EXT | tag::SMALL_ATOM_EXT => {
+                let n = if t == tag::ATOM_EXT {
+                    self.u16()? as usize
+                } else {
+                    self.u8()? as usize
+                };
+                if n > 255 {
+                    return Err(bad("Latin-1 atom longer than 255 characters"));
+                }
+                let bytes = self.take(n)?;
+                Ok(match std::str::from_utf8(bytes) {
+                    Ok(s) if bytes.is_ascii() => Atom::new(s),
+                    _ => Atom::from(bytes.iter().map(|&b| b as char).collect::<String>()),
+                })
+            }
+            tag::ATOM_UTF8_EXT | tag::SMALL_ATOM_UTF8_EXT => {
+                let n = if t == tag::ATOM_UTF8_EXT {
+                    self.u16()? as usize
+                } else {
+                    self.u8()? as usize
+                };
+                let bytes = self.take(n)?;
+                let s = std::str::from_utf8(bytes).map_err(|_| bad("atom is not valid UTF-8"))?;
+                if n > 255 && s.chars().count() > 255 {
+                    return Err(bad("atom longer than 255 characters"));
+                }
+                Ok(Atom::new(s))
+            }
+            _ => Err(bad("expected an atom")),
+        }
+    }
+}
+
+/// Map keys must be unique (§6.2). Keys are compared by their encoding with our own
+/// (iterative, deterministic) encoder, so deep keys are neither hashed nor compared
+/// recursively; sorting the encodings makes this O(n log n).
+///
+/// Limitation: two keys that are maps holding the same entries in a different order
+/// encode differently and are not detected as duplicates.
+fn check_unique_keys(entries: &[(Term, Term)], offset: usize) -> Result<()> {
+    if entries.len() < 2 {
+        return Ok(());
+    }
+    let mut buf = Vec::new();
+    let mut spans = Vec::with_capacity(entries.len());
+    for (k, _) in entries {
+        let start = buf.len();
+        encode::encode_body_into(k, &mut buf).map_err(|_| DecodeError::Invalid {
+            offset,
+            reason: "map key cannot be re-encoded",
+        })?;
+        spans.push((start, buf.len()));
+    }
+    spans.sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
+    if spans
+        .windows(2)
+        .any(|w| buf[w[0].0..w[0].1] == buf[w[1].0..w[1].1])
+    {
+        return Err(DecodeError::DuplicateMapKey { offset });
+    }
+    Ok(())
+}
+
+/// The frame popped is always the one just matched on, so this is never returned; it
+/// exists so that an impossible state is an error rather than a panic.
+#[cold]
+fn frame_mismatch() -> DecodeError {
+    DecodeError::Invalid {
+        offset: 0,
+        reason: "internal decoder state mismatch",
+    }
+}

@@ -1,0 +1,181 @@
+//! Helpers for tests against real OTP: find `erl`, start BEAM nodes as child processes
+//! (killed when dropped), read what they print, and start beamnode nodes with a private
+//! EPMD so tests never touch port 4369 and can run in parallel.
+
+use beamnode::net::EpmdServer;
+use beamnode::{Node, NodeConfig};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const COOKIE: &str = "beamnode_test_cookie";
+
+/// Fails the test (never skips) when a tool of real OTP is missing.
+pub fn require(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{tool}` not found: these tests run against real Erlang/OTP. Install it with \
+         `apt-get install -y erlang-nox elixir` (or run `bash scripts/test.sh`, which does)."
+    );
+}
+
+/// A name unique to this test process and call.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A private EPMD (our server) on a free loopback port; it runs until the test's
+/// runtime ends.
+pub async fn private_epmd() -> u16 {
+    let server = EpmdServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind private epmd");
+    let port = server.local_addr().port();
+    tokio::spawn(server.run(std::future::pending::<()>()));
+    port
+}
+
+/// Starts a beamnode node `prefix…@localhost` registered with the EPMD on `epmd_port`.
+pub async fn rust_node(prefix: &str, epmd_port: u16, cookie: &str) -> Node {
+    rust_node_with(prefix, epmd_port, cookie, |c| c).await
+}
+
+pub async fn rust_node_with(
+    prefix: &str,
+    epmd_port: u16,
+    cookie: &str,
+    tweak: impl FnOnce(NodeConfig) -> NodeConfig,
+) -> Node {
+    let name = format!("{}@localhost", unique(prefix));
+    let config = NodeConfig::new(name, cookie)
+        .epmd_port(epmd_port)
+        .listen_addr([127, 0, 0, 1].into());
+    Node::start(tweak(config)).await.expect("start beamnode node")
+}
+
+/// A real `erl` node running an `-eval` script, with its output collected line by line.
+pub struct Erl {
+    pub name: String,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    pub output: Vec<String>,
+}
+
+impl Erl {
+    /// Starts `erl -sname <sname>@localhost -setcookie <cookie> -noshell -eval <eval>`
+    /// with `ERL_EPMD_PORT=<epmd_port>`.
+    pub fn start(sname: &str, cookie: &str, epmd_port: u16, eval: &str) -> Erl {
+        Self::start_with(sname, cookie, epmd_port, eval, &[])
+    }
+
+    pub fn start_with(sname: &str, cookie: &str, epmd_port: u16, eval: &str, extra: &[&str]) -> Erl {
+        require("erl");
+        let name = format!("{sname}@localhost");
+        let mut cmd = Command::new("erl");
+        cmd.args(["-sname", &name, "-setcookie", cookie, "-noshell"])
+            .args(extra)
+            .args(["-eval", eval])
+            .env("ERL_EPMD_PORT", epmd_port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn erl");
+        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        let err = child.stderr.take().expect("stderr");
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx2.send(format!("[stderr] {l}"));
+            }
+        });
+        Erl {
+            name,
+            child,
+            lines: rx,
+            output: Vec::new(),
+        }
+    }
+
+    /// Waits (without blocking the runtime) for a line starting with `prefix`;
+    /// returns the rest of it. Panics with everything the node printed on timeout.
+    pub async fn expect(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(l) = self.lines.try_recv() {
+                self.output.push(l.clone());
+                if let Some(rest) = l.strip_prefix(prefix) {
+                    return rest.trim().to_string();
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{}: no line starting with {prefix:?} within {timeout:?}; output:\n{}",
+                    self.name,
+                    self.output.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGKILL (`kill -9`).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`, …).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits for the node to exit by itself (bounded).
+    pub async fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+impl Drop for Erl {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `cond` to become true, polling; false on timeout.
+pub async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond()
+}
