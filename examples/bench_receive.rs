@@ -66,7 +66,10 @@ async fn main() {
             match m.as_tuple() {
                 Some([tag, _]) if tag.is_atom("n") => count += 1,
                 Some([tag, Term::Pid(from)]) if tag.is_atom("done") => {
-                    p.send(from, Term::tuple(vec![Term::atom("count"), Term::Int(count)]));
+                    p.send(
+                        from,
+                        Term::tuple(vec![Term::atom("count"), Term::Int(count)]),
+                    );
                     count = 0;
                 }
                 _ => {}

@@ -12,7 +12,10 @@ pub enum CookieError {
     #[error("HOME is not set, so ~/.erlang.cookie cannot be found; pass --cookie")]
     NoHome,
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}: cookie file must be accessible by owner only (chmod 400)")]
     Permissions(PathBuf),
     #[error("{0}: cookie file is empty")]

@@ -42,7 +42,10 @@ async fn beam_connects_to_rust_and_exchanges_messages() {
     let mut erl = Erl::start(&erl_name, COOKIE, epmd, &eval);
     assert_eq!(erl.expect("CONNECT ", T).await, "true");
     assert_eq!(erl.expect("NODES ", T).await, format!("['{r}']"));
-    assert!(node.nodes().contains(&Atom::new(&erl.name)), "Rust side sees the BEAM node");
+    assert!(
+        node.nodes().contains(&Atom::new(&erl.name)),
+        "Rust side sees the BEAM node"
+    );
     assert_eq!(erl.expect("ECHO ", T).await, "hello");
     assert_eq!(erl.expect("PUT ", T).await, "ok");
     assert_eq!(erl.expect("GET ", T).await, "{ok,[1,-2,3]}");
@@ -85,7 +88,9 @@ async fn rust_connects_to_beam_pings_and_sends() {
     let peer = Atom::new(&erl.name);
     let mut events = node.subscribe();
     assert!(node.connect(&peer).await, "Rust connects to BEAM");
-    assert!(matches!(events.recv().await, Ok(NodeEvent::NodeUp { node: n, visible: true }) if n == peer));
+    assert!(
+        matches!(events.recv().await, Ok(NodeEvent::NodeUp { node: n, visible: true }) if n == peer)
+    );
     assert_eq!(node.nodes(), vec![peer.clone()]);
     assert!(node.ping(&peer).await, "net_adm:ping equivalent gets pong");
 
@@ -131,7 +136,11 @@ async fn auto_connect_on_send_keeps_order() {
     let peer = Atom::new(&erl.name);
     // No connect first: the first send sets up the connection, the rest queue behind it.
     for i in 1..=1000 {
-        me.send_named(&Atom::new("tester"), &peer, Term::tuple(vec![Term::atom("n"), Term::Int(i)]));
+        me.send_named(
+            &Atom::new("tester"),
+            &peer,
+            Term::tuple(vec![Term::atom("n"), Term::Int(i)]),
+        );
     }
     assert_eq!(erl.expect("ORDERED ", T).await, "true");
 }
@@ -144,9 +153,7 @@ async fn wrong_cookie_is_refused_both_ways_and_node_keeps_serving() {
     let r = node.name().as_str().to_string();
 
     // BEAM with a wrong cookie dials us.
-    let eval = format!(
-        r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]), halt()."#
-    );
+    let eval = format!(r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]), halt()."#);
     let mut bad = Erl::start(&unique("bad"), "wrong_cookie", epmd, &eval);
     assert_eq!(bad.expect("CONNECT ", T).await, "false");
 
@@ -205,7 +212,10 @@ async fn killed_beam_node_gives_nodedown() {
 async fn frozen_beam_node_times_out_on_ticks() {
     let epmd = private_epmd().await;
     // net_ticktime 4 s: ticks every second, down after 4–5 s of silence.
-    let node = rust_node_with("rust", epmd, COOKIE, |c| c.net_ticktime(Duration::from_secs(4))).await;
+    let node = rust_node_with("rust", epmd, COOKIE, |c| {
+        c.net_ticktime(Duration::from_secs(4))
+    })
+    .await;
     let mut erl = Erl::start_with(
         &unique("frozen"),
         COOKIE,
@@ -219,7 +229,11 @@ async fn frozen_beam_node_times_out_on_ticks() {
     assert!(node.connect(&peer).await);
     // Stay connected through several tick periods while the peer is alive.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(node.nodes(), vec![peer.clone()], "ticks keep an idle connection up");
+    assert_eq!(
+        node.nodes(),
+        vec![peer.clone()],
+        "ticks keep an idle connection up"
+    );
     erl.signal("STOP");
     let started = std::time::Instant::now();
     let reason = tokio::time::timeout(Duration::from_secs(15), async {
@@ -236,5 +250,8 @@ async fn frozen_beam_node_times_out_on_ticks() {
     erl.signal("CONT");
     assert_eq!(reason.as_str(), "net_tick_timeout");
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_secs(3), "declared down too early: {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(3),
+        "declared down too early: {waited:?}"
+    );
 }

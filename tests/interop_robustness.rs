@@ -16,7 +16,9 @@ const T: Duration = Duration::from_secs(20);
 /// A raw peer that completes a genuine handshake with `node`, then lets the test write
 /// whatever bytes it likes.
 async fn raw_peer(node: &Node, name: &str) -> TcpStream {
-    let mut s = TcpStream::connect(("127.0.0.1", node.listen_port())).await.unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", node.listen_port()))
+        .await
+        .unwrap();
     let (mut st, hello) = Initiator::start(InitiatorConfig {
         our_name: LocalName::Static(name.to_string()),
         our_creation: 7,
@@ -30,7 +32,10 @@ async fn raw_peer(node: &Node, name: &str) -> TcpStream {
     s.write_all(&hello).await.unwrap();
     let mut buf = [0u8; 1024];
     loop {
-        let n = tokio::time::timeout(T, s.read(&mut buf)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(T, s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0, "node closed during handshake");
         let step = st.handle(&buf[..n]).unwrap();
         s.write_all(&step.send).await.unwrap();
@@ -89,30 +94,42 @@ async fn bad_input_closes_only_that_connection() {
     assert!(eventually(T, || node.nodes().contains(&steady_node)).await);
 
     // 1. Garbage instead of a handshake.
-    let mut s = TcpStream::connect(("127.0.0.1", node.listen_port())).await.unwrap();
-    s.write_all(b"\x00\x05GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", node.listen_port()))
+        .await
+        .unwrap();
+    s.write_all(b"\x00\x05GET / HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
     expect_closed(&mut s).await;
 
     // 2. A truncated handshake message that claims to be longer than it is, then EOF.
-    let mut s = TcpStream::connect(("127.0.0.1", node.listen_port())).await.unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", node.listen_port()))
+        .await
+        .unwrap();
     s.write_all(&[0x00, 0x40, b'N', 0, 0]).await.unwrap();
     s.shutdown().await.unwrap();
     expect_closed(&mut s).await;
 
     // 3. Malformed ETF after a genuine handshake.
     let mut s = raw_peer(&node, &format!("{}@localhost", unique("evil"))).await;
-    s.write_all(&[0, 0, 0, 5, 131, 68, 0, 255, 255]).await.unwrap();
+    s.write_all(&[0, 0, 0, 5, 131, 68, 0, 255, 255])
+        .await
+        .unwrap();
     expect_closed(&mut s).await;
 
     // 4. A control message OTP does not know (op 99).
     let mut s = raw_peer(&node, &format!("{}@localhost", unique("evil"))).await;
     // 131 68 0 | SMALL_TUPLE_EXT arity 1 | SMALL_INTEGER 99
-    s.write_all(&[0, 0, 0, 7, 131, 68, 0, 104, 1, 97, 99]).await.unwrap();
+    s.write_all(&[0, 0, 0, 7, 131, 68, 0, 104, 1, 97, 99])
+        .await
+        .unwrap();
     expect_closed(&mut s).await;
 
     // 5. A frame length far over the limit.
     let mut s = raw_peer(&node, &format!("{}@localhost", unique("evil"))).await;
-    s.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]).await.unwrap();
+    s.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3])
+        .await
+        .unwrap();
     expect_closed(&mut s).await;
 
     // 6. A deeply nested message (a million levels, as OTP accepts) is delivered, not
@@ -142,9 +159,16 @@ async fn bad_input_closes_only_that_connection() {
 
     // The steady BEAM peer still works after all of that.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(node.nodes().contains(&steady_node), "BEAM peer stayed connected");
+    assert!(
+        node.nodes().contains(&steady_node),
+        "BEAM peer stayed connected"
+    );
     let mut me = node.process();
-    me.send_named(&Atom::new("tester"), &steady_node, beamnode::Term::atom("check"));
+    me.send_named(
+        &Atom::new("tester"),
+        &steady_node,
+        beamnode::Term::atom("check"),
+    );
     assert_eq!(steady.expect("ECHO ", T).await, "survived");
     echo_round_trip(&unique("later"), epmd, &r).await;
     let _ = me.try_receive();

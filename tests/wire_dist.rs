@@ -128,6 +128,24 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Payloads well above 64 KiB: several default-size fragments.
+    #[test]
+    fn round_trip_huge_fragmented(msg in control_message(), len in 65_000usize..300_000, fill in any::<u8>()) {
+        let big = Term::tuple(vec![Term::binary(vec![fill; len]), Term::atom("tail")]);
+        let p = msg.has_payload().then_some(big);
+        let frames = round_trip(frag(), None, &msg, p.clone());
+        let mut total = body(&msg.to_term()).len();
+        if let Some(p) = &p {
+            total += body(p).len();
+        }
+        // OTP: ceil(size / 64 KiB) fragments once the data exceeds 64 KiB (§4.4).
+        prop_assert_eq!(frames, total.div_ceil(64 * 1024));
+    }
+}
+
 fn sender() -> Pid {
     Pid::new(Atom::new("a@h"), 85, 0, 1234)
 }

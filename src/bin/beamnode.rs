@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "beamnode", version, about = "A Rust node for Erlang/Elixir clusters")]
+#[command(
+    name = "beamnode",
+    version,
+    about = "A Rust node for Erlang/Elixir clusters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -146,8 +150,15 @@ async fn run(args: RunArgs) -> Result<(), String> {
     services::kv::start(&node).map_err(|e| e.to_string())?;
     let me = node.name().as_str().to_string();
     let (_, host) = me.split_once('@').unwrap_or((me.as_str(), ""));
-    let flag = if args.name.is_some() { "--name" } else { "--sname" };
-    println!("beamnode {me} is up (distribution port {}).", node.listen_port());
+    let flag = if args.name.is_some() {
+        "--name"
+    } else {
+        "--sname"
+    };
+    println!(
+        "beamnode {me} is up (distribution port {}).",
+        node.listen_port()
+    );
     println!("Try it from Elixir (same cookie):");
     println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\"");
     println!("  iex> Node.connect(:\"{me}\")");

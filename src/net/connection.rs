@@ -48,7 +48,6 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         id: attempt,
         flags: est.negotiated,
         visible,
-        creation: est.peer_creation,
         kill: kill.clone(),
     };
     let Some(queue) = node.inner.conns.established(&peer, attempt, info) else {

@@ -8,7 +8,7 @@ use crate::config::NodeConfig;
 use crate::node::{Node, NodeError};
 use crate::proto::handshake::{
     Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, Initiator,
-    InitiatorConfig, InitiatorNext, LocalName, Status,
+    InitiatorConfig, InitiatorNext, LocalName,
 };
 use crate::term::Atom;
 use std::net::SocketAddr;
@@ -118,7 +118,11 @@ fn random_u64() -> u64 {
     (random_u32() as u64) << 32 | random_u32() as u64
 }
 
-async fn read_some(stream: &mut TcpStream, buf: &mut [u8], limit: Duration) -> Result<usize, SetupError> {
+async fn read_some(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    limit: Duration,
+) -> Result<usize, SetupError> {
     match tokio::time::timeout(limit, stream.read(buf)).await {
         Err(_) => Err(SetupError::Timeout),
         Ok(Ok(0)) => Err(SetupError::Closed),
@@ -127,7 +131,11 @@ async fn read_some(stream: &mut TcpStream, buf: &mut [u8], limit: Duration) -> R
     }
 }
 
-async fn write_all(stream: &mut TcpStream, bytes: &[u8], limit: Duration) -> Result<(), SetupError> {
+async fn write_all(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    limit: Duration,
+) -> Result<(), SetupError> {
     if bytes.is_empty() {
         return Ok(());
     }
@@ -194,7 +202,9 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
                 _ => node.inner.conns.replace_up(&peer),
             };
             let span = info_span!("conn", peer = %peer);
-            connection::run(node, stream, est, id).instrument(span).await;
+            connection::run(node, stream, est, id)
+                .instrument(span)
+                .await;
             Ok(())
         }
         Ok(None) => Ok(()),
@@ -243,7 +253,8 @@ async fn dial(node: &Node, peer: &Atom) -> Result<Option<(TcpStream, Established
         .port_please(alive)
         .await?
         .ok_or_else(|| SetupError::NotRegistered(peer.as_str().to_string()))?;
-    let mut stream = match tokio::time::timeout(limit, TcpStream::connect((host, info.port))).await {
+    let mut stream = match tokio::time::timeout(limit, TcpStream::connect((host, info.port))).await
+    {
         Err(_) => return Err(SetupError::Timeout),
         Ok(r) => r?,
     };
@@ -284,7 +295,8 @@ pub async fn ensure_epmd(port: u16) -> std::io::Result<bool> {
     if let Ok(Ok(_)) = probe {
         return Ok(false);
     }
-    let server = super::epmd_server::EpmdServer::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
+    let server =
+        super::epmd_server::EpmdServer::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
     info!(port, "no EPMD was running; started an embedded one");
     tokio::spawn(server.run(std::future::pending::<()>()));
     Ok(true)

@@ -24,7 +24,6 @@ pub(crate) struct UpInfo {
     pub id: u64,
     pub flags: DistFlags,
     pub visible: bool,
-    pub creation: u32,
     /// Notified to make the connection task close (e.g. the peer reconnected).
     pub kill: Arc<Notify>,
 }
@@ -106,7 +105,8 @@ impl Connections {
         let (tx, rx) = oneshot::channel();
         match map.get_mut(node) {
             Some(Entry {
-                phase: Phase::Up(_), ..
+                phase: Phase::Up(_),
+                ..
             }) => Ok(true),
             Some(Entry {
                 phase: Phase::Pending { waiters, .. },
@@ -179,11 +179,19 @@ impl Connections {
 
     /// The handshake of `attempt` finished. Returns the queue to drain if this attempt
     /// still owns the entry, `None` if another connection superseded it.
-    pub fn established(&self, peer: &Atom, attempt: u64, info: UpInfo) -> Option<mpsc::UnboundedReceiver<Outgoing>> {
+    pub fn established(
+        &self,
+        peer: &Atom,
+        attempt: u64,
+        info: UpInfo,
+    ) -> Option<mpsc::UnboundedReceiver<Outgoing>> {
         let mut map = self.lock();
         let e = map.get_mut(peer)?;
         match &mut e.phase {
-            Phase::Pending { attempt: a, waiters } if *a == attempt => {
+            Phase::Pending {
+                attempt: a,
+                waiters,
+            } if *a == attempt => {
                 for w in waiters.drain(..) {
                     let _ = w.send(true);
                 }
@@ -216,7 +224,8 @@ impl Connections {
     /// caller then reports nodedown).
     pub fn closed(&self, peer: &Atom, id: u64) -> bool {
         let mut map = self.lock();
-        let current = matches!(map.get(peer), Some(Entry { phase: Phase::Up(i), .. }) if i.id == id);
+        let current =
+            matches!(map.get(peer), Some(Entry { phase: Phase::Up(i), .. }) if i.id == id);
         if current {
             map.remove(peer);
         }
@@ -227,7 +236,8 @@ impl Connections {
     pub fn up_info(&self, peer: &Atom) -> Option<UpInfo> {
         match self.lock().get(peer) {
             Some(Entry {
-                phase: Phase::Up(i), ..
+                phase: Phase::Up(i),
+                ..
             }) => Some(i.clone()),
             _ => None,
         }

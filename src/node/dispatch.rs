@@ -79,7 +79,15 @@ impl Node {
             }
             C::UnlinkId { id, from, to } => {
                 // Links come with issue 4; the ack is owed regardless (§5.2).
-                self.route(peer, C::UnlinkIdAck { id, from: to, to: from }, None);
+                self.route(
+                    peer,
+                    C::UnlinkIdAck {
+                        id,
+                        from: to,
+                        to: from,
+                    },
+                    None,
+                );
             }
             C::Link { from, to } => {
                 if !self.is_process_alive(&to) {

@@ -316,7 +316,13 @@ impl Node {
 
     /// Sends a monitor `DOWN` to a remote watcher in the form the connection's flags
     /// call for (PAYLOAD_MONITOR_P_EXIT with EXIT_PAYLOAD, else MONITOR_P_EXIT).
-    pub(crate) fn send_down(&self, from: ProcRef, watcher: &Pid, reference: Reference, reason: Term) {
+    pub(crate) fn send_down(
+        &self,
+        from: ProcRef,
+        watcher: &Pid,
+        reference: Reference,
+        reason: Term,
+    ) {
         if watcher.node == *self.name() {
             return; // local monitors come with issue 4's process semantics
         }
@@ -429,7 +435,13 @@ impl Node {
     /// EPMD.
     pub fn shutdown(&self) {
         self.inner.conns.kill_all();
-        for h in self.inner.background.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for h in self
+            .inner
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             h.abort();
         }
         self.inner

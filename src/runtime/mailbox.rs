@@ -43,7 +43,11 @@ impl Mailbox {
 
     /// The oldest message for which `matches` is true; others stay in the mailbox in
     /// their order (Erlang's selective receive).
-    pub async fn receive_match<F>(&mut self, mut matches: F, timeout: Option<Duration>) -> Option<Term>
+    pub async fn receive_match<F>(
+        &mut self,
+        mut matches: F,
+        timeout: Option<Duration>,
+    ) -> Option<Term>
     where
         F: FnMut(&Term) -> bool,
     {
@@ -103,7 +107,10 @@ mod tests {
         let got = mb.receive_match(|t| *t == Term::Int(3), None).await;
         assert_eq!(got, Some(Term::Int(3)));
         for want in [1, 2, 4] {
-            assert_eq!(mb.receive(Some(Duration::from_millis(10))).await, Some(Term::Int(want)));
+            assert_eq!(
+                mb.receive(Some(Duration::from_millis(10))).await,
+                Some(Term::Int(want))
+            );
         }
         assert_eq!(mb.receive(Some(Duration::from_millis(10))).await, None);
     }

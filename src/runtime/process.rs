@@ -75,7 +75,11 @@ impl Process {
     }
 
     /// The oldest message matching `pattern`, leaving the others queued in order.
-    pub async fn receive_match<F>(&mut self, pattern: F, timeout: Option<Duration>) -> Result<Term, ReceiveTimeout>
+    pub async fn receive_match<F>(
+        &mut self,
+        pattern: F,
+        timeout: Option<Duration>,
+    ) -> Result<Term, ReceiveTimeout>
     where
         F: FnMut(&Term) -> bool,
     {

@@ -59,7 +59,11 @@ fn reply_alias(tag: &Term) -> Option<&Reference> {
 
 /// Sends `{Tag, Reply}` to a caller, following the alias rule.
 pub fn reply(process: &Process, from: &Term, reply: Term) {
-    let Some([pid, tag]) = from.as_tuple().map(|t| t.to_vec()).and_then(|v| <[Term; 2]>::try_from(v).ok()) else {
+    let Some([pid, tag]) = from
+        .as_tuple()
+        .map(|t| t.to_vec())
+        .and_then(|v| <[Term; 2]>::try_from(v).ok())
+    else {
         return;
     };
     let msg = Term::tuple(vec![tag.clone(), reply]);
@@ -72,22 +76,50 @@ pub fn reply(process: &Process, from: &Term, reply: Term) {
 
 /// `gen_server:call({Name, Node}, Request, Timeout)` in the OTP ≤ 23 shape (plain
 /// reference tag, reply to our pid), which every OTP version answers.
-pub async fn call(process: &mut Process, name: &Atom, node: &Atom, request: Term, timeout: Duration) -> Result<Term, CallError> {
+pub async fn call(
+    process: &mut Process,
+    name: &Atom,
+    node: &Atom,
+    request: Term,
+    timeout: Duration,
+) -> Result<Term, CallError> {
     let tag = process.node().make_ref();
-    let from = Term::tuple(vec![Term::Pid(process.pid().clone()), Term::Ref(tag.clone())]);
-    process.send_named(name, node, Term::tuple(vec![Term::atom("$gen_call"), from, request]));
+    let from = Term::tuple(vec![
+        Term::Pid(process.pid().clone()),
+        Term::Ref(tag.clone()),
+    ]);
+    process.send_named(
+        name,
+        node,
+        Term::tuple(vec![Term::atom("$gen_call"), from, request]),
+    );
     receive_reply(process, tag, timeout).await
 }
 
 /// `gen_server:call(Pid, Request, Timeout)`.
-pub async fn call_pid(process: &mut Process, to: &Pid, request: Term, timeout: Duration) -> Result<Term, CallError> {
+pub async fn call_pid(
+    process: &mut Process,
+    to: &Pid,
+    request: Term,
+    timeout: Duration,
+) -> Result<Term, CallError> {
     let tag = process.node().make_ref();
-    let from = Term::tuple(vec![Term::Pid(process.pid().clone()), Term::Ref(tag.clone())]);
-    process.send(to, Term::tuple(vec![Term::atom("$gen_call"), from, request]));
+    let from = Term::tuple(vec![
+        Term::Pid(process.pid().clone()),
+        Term::Ref(tag.clone()),
+    ]);
+    process.send(
+        to,
+        Term::tuple(vec![Term::atom("$gen_call"), from, request]),
+    );
     receive_reply(process, tag, timeout).await
 }
 
-async fn receive_reply(process: &mut Process, tag: Reference, timeout: Duration) -> Result<Term, CallError> {
+async fn receive_reply(
+    process: &mut Process,
+    tag: Reference,
+    timeout: Duration,
+) -> Result<Term, CallError> {
     let msg = process
         .receive_match(
             |m| matches!(m.as_tuple(), Some([Term::Ref(r), _]) if *r == tag),

@@ -63,10 +63,18 @@ impl From<Term> for eetf::Term {
                 creation: r.creation,
             })),
             Term::Binary(b) => E::Binary(eetf::Binary { bytes: b }),
-            Term::BitBinary(bb) => E::BitBinary(eetf::BitBinary {
-                bytes: bb.bytes.clone(),
-                tail_bits_size: bb.bits,
-            }),
+            Term::BitBinary(bb) => {
+                // eetf keeps the used bits of the last byte right-aligned; we keep them
+                // where they are on the wire (high bits).
+                let mut bytes = bb.bytes.clone();
+                if let Some(last) = bytes.last_mut() {
+                    *last >>= 8 - bb.bits.clamp(1, 8);
+                }
+                E::BitBinary(eetf::BitBinary {
+                    bytes,
+                    tail_bits_size: bb.bits,
+                })
+            }
             Term::Tuple(ts) => E::Tuple(eetf::Tuple {
                 elements: ts.into_vec().into_iter().map(E::from).collect(),
             }),
@@ -180,10 +188,12 @@ impl TryFrom<eetf::Term> for Term {
                 } else if bb.tail_bits_size == 0 || bb.tail_bits_size > 8 || bb.bytes.is_empty() {
                     return Err(FromEetfError::BadBitBinary(bb.tail_bits_size));
                 } else {
-                    Term::BitBinary(BitBinary {
-                        bytes: bb.bytes,
-                        bits: bb.tail_bits_size,
-                    })
+                    let bits = bb.tail_bits_size;
+                    let mut bytes = bb.bytes;
+                    if let Some(last) = bytes.last_mut() {
+                        *last <<= 8 - bits;
+                    }
+                    Term::BitBinary(BitBinary { bytes, bits })
                 }
             }
             E::ByteList(b) => {

@@ -32,7 +32,11 @@ pub fn require(tool: &str) {
 /// A name unique to this test process and call.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A private EPMD (our server) on a free loopback port; it runs until the test's
@@ -61,7 +65,9 @@ pub async fn rust_node_with(
     let config = NodeConfig::new(name, cookie)
         .epmd_port(epmd_port)
         .listen_addr([127, 0, 0, 1].into());
-    Node::start(tweak(config)).await.expect("start beamnode node")
+    Node::start(tweak(config))
+        .await
+        .expect("start beamnode node")
 }
 
 /// A real `erl` node running an `-eval` script, with its output collected line by line.
@@ -79,7 +85,13 @@ impl Erl {
         Self::start_with(sname, cookie, epmd_port, eval, &[])
     }
 
-    pub fn start_with(sname: &str, cookie: &str, epmd_port: u16, eval: &str, extra: &[&str]) -> Erl {
+    pub fn start_with(
+        sname: &str,
+        cookie: &str,
+        epmd_port: u16,
+        eval: &str,
+        extra: &[&str],
+    ) -> Erl {
         require("erl");
         let name = format!("{sname}@localhost");
         let mut cmd = Command::new("erl");

@@ -26,7 +26,7 @@ pub fn arb_leaf() -> impl Strategy<Value = Term> {
         any::<i64>().prop_map(Term::Int),
         (0i64..300).prop_map(Term::Int),
         (any::<i64>(), any::<u64>(), any::<bool>()).prop_map(|(a, b, neg)| {
-            let v = (BigInt::from(a) << 64) + BigInt::from(b);
+            let v: BigInt = (BigInt::from(a) << 64usize) + BigInt::from(b);
             Term::from_bigint(if neg { -v } else { v })
         }),
         any::<f64>()
@@ -35,13 +35,16 @@ pub fn arb_leaf() -> impl Strategy<Value = Term> {
         arb_pid().prop_map(Term::Pid),
         (arb_atom(), any::<u64>(), any::<u32>())
             .prop_map(|(node, id, creation)| Term::Port(Port { node, id, creation })),
-        (arb_atom(), any::<u32>(), prop::collection::vec(any::<u32>(), 1..=5)).prop_map(
-            |(node, creation, ids)| Term::Ref(Reference {
+        (
+            arb_atom(),
+            any::<u32>(),
+            prop::collection::vec(any::<u32>(), 1..=5)
+        )
+            .prop_map(|(node, creation, ids)| Term::Ref(Reference {
                 node,
                 creation,
                 ids
-            })
-        ),
+            })),
         prop::collection::vec(any::<u8>(), 0..20).prop_map(Term::Binary),
         (prop::collection::vec(any::<u8>(), 1..6), 1u8..8).prop_map(|(mut bytes, bits)| {
             let last = bytes.len() - 1;
@@ -49,9 +52,8 @@ pub fn arb_leaf() -> impl Strategy<Value = Term> {
             Term::BitBinary(BitBinary { bytes, bits })
         }),
         Just(Term::Nil),
-        prop::collection::vec(0i64..256, 1..10).prop_map(|v| Term::list(
-            v.into_iter().map(Term::Int).collect()
-        )),
+        prop::collection::vec(0i64..256, 1..10)
+            .prop_map(|v| Term::list(v.into_iter().map(Term::Int).collect())),
         (arb_atom(), arb_atom(), any::<u8>()).prop_map(|(module, function, arity)| {
             Term::ExportFun(ExportFun {
                 module,
