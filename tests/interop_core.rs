@@ -41,7 +41,7 @@ async fn beam_connects_to_rust_and_exchanges_messages() {
     );
     let mut erl = Erl::start(&erl_name, COOKIE, epmd, &eval);
     assert_eq!(erl.expect("CONNECT ", T).await, "true");
-    assert_eq!(erl.expect("NODES ", T).await, format!("['{r}']"));
+    assert_eq!(erl.expect("NODES ", T).await, format!("[{r}]"));
     assert!(
         node.nodes().contains(&Atom::new(&erl.name)),
         "Rust side sees the BEAM node"

@@ -52,7 +52,7 @@ async fn elixir_walkthrough() {
             .to_string()
     };
     assert_eq!(line("CONNECT "), "true");
-    assert_eq!(line("LIST "), format!("[:\"{r}\"]"));
+    assert_eq!(line("LIST "), format!("[:{r}]"));
     assert_eq!(line("ECHO "), r#"%{greeting: "hello", n: 1.5}"#);
     assert_eq!(line("PUT "), ":ok");
     assert_eq!(line("GET "), "{:ok, [1, 2]}");
