@@ -129,8 +129,16 @@ fn real_erl_decodes_exactly_what_we_encode() {
         manifest.push_str(&format!("{name}\t{}\t{expr}\n", u8::from(*canon)));
     }
     // The compressed form of a term, too.
-    let c = Term::list((0..300).map(|i| Term::tuple(vec![Term::atom("x"), i.into()])).collect());
-    std::fs::write(dir.join("compressed.bin"), etf::encode_compressed(&c, 6).unwrap()).unwrap();
+    let c = Term::list(
+        (0..300)
+            .map(|i| Term::tuple(vec![Term::atom("x"), i.into()]))
+            .collect(),
+    );
+    std::fs::write(
+        dir.join("compressed.bin"),
+        etf::encode_compressed(&c, 6).unwrap(),
+    )
+    .unwrap();
     manifest.push_str("compressed\t0\t[{x, I} || I <- lists:seq(0,299)]\n");
     std::fs::write(dir.join("cases.txt"), manifest).unwrap();
     let script: PathBuf = dir.join("check.escript");
@@ -151,14 +159,29 @@ fn real_erl_decodes_exactly_what_we_encode() {
         if guard.0.try_wait().unwrap().is_some() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "escript timed out");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "escript timed out"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut out = String::new();
     let mut err = String::new();
     use std::io::Read;
-    guard.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    guard.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    guard
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    guard
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     eprintln!("{out}");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.contains("done"), "escript failed: {out}\n{err}");
