@@ -28,6 +28,9 @@ pub fn decode(bytes: &[u8]) -> Result<Term> {
 
 /// Like [`decode`] (version byte, no trailing bytes) but with explicit options, e.g.
 /// for pass-through distribution payloads where COMPRESSED must be refused (§6.1).
+///
+/// Offsets in errors from inside a COMPRESSED term count from the start of the
+/// inflated data, not of `bytes`.
 pub fn decode_with(bytes: &[u8], opts: &DecodeOptions<'_>) -> Result<Term> {
     match bytes.first() {
         None => {
@@ -404,7 +407,7 @@ impl<'a> Decoder<'a> {
                 } else {
                     return Ok(Head::Open(Frame::Map {
                         offset: at,
-                        entries: Vec::with_capacity(self.cap(n) / 2),
+                        entries: Vec::with_capacity(self.cap(n).min(self.remaining() / 2)),
                         key: None,
                         left: n * 2,
                     }));
