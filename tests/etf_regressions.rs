@@ -275,3 +275,40 @@ fn compressed_round_trip() {
         etf::encode(&Term::atom("ok")).unwrap()
     );
 }
+
+#[test]
+fn nested_map_keys_with_siblings_stay_fast() {
+    // #{ #{ #{…} => 1, a => 1 } => 1, a => 1 }: re-encoding or hashing every key at
+    // every level would be quadratic; this must decode quickly.
+    on_small_stack(|| {
+        let n = 200_000;
+        let mut b = vec![131];
+        for _ in 0..n {
+            b.extend_from_slice(&[116, 0, 0, 0, 2]);
+        }
+        b.push(106);
+        for _ in 0..n {
+            b.extend_from_slice(&[97, 1, 119, 1, b'a', 97, 1]);
+        }
+        let start = std::time::Instant::now();
+        let t = etf::decode(&b).unwrap();
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(etf::encode(&t).unwrap(), b);
+    });
+}
+
+#[test]
+fn duplicate_deep_keys_are_found() {
+    let k = deep("tuple", 100_000);
+    let mut b = vec![131, 116, 0, 0, 0, 2];
+    for _ in 0..2 {
+        etf::encode_body_into(&k, &mut b).unwrap();
+        b.push(106);
+    }
+    on_small_stack(move || {
+        assert!(matches!(
+            etf::decode(&b),
+            Err(DecodeError::DuplicateMapKey { .. })
+        ));
+    });
+}

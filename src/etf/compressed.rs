@@ -62,7 +62,7 @@ pub(super) fn inflate_term(bytes: &[u8], pos: usize) -> Result<(Vec<u8>, usize),
         ));
     }
     // One byte more than declared lets us notice an over-long stream.
-    let limit = declared + 1;
+    let limit = declared.saturating_add(1);
     let mut out: Vec<u8> = Vec::with_capacity(declared.min(64 * 1024) + 1);
     let mut z = Decompress::new(true);
     loop {

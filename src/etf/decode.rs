@@ -6,7 +6,7 @@
 //! hostile peer can), which keeps `[1|[2|[3|…]]]` linear instead of quadratic and its
 //! stack flat.
 
-use super::{compressed, encode, tag, DecodeError, DecodeOptions, VERSION_MAGIC};
+use super::{compressed, keyorder, tag, DecodeError, DecodeOptions, VERSION_MAGIC};
 use crate::term::{
     Atom, BitBinary, ExportFun, Float, InternalFun, Map, Pid, Port, Reference, Term, Terms,
 };
@@ -28,6 +28,9 @@ pub fn decode(bytes: &[u8]) -> Result<Term> {
 
 /// Like [`decode`] (version byte, no trailing bytes) but with explicit options, e.g.
 /// for pass-through distribution payloads where COMPRESSED must be refused (§6.1).
+///
+/// Offsets in errors from inside a COMPRESSED term count from the start of the
+/// inflated data, not of `bytes`.
 pub fn decode_with(bytes: &[u8], opts: &DecodeOptions<'_>) -> Result<Term> {
     match bytes.first() {
         None => {
@@ -404,7 +407,7 @@ impl<'a> Decoder<'a> {
                 } else {
                     return Ok(Head::Open(Frame::Map {
                         offset: at,
-                        entries: Vec::with_capacity(self.cap(n) / 2),
+                        entries: Vec::with_capacity(self.cap(n).min(self.remaining() / 2)),
                         key: None,
                         left: n * 2,
                     }));
@@ -632,30 +635,18 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Map keys must be unique (§6.2). Keys are compared by their encoding with our own
-/// (iterative, deterministic) encoder, so deep keys are neither hashed nor compared
-/// recursively; sorting the encodings makes this O(n log n).
-///
-/// Limitation: two keys that are maps holding the same entries in a different order
-/// encode differently and are not detected as duplicates.
+/// Map keys must be unique (§6.2). Keys are sorted with the iterative
+/// [`keyorder::compare`] (which never hashes or recurses into deep keys, and stops at
+/// the first difference) and neighbours checked: O(k log k) comparisons.
 fn check_unique_keys(entries: &[(Term, Term)], offset: usize) -> Result<()> {
     if entries.len() < 2 {
         return Ok(());
     }
-    let mut buf = Vec::new();
-    let mut spans = Vec::with_capacity(entries.len());
-    for (k, _) in entries {
-        let start = buf.len();
-        encode::encode_body_into(k, &mut buf).map_err(|_| DecodeError::Invalid {
-            offset,
-            reason: "map key cannot be re-encoded",
-        })?;
-        spans.push((start, buf.len()));
-    }
-    spans.sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
-    if spans
+    let mut keys: Vec<&Term> = entries.iter().map(|(k, _)| k).collect();
+    keys.sort_unstable_by(|a, b| keyorder::compare(a, b));
+    if keys
         .windows(2)
-        .any(|w| buf[w[0].0..w[0].1] == buf[w[1].0..w[1].1])
+        .any(|w| keyorder::compare(w[0], w[1]) == std::cmp::Ordering::Equal)
     {
         return Err(DecodeError::DuplicateMapKey { offset });
     }

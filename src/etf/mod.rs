@@ -15,6 +15,7 @@
 mod compressed;
 mod decode;
 mod encode;
+mod keyorder;
 
 pub use compressed::encode_compressed;
 pub use decode::{decode, decode_body, decode_with};

@@ -12,7 +12,7 @@ pub fn arb_atom() -> impl Strategy<Value = Atom> {
         Just("nonode@nohost".to_string()),
         Just(String::new()),
     ]
-    .prop_map(|s| Atom::from(s))
+    .prop_map(Atom::from)
 }
 
 pub fn arb_pid() -> impl Strategy<Value = Pid> {

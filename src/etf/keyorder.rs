@@ -1,0 +1,162 @@
+//! A total order on terms used to find duplicate map keys (§6.2) cheaply and safely.
+//!
+//! The comparison is iterative (explicit stack), so keys of any depth are fine, and it
+//! stops at the first difference, so comparing a huge key with a small one costs
+//! about the small one's size. Sorting a map's keys with it is O(k log k) comparisons;
+//! a hostile chain of maps nested in keys (`#{#{#{…} => 1, a => 1} => 1, b => 1}`)
+//! stays near-linear, which re-encoding every key per level would not.
+//!
+//! The order is arbitrary but consistent with `=:=` (what `Term: Eq` implements), with
+//! one documented gap: map entries are compared in their stored order, so two keys
+//! that are maps with the same entries in a different order compare unequal and are
+//! not reported as duplicates.
+
+use crate::term::{Pid, Term};
+use std::cmp::Ordering;
+
+fn rank(t: &Term) -> u8 {
+    match t {
+        Term::Atom(_) => 0,
+        Term::Int(_) => 1,
+        Term::BigInt(_) => 2,
+        Term::Float(_) => 3,
+        Term::Pid(_) => 4,
+        Term::Port(_) => 5,
+        Term::Ref(_) => 6,
+        Term::Binary(_) => 7,
+        Term::BitBinary(_) => 8,
+        Term::Tuple(_) => 9,
+        Term::Nil => 10,
+        Term::List(l) if l.is_empty() => 10,
+        Term::List(_) => 11,
+        Term::ImproperList(_) => 12,
+        Term::Map(_) => 13,
+        Term::ExportFun(_) => 14,
+        Term::InternalFun(_) => 15,
+    }
+}
+
+fn pid_key(p: &Pid) -> (&str, u32, u32, u32) {
+    (p.node.as_str(), p.id, p.serial, p.creation)
+}
+
+/// Compares two terms; `Equal` exactly when they are `=:=` (see the module docs).
+pub(crate) fn compare(a: &Term, b: &Term) -> Ordering {
+    let mut stack: Vec<(&Term, &Term)> = vec![(a, b)];
+    while let Some((x, y)) = stack.pop() {
+        let o = rank(x)
+            .cmp(&rank(y))
+            .then_with(|| shallow(x, y, &mut stack));
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+/// Compares the top level of two terms of the same rank; children still to compare
+/// are pushed (last first) so they are compared in order.
+fn shallow<'a>(x: &'a Term, y: &'a Term, stack: &mut Vec<(&'a Term, &'a Term)>) -> Ordering {
+    use Term::*;
+    match (x, y) {
+        (Atom(a), Atom(b)) => a.as_str().cmp(b.as_str()),
+        (Int(a), Int(b)) => a.cmp(b),
+        (BigInt(a), BigInt(b)) => a.cmp(b),
+        (Float(a), Float(b)) => a.0.to_bits().cmp(&b.0.to_bits()),
+        (Pid(a), Pid(b)) => pid_key(a).cmp(&pid_key(b)),
+        (Port(a), Port(b)) => {
+            (a.node.as_str(), a.id, a.creation).cmp(&(b.node.as_str(), b.id, b.creation))
+        }
+        (Ref(a), Ref(b)) => {
+            (a.node.as_str(), a.creation, &a.ids).cmp(&(b.node.as_str(), b.creation, &b.ids))
+        }
+        (Binary(a), Binary(b)) => a.cmp(b),
+        (BitBinary(a), BitBinary(b)) => (a.bits, &a.bytes).cmp(&(b.bits, &b.bytes)),
+        (Tuple(a), Tuple(b)) | (List(a), List(b)) => {
+            let o = a.len().cmp(&b.len());
+            if o == Ordering::Equal {
+                stack.extend(a.iter().zip(b.iter()).rev());
+            }
+            o
+        }
+        (ImproperList(a), ImproperList(b)) => {
+            let o = a.elements.len().cmp(&b.elements.len());
+            if o == Ordering::Equal {
+                stack.push((&a.tail, &b.tail));
+                stack.extend(a.elements.iter().zip(b.elements.iter()).rev());
+            }
+            o
+        }
+        (Map(a), Map(b)) => {
+            let o = a.len().cmp(&b.len());
+            if o == Ordering::Equal {
+                for ((ka, va), (kb, vb)) in a.entries().iter().zip(b.entries()).rev() {
+                    stack.push((va, vb));
+                    stack.push((ka, kb));
+                }
+            }
+            o
+        }
+        (ExportFun(a), ExportFun(b)) => (a.module.as_str(), a.function.as_str(), a.arity).cmp(&(
+            b.module.as_str(),
+            b.function.as_str(),
+            b.arity,
+        )),
+        (InternalFun(a), InternalFun(b)) => {
+            let o = (
+                a.module.as_str(),
+                a.index,
+                a.uniq,
+                a.arity,
+                a.old_index,
+                a.old_uniq,
+            )
+                .cmp(&(
+                    b.module.as_str(),
+                    b.index,
+                    b.uniq,
+                    b.arity,
+                    b.old_index,
+                    b.old_uniq,
+                ))
+                .then_with(|| pid_key(&a.pid).cmp(&pid_key(&b.pid)))
+                .then_with(|| a.free_vars.len().cmp(&b.free_vars.len()));
+            if o == Ordering::Equal {
+                stack.extend(a.free_vars.iter().zip(b.free_vars.iter()).rev());
+            }
+            o
+        }
+        // `[]` written as Nil or as an empty List: same rank, equal.
+        _ => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::Term;
+
+    #[test]
+    fn order_matches_equality() {
+        let ts = [
+            Term::atom("a"),
+            Term::Int(1),
+            Term::from(1.0),
+            Term::tuple(vec![Term::Int(1), Term::Nil]),
+            Term::list(vec![Term::Int(1)]),
+            Term::improper_list(vec![Term::Int(1)], Term::Int(2)),
+            Term::map(vec![(Term::Int(1), Term::Int(2))]),
+        ];
+        for a in &ts {
+            for b in &ts {
+                assert_eq!(compare(a, b) == Ordering::Equal, a == b, "{a:?} {b:?}");
+                assert_eq!(compare(a, b), compare(b, a).reverse());
+            }
+        }
+        // An empty `List` is `[]` (the decoder never makes one, but users may).
+        assert_eq!(
+            compare(&Term::Nil, &Term::List(vec![].into())),
+            Ordering::Equal
+        );
+    }
+}
