@@ -7,6 +7,7 @@
 //! end-to-end rate a BEAM program sees.
 
 #[path = "../tests/common/otp.rs"]
+#[allow(dead_code)]
 mod common;
 
 use beamnode::Term;
