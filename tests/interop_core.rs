@@ -255,3 +255,117 @@ async fn frozen_beam_node_times_out_on_ticks() {
         "declared down too early: {waited:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_are_fragmented_both_ways() {
+    // Messages over 64 KiB travel as fragments (§4.4) when FRAGMENTS is negotiated.
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    start_services(&node);
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}',
+        Big = {{binary:copy(<<"0123456789abcdef">>, 65536), lists:seq(1, 50000), [{{K, atom_to_binary(K)}} || K <- [a,b,c]]}},
+        {{echo, R}} ! {{self(), Big}},
+        receive {{echo, Back}} -> io:format("SAME ~p ~p~n", [Back =:= Big, erlang:external_size(Big)])
+        after 10000 -> io:format("SAME timeout~n") end,
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("big"), COOKIE, epmd, &eval);
+    let line = erl.expect("SAME ", T).await;
+    assert!(line.starts_with("true "), "{line}");
+    let size: usize = line[5..].trim().parse().unwrap();
+    assert!(size > 1_000_000, "message was {size} bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_rust_node_is_left_out_of_nodes() {
+    let epmd = private_epmd().await;
+    let node = rust_node_with("rust", epmd, COOKIE, |c| c.hidden(true)).await;
+    start_services(&node);
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}',
+        io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
+        io:format("VISIBLE ~p~n", [nodes()]),
+        io:format("HIDDEN ~p~n", [nodes(hidden)]),
+        io:format("PING ~p~n", [net_adm:ping(R)]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("seer"), COOKIE, epmd, &eval);
+    assert_eq!(erl.expect("CONNECT ", T).await, "true");
+    assert_eq!(erl.expect("VISIBLE ", T).await, "[]");
+    assert_eq!(erl.expect("HIDDEN ", T).await, format!("[{r}]"));
+    assert_eq!(erl.expect("PING ", T).await, "pong");
+    assert!(node.nodes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_names_work_both_ways() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let name = format!("{}@127.0.0.1", unique("rustlong"));
+    let config = beamnode::NodeConfig::new(name.clone(), COOKIE)
+        .epmd_port(epmd)
+        .listen_addr([127, 0, 0, 1].into())
+        .listen_port_range(0, 0);
+    let node = beamnode::Node::start(config).await.unwrap();
+    start_services(&node);
+    let erl_name = format!("{}@127.0.0.1", unique("beamlong"));
+    let eval = format!(
+        r#"R = '{name}',
+        io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
+        {{echo, R}} ! {{self(), long}},
+        receive {{echo, M}} -> io:format("ECHO ~p~n", [M]) after 5000 -> io:format("ECHO timeout~n") end,
+        register(tester, self()),
+        io:format("READY~n"),
+        receive {{from_rust, X}} -> io:format("GOT ~p~n", [X]) after 10000 -> io:format("GOT timeout~n") end,
+        halt()."#
+    );
+    let mut child = std::process::Command::new("erl");
+    child
+        .args([
+            "-name",
+            &erl_name,
+            "-setcookie",
+            COOKIE,
+            "-noshell",
+            "-eval",
+            &eval,
+        ])
+        .env("ERL_EPMD_PORT", epmd.to_string())
+        .stdout(std::process::Stdio::piped());
+    let mut erl = Erl::from_command(child, &erl_name);
+    assert_eq!(erl.expect("CONNECT ", T).await, "true");
+    assert_eq!(erl.expect("ECHO ", T).await, "long");
+    erl.expect("READY", T).await;
+    node.disconnect(&Atom::new(&erl_name));
+    let me = node.process();
+    // Reconnects by itself (auto-connect) with the long name.
+    assert!(eventually(T, || node.nodes().is_empty()).await);
+    me.send_named(
+        &Atom::new("tester"),
+        &Atom::new(&erl_name),
+        Term::tuple(vec![Term::atom("from_rust"), Term::Int(1)]),
+    );
+    assert_eq!(erl.expect("GOT ", T).await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_port_range_is_honoured() {
+    let epmd = private_epmd().await;
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = probe.local_addr().unwrap().port();
+    drop(probe);
+    let node = rust_node_with("rust", epmd, COOKIE, |c| {
+        c.listen_port_range(base, base.saturating_add(5))
+    })
+    .await;
+    assert!((base..=base + 5).contains(&node.listen_port()));
+    let eval = format!(
+        r#"io:format("PING ~p~n", [net_adm:ping('{}')]), halt()."#,
+        node.name().as_str()
+    );
+    let mut erl = Erl::start(&unique("porty"), COOKIE, epmd, &eval);
+    assert_eq!(erl.expect("PING ", T).await, "pong");
+}

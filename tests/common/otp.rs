@@ -102,6 +102,16 @@ impl Erl {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        Self::from_command(cmd, &name)
+    }
+
+    /// Wraps an already prepared command (its stdout/stderr get piped here).
+    pub fn from_command(mut cmd: Command, name: &str) -> Erl {
+        require("erl");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let name = name.to_string();
         let mut child = cmd.spawn().expect("spawn erl");
         let (tx, rx) = mpsc::channel();
         let out = child.stdout.take().expect("stdout");
