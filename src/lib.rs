@@ -27,3 +27,8 @@ pub use config::NodeConfig;
 pub use node::{Node, NodeError, NodeEvent, NodeKind};
 pub use runtime::Process;
 pub use term::{Atom, Pid, Reference, Term};
+
+/// The README's Rust examples, compiled by `cargo test` so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -3,6 +3,7 @@
 //! coalescing many frames into one write; keeps ticks (§4.1).
 
 use crate::node::{Node, NodeEvent, Outgoing, UpInfo};
+use crate::proto::control::{ControlMessage, Destination};
 use crate::proto::dist::{DistDecoder, DistEncoder};
 use crate::proto::framing::{Frame, FrameReader, TICK};
 use crate::proto::handshake::Established;
@@ -121,11 +122,23 @@ async fn read_loop(
             };
             match decoder.decode(payload) {
                 Ok(Some(msg)) => {
-                    if let Err(e) = msg.control.check_origin(peer) {
-                        warn!(%peer, error = %e, "invalid distribution message; closing connection");
-                        return Ended::ProtocolError;
+                    // OTP's receive-side rules (§5.1): signals must come from the
+                    // sending node's pids and go to ours, or the connection is killed.
+                    let dest = msg
+                        .control
+                        .check_origin(peer)
+                        .and_then(|()| msg.control.check_destination(node.name(), node.creation()));
+                    match dest {
+                        Err(e) => {
+                            warn!(%peer, error = %e, "invalid distribution message; closing connection");
+                            return Ended::ProtocolError;
+                        }
+                        // A signal to an earlier incarnation of this node is dropped; a
+                        // LINK still gets its `noproc` answer from dispatch.
+                        Ok(Destination::StaleIncarnation)
+                            if !matches!(msg.control, ControlMessage::Link { .. }) => {}
+                        Ok(_) => node.dispatch(peer, msg.control, msg.payload),
                     }
-                    node.dispatch(peer, msg.control, msg.payload);
                 }
                 Ok(None) => {} // more fragments to come
                 Err(e) => {
