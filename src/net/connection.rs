@@ -73,7 +73,7 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         e => info!(%peer, reason = e.reason(), "connection down"),
     }
     if node.inner.conns.closed(&peer, attempt) {
-        node.inner.table.remove_monitors_of_node(&peer);
+        node.connection_lost(&peer);
         node.emit(NodeEvent::NodeDown {
             node: peer,
             reason: Atom::new(ended.reason()),

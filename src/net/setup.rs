@@ -233,7 +233,11 @@ pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
                 }
                 Err(e) => {
                     warn!(error = %e, "could not connect");
-                    node.inner.conns.failed(&peer, attempt);
+                    if node.inner.conns.failed(&peer, attempt) {
+                        // Links and monitors toward an unreachable node fire
+                        // `noconnection`, as in OTP.
+                        node.connection_lost(&peer);
+                    }
                 }
             }
         }

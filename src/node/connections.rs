@@ -203,8 +203,9 @@ impl Connections {
         }
     }
 
-    /// The attempt failed before coming up.
-    pub fn failed(&self, peer: &Atom, attempt: u64) {
+    /// The attempt failed before coming up. True if it still owned the entry (its
+    /// queued messages are dropped).
+    pub fn failed(&self, peer: &Atom, attempt: u64) -> bool {
         let mut map = self.lock();
         let owns = matches!(map.get(peer), Some(Entry { phase: Phase::Pending { attempt: a, .. }, .. }) if *a == attempt);
         if owns {
@@ -218,6 +219,7 @@ impl Connections {
                 }
             }
         }
+        owns
     }
 
     /// An up connection ended. True if it was the node's current connection (the

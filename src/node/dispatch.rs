@@ -1,17 +1,18 @@
-//! Delivery of control messages received from a peer (protocol-notes §5). One dispatch
-//! point; each family is handled here against the process table.
+//! Delivery of control messages received from a peer (protocol-notes §5): the single
+//! dispatch point. Messages for dead or unknown processes are dropped silently, as OTP
+//! does (§4.5); signals follow the rules in `signals.rs`.
 
 use super::Node;
-use crate::proto::control::{ControlMessage, ProcRef};
+use crate::proto::control::{altact, ControlMessage, ProcRef};
 use crate::runtime::table::Monitor;
-use crate::term::{Atom, Term};
+use crate::term::{Atom, Pid, Term};
 use tracing::{debug, warn};
 
 impl Node {
-    /// Handles one message from `peer`. Messages for dead or unknown processes are
-    /// dropped silently, as OTP does (§4.5).
+    /// Handles one message from `peer` (its origin and destination already checked).
     pub(crate) fn dispatch(&self, peer: &Atom, control: ControlMessage, payload: Option<Term>) {
         use ControlMessage as C;
+        let reason = |p: Option<Term>| p.unwrap_or_else(|| Term::atom("normal"));
         match control {
             C::Send { to, .. } | C::SendSender { to, .. } => {
                 if let Some(msg) = payload {
@@ -23,91 +24,67 @@ impl Node {
                     self.deliver_named(&to_name, msg);
                 }
             }
-            C::AliasSend { .. } => {
-                debug!(%peer, "alias message dropped: no local aliases yet");
-            }
-            C::AltactSigSend { flags, to, .. } => {
-                // OTP 28 (§5.3): NAME (8) → registered name; ALIAS (4) → alias; EXIT (16)
-                // → exit signal (not handled yet); otherwise a pid.
-                if flags & 16 != 0 {
-                    debug!(%peer, "ALTACT exit signal ignored");
-                } else if let Some(msg) = payload {
-                    match to {
-                        Term::Pid(p) => {
-                            self.deliver_to_pid(&p, msg);
-                        }
-                        Term::Atom(a) => {
-                            self.deliver_named(&a, msg);
-                        }
-                        _ => debug!(%peer, "ALTACT alias message dropped: no local aliases yet"),
-                    }
+            C::AliasSend { alias, .. } => {
+                if let Some(msg) = payload {
+                    self.deliver_alias(&alias, msg);
                 }
             }
+            C::AltactSigSend { flags, from, to, .. } => self.altact_in(peer, flags, &from, to, payload),
+            C::Link { from, to } => self.link_in(&from, &to),
+            C::Unlink { from, to } => self.unlink_in(&from, &to),
+            C::UnlinkId { id, from, to } => self.unlink_id_in(id, &from, &to),
+            C::UnlinkIdAck { id, from, to } => self.unlink_ack_in(id, &from, &to),
+            C::Exit {
+                from, to, reason: r, ..
+            } => self.exit_signal_in(&from, &to, r, true),
+            C::PayloadExit { from, to, .. } => self.exit_signal_in(&from, &to, reason(payload), true),
+            C::Exit2 {
+                from, to, reason: r, ..
+            } => self.exit_signal_in(&from, &to, r, false),
+            C::PayloadExit2 { from, to, .. } => self.exit_signal_in(&from, &to, reason(payload), false),
             C::MonitorP {
                 from,
                 to,
                 reference,
-            } => {
-                let (target, by_name) = match &to {
-                    ProcRef::Pid(p) if self.inner.ids.is_local_pid(p) => (Ok(p.id), None),
-                    ProcRef::Pid(_) => {
-                        // Old incarnation or not ours: the process does not exist.
-                        self.send_down(to, &from, reference, Term::atom("noproc"));
-                        return;
-                    }
-                    ProcRef::Name(n) => (Err(n), Some(n.clone())),
-                };
-                let monitor = Monitor {
-                    reference: reference.clone(),
-                    watcher: from.clone(),
-                    by_name,
-                };
-                if self.inner.table.add_monitor(target, monitor).is_none() {
-                    self.send_down(to, &from, reference, Term::atom("noproc"));
-                }
-            }
+            } => self.monitor_in(from, to, reference),
             C::DemonitorP {
                 from,
                 to,
                 reference,
             } => {
                 let target = match &to {
-                    ProcRef::Pid(p) => Ok(p.id),
-                    ProcRef::Name(n) => Err(n),
+                    ProcRef::Pid(p) => Some(p.id),
+                    ProcRef::Name(n) => self.inner.table.with(|t| t.resolve(n)),
                 };
-                self.inner.table.remove_monitor(target, &from, &reference);
-            }
-            C::UnlinkId { id, from, to } => {
-                // Links come with issue 4; the ack is owed regardless (§5.2).
-                self.route(
-                    peer,
-                    C::UnlinkIdAck {
-                        id,
-                        from: to,
-                        to: from,
-                    },
-                    None,
-                );
-            }
-            C::Link { from, to } => {
-                if !self.is_process_alive(&to) {
-                    self.send_exit(&to, &from, Term::atom("noproc"));
-                } else {
-                    debug!(%peer, "link request not supported yet; ignored");
+                if let Some(id) = target {
+                    self.inner.table.with(|t| {
+                        if let Some(e) = t.procs.get_mut(&id) {
+                            e.monitored_by
+                                .retain(|m| !(m.reference == reference && m.watcher == from));
+                        }
+                    });
                 }
             }
+            C::MonitorPExit {
+                to,
+                reference,
+                reason: r,
+                ..
+            } => self.monitor_exit_in(&to, &reference, r),
+            C::PayloadMonitorPExit { to, reference, .. } => self.monitor_exit_in(&to, &reference, reason(payload)),
+            C::GroupLeader { leader, to } => self.set_group_leader(&to, leader),
             C::SpawnRequest { .. } => {
                 // Not advertised (no DFLAG_SPAWN): a peer that sends it anyway broke the
                 // protocol.
                 warn!(%peer, "SPAWN_REQUEST received although DFLAG_SPAWN was not offered");
             }
             other => {
-                debug!(%peer, op = other.op(), "control message not handled yet; ignored");
+                debug!(%peer, op = other.op(), "control message not handled; ignored");
             }
         }
     }
 
-    fn deliver_to_pid(&self, to: &crate::term::Pid, msg: Term) -> bool {
+    fn deliver_to_pid(&self, to: &Pid, msg: Term) -> bool {
         if self.inner.ids.is_local_pid(to) {
             self.deliver_local(to.id, msg)
         } else {
@@ -115,35 +92,64 @@ impl Node {
         }
     }
 
-    /// An exit signal from local `from` to remote `to` (PAYLOAD_EXIT when negotiated).
-    pub(crate) fn send_exit(&self, from: &crate::term::Pid, to: &crate::term::Pid, reason: Term) {
-        use crate::proto::DistFlags;
-        let payload_form = self
-            .inner
-            .conns
-            .up_info(&to.node)
-            .map(|i| i.flags.contains(DistFlags::EXIT_PAYLOAD))
-            .unwrap_or(true);
-        let (control, payload) = if payload_form {
-            (
-                ControlMessage::PayloadExit {
-                    from: from.clone(),
-                    to: to.clone(),
-                    token: None,
-                },
-                Some(reason),
-            )
-        } else {
-            (
-                ControlMessage::Exit {
-                    from: from.clone(),
-                    to: to.clone(),
-                    reason,
-                    token: None,
-                },
-                None,
-            )
+    /// MONITOR_P from a remote process on one of ours (by pid or name). Unknown
+    /// targets are answered at once with a `DOWN` `noproc`.
+    fn monitor_in(&self, from: Pid, to: ProcRef, reference: crate::term::Reference) {
+        let (target, by_name) = match &to {
+            ProcRef::Pid(p) if self.inner.ids.is_local_pid(p) => (Some(p.id), None),
+            ProcRef::Pid(_) => (None, None),
+            ProcRef::Name(n) => (self.inner.table.with(|t| t.resolve(n)), Some(n.clone())),
         };
-        self.route(&to.node, control, payload);
+        let added = target.is_some_and(|id| {
+            self.inner.table.with(|t| match t.procs.get_mut(&id) {
+                Some(e) => {
+                    e.monitored_by.push(Monitor {
+                        reference: reference.clone(),
+                        watcher: from.clone(),
+                        by_name,
+                    });
+                    true
+                }
+                None => false,
+            })
+        });
+        if !added {
+            self.send_down(to, &from, reference, Term::atom("noproc"));
+        }
+    }
+
+    /// ALTACT_SIG_SEND (OTP 28, §5.3): a message or an exit signal to a pid, a
+    /// registered name or an alias.
+    fn altact_in(&self, peer: &Atom, flags: u64, from: &Pid, to: Term, payload: Option<Term>) {
+        let Some(payload) = payload else {
+            return;
+        };
+        if flags & altact::EXIT != 0 {
+            let target = match &to {
+                Term::Pid(p) => Some(p.clone()),
+                Term::Atom(a) => self.whereis(a),
+                Term::Ref(r) => self
+                    .inner
+                    .table
+                    .with(|t| t.aliases.get(r).and_then(|(id, _)| t.procs.get(id)).map(|e| e.pid.clone())),
+                _ => None,
+            };
+            if let Some(t) = target {
+                self.exit_signal_in(from, &t, payload, false);
+            }
+            return;
+        }
+        match to {
+            Term::Pid(p) => {
+                self.deliver_to_pid(&p, payload);
+            }
+            Term::Atom(a) => {
+                self.deliver_named(&a, payload);
+            }
+            Term::Ref(r) => {
+                self.deliver_alias(&r, payload);
+            }
+            _ => debug!(%peer, "ALTACT_SIG_SEND to an unexpected target dropped"),
+        }
     }
 }

@@ -4,6 +4,9 @@
 
 mod connections;
 mod dispatch;
+mod signals;
+
+pub use signals::LinkError;
 
 pub(crate) use connections::{Outgoing, UpInfo};
 
@@ -11,8 +14,9 @@ use crate::config::NodeConfig;
 use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
-use crate::runtime::mailbox::{Delivery, Mailbox};
-use crate::runtime::table::{ProcessTable, RegisterError};
+use crate::runtime::mailbox::Mailbox;
+use crate::runtime::process::{panic_reason, CatchUnwind};
+use crate::runtime::table::{LinkState, Monitor, ProcessTable, RegisterError, Watch, Watched};
 use crate::runtime::Process;
 use crate::term::{Atom, Pid, Reference, Term};
 use connections::{Connections, Queued};
@@ -30,6 +34,20 @@ pub enum NodeEvent {
     /// A connection went down, with OTP's reason atom (`connection_closed`,
     /// `net_tick_timeout`, `disconnect`, …).
     NodeDown { node: Atom, reason: Atom },
+}
+
+/// Options for [`Node::spawn_with`].
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOpts {
+    /// Register the new process under this name.
+    pub name: Option<Atom>,
+    /// Link the new process to this pid.
+    pub link: Option<Pid>,
+    /// `(watcher, reference)`: the watcher monitors the new process under this
+    /// reference.
+    pub monitor: Option<(Pid, Reference)>,
+    /// The new process's group leader.
+    pub group_leader: Option<Pid>,
 }
 
 /// Which connected nodes to list (`nodes/1`).
@@ -149,23 +167,26 @@ impl Node {
     /// Creates a process for the calling code: a pid and mailbox, without a task.
     /// The process exits when the returned value is dropped.
     pub fn process(&self) -> Process {
+        self.new_process(None, false)
+    }
+
+    fn new_process(&self, group_leader: Option<Pid>, managed: bool) -> Process {
         let pid = self.inner.ids.new_pid();
-        let (tx, mailbox) = Mailbox::new();
-        self.inner.table.insert(pid.clone(), tx);
-        Process::new(pid, self.clone(), mailbox)
+        let (tx, control, mailbox) = Mailbox::new();
+        self.inner.table.insert(pid.clone(), tx, control, group_leader);
+        Process::new(pid, self.clone(), mailbox, managed)
     }
 
     /// Spawns a Rust process running `body` on the tokio runtime; returns its pid.
+    /// The process ends when `body` returns (reason `normal`), panics (reason
+    /// `{panic, Text}`) or is killed by an exit signal (its task is aborted).
     pub fn spawn<F, Fut>(&self, body: F) -> Pid
     where
         F: FnOnce(Process) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let p = self.process();
-        let pid = p.pid().clone();
-        let span = info_span!("process", pid = %pid);
-        tokio::spawn(body(p).instrument(span));
-        pid
+        self.spawn_with(SpawnOpts::default(), body)
+            .unwrap_or_else(|(pid, _)| pid)
     }
 
     /// Spawns a process and registers it under `name` before it runs.
@@ -174,11 +195,91 @@ impl Node {
         F: FnOnce(Process) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let p = self.process();
+        let opts = SpawnOpts {
+            name: Some(Atom::new(name)),
+            ..SpawnOpts::default()
+        };
+        self.spawn_with(opts, body).map_err(|(_, e)| e)
+    }
+
+    /// Spawns a process with options: a registered name, a link to `link`, a monitor
+    /// held by `monitor.0` under reference `monitor.1`, a group leader. Link and
+    /// monitor are in place before the body runs. If the name is taken the process is
+    /// not started and the error comes back with the pid it would have had.
+    pub fn spawn_with<F, Fut>(&self, opts: SpawnOpts, body: F) -> Result<Pid, (Pid, RegisterError)>
+    where
+        F: FnOnce(Process) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let p = self.new_process(opts.group_leader.clone(), true);
         let pid = p.pid().clone();
-        self.register(Atom::new(name), &pid)?;
-        let span = info_span!("process", pid = %pid, name);
-        tokio::spawn(body(p).instrument(span));
+        if let Some(name) = &opts.name {
+            if let Err(e) = self.inner.table.register(name.clone(), pid.id) {
+                self.inner.table.with(|t| t.remove(pid.id));
+                return Err((pid, e));
+            }
+        }
+        if let Some(parent) = &opts.link {
+            if self.inner.ids.is_local_pid(parent) {
+                if self.link(&pid, parent).is_err() {
+                    // The parent is already gone: the child gets its exit at once.
+                    self.exit_signal_in(parent, &pid, Term::atom("noproc"), false);
+                }
+            } else {
+                self.inner.table.with(|t| {
+                    if let Some(e) = t.procs.get_mut(&pid.id) {
+                        e.links.insert(parent.clone(), LinkState::Active);
+                    }
+                });
+            }
+        }
+        if let Some((watcher, reference)) = &opts.monitor {
+            self.inner.table.with(|t| {
+                if let Some(e) = t.procs.get_mut(&pid.id) {
+                    e.monitored_by.push(Monitor {
+                        reference: reference.clone(),
+                        watcher: watcher.clone(),
+                        by_name: None,
+                    });
+                }
+                if self.inner.ids.is_local_pid(watcher) {
+                    if let Some(w) = t.procs.get_mut(&watcher.id) {
+                        w.monitoring.insert(
+                            reference.clone(),
+                            Watch {
+                                target: Watched::Pid(pid.clone()),
+                                alias: false,
+                            },
+                        );
+                    }
+                }
+            });
+        }
+        let cell = p.exit_cell();
+        let node = self.clone();
+        let span = info_span!("process", pid = %pid);
+        let exit_pid = pid.clone();
+        let fut = body(p);
+        let handle = tokio::spawn(
+            async move {
+                let outcome = CatchUnwind(Box::pin(fut)).await;
+                let reason = match outcome {
+                    Ok(()) => cell
+                        .lock()
+                        .ok()
+                        .and_then(|mut g| g.take())
+                        .unwrap_or_else(|| Term::atom("normal")),
+                    Err(payload) => {
+                        let r = panic_reason(payload.as_ref());
+                        tracing::error!(reason = %r, "process panicked");
+                        r
+                    }
+                };
+                node.process_exited(&exit_pid, reason);
+            }
+            .instrument(span),
+        );
+        self.inner.table.set_abort(pid.id, handle.abort_handle());
         Ok(pid)
     }
 
@@ -264,8 +365,7 @@ impl Node {
     /// `Alias ! Msg` from `from`: to a remote alias via ALIAS_SEND (§5.1 op 33).
     pub fn send_alias_from(&self, from: &Pid, alias: &Reference, msg: Term) {
         if alias.node == *self.name() {
-            // Local aliases are not implemented yet; drop as for an inactive alias.
-            debug!("message to a local alias dropped");
+            self.deliver_alias(alias, msg);
             return;
         }
         self.route(
@@ -288,29 +388,15 @@ impl Node {
 
     pub(crate) fn deliver_local(&self, id: u32, msg: Term) -> bool {
         match self.inner.table.sender(id) {
-            Some(tx) => tx.send(Delivery::Message(msg)).is_ok(),
+            Some(tx) => tx.send(msg).is_ok(),
             None => false,
         }
     }
 
     pub(crate) fn deliver_named(&self, name: &Atom, msg: Term) -> bool {
         match self.inner.table.sender_by_name(name) {
-            Some(tx) => tx.send(Delivery::Message(msg)).is_ok(),
+            Some(tx) => tx.send(msg).is_ok(),
             None => false,
-        }
-    }
-
-    /// Called when a process ends: frees its pid and name and fires monitors.
-    pub(crate) fn process_exited(&self, pid: &Pid, reason: Term) {
-        let Some(entry) = self.inner.table.remove(pid.id) else {
-            return;
-        };
-        for m in entry.monitored_by {
-            let from = match m.by_name {
-                Some(name) => ProcRef::Name(name),
-                None => ProcRef::Pid(pid.clone()),
-            };
-            self.send_down(from, &m.watcher, m.reference, reason.clone());
         }
     }
 
@@ -324,7 +410,7 @@ impl Node {
         reason: Term,
     ) {
         if watcher.node == *self.name() {
-            return; // local monitors come with issue 4's process semantics
+            return; // local watchers are handled by the signal engine
         }
         let payload_form = self
             .inner
@@ -414,8 +500,9 @@ impl Node {
         }
         let mut p = self.process();
         let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(self.name().clone())]);
+        let dest = crate::services::gen::Dest::Remote(Atom::new("net_kernel"), node.clone());
         matches!(
-            crate::services::gen::call(&mut p, &Atom::new("net_kernel"), node, request, Duration::from_secs(10)).await,
+            crate::services::gen::call(&mut p, &dest, request, Duration::from_secs(10)).await,
             Ok(t) if t.is_atom("yes")
         )
     }
@@ -449,6 +536,25 @@ impl Node {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+    }
+
+    /// The group leader of local `pid`.
+    pub fn group_leader_of(&self, pid: &Pid) -> Option<Pid> {
+        self.inner
+            .table
+            .with(|t| t.procs.get(&pid.id).and_then(|e| e.group_leader.clone()))
+    }
+
+    /// Sets the group leader of local `pid` (`group_leader/2`; GROUP_LEADER, §5.1 op 7).
+    pub fn set_group_leader(&self, pid: &Pid, leader: Pid) {
+        if !self.inner.ids.is_local_pid(pid) {
+            return;
+        }
+        self.inner.table.with(|t| {
+            if let Some(e) = t.procs.get_mut(&pid.id) {
+                e.group_leader = Some(leader);
+            }
+        });
     }
 
     pub(crate) fn emit(&self, ev: NodeEvent) {

@@ -11,6 +11,7 @@ pub struct IdAllocator {
     creation: u32,
     next_pid: AtomicU32,
     next_ref: AtomicU64,
+    next_unlink: AtomicU64,
     ref_salt: u32,
 }
 
@@ -23,6 +24,7 @@ impl IdAllocator {
             // Ids 0..=99 are kept for system processes so their pids look familiar.
             next_pid: AtomicU32::new(100),
             next_ref: AtomicU64::new(1),
+            next_unlink: AtomicU64::new(1),
             ref_salt,
         }
     }
@@ -55,6 +57,11 @@ impl IdAllocator {
             creation: self.creation,
             ids: vec![(n & 0x3_ffff) as u32, (n >> 18) as u32, self.ref_salt],
         }
+    }
+
+    /// A fresh, non-zero UNLINK_ID id (protocol-notes §5.2: id 0 is invalid).
+    pub fn new_unlink_id(&self) -> u64 {
+        self.next_unlink.fetch_add(1, Ordering::Relaxed).max(1)
     }
 
     /// True when `pid` was made by this node incarnation.

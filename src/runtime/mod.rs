@@ -11,4 +11,6 @@ pub mod process;
 pub mod table;
 
 pub use mailbox::Mailbox;
-pub use process::{Process, ReceiveTimeout};
+pub use mailbox::ReceiveError;
+pub use process::Process;
+pub use table::{AliasMode, Watched};

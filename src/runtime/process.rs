@@ -1,26 +1,32 @@
 //! The process API a library user (and every built-in service) programs against.
 
-use super::mailbox::Mailbox;
-use crate::node::Node;
+use super::mailbox::{Mailbox, ReceiveError};
+use super::table::{AliasMode, RegisterError, Watched};
+use crate::node::{LinkError, Node};
 use crate::term::{Atom, Pid, Reference, Term};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
-
-/// Returned by a receive that timed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("receive timed out")]
-pub struct ReceiveTimeout;
 
 /// A Rust process: a pid with a mailbox, owned by the task that runs it.
 ///
-/// When the `Process` is dropped the process exits: its pid leaves the process table,
-/// its registered name is released and monitors on it fire with the exit reason —
-/// `normal`, the reason given to [`Process::exit`], or `{panic, Text}` if the task
-/// panicked (a panic ends that process, never the node).
+/// A process ends when its body returns (reason `normal`), when it calls
+/// [`Process::exit`], when its task panics (reason `{panic, Text}`; the node keeps
+/// running), or when an exit signal kills it (a linked process died, `exit/2`). Then
+/// its pid leaves the table, its name is released, linked processes get exit signals
+/// and monitors fire `DOWN`s — locally and across the wire.
+///
+/// A process made with [`Node::process`] (no task of its own) ends when the value is
+/// dropped; one started with [`Node::spawn`] ends when its body finishes.
 pub struct Process {
     pid: Pid,
     node: Node,
     mailbox: Mailbox,
-    exit_reason: Option<Term>,
+    /// Set for processes whose task wrapper reports the exit (see [`Node::spawn`]).
+    managed: bool,
+    exit_reason: Arc<Mutex<Option<Term>>>,
 }
 
 impl std::fmt::Debug for Process {
@@ -30,13 +36,18 @@ impl std::fmt::Debug for Process {
 }
 
 impl Process {
-    pub(crate) fn new(pid: Pid, node: Node, mailbox: Mailbox) -> Self {
+    pub(crate) fn new(pid: Pid, node: Node, mailbox: Mailbox, managed: bool) -> Self {
         Process {
             pid,
             node,
             mailbox,
-            exit_reason: None,
+            managed,
+            exit_reason: Arc::new(Mutex::new(None)),
         }
+    }
+
+    pub(crate) fn exit_cell(&self) -> Arc<Mutex<Option<Term>>> {
+        self.exit_reason.clone()
     }
 
     /// This process's pid.
@@ -65,28 +76,21 @@ impl Process {
     }
 
     /// Registers this process under `name`.
-    pub fn register(&self, name: &str) -> Result<(), crate::runtime::table::RegisterError> {
+    pub fn register(&self, name: &str) -> Result<(), RegisterError> {
         self.node.register(Atom::new(name), &self.pid)
     }
 
     /// The oldest message, waiting up to `timeout` (`None` = forever).
-    pub async fn receive(&mut self, timeout: Option<Duration>) -> Result<Term, ReceiveTimeout> {
-        self.mailbox.receive(timeout).await.ok_or(ReceiveTimeout)
+    pub async fn receive(&mut self, timeout: Option<Duration>) -> Result<Term, ReceiveError> {
+        self.mailbox.receive(timeout).await
     }
 
     /// The oldest message matching `pattern`, leaving the others queued in order.
-    pub async fn receive_match<F>(
-        &mut self,
-        pattern: F,
-        timeout: Option<Duration>,
-    ) -> Result<Term, ReceiveTimeout>
+    pub async fn receive_match<F>(&mut self, pattern: F, timeout: Option<Duration>) -> Result<Term, ReceiveError>
     where
         F: FnMut(&Term) -> bool,
     {
-        self.mailbox
-            .receive_match(pattern, timeout)
-            .await
-            .ok_or(ReceiveTimeout)
+        self.mailbox.receive_match(pattern, timeout).await
     }
 
     /// A message already waiting, if any.
@@ -99,21 +103,145 @@ impl Process {
         self.mailbox.len()
     }
 
-    /// Ends the process with `reason` (monitors see it in their `DOWN`).
-    pub fn exit(mut self, reason: Term) {
-        self.exit_reason = Some(reason);
+    /// Ends the process with `reason` (links and monitors see it).
+    pub fn exit(self, reason: Term) {
+        if let Ok(mut g) = self.exit_reason.lock() {
+            *g = Some(reason.clone());
+        }
+        self.node.process_exited(&self.pid, reason);
+    }
+
+    /// `process_flag(trap_exit, On)`: exit signals become `{'EXIT', From, Reason}`
+    /// messages instead of ending the process (`kill` by `exit/2` still kills).
+    /// Returns the previous value.
+    pub fn trap_exit(&self, on: bool) -> bool {
+        self.node.set_trap_exit(&self.pid, on)
+    }
+
+    /// `link(Pid)`: a local or remote link (LINK over the wire).
+    pub fn link(&self, other: &Pid) -> Result<(), LinkError> {
+        self.node.link(&self.pid, other)
+    }
+
+    /// `unlink(Pid)` (UNLINK_ID for remote pids, protocol-notes §5.2).
+    pub fn unlink(&self, other: &Pid) {
+        self.node.unlink(&self.pid, other)
+    }
+
+    /// `monitor(process, Pid)`.
+    pub fn monitor(&self, target: &Pid) -> Reference {
+        self.node.monitor(&self.pid, Watched::Pid(target.clone()), false)
+    }
+
+    /// `monitor(process, {Name, Node})`.
+    pub fn monitor_name(&self, name: &Atom, node: &Atom) -> Reference {
+        self.node
+            .monitor(&self.pid, Watched::Name(name.clone(), node.clone()), false)
+    }
+
+    /// `monitor(process, Target, [{alias, demonitor}])`: the reference is also an
+    /// alias of this process until the monitor goes — what `gen_server:call` uses.
+    pub fn monitor_alias(&self, target: Watched) -> Reference {
+        self.node.monitor(&self.pid, target, true)
+    }
+
+    /// `demonitor(Ref)`; true if the monitor was active.
+    pub fn demonitor(&self, reference: &Reference) -> bool {
+        self.node.demonitor(&self.pid, reference)
+    }
+
+    /// `demonitor(Ref, [flush])`: also removes a `DOWN` for it already in the mailbox.
+    pub fn demonitor_flush(&mut self, reference: &Reference) -> bool {
+        let was = self.node.demonitor(&self.pid, reference);
+        while self.mailbox_take_down(reference) {}
+        was
+    }
+
+    fn mailbox_take_down(&mut self, reference: &Reference) -> bool {
+        let is_down = |m: &Term| matches!(m.as_tuple(), Some([tag, Term::Ref(r), ..]) if tag.is_atom("DOWN") && r == reference);
+        let mut kept = Vec::new();
+        let mut found = false;
+        while let Some(m) = self.mailbox.try_receive() {
+            if !found && is_down(&m) {
+                found = true;
+            } else {
+                kept.push(m);
+            }
+        }
+        self.mailbox.put_back(kept);
+        found
+    }
+
+    /// `alias()`: a reference that delivers messages to this process until
+    /// [`unalias`](Self::unalias).
+    pub fn alias(&self) -> Reference {
+        self.node.alias(&self.pid, AliasMode::Explicit)
+    }
+
+    /// `alias([reply])`: an alias that works for one message.
+    pub fn alias_reply(&self) -> Reference {
+        self.node.alias(&self.pid, AliasMode::Reply)
+    }
+
+    /// `unalias(Alias)`; true if it was active.
+    pub fn unalias(&self, alias: &Reference) -> bool {
+        self.node.unalias(&self.pid, alias)
+    }
+
+    /// `exit(Pid, Reason)`: an exit signal to another process.
+    pub fn exit_process(&self, to: &Pid, reason: Term) {
+        self.node.exit_process(&self.pid, to, reason)
+    }
+
+    /// The group leader (the process that handles this process's I/O), if any.
+    pub fn group_leader(&self) -> Option<Pid> {
+        self.node.group_leader_of(&self.pid)
+    }
+
+    /// `group_leader(Leader, self())`.
+    pub fn set_group_leader(&self, leader: &Pid) {
+        self.node.set_group_leader(&self.pid, leader.clone())
     }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let reason = match self.exit_reason.take() {
+        if self.managed {
+            return; // the task wrapper reports the exit, with a panic's text if any
+        }
+        let reason = match self.exit_reason.lock().ok().and_then(|mut g| g.take()) {
             Some(r) => r,
-            None if std::thread::panicking() => {
-                Term::tuple(vec![Term::atom("panic"), Term::binary("process panicked")])
-            }
+            None if std::thread::panicking() => Term::tuple(vec![
+                Term::atom("panic"),
+                Term::binary("process panicked"),
+            ]),
             None => Term::atom("normal"),
         };
         self.node.process_exited(&self.pid, reason);
     }
+}
+
+/// Runs a future, turning a panic inside it into an `Err` with the panic payload.
+pub(crate) struct CatchUnwind<F>(pub Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+/// The exit reason for a panic: `{panic, <<"message">>}`.
+pub(crate) fn panic_reason(payload: &(dyn std::any::Any + Send)) -> Term {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "process panicked".to_string());
+    Term::tuple(vec![Term::atom("panic"), Term::binary(text.into_bytes())])
 }

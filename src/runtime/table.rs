@@ -1,11 +1,13 @@
-//! The process table and the registered-name registry of one node.
+//! The process table of one node: live processes with their links, monitors, aliases
+//! and registered names. Plain data under one lock; the rules that act on it (exit
+//! signals, `DOWN`s) live in `node::signals`.
 
-use super::mailbox::MailboxSender;
+use super::mailbox::{MailboxSender, ProcControl};
 use crate::term::{Atom, Pid, Reference};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// A monitor some (usually remote) process holds on one of our processes.
+/// A monitor some process holds on one of our processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Monitor {
     pub reference: Reference,
@@ -16,13 +18,67 @@ pub struct Monitor {
     pub by_name: Option<Atom>,
 }
 
+/// What one of our processes monitors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// A process by pid (local or remote).
+    Pid(Pid),
+    /// A registered name on a node (`{Name, Node}`).
+    Name(Atom, Atom),
+}
+
+impl Watched {
+    /// The node the watched process lives on.
+    pub fn node(&self) -> &Atom {
+        match self {
+            Watched::Pid(p) => &p.node,
+            Watched::Name(_, n) => n,
+        }
+    }
+}
+
+/// A monitor our process holds: its target, and whether its reference is also an
+/// alias that goes with it (`monitor(process, T, [{alias, demonitor}])`).
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub target: Watched,
+    pub alias: bool,
+}
+
+/// State of one link (protocol-notes §5.2): active, or being removed by our
+/// UNLINK_ID with this id (exit signals over it are ignored meanwhile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Active,
+    Unlinking(u64),
+}
+
+/// When an alias stops working (`alias/1` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AliasMode {
+    /// Until `unalias`.
+    Explicit,
+    /// Until the first message through it (`[reply]`).
+    Reply,
+    /// Until the monitor of the same reference goes (`{alias, demonitor}`).
+    Demonitor,
+}
+
 /// One live process.
 #[derive(Debug)]
 pub struct ProcEntry {
     pub pid: Pid,
     pub tx: MailboxSender,
+    pub control: Arc<ProcControl>,
     pub name: Option<Atom>,
+    pub trap_exit: bool,
+    pub group_leader: Option<Pid>,
+    pub links: HashMap<Pid, LinkState>,
     pub monitored_by: Vec<Monitor>,
+    pub monitoring: HashMap<Reference, Watch>,
+    pub aliases: Vec<Reference>,
+    /// Aborts the task of a spawned process when a signal ends it.
+    pub abort: Option<tokio::task::AbortHandle>,
 }
 
 /// Why a registration was refused (as `register/2` raises `badarg`).
@@ -37,46 +93,69 @@ pub enum RegisterError {
     NoProc,
 }
 
+/// The table's contents, for code that must change several entries atomically.
 #[derive(Debug, Default)]
-struct Inner {
-    procs: HashMap<u32, ProcEntry>,
-    names: HashMap<Atom, u32>,
+pub struct TableInner {
+    pub procs: HashMap<u32, ProcEntry>,
+    pub names: HashMap<Atom, u32>,
+    /// Active aliases: reference → (owner pid id, mode).
+    pub aliases: HashMap<Reference, (u32, AliasMode)>,
+}
+
+impl TableInner {
+    /// Removes a process with its name and aliases.
+    pub fn remove(&mut self, id: u32) -> Option<ProcEntry> {
+        let e = self.procs.remove(&id)?;
+        if let Some(n) = &e.name {
+            self.names.remove(n);
+        }
+        for a in &e.aliases {
+            self.aliases.remove(a);
+        }
+        Some(e)
+    }
+
+    /// Resolves a registered name to a pid id.
+    pub fn resolve(&self, name: &Atom) -> Option<u32> {
+        self.names.get(name).copied()
+    }
 }
 
 /// Processes of one node, keyed by pid id (the node/creation check is the caller's).
 #[derive(Debug, Default)]
 pub struct ProcessTable {
-    inner: Mutex<Inner>,
+    inner: Mutex<TableInner>,
 }
 
 impl ProcessTable {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TableInner> {
         // A panic while holding the lock cannot leave the maps half-updated in a way
         // that matters more than losing the node; keep serving.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn insert(&self, pid: Pid, tx: MailboxSender) {
+    /// Runs `f` with the table locked.
+    pub fn with<R>(&self, f: impl FnOnce(&mut TableInner) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    pub fn insert(&self, pid: Pid, tx: MailboxSender, control: Arc<ProcControl>, group_leader: Option<Pid>) {
         self.lock().procs.insert(
             pid.id,
             ProcEntry {
                 pid,
                 tx,
+                control,
                 name: None,
+                trap_exit: false,
+                group_leader,
+                links: HashMap::new(),
                 monitored_by: Vec::new(),
+                monitoring: HashMap::new(),
+                aliases: Vec::new(),
+                abort: None,
             },
         );
-    }
-
-    /// Removes a process (and its name); returns its entry so the caller can fire its
-    /// monitors.
-    pub fn remove(&self, id: u32) -> Option<ProcEntry> {
-        let mut g = self.lock();
-        let e = g.procs.remove(&id)?;
-        if let Some(n) = &e.name {
-            g.names.remove(n);
-        }
-        Some(e)
     }
 
     pub fn sender(&self, id: u32) -> Option<MailboxSender> {
@@ -87,6 +166,19 @@ impl ProcessTable {
         let g = self.lock();
         let id = g.names.get(name)?;
         g.procs.get(id).map(|e| e.tx.clone())
+    }
+
+    /// The mailbox behind an active alias; a `[reply]` alias is used up by this.
+    pub fn sender_by_alias(&self, alias: &Reference) -> Option<MailboxSender> {
+        let mut g = self.lock();
+        let (id, mode) = *g.aliases.get(alias)?;
+        if mode == AliasMode::Reply {
+            g.aliases.remove(alias);
+            if let Some(e) = g.procs.get_mut(&id) {
+                e.aliases.retain(|a| a != alias);
+            }
+        }
+        g.procs.get(&id).map(|e| e.tx.clone())
     }
 
     pub fn contains(&self, id: u32) -> bool {
@@ -134,41 +226,9 @@ impl ProcessTable {
         self.lock().procs.values().map(|e| e.pid.clone()).collect()
     }
 
-    /// Adds a monitor on the process with pid id `id`, or on the process registered
-    /// as `name`. Returns the monitored pid, or `None` when there is no such process
-    /// (the caller answers `noproc`).
-    pub fn add_monitor(&self, target: Result<u32, &Atom>, monitor: Monitor) -> Option<Pid> {
-        let mut g = self.lock();
-        let id = match target {
-            Ok(id) => id,
-            Err(name) => *g.names.get(name)?,
-        };
-        let e = g.procs.get_mut(&id)?;
-        e.monitored_by.push(monitor);
-        Some(e.pid.clone())
-    }
-
-    /// Removes the monitor `reference` held by `watcher` on `target`.
-    pub fn remove_monitor(&self, target: Result<u32, &Atom>, watcher: &Pid, reference: &Reference) {
-        let mut g = self.lock();
-        let id = match target {
-            Ok(id) => id,
-            Err(name) => match g.names.get(name) {
-                Some(id) => *id,
-                None => return,
-            },
-        };
-        if let Some(e) = g.procs.get_mut(&id) {
-            e.monitored_by
-                .retain(|m| !(m.reference == *reference && m.watcher == *watcher));
-        }
-    }
-
-    /// Drops every monitor held by processes of `node` (the connection went down).
-    pub fn remove_monitors_of_node(&self, node: &Atom) {
-        let mut g = self.lock();
-        for e in g.procs.values_mut() {
-            e.monitored_by.retain(|m| m.watcher.node != *node);
+    pub fn set_abort(&self, id: u32, abort: tokio::task::AbortHandle) {
+        if let Some(e) = self.lock().procs.get_mut(&id) {
+            e.abort = Some(abort);
         }
     }
 
