@@ -119,8 +119,13 @@ async fn main() {
     println!("  beamnode receiver: {rust_rate:>12.0} msg/s");
     println!("  BEAM receiver:     {beam_rate:>12.0} msg/s");
     println!("  ratio beamnode/BEAM: {:.2}", rust_rate / beam_rate);
-    println!("gen_server:call round trip from a BEAM client, 20000 sequential calls, best of {ROUNDS}:");
+    println!(
+        "gen_server:call round trip from a BEAM client, 20000 sequential calls, best of {ROUNDS}:"
+    );
     println!("  beamnode kv:       {rust_call:>9.1} us/call");
     println!("  BEAM kv:           {beam_call:>9.1} us/call");
-    println!("  ratio BEAM/beamnode (higher = beamnode faster): {:.2}", beam_call / rust_call);
+    println!(
+        "  ratio BEAM/beamnode (higher = beamnode faster): {:.2}",
+        beam_call / rust_call
+    );
 }

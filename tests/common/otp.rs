@@ -201,3 +201,52 @@ pub async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
     }
     cond()
 }
+
+/// The root file system with a newer OTP (27, Debian trixie) made by
+/// `scripts/otp-root.sh`; `BEAMNODE_OTP_ROOT` overrides the path. Fails (never skips)
+/// with instructions when it is missing.
+pub fn newer_otp_root() -> std::path::PathBuf {
+    let root = std::env::var_os("BEAMNODE_OTP_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/otp-roots/trixie")
+        });
+    assert!(
+        root.join("usr/bin/erl").exists(),
+        "no newer-OTP root at {}: run `bash scripts/otp-root.sh` (as root; scripts/test.sh does it)",
+        root.display()
+    );
+    root
+}
+
+impl Erl {
+    /// Like [`Erl::start`], but runs the `erl` of another root file system (a newer
+    /// OTP) through chroot; loopback is shared with the host.
+    pub fn start_in_root(
+        root: &std::path::Path,
+        sname: &str,
+        cookie: &str,
+        epmd_port: u16,
+        eval: &str,
+    ) -> Erl {
+        let name = format!("{sname}@localhost");
+        let mut cmd = Command::new("chroot");
+        cmd.arg(root)
+            .args([
+                "env",
+                &format!("ERL_EPMD_PORT={epmd_port}"),
+                "HOME=/root",
+                "erl",
+            ])
+            .args([
+                "-sname",
+                &name,
+                "-setcookie",
+                cookie,
+                "-noshell",
+                "-eval",
+                eval,
+            ]);
+        Erl::from_command(cmd, &name)
+    }
+}
