@@ -8,13 +8,16 @@
 //! already speaks eetf can exchange terms with beamnode.
 //!
 //! Equality (`==` on these types) is Erlang's *exact* match (`=:=`): `1` and `1.0`
-//! differ, map key order does not matter.
+//! differ, map key order does not matter. `Ord` on [`Term`] is Erlang's standard term
+//! order (ties such as `1` vs `1.0` broken deterministically); [`Term::erlang_cmp`] is
+//! the order exactly as Erlang's `<`/`==` see it.
 //!
-//! Derived `Clone`, `PartialEq`, `Hash` and `Debug` recurse; the codec and `Drop` do
-//! not. Code that handles untrusted terms should compare encoded bytes when depth is
-//! unbounded.
+//! `Clone`, `PartialEq`, `Hash`, `Ord` and `Debug` (depth-limited) are hand-written in
+//! [`deep`] and never recurse, like the codec and `Drop`: any term that can be decoded
+//! can also be cloned, compared, hashed and printed.
 
 pub mod convert;
+pub mod deep;
 pub mod display;
 
 use num_bigint::BigInt;
@@ -134,7 +137,8 @@ pub struct ExportFun {
 
 /// A fun closure (NEW_FUN_EXT). It cannot run outside the BEAM; beamnode carries it
 /// unchanged so it can be stored and sent back.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+///
+/// `Clone`, `PartialEq`, `Hash` and `Debug` are iterative (see [`deep`]).
 pub struct InternalFun {
     pub arity: u8,
     pub uniq: [u8; 16],
@@ -156,8 +160,9 @@ pub struct BitBinary {
 
 /// A sequence of terms: the elements of a tuple or of a list.
 ///
-/// Dropping it never recurses, however deep the nesting (see the module docs).
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+/// Dropping, cloning, comparing, hashing and printing it never recurse, however deep
+/// the nesting (see the module docs).
+#[derive(Default)]
 pub struct Terms(Vec<Term>);
 
 impl Terms {
@@ -199,7 +204,8 @@ impl Drop for Terms {
 }
 
 /// A list whose last tail is not `[]`. `elements` is never empty.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+///
+/// Equality follows the list it denotes: a hand-built `[1 | [2]]` equals `[1, 2]`.
 pub struct ImproperList {
     pub elements: Terms,
     pub tail: Box<Term>,
@@ -215,7 +221,10 @@ impl Drop for ImproperList {
 /// A map. Entries keep the order they were decoded or inserted in; equality ignores
 /// order (maps are unordered in Erlang). Keys are unique (the decoder rejects
 /// duplicates, §6.2).
-#[derive(Clone, Debug, Default)]
+///
+/// Equality and hashing ignore entry order without quadratic cost: both walk the
+/// entries sorted by key (see [`deep`]).
+#[derive(Default)]
 pub struct Map(Vec<(Term, Term)>);
 
 impl Map {
@@ -264,32 +273,6 @@ impl Map {
     }
 }
 
-impl PartialEq for Map {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len()
-            && self
-                .0
-                .iter()
-                .all(|(k, v)| other.get(k).is_some_and(|ov| ov == v))
-    }
-}
-impl Eq for Map {}
-
-impl Hash for Map {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Order-independent: combine per-entry hashes commutatively.
-        let mut acc: u64 = 0;
-        for (k, v) in &self.0 {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            k.hash(&mut h);
-            v.hash(&mut h);
-            acc = acc.wrapping_add(h.finish());
-        }
-        self.0.len().hash(state);
-        acc.hash(state);
-    }
-}
-
 impl Drop for Map {
     fn drop(&mut self) {
         let entries = std::mem::take(&mut self.0);
@@ -308,7 +291,8 @@ impl Drop for Map {
 /// values outside that range (the codec normalises). Strings are lists of integers, as
 /// in Erlang: STRING_EXT decodes to [`Term::List`] and the encoder picks STRING_EXT when
 /// every element is an integer in 0..=255.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+///
+/// `Clone`, `PartialEq`/`Eq`, `Hash`, `Ord` and `Debug` are iterative (see [`deep`]).
 pub enum Term {
     Atom(Atom),
     Int(i64),
