@@ -123,7 +123,11 @@ async fn beam_links_to_rust_processes() {
         "kill is untrappable; links see killed"
     );
     assert!(!node.is_process_alive(&e));
-    assert_eq!(erl.expect("F ", T).await, "alive", "exit(Pid, normal) is ignored");
+    assert_eq!(
+        erl.expect("F ", T).await,
+        "alive",
+        "exit(Pid, normal) is ignored"
+    );
     assert!(node.is_process_alive(&f));
     let got = erl.expect("G_GOT ", T).await;
     let tester_pid = erl.expect("SELF ", T).await;
@@ -241,7 +245,10 @@ async fn rust_links_to_beam_processes() {
     // Unlink from BEAM (UNLINK_ID from OTP, we ACK) then its exit sends nothing.
     let mut p4 = node.process();
     p4.trap_exit(true);
-    collector.send(&w, Term::tuple(vec![Term::atom("link"), Term::Pid(p4.pid().clone())]));
+    collector.send(
+        &w,
+        Term::tuple(vec![Term::atom("link"), Term::Pid(p4.pid().clone())]),
+    );
     assert_eq!(erl.expect("W_LINKS ", T).await, "[]");
     assert!(p4.receive(Some(Duration::from_millis(800))).await.is_err());
 
@@ -271,12 +278,19 @@ async fn wait_links(me: &mut Process, checker: &Pid, p: &Pid, n: usize) -> Vec<T
 }
 
 fn check(p: &Pid, from: &Pid) -> Term {
-    Term::tuple(vec![Term::atom("check"), Term::Pid(p.clone()), Term::Pid(from.clone())])
+    Term::tuple(vec![
+        Term::atom("check"),
+        Term::Pid(p.clone()),
+        Term::Pid(from.clone()),
+    ])
 }
 
 async fn links_reply(p: &mut Process) -> Vec<Term> {
     let m = p
-        .receive_match(|m| matches!(m.as_tuple(), Some([t, _]) if t.is_atom("links")), Some(T))
+        .receive_match(
+            |m| matches!(m.as_tuple(), Some([t, _]) if t.is_atom("links")),
+            Some(T),
+        )
         .await
         .expect("links reply");
     match m.as_tuple() {
@@ -289,3 +303,107 @@ fn exit_msg(from: &Pid, reason: Term) -> Term {
     Term::tuple(vec![Term::atom("EXIT"), Term::Pid(from.clone()), reason])
 }
 
+/// `link/1` and `monitor/2` from BEAM on a Rust pid that is gone give `noproc`; a
+/// Rust link to a dead BEAM pid gets OTP's `noproc` EXIT; exit signals that carry a
+/// seq_trace token (the `_TT` forms) are honoured; `exit/2` from Rust reaches BEAM
+/// processes (`kill` included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noproc_trace_tokens_and_exit2_from_rust() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    let erl_name = unique("beam");
+    let eval = r#"register(tester, self()), process_flag(trap_exit, true),
+        io:format("READY~n"),
+        receive {pids, Dead, H, K} -> ok end,
+        true = link(Dead),
+        receive {'EXIT', Dead, R1} -> io:format("DEAD_LINK ~p~n", [R1])
+        after 5000 -> io:format("DEAD_LINK timeout~n") end,
+        M = monitor(process, Dead),
+        receive {'DOWN', M, process, Dead, R2} -> io:format("DEAD_MON ~p~n", [R2])
+        after 5000 -> io:format("DEAD_MON timeout~n") end,
+        Self = self(),
+        T1 = spawn(fun() -> seq_trace:set_token(label, 17), true = link(H), Self ! linked,
+                            receive go -> exit(traced_exit) end end),
+        receive linked -> ok end,
+        T1 ! go,
+        receive {got, G1} -> io:format("TT_LINK ~p~n", [G1]) after 5000 -> io:format("TT_LINK timeout~n") end,
+        seq_trace:set_token(label, 18),
+        exit(H, traced_exit2),
+        seq_trace:set_token([]),
+        receive {got, G2} -> io:format("TT_EXIT2 ~p~n", [G2]) after 5000 -> io:format("TT_EXIT2 timeout~n") end,
+        V = spawn(fun() -> receive after infinity -> ok end end),
+        MV = monitor(process, V),
+        K ! {exit_it, V, rust_said_so},
+        receive {'DOWN', MV, process, V, RV} -> io:format("V_DOWN ~p~n", [RV]) after 5000 -> io:format("V_DOWN timeout~n") end,
+        V2 = spawn(fun() -> process_flag(trap_exit, true), receive after infinity -> ok end end),
+        MV2 = monitor(process, V2),
+        K ! {exit_it, V2, kill},
+        receive {'DOWN', MV2, process, V2, RV2} -> io:format("V2_DOWN ~p~n", [RV2]) after 5000 -> io:format("V2_DOWN timeout~n") end,
+        K ! {exit_it, Self, to_tester},
+        receive {'EXIT', K, RT} -> io:format("TESTER_GOT ~p~n", [RT]) after 5000 -> io:format("TESTER_GOT timeout~n") end,
+        D = spawn(fun() -> ok end),
+        {collector, node(K)} ! {dead_beam_pid, D},
+        receive after 30000 -> halt() end."#;
+    let mut erl = Erl::start(&erl_name, COOKIE, epmd, eval);
+    erl.expect("READY", T).await;
+    let beam = Atom::new(&erl.name);
+    let mut collector = node.process();
+    collector.register("collector").unwrap();
+
+    let dead = node.spawn(|_p| async move {});
+    assert!(eventually(T, || !node.is_process_alive(&dead)).await);
+    let beam2 = beam.clone();
+    let h = node.spawn(move |mut p| async move {
+        p.trap_exit(true);
+        while let Ok(m) = p.receive(Some(T)).await {
+            p.send_named(
+                &Atom::new("tester"),
+                &beam2,
+                Term::tuple(vec![Term::atom("got"), m]),
+            );
+        }
+    });
+    let k = node.spawn(|mut p| async move {
+        while let Ok(m) = p.receive(Some(T)).await {
+            if let Some([_, Term::Pid(to), reason]) = m.as_tuple() {
+                p.exit_process(to, reason.clone());
+            }
+        }
+    });
+    collector.send_named(
+        &Atom::new("tester"),
+        &beam,
+        Term::tuple(vec![
+            Term::atom("pids"),
+            Term::Pid(dead),
+            Term::Pid(h),
+            Term::Pid(k.clone()),
+        ]),
+    );
+    assert_eq!(erl.expect("DEAD_LINK ", T).await, "noproc");
+    assert_eq!(erl.expect("DEAD_MON ", T).await, "noproc");
+    let tt_link = erl.expect("TT_LINK ", T).await;
+    assert!(
+        tt_link.starts_with("{'EXIT',<") && tt_link.ends_with(">,traced_exit}"),
+        "{tt_link}"
+    );
+    let tt_exit2 = erl.expect("TT_EXIT2 ", T).await;
+    assert!(tt_exit2.ends_with(">,traced_exit2}"), "{tt_exit2}");
+    assert_eq!(erl.expect("V_DOWN ", T).await, "rust_said_so");
+    assert_eq!(erl.expect("V2_DOWN ", T).await, "killed");
+    assert_eq!(erl.expect("TESTER_GOT ", T).await, "to_tester");
+
+    // Rust links to a BEAM pid that is gone: OTP answers with an EXIT noproc.
+    let msg = collector.receive(Some(T)).await.expect("dead beam pid");
+    let d = match msg.as_tuple() {
+        Some([_, Term::Pid(d)]) => d.clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    let mut p = node.process();
+    p.trap_exit(true);
+    p.link(&d).unwrap();
+    assert_eq!(
+        p.receive(Some(T)).await.unwrap(),
+        exit_msg(&d, Term::atom("noproc"))
+    );
+}

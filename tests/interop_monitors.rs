@@ -45,6 +45,10 @@ async fn beam_monitors_rust_processes() {
         receive {'DOWN', MN, process, NO, NR} -> io:format("NOPROC ~p ~p~n", [NO, NR])
         after 5000 -> io:format("NOPROC timeout~n") end,
         true = demonitor(MC),
+        MR = monitor(process, {rnamed, R}),
+        {rnamed, R} ! go,
+        receive {'DOWN', MR, process, RO, RR} -> io:format("DOWN_NAMED ~p ~p~n", [RO, RR])
+        after 5000 -> io:format("DOWN_NAMED timeout~n") end,
         A ! go, C ! go,
         receive {'DOWN', MA, process, A, RA} -> io:format("DOWN_A ~p~n", [RA])
         after 5000 -> io:format("DOWN_A timeout~n") end,
@@ -70,6 +74,11 @@ async fn beam_monitors_rust_processes() {
         let _ = p.receive(None).await;
     });
     let c = exiter(&node, "c_reason");
+    node.spawn_registered("rnamed", |mut p| async move {
+        let _ = p.receive_match(|m| m.is_atom("go"), Some(T)).await;
+        p.exit(Term::atom("named_reason"));
+    })
+    .unwrap();
     let sender = node.process();
     sender.send_named(
         &Atom::new("tester"),
@@ -82,7 +91,15 @@ async fn beam_monitors_rust_processes() {
         ]),
     );
     let r = node.name().as_str();
-    assert_eq!(erl.expect("NOPROC ", T).await, format!("{{nope,{r}}} noproc"));
+    assert_eq!(
+        erl.expect("NOPROC ", T).await,
+        format!("{{nope,{r}}} noproc")
+    );
+    assert_eq!(
+        erl.expect("DOWN_NAMED ", T).await,
+        format!("{{rnamed,{r}}} named_reason"),
+        "a DOWN for a monitor by name names {{Name, Node}}"
+    );
     assert_eq!(erl.expect("DOWN_A ", T).await, "{a_reason,<<\"why\">>}");
     erl.expect("ARMED", T).await;
     node.shutdown();
@@ -213,12 +230,24 @@ async fn rust_monitors_beam_processes() {
         watcher.receive(Some(T)).await.unwrap(),
         down(&ml, Term::Pid(linked), Term::atom("noconnection"))
     );
+
+    // A monitor on a node that cannot be reached: DOWN noconnection.
+    let ghost = Pid::new(Atom::new("nobody_here@localhost"), 77, 0, 1);
+    let mg = me.monitor(&ghost);
+    assert_eq!(
+        me.receive(Some(T)).await.unwrap(),
+        down(&mg, Term::Pid(ghost), Term::atom("noconnection"))
+    );
 }
 
 async fn monitored_by(me: &mut Process, checker: &Pid, target: Term) -> usize {
     me.send(
         checker,
-        Term::tuple(vec![Term::atom("check"), target, Term::Pid(me.pid().clone())]),
+        Term::tuple(vec![
+            Term::atom("check"),
+            target,
+            Term::Pid(me.pid().clone()),
+        ]),
     );
     let m = me
         .receive_match(
@@ -237,7 +266,10 @@ async fn monitored_by(me: &mut Process, checker: &Pid, target: Term) -> usize {
 async fn wait_monitored_pid(me: &mut Process, checker: &Pid, p: &Pid, n: usize) {
     let deadline = std::time::Instant::now() + T;
     while monitored_by(me, checker, Term::Pid(p.clone())).await != n {
-        assert!(std::time::Instant::now() < deadline, "monitored_by never reached {n}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "monitored_by never reached {n}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -247,7 +279,10 @@ async fn wait_monitored(me: &mut Process, checker: &Pid, name: &Atom, node: &Ato
     let _ = node;
     let deadline = std::time::Instant::now() + T;
     while monitored_by(me, checker, Term::Atom(name.clone())).await != n {
-        assert!(std::time::Instant::now() < deadline, "monitored_by never reached {n}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "monitored_by never reached {n}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

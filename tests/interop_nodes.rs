@@ -20,7 +20,11 @@ fn t3(tag: &str, n: &Atom, info: Vec<(&str, &str)>) -> Term {
         .into_iter()
         .map(|(k, v)| Term::tuple(vec![Term::atom(k), Term::atom(v)]))
         .collect();
-    Term::tuple(vec![Term::atom(tag), Term::Atom(n.clone()), Term::list(info)])
+    Term::tuple(vec![
+        Term::atom(tag),
+        Term::Atom(n.clone()),
+        Term::list(info),
+    ])
 }
 
 async fn next(p: &mut Process) -> Term {
@@ -130,7 +134,10 @@ async fn rust_monitors_nodes() {
         t3(
             "nodedown",
             &v,
-            vec![("nodedown_reason", "connection_closed"), ("node_type", "visible")]
+            vec![
+                ("nodedown_reason", "connection_closed"),
+                ("node_type", "visible")
+            ]
         )
     );
     assert_eq!(next(&mut mon).await, t2("nodedown", &v));

@@ -183,7 +183,9 @@ impl Node {
     fn new_process(&self, group_leader: Option<Pid>, managed: bool) -> Process {
         let pid = self.inner.ids.new_pid();
         let (tx, control, mailbox) = Mailbox::new();
-        self.inner.table.insert(pid.clone(), tx, control, group_leader);
+        self.inner
+            .table
+            .insert(pid.clone(), tx, control, group_leader);
         Process::new(pid, self.clone(), mailbox, managed)
     }
 

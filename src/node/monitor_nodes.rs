@@ -59,8 +59,13 @@ impl MonitorNodesOpts {
         }
         let mut info = Vec::new();
         if !up && self.nodedown_reason {
-            let r = reason.cloned().unwrap_or_else(|| Atom::new("connection_closed"));
-            info.push(Term::tuple(vec![Term::atom("nodedown_reason"), Term::Atom(r)]));
+            let r = reason
+                .cloned()
+                .unwrap_or_else(|| Atom::new("connection_closed"));
+            info.push(Term::tuple(vec![
+                Term::atom("nodedown_reason"),
+                Term::Atom(r),
+            ]));
         }
         if self.node_type.is_some() {
             let t = if visible { "visible" } else { "hidden" };
@@ -236,7 +241,11 @@ impl Process {
             s.subscribers.push((id, opts));
             return true;
         }
-        match s.subscribers.iter().position(|(i, o)| *i == id && *o == opts) {
+        match s
+            .subscribers
+            .iter()
+            .position(|(i, o)| *i == id && *o == opts)
+        {
             Some(i) => {
                 s.subscribers.remove(i);
                 true
