@@ -73,7 +73,7 @@ async fn beam_links_to_rust_processes() {
     });
     let d = node.spawn(|mut p| async move {
         wait_go(&mut p).await;
-        p.exit(Term::atom("crashed"));
+        panic!("d crashed");
     });
     let e = node.spawn(|mut p| async move {
         p.trap_exit(true);
@@ -114,7 +114,7 @@ async fn beam_links_to_rust_processes() {
     assert_eq!(erl.expect("EXIT_C ", T).await, "{panic,<<\"boom\">>}");
     assert_eq!(
         erl.expect("CHILD ", T).await,
-        "crashed",
+        "{panic,<<\"d crashed\">>}",
         "non-trapping BEAM process dies with the Rust process"
     );
     assert_eq!(
@@ -406,4 +406,33 @@ async fn noproc_trace_tokens_and_exit2_from_rust() {
         p.receive(Some(T)).await.unwrap(),
         exit_msg(&d, Term::atom("noproc"))
     );
+}
+
+/// Exit signals are not queued behind messages: a Rust process that never reads its
+/// mailbox, flooded with messages by BEAM, still dies at once on `exit(Pid, Reason)`,
+/// and BEAM's monitor sees that reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_signal_overtakes_unread_messages() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    let eval = r#"register(tester, self()),
+        io:format("READY~n"),
+        receive {pid, P} -> ok end,
+        M = monitor(process, P),
+        [P ! {junk, N, lists:seq(1, 20)} || N <- lists:seq(1, 20000)],
+        exit(P, flooded),
+        receive {'DOWN', M, process, P, R} -> io:format("DOWN ~p~n", [R])
+        after 10000 -> io:format("DOWN timeout~n") end,
+        halt()."#;
+    let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, eval);
+    erl.expect("READY", T).await;
+    let p = node.spawn(|_p| async move { std::future::pending::<()>().await });
+    let sender = node.process();
+    sender.send_named(
+        &Atom::new("tester"),
+        &Atom::new(&erl.name),
+        Term::tuple(vec![Term::atom("pid"), Term::Pid(p.clone())]),
+    );
+    assert_eq!(erl.expect("DOWN ", T).await, "flooded");
+    assert!(!node.is_process_alive(&p));
 }

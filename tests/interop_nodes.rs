@@ -183,3 +183,89 @@ async fn beam_monitors_the_rust_node() {
     );
     assert_eq!(erl.expect("NODEDOWN2 ", T).await, "twice");
 }
+
+/// The README lines, typed in Elixir: `Process.monitor({name, node})` (`noproc`, then
+/// `noconnection`), `Process.link` to a Rust pid with `trap_exit`, `Node.monitor/2`
+/// and `:net_kernel.monitor_nodes(true, [:nodedown_reason])` while the Rust node
+/// shuts down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elixir_links_monitors_and_node_monitoring() {
+    require("elixir");
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    beamnode::services::kv::start(&node).unwrap();
+    let node2 = node.clone();
+    node.spawn_registered("collector", move |mut p| async move {
+        if let Ok(m) = p.receive(Some(T)).await {
+            if let Some([_, Term::Pid(from)]) = m.as_tuple() {
+                let child = node2.spawn(|mut c| async move {
+                    let _ = c.receive_match(|m| m.is_atom("go"), Some(T)).await;
+                    c.exit(Term::tuple(vec![
+                        Term::atom("shutdown"),
+                        Term::binary("bye"),
+                    ]));
+                });
+                p.send(from, Term::tuple(vec![Term::atom("pid"), Term::Pid(child)]));
+            }
+        }
+    })
+    .unwrap();
+    let r = node.name().as_str().to_string();
+    let script = format!(
+        r#"r = :"{r}"
+        ref0 = Process.monitor({{:nope, r}})
+        receive do
+          {{:DOWN, ^ref0, :process, obj, reason}} -> IO.puts("NOPROC #{{inspect({{obj, reason}})}}")
+        after 5000 -> IO.puts("NOPROC timeout")
+        end
+        ref = Process.monitor({{:kv, r}})
+        IO.puts("MONITOR_NODE #{{inspect(Node.monitor(r, true))}}")
+        IO.puts("MONITOR_NODES #{{inspect(:net_kernel.monitor_nodes(true, [:nodedown_reason]))}}")
+        send({{:collector, r}}, {{:hello, self()}})
+        pid = receive do {{:pid, p}} -> p end
+        Process.flag(:trap_exit, true)
+        true = Process.link(pid)
+        send(pid, :go)
+        receive do
+          {{:EXIT, ^pid, reason}} -> IO.puts("EXIT #{{inspect(reason)}}")
+        after 5000 -> IO.puts("EXIT timeout")
+        end
+        IO.puts("ARMED")
+        receive do
+          {{:DOWN, ^ref, :process, obj, reason}} -> IO.puts("DOWN #{{inspect({{obj, reason}})}}")
+        after 10000 -> IO.puts("DOWN timeout")
+        end
+        receive do
+          {{:nodedown, ^r}} -> IO.puts("NODEDOWN2 ok")
+        after 10000 -> IO.puts("NODEDOWN2 timeout")
+        end
+        receive do
+          {{:nodedown, ^r, info}} -> IO.puts("NODEDOWN3 #{{inspect(info)}}")
+        after 10000 -> IO.puts("NODEDOWN3 timeout")
+        end
+        "#
+    );
+    let name = format!("{}@localhost", unique("ex"));
+    let mut cmd = std::process::Command::new("elixir");
+    cmd.args(["--sname", &name, "--cookie", COOKIE, "-e", &script])
+        .env("ERL_EPMD_PORT", epmd.to_string());
+    let mut ex = Erl::from_command(cmd, &name);
+    assert_eq!(
+        ex.expect("NOPROC ", T).await,
+        format!("{{{{:nope, :{r}}}, :noproc}}")
+    );
+    assert_eq!(ex.expect("MONITOR_NODE ", T).await, "true");
+    assert_eq!(ex.expect("MONITOR_NODES ", T).await, ":ok");
+    assert_eq!(ex.expect("EXIT ", T).await, r#"{:shutdown, "bye"}"#);
+    ex.expect("ARMED", T).await;
+    node.shutdown();
+    assert_eq!(
+        ex.expect("DOWN ", T).await,
+        format!("{{{{:kv, :{r}}}, :noconnection}}")
+    );
+    assert_eq!(ex.expect("NODEDOWN2 ", T).await, "ok");
+    assert_eq!(
+        ex.expect("NODEDOWN3 ", T).await,
+        "[nodedown_reason: :connection_closed]"
+    );
+}
