@@ -100,6 +100,18 @@ impl NodeMonitors {
     }
 }
 
+impl State {
+    /// Forgets what processes that have exited asked for, so a long-lived node whose
+    /// short-lived processes subscribe does not accumulate entries.
+    fn prune(&mut self, alive: impl Fn(u32) -> bool) {
+        self.subscribers.retain(|(id, _)| alive(*id));
+        for v in self.node_monitors.values_mut() {
+            v.retain(|id| alive(*id));
+        }
+        self.node_monitors.retain(|_, v| !v.is_empty());
+    }
+}
+
 impl Node {
     /// Called at every NodeUp/NodeDown point: delivers the subscribers' messages.
     pub(crate) fn node_monitors_event(&self, ev: &NodeEvent) {
@@ -193,6 +205,7 @@ impl Process {
         }
         {
             let mut s = mons.lock();
+            s.prune(|id| me.inner.table.contains(id));
             s.node_monitors.entry(node.clone()).or_default().push(id);
             s.known.insert(node.clone());
         }
@@ -236,8 +249,10 @@ impl Process {
     /// removed. Returns false when `false` finds no such subscription.
     pub fn monitor_nodes(&self, on: bool, opts: MonitorNodesOpts) -> bool {
         let id = self.pid().id;
-        let mut s = self.node().inner.node_monitors.lock();
+        let node = self.node();
+        let mut s = node.inner.node_monitors.lock();
         if on {
+            s.prune(|id| node.inner.table.contains(id));
             s.subscribers.push((id, opts));
             return true;
         }
@@ -252,5 +267,66 @@ impl Process {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(pairs: &[(&str, &str)]) -> Term {
+        Term::list(
+            pairs
+                .iter()
+                .map(|(k, v)| Term::tuple(vec![Term::atom(k), Term::atom(v)]))
+                .collect(),
+        )
+    }
+
+    /// The shapes OTP 25 printed for the same subscriptions (module docs).
+    #[test]
+    fn message_shapes_match_otp() {
+        let n = Atom::new("peer@localhost");
+        let r = Atom::new("disconnect");
+        let plain = MonitorNodesOpts::default();
+        assert_eq!(
+            plain.message(false, &n, true, Some(&r)),
+            Term::tuple(vec![Term::atom("nodedown"), Term::Atom(n.clone())])
+        );
+        assert!(plain.reports(true) && !plain.reports(false));
+        let reason = MonitorNodesOpts {
+            nodedown_reason: true,
+            node_type: None,
+        };
+        assert_eq!(
+            reason.message(true, &n, true, None),
+            Term::tuple(vec![Term::atom("nodeup"), Term::Atom(n.clone()), info(&[])])
+        );
+        let all = MonitorNodesOpts {
+            nodedown_reason: true,
+            node_type: Some(NodeType::All),
+        };
+        assert!(all.reports(true) && all.reports(false));
+        assert_eq!(
+            all.message(false, &n, false, Some(&r)),
+            Term::tuple(vec![
+                Term::atom("nodedown"),
+                Term::Atom(n.clone()),
+                info(&[("nodedown_reason", "disconnect"), ("node_type", "hidden")])
+            ])
+        );
+        let hidden = MonitorNodesOpts {
+            nodedown_reason: false,
+            node_type: Some(NodeType::Hidden),
+        };
+        assert!(!hidden.reports(true) && hidden.reports(false));
+        assert_eq!(
+            hidden.message(true, &n, false, None),
+            Term::tuple(vec![
+                Term::atom("nodeup"),
+                Term::Atom(n),
+                info(&[("node_type", "hidden")])
+            ])
+        );
     }
 }
