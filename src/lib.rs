@@ -24,7 +24,7 @@ pub mod services;
 pub mod term;
 
 pub use config::NodeConfig;
-pub use node::{Node, NodeError, NodeEvent, NodeKind};
+pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType};
 pub use runtime::Process;
 pub use term::{Atom, Pid, Reference, Term};
 

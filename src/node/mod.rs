@@ -4,8 +4,10 @@
 
 mod connections;
 mod dispatch;
+mod monitor_nodes;
 mod signals;
 
+pub use monitor_nodes::{MonitorNodesOpts, NodeType};
 pub use signals::LinkError;
 
 pub(crate) use connections::{Outgoing, UpInfo};
@@ -50,12 +52,17 @@ pub struct SpawnOpts {
     pub group_leader: Option<Pid>,
 }
 
-/// Which connected nodes to list (`nodes/1`).
+/// Which nodes to list (`nodes/1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
     Visible,
     Hidden,
     Connected,
+    /// `this`: this node only.
+    This,
+    /// `known`: this node, connected nodes and nodes this node has been connected to
+    /// or monitored.
+    Known,
 }
 
 /// Errors starting or running a node.
@@ -78,6 +85,8 @@ pub(crate) struct NodeInner {
     pub(crate) table: ProcessTable,
     pub(crate) conns: Connections,
     pub(crate) events: broadcast::Sender<NodeEvent>,
+    /// `monitor_node` / `monitor_nodes` subscriptions (§7.3).
+    pub(crate) node_monitors: monitor_nodes::NodeMonitors,
     /// The pid used as sender for messages sent outside any process.
     pub(crate) system_pid: Pid,
     /// The port the distribution listener is bound to.
@@ -123,6 +132,7 @@ impl Node {
                 table: ProcessTable::default(),
                 conns: Connections::default(),
                 events,
+                node_monitors: Default::default(),
                 system_pid,
                 listen_port,
                 background: Mutex::new(Vec::new()),
@@ -448,6 +458,9 @@ impl Node {
 
     /// Connected nodes of the given kind (`nodes(visible | hidden | connected)`).
     pub fn nodes_of(&self, kind: NodeKind) -> Vec<Atom> {
+        if matches!(kind, NodeKind::This | NodeKind::Known) {
+            return self.nodes_this_or_known(kind);
+        }
         let mut v: Vec<Atom> = self
             .inner
             .conns
@@ -456,7 +469,7 @@ impl Node {
             .filter(|(_, i)| match kind {
                 NodeKind::Visible => i.visible,
                 NodeKind::Hidden => !i.visible,
-                NodeKind::Connected => true,
+                NodeKind::Connected | NodeKind::This | NodeKind::Known => true,
             })
             .map(|(n, _)| n)
             .collect();
@@ -560,6 +573,7 @@ impl Node {
     }
 
     pub(crate) fn emit(&self, ev: NodeEvent) {
+        self.node_monitors_event(&ev);
         let _ = self.inner.events.send(ev);
     }
 }
