@@ -37,7 +37,7 @@ struct Seen {
 }
 
 /// A test-only server: `:ping` → `:pong`; `:slow` never answers; `:record` keeps the
-/// caller's tag; `{:later, ms}` answers from another task after `ms`; `{:stop, r}`
+/// caller's tag; `:self` → its pid; `{:later, ms}` answers from another task after `ms`; `{:stop, r}`
 /// stops without a reply; `{:stop_reply, r, reply}` stops after replying; `:panic`
 /// panics.
 struct TestServer {
@@ -75,6 +75,9 @@ impl GenServer for TestServer {
         if request.is_atom("record") {
             self.seen.lock().unwrap().tags.push(from.tag.clone());
             return CallResult::Reply(Term::atom("recorded"));
+        }
+        if request.is_atom("self") {
+            return CallResult::Reply(Term::Pid(p.pid().clone()));
         }
         if request.is_atom("panic") {
             panic!("handler panicked on purpose");
@@ -145,6 +148,7 @@ async fn elixir_calls_rust_genservers() {
     beamnode::services::kv::start(&node).unwrap();
     let seen1 = TestServer::start(&node, "test_srv");
     let seen2 = TestServer::start(&node, "test_srv2");
+    let seen3 = TestServer::start(&node, "test_srv3");
     let r = node.name().as_str().to_string();
     let script = format!(
         r#"r = :"{r}"
@@ -160,6 +164,9 @@ async fn elixir_calls_rust_genservers() {
         end
         IO.puts("SLOW #{{inspect(slow)}}")
         IO.puts("LATER #{{inspect(GenServer.call({{:test_srv2, r}}, {{:later, 100}}))}}")
+        pid = GenServer.call({{:test_srv2, r}}, :self)
+        IO.puts("BYPID #{{node(pid) == r}} #{{inspect(GenServer.call(pid, :ping))}}")
+        IO.puts("STOP3 #{{inspect(GenServer.stop({{:test_srv3, r}}, :shutdown))}}")
 
         defmodule LocalKv do
           use GenServer
@@ -255,6 +262,13 @@ async fn elixir_calls_rust_genservers() {
         format!("{{:timeout, {{GenServer, :call, [{{:test_srv, :{r}}}, :slow, 300]}}}}")
     );
     assert_eq!(ex.expect("LATER ", T).await, ":later");
+    assert_eq!(ex.expect("BYPID ", T).await, "true :pong");
+    // GenServer.stop = sys:terminate/3 through a system message.
+    assert_eq!(ex.expect("STOP3 ", T).await, ":ok");
+    assert_eq!(
+        seen3.lock().unwrap().terminated,
+        Some(Term::atom("shutdown"))
+    );
     assert_eq!(ex.expect("ABCAST ", T).await, ":abcast");
     assert_eq!(
         ex.expect("MULTI ", T).await,
