@@ -149,6 +149,12 @@ async fn elixir_calls_rust_genservers() {
     let seen1 = TestServer::start(&node, "test_srv");
     let seen2 = TestServer::start(&node, "test_srv2");
     let seen3 = TestServer::start(&node, "test_srv3");
+    let trapped = Arc::new(Mutex::new(Seen::default()));
+    let trapper = TestServer {
+        seen: trapped.clone(),
+        trap: true,
+    };
+    gen_server::start(&node, Some("trapper"), trapper).unwrap();
     let r = node.name().as_str().to_string();
     let script = format!(
         r#"r = :"{r}"
@@ -167,6 +173,11 @@ async fn elixir_calls_rust_genservers() {
         pid = GenServer.call({{:test_srv2, r}}, :self)
         IO.puts("BYPID #{{node(pid) == r}} #{{inspect(GenServer.call(pid, :ping))}}")
         IO.puts("STOP3 #{{inspect(GenServer.stop({{:test_srv3, r}}, :shutdown))}}")
+        trapper = GenServer.call({{:trapper, r}}, :self)
+        linked = spawn(fn -> Process.link(trapper); receive do :go -> exit(:bye) end end)
+        Process.sleep(200)
+        send(linked, :go)
+        IO.puts("LINKED #{{inspect(linked)}}")
 
         defmodule LocalKv do
           use GenServer
@@ -269,6 +280,16 @@ async fn elixir_calls_rust_genservers() {
         seen3.lock().unwrap().terminated,
         Some(Term::atom("shutdown"))
     );
+    // A trapping Rust server linked from Elixir gets the EXIT in handle_info.
+    ex.expect("LINKED ", T).await;
+    let got_exit = || {
+        trapped.lock().unwrap().infos.iter().any(|m| {
+            matches!(m.as_tuple(), Some([t, Term::Pid(p), why])
+                if t.is_atom("EXIT") && p.node.as_str() == e && why.is_atom("bye"))
+        })
+    };
+    assert!(eventually(T, got_exit).await, "no EXIT in handle_info");
+    assert!(node.whereis(&Atom::new("trapper")).is_some());
     assert_eq!(ex.expect("ABCAST ", T).await, ":abcast");
     assert_eq!(
         ex.expect("MULTI ", T).await,
