@@ -38,7 +38,7 @@ struct Seen {
 
 /// A test-only server: `:ping` → `:pong`; `:slow` never answers; `:record` keeps the
 /// caller's tag; `:self` → its pid; `{:later, ms}` answers from another task after `ms`; `{:stop, r}`
-/// stops without a reply; `{:stop_reply, r, reply}` stops after replying; `:panic`
+/// stops without a reply; `:arm` (call or cast) sets a 100 ms handler timeout; `{:stop_reply, r, reply}` stops after replying; `:panic`
 /// panics.
 struct TestServer {
     seen: Arc<Mutex<Seen>>,
@@ -76,6 +76,9 @@ impl GenServer for TestServer {
             self.seen.lock().unwrap().tags.push(from.tag.clone());
             return CallResult::Reply(Term::atom("recorded"));
         }
+        if request.is_atom("arm") {
+            return CallResult::ReplyTimeout(Term::atom("armed"), Duration::from_millis(100));
+        }
         if request.is_atom("self") {
             return CallResult::Reply(Term::Pid(p.pid().clone()));
         }
@@ -105,8 +108,13 @@ impl GenServer for TestServer {
     }
 
     fn handle_cast(&mut self, request: Term, _p: &mut Process) -> CastResult {
+        let arm = request.is_atom("arm");
         self.seen.lock().unwrap().infos.push(request);
-        CastResult::NoReply
+        if arm {
+            CastResult::NoReplyTimeout(Duration::from_millis(100))
+        } else {
+            CastResult::NoReply
+        }
     }
 
     fn handle_info(&mut self, msg: Term, _p: &mut Process) -> CastResult {
@@ -559,6 +567,25 @@ async fn behaviour_rules_on_the_rust_side() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(seen.lock().unwrap().terminated.is_some());
+
+    // Handler timeouts: `timeout` reaches handle_info unless a message comes first.
+    let seen = TestServer::start(&node, "ticker");
+    let ticker = Dest::Local(Atom::new("ticker"));
+    let timeouts = |s: &Arc<Mutex<Seen>>| {
+        let g = s.lock().unwrap();
+        g.infos.iter().filter(|m| m.is_atom("timeout")).count()
+    };
+    gen::cast(&caller, &ticker, Term::atom("arm"));
+    assert!(eventually(T, || timeouts(&seen) == 1).await);
+    assert_eq!(
+        gen::call(&mut caller, &ticker, Term::atom("arm"), T).await,
+        Ok(Term::atom("armed"))
+    );
+    assert!(eventually(T, || timeouts(&seen) == 2).await);
+    gen::cast(&caller, &ticker, Term::atom("arm"));
+    gen::cast(&caller, &ticker, Term::atom("disarm"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(timeouts(&seen), 2, "a message cancels the timeout");
 
     // Calling oneself is refused instead of deadlocking.
     let me = caller.pid().clone();

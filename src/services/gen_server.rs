@@ -21,8 +21,10 @@
 //! [`From::reply`]). A handler that panics ends the server with reason `{panic, Text}`
 //! after [`GenServer::terminate`] runs, like a crash in an Erlang callback.
 //!
-//! Not implemented: handler timeouts (`{reply, R, S, Timeout}`), `hibernate`,
-//! `handle_continue`, `sys:replace_state` (it carries an Erlang fun) and the `sys`
+//! Handler timeouts work as in OTP: after `ReplyTimeout`/`NoReplyTimeout(T)`, if no
+//! message arrives within `T`, `handle_info` gets the atom `timeout`.
+//!
+//! Not implemented: `hibernate`, `handle_continue`, `sys:replace_state` (it carries an Erlang fun) and the `sys`
 //! debug options (answered `{error, {unknown_system_msg, Msg}}` as OTP does for what
 //! it does not know).
 
@@ -33,6 +35,7 @@ use crate::runtime::table::RegisterError;
 use crate::runtime::{Process, ReceiveError};
 use crate::term::{Atom, Pid, Term};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 /// What [`GenServer::handle_call`] returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,11 @@ pub enum CallResult {
     /// `{noreply, State}`: the server answers later with [`From::reply`] (or never,
     /// and the caller times out).
     NoReply,
+    /// `{reply, Reply, State, Timeout}`: `handle_info(timeout)` follows if no message
+    /// arrives within the duration.
+    ReplyTimeout(Term, Duration),
+    /// `{noreply, State, Timeout}`.
+    NoReplyTimeout(Duration),
     /// `{stop, Reason, Reply, State}` (with a reply) or `{stop, Reason, State}`:
     /// [`GenServer::terminate`] runs, the reply (if any) is sent, then the process
     /// exits with `reason`. A caller left without a reply exits with
@@ -54,6 +62,9 @@ pub enum CallResult {
 pub enum CastResult {
     /// `{noreply, State}`.
     NoReply,
+    /// `{noreply, State, Timeout}`: `handle_info(timeout)` follows if no message
+    /// arrives within the duration.
+    NoReplyTimeout(Duration),
     /// `{stop, Reason, State}`.
     Stop(Term),
 }
@@ -248,6 +259,8 @@ struct Loop<S> {
     parent: Pid,
     name: Option<Atom>,
     suspended: bool,
+    /// The handler timeout in force (`None` = infinity).
+    timeout: Option<Duration>,
 }
 
 impl<S: GenServer> Loop<S> {
@@ -332,17 +345,33 @@ impl<S: GenServer> Loop<S> {
                 match guarded(|| server.handle_call(request, &from, p)) {
                     Ok(CallResult::Reply(r)) => {
                         from.reply(p, r);
+                        self.timeout = None;
                         None
                     }
-                    Ok(CallResult::NoReply) => None,
+                    Ok(CallResult::ReplyTimeout(r, t)) => {
+                        from.reply(p, r);
+                        self.timeout = Some(t);
+                        None
+                    }
+                    Ok(CallResult::NoReply) => {
+                        self.timeout = None;
+                        None
+                    }
+                    Ok(CallResult::NoReplyTimeout(t)) => {
+                        self.timeout = Some(t);
+                        None
+                    }
                     Ok(CallResult::Stop { reason, reply }) => {
                         Some((reason, reply.map(|r| (from, r))))
                     }
                     Err(reason) => Some((reason, None)),
                 }
             }
-            Incoming::Cast(request) => flow(guarded(|| server.handle_cast(request, p))),
-            Incoming::Info(msg) => flow(guarded(|| server.handle_info(msg, p))),
+            Incoming::Cast(request) => flow(
+                guarded(|| server.handle_cast(request, p)),
+                &mut self.timeout,
+            ),
+            Incoming::Info(msg) => flow(guarded(|| server.handle_info(msg, p)), &mut self.timeout),
             Incoming::ParentExit(reason) => Some((reason, None)),
             Incoming::System(from, msg) => match self.system(p, &from, &msg) {
                 SysOutcome::Continue => None,
@@ -352,9 +381,19 @@ impl<S: GenServer> Loop<S> {
     }
 }
 
-fn flow(r: Result<CastResult, Term>) -> Option<(Term, Option<(From, Term)>)> {
+fn flow(
+    r: Result<CastResult, Term>,
+    timeout: &mut Option<Duration>,
+) -> Option<(Term, Option<(From, Term)>)> {
     match r {
-        Ok(CastResult::NoReply) => None,
+        Ok(CastResult::NoReply) => {
+            *timeout = None;
+            None
+        }
+        Ok(CastResult::NoReplyTimeout(t)) => {
+            *timeout = Some(t);
+            None
+        }
         Ok(CastResult::Stop(reason)) | Err(reason) => Some((reason, None)),
     }
 }
@@ -374,6 +413,7 @@ async fn serve<S: GenServer>(server: S, mut p: Process, parent: Pid, name: Optio
         parent,
         name,
         suspended: false,
+        timeout: None,
     };
     let (reason, pending) = loop {
         let got = if state.suspended {
@@ -381,13 +421,14 @@ async fn serve<S: GenServer>(server: S, mut p: Process, parent: Pid, name: Optio
             p.receive_match(|m| wanted_when_suspended(m, &parent), None)
                 .await
         } else {
-            p.receive(None).await
+            p.receive(state.timeout).await
         };
         let msg = match got {
             Ok(m) => m,
             // Killed by an exit signal: the node has already cleaned up.
             Err(ReceiveError::Exited(_)) => return,
-            Err(_) => continue,
+            // The handler timeout passed with no message.
+            Err(_) => Term::atom("timeout"),
         };
         if let Some(stop) = state.step(&mut p, msg) {
             break stop;
