@@ -1,32 +1,69 @@
-//! `kv`: a key-value store answering `GenServer.call({:kv, node}, {:put, k, v})` with
-//! `:ok` and `{:get, k}` with `{:ok, v}` or `:error`.
+//! `kv`: a key-value store written as a [`GenServer`]. It answers
+//! `GenServer.call({:kv, node}, {:put, k, v})` with `:ok`, `{:get, k}` with
+//! `{:ok, v}` or `:error`, `{:delete, k}` with `:ok` and `:keys` with the list of keys;
+//! `GenServer.cast({:kv, node}, {:put, k, v})` / `{:delete, k}` change it without a
+//! reply (so `abcast` works too). `:sys.get_state({:kv, node})` shows the store as a
+//! map.
 
-use super::gen::{reply, CallRequest};
+use super::gen::From;
+use super::gen_server::{self, CallResult, CastResult, GenServer, StartError};
 use crate::node::Node;
-use crate::term::Term;
+use crate::runtime::Process;
+use crate::term::{Pid, Term};
 use std::collections::HashMap;
 
-/// Starts a process registered as `kv`.
-pub fn start(node: &Node) -> Result<crate::term::Pid, crate::runtime::table::RegisterError> {
-    node.spawn_registered("kv", |mut p| async move {
-        // Keys are compared by their encoding, which is exact for terms.
-        let mut store: HashMap<Term, Term> = HashMap::new();
-        while let Ok(msg) = p.receive(None).await {
-            let Some(call) = CallRequest::parse(&msg) else {
-                continue;
-            };
-            let answer = match call.request.as_tuple() {
-                Some([op, k, v]) if op.is_atom("put") => {
-                    store.insert(k.clone(), v.clone());
-                    Term::atom("ok")
-                }
-                Some([op, k]) if op.is_atom("get") => match store.get(k) {
-                    Some(v) => Term::tuple(vec![Term::atom("ok"), v.clone()]),
-                    None => Term::atom("error"),
-                },
-                _ => Term::tuple(vec![Term::atom("error"), Term::atom("badarg")]),
-            };
-            reply(&p, &call.from, answer);
+/// The store. Keys are compared as terms, which is exact (`1` and `1.0` differ, as in
+/// an Erlang map).
+#[derive(Debug, Default)]
+pub struct Kv {
+    store: HashMap<Term, Term>,
+}
+
+impl GenServer for Kv {
+    fn handle_call(&mut self, request: Term, _from: &From, _p: &mut Process) -> CallResult {
+        let answer = match request.as_tuple() {
+            Some([op, k, v]) if op.is_atom("put") => {
+                self.store.insert(k.clone(), v.clone());
+                Term::atom("ok")
+            }
+            Some([op, k]) if op.is_atom("get") => match self.store.get(k) {
+                Some(v) => Term::tuple(vec![Term::atom("ok"), v.clone()]),
+                None => Term::atom("error"),
+            },
+            Some([op, k]) if op.is_atom("delete") => {
+                self.store.remove(k);
+                Term::atom("ok")
+            }
+            _ if request.is_atom("keys") => Term::list(self.store.keys().cloned().collect()),
+            _ => Term::tuple(vec![Term::atom("error"), Term::atom("badarg")]),
+        };
+        CallResult::Reply(answer)
+    }
+
+    fn handle_cast(&mut self, request: Term, _p: &mut Process) -> CastResult {
+        match request.as_tuple() {
+            Some([op, k, v]) if op.is_atom("put") => {
+                self.store.insert(k.clone(), v.clone());
+            }
+            Some([op, k]) if op.is_atom("delete") => {
+                self.store.remove(k);
+            }
+            _ => tracing::debug!(%request, "kv: unknown cast ignored"),
         }
-    })
+        CastResult::NoReply
+    }
+
+    fn format_state(&self) -> Term {
+        Term::map(
+            self.store
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+}
+
+/// Starts a [`Kv`] registered as `kv`.
+pub fn start(node: &Node) -> Result<Pid, StartError> {
+    gen_server::start(node, Some("kv"), Kv::default())
 }

@@ -3,5 +3,6 @@
 
 pub mod echo;
 pub mod gen;
+pub mod gen_server;
 pub mod kv;
 pub mod net_kernel;
