@@ -6,7 +6,7 @@ use super::Node;
 use crate::proto::control::{altact, ControlMessage, ProcRef};
 use crate::runtime::table::Monitor;
 use crate::term::{Atom, Pid, Term};
-use tracing::{debug, warn};
+use tracing::debug;
 
 impl Node {
     /// Handles one message from `peer` (its origin and destination already checked).
@@ -29,19 +29,31 @@ impl Node {
                     self.deliver_alias(&alias, msg);
                 }
             }
-            C::AltactSigSend { flags, from, to, .. } => self.altact_in(peer, flags, &from, to, payload),
+            C::AltactSigSend {
+                flags, from, to, ..
+            } => self.altact_in(peer, flags, &from, to, payload),
             C::Link { from, to } => self.link_in(&from, &to),
             C::Unlink { from, to } => self.unlink_in(&from, &to),
             C::UnlinkId { id, from, to } => self.unlink_id_in(id, &from, &to),
             C::UnlinkIdAck { id, from, to } => self.unlink_ack_in(id, &from, &to),
             C::Exit {
-                from, to, reason: r, ..
+                from,
+                to,
+                reason: r,
+                ..
             } => self.exit_signal_in(&from, &to, r, true),
-            C::PayloadExit { from, to, .. } => self.exit_signal_in(&from, &to, reason(payload), true),
+            C::PayloadExit { from, to, .. } => {
+                self.exit_signal_in(&from, &to, reason(payload), true)
+            }
             C::Exit2 {
-                from, to, reason: r, ..
+                from,
+                to,
+                reason: r,
+                ..
             } => self.exit_signal_in(&from, &to, r, false),
-            C::PayloadExit2 { from, to, .. } => self.exit_signal_in(&from, &to, reason(payload), false),
+            C::PayloadExit2 { from, to, .. } => {
+                self.exit_signal_in(&from, &to, reason(payload), false)
+            }
             C::MonitorP {
                 from,
                 to,
@@ -71,13 +83,36 @@ impl Node {
                 reason: r,
                 ..
             } => self.monitor_exit_in(&to, &reference, r),
-            C::PayloadMonitorPExit { to, reference, .. } => self.monitor_exit_in(&to, &reference, reason(payload)),
-            C::GroupLeader { leader, to } => self.set_group_leader(&to, leader),
-            C::SpawnRequest { .. } => {
-                // Not advertised (no DFLAG_SPAWN): a peer that sends it anyway broke the
-                // protocol.
-                warn!(%peer, "SPAWN_REQUEST received although DFLAG_SPAWN was not offered");
+            C::PayloadMonitorPExit { to, reference, .. } => {
+                self.monitor_exit_in(&to, &reference, reason(payload))
             }
+            C::GroupLeader { leader, to } => self.set_group_leader(&to, leader),
+            C::SpawnRequest {
+                req_id,
+                from,
+                group_leader,
+                module,
+                function,
+                opts,
+                ..
+            } => self.spawn_request_in(super::spawn::IncomingSpawn {
+                req_id,
+                from,
+                group_leader,
+                module,
+                function,
+                opts,
+                args: payload,
+            }),
+            C::SpawnReply {
+                req_id,
+                to,
+                flags,
+                result,
+                ..
+            } => self.spawn_reply_in(&req_id, &to, flags, result),
+            // Every op is handled today; kept so a new variant cannot break the build.
+            #[allow(unreachable_patterns)]
             other => {
                 debug!(%peer, op = other.op(), "control message not handled; ignored");
             }
@@ -128,10 +163,12 @@ impl Node {
             let target = match &to {
                 Term::Pid(p) => Some(p.clone()),
                 Term::Atom(a) => self.whereis(a),
-                Term::Ref(r) => self
-                    .inner
-                    .table
-                    .with(|t| t.aliases.get(r).and_then(|(id, _)| t.procs.get(id)).map(|e| e.pid.clone())),
+                Term::Ref(r) => self.inner.table.with(|t| {
+                    t.aliases
+                        .get(r)
+                        .and_then(|(id, _)| t.procs.get(id))
+                        .map(|e| e.pid.clone())
+                }),
                 _ => None,
             };
             if let Some(t) = target {

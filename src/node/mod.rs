@@ -5,8 +5,10 @@
 mod connections;
 mod dispatch;
 mod signals;
+mod spawn;
 
 pub use signals::LinkError;
+pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{Outgoing, UpInfo};
 
@@ -85,6 +87,8 @@ pub(crate) struct NodeInner {
     /// Tasks to stop at shutdown, and the EPMD registration guard.
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub(crate) epmd_registration: Mutex<Option<crate::net::epmd_client::EpmdRegistration>>,
+    /// Registered spawnable functions and our outstanding spawn requests (§5.4).
+    pub(crate) spawn: spawn::SpawnState,
 }
 
 /// A running beamnode. Cheap to clone (a shared handle).
@@ -127,6 +131,7 @@ impl Node {
                 listen_port,
                 background: Mutex::new(Vec::new()),
                 epmd_registration: Mutex::new(None),
+                spawn: spawn::SpawnState::default(),
             }),
         }
     }
@@ -173,7 +178,9 @@ impl Node {
     fn new_process(&self, group_leader: Option<Pid>, managed: bool) -> Process {
         let pid = self.inner.ids.new_pid();
         let (tx, control, mailbox) = Mailbox::new();
-        self.inner.table.insert(pid.clone(), tx, control, group_leader);
+        self.inner
+            .table
+            .insert(pid.clone(), tx, control, group_leader);
         Process::new(pid, self.clone(), mailbox, managed)
     }
 

@@ -47,7 +47,9 @@ fn down_message(reference: Reference, object: Term, reason: Term) -> Term {
 fn watched_object(w: &Watched) -> Term {
     match w {
         Watched::Pid(p) => Term::Pid(p.clone()),
-        Watched::Name(n, node) => Term::tuple(vec![Term::Atom(n.clone()), Term::Atom(node.clone())]),
+        Watched::Name(n, node) => {
+            Term::tuple(vec![Term::Atom(n.clone()), Term::Atom(node.clone())])
+        }
     }
 }
 
@@ -70,7 +72,14 @@ impl Node {
         }
     }
 
-    fn exit_step(&self, target: u32, from: Pid, reason: Term, link: bool, work: &mut VecDeque<Work>) {
+    fn exit_step(
+        &self,
+        target: u32,
+        from: Pid,
+        reason: Term,
+        link: bool,
+        work: &mut VecDeque<Work>,
+    ) {
         let deliver = self.inner.table.with(|t| {
             let e = t.procs.get_mut(&target)?;
             if link {
@@ -100,12 +109,19 @@ impl Node {
                 }
                 None
             } else {
-                work.push_back(Work::Terminate { id: target, reason: reason.clone() });
+                work.push_back(Work::Terminate {
+                    id: target,
+                    reason: reason.clone(),
+                });
                 None
             }
         });
         if let Some(tx) = deliver {
-            let _ = tx.send(Term::tuple(vec![Term::atom("EXIT"), Term::Pid(from), reason]));
+            let _ = tx.send(Term::tuple(vec![
+                Term::atom("EXIT"),
+                Term::Pid(from),
+                reason,
+            ]));
         }
     }
 
@@ -129,7 +145,9 @@ impl Node {
                     reason: reason.clone(),
                     link: true,
                 }),
-                None if other.node != *self.name() => self.send_exit_signal(&me, &other, reason.clone(), false),
+                None if other.node != *self.name() => {
+                    self.send_exit_signal(&me, &other, reason.clone(), false)
+                }
                 None => {}
             }
         }
@@ -201,7 +219,11 @@ impl Node {
             Some((tx, w))
         });
         if let Some((tx, w)) = found {
-            let _ = tx.send(down_message(reference.clone(), watched_object(&w.target), reason));
+            let _ = tx.send(down_message(
+                reference.clone(),
+                watched_object(&w.target),
+                reason,
+            ));
         }
     }
 
@@ -236,10 +258,40 @@ impl Node {
             .unwrap_or(true);
         let (from, to_pid) = (from.clone(), to.clone());
         let (control, payload) = match (payload_form, exit2) {
-            (true, false) => (ControlMessage::PayloadExit { from, to: to_pid, token: None }, Some(reason)),
-            (true, true) => (ControlMessage::PayloadExit2 { from, to: to_pid, token: None }, Some(reason)),
-            (false, false) => (ControlMessage::Exit { from, to: to_pid, reason, token: None }, None),
-            (false, true) => (ControlMessage::Exit2 { from, to: to_pid, reason, token: None }, None),
+            (true, false) => (
+                ControlMessage::PayloadExit {
+                    from,
+                    to: to_pid,
+                    token: None,
+                },
+                Some(reason),
+            ),
+            (true, true) => (
+                ControlMessage::PayloadExit2 {
+                    from,
+                    to: to_pid,
+                    token: None,
+                },
+                Some(reason),
+            ),
+            (false, false) => (
+                ControlMessage::Exit {
+                    from,
+                    to: to_pid,
+                    reason,
+                    token: None,
+                },
+                None,
+            ),
+            (false, true) => (
+                ControlMessage::Exit2 {
+                    from,
+                    to: to_pid,
+                    reason,
+                    token: None,
+                },
+                None,
+            ),
         };
         self.route(&to.node, control, payload);
     }
@@ -411,7 +463,8 @@ impl Node {
             e.monitoring.insert(reference.clone(), watch);
             if alias {
                 e.aliases.push(reference.clone());
-                t.aliases.insert(reference.clone(), (me.id, AliasMode::Demonitor));
+                t.aliases
+                    .insert(reference.clone(), (me.id, AliasMode::Demonitor));
             }
             true
         });
@@ -459,10 +512,11 @@ impl Node {
 
     /// `demonitor(Ref)` by local `me`; true if the monitor was active.
     pub(crate) fn demonitor(&self, me: &Pid, reference: &Reference) -> bool {
-        let watch = self
-            .inner
-            .table
-            .with(|t| t.procs.get_mut(&me.id).and_then(|e| e.monitoring.remove(reference)));
+        let watch = self.inner.table.with(|t| {
+            t.procs
+                .get_mut(&me.id)
+                .and_then(|e| e.monitoring.remove(reference))
+        });
         match watch {
             Some(w) => {
                 self.drop_watch(me, reference.clone(), w);
@@ -533,7 +587,8 @@ impl Node {
                         });
                     }
                 }
-                e.links.retain(|other, state| !(other.node == *peer && *state != LinkState::Active));
+                e.links
+                    .retain(|other, state| !(other.node == *peer && *state != LinkState::Active));
                 let gone: Vec<Reference> = e
                     .monitoring
                     .iter()
@@ -550,5 +605,6 @@ impl Node {
             self.local_down(&pid, &r, Term::atom("noconnection"));
         }
         self.run(work);
+        self.spawn_connection_lost(peer);
     }
 }

@@ -81,7 +81,11 @@ impl Mailbox {
 
     /// The oldest message for which `matches` is true; others stay in the mailbox in
     /// their order (Erlang's selective receive).
-    pub async fn receive_match<F>(&mut self, mut matches: F, timeout: Option<Duration>) -> Result<Term, ReceiveError>
+    pub async fn receive_match<F>(
+        &mut self,
+        mut matches: F,
+        timeout: Option<Duration>,
+    ) -> Result<Term, ReceiveError>
     where
         F: FnMut(&Term) -> bool,
     {
@@ -168,9 +172,15 @@ mod tests {
         let got = mb.receive_match(|t| *t == Term::Int(3), None).await;
         assert_eq!(got, Ok(Term::Int(3)));
         for want in [1, 2, 4] {
-            assert_eq!(mb.receive(Some(Duration::from_millis(10))).await, Ok(Term::Int(want)));
+            assert_eq!(
+                mb.receive(Some(Duration::from_millis(10))).await,
+                Ok(Term::Int(want))
+            );
         }
-        assert_eq!(mb.receive(Some(Duration::from_millis(10))).await, Err(ReceiveError::Timeout));
+        assert_eq!(
+            mb.receive(Some(Duration::from_millis(10))).await,
+            Err(ReceiveError::Timeout)
+        );
     }
 
     #[tokio::test]
@@ -179,6 +189,9 @@ mod tests {
         let h = tokio::spawn(async move { mb.receive(None).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
         control.kill(Term::atom("killed"));
-        assert_eq!(h.await.unwrap(), Err(ReceiveError::Exited(Term::atom("killed"))));
+        assert_eq!(
+            h.await.unwrap(),
+            Err(ReceiveError::Exited(Term::atom("killed")))
+        );
     }
 }

@@ -86,7 +86,11 @@ impl Process {
     }
 
     /// The oldest message matching `pattern`, leaving the others queued in order.
-    pub async fn receive_match<F>(&mut self, pattern: F, timeout: Option<Duration>) -> Result<Term, ReceiveError>
+    pub async fn receive_match<F>(
+        &mut self,
+        pattern: F,
+        timeout: Option<Duration>,
+    ) -> Result<Term, ReceiveError>
     where
         F: FnMut(&Term) -> bool,
     {
@@ -130,7 +134,8 @@ impl Process {
 
     /// `monitor(process, Pid)`.
     pub fn monitor(&self, target: &Pid) -> Reference {
-        self.node.monitor(&self.pid, Watched::Pid(target.clone()), false)
+        self.node
+            .monitor(&self.pid, Watched::Pid(target.clone()), false)
     }
 
     /// `monitor(process, {Name, Node})`.
@@ -211,10 +216,9 @@ impl Drop for Process {
         }
         let reason = match self.exit_reason.lock().ok().and_then(|mut g| g.take()) {
             Some(r) => r,
-            None if std::thread::panicking() => Term::tuple(vec![
-                Term::atom("panic"),
-                Term::binary("process panicked"),
-            ]),
+            None if std::thread::panicking() => {
+                Term::tuple(vec![Term::atom("panic"), Term::binary("process panicked")])
+            }
             None => Term::atom("normal"),
         };
         self.node.process_exited(&self.pid, reason);

@@ -139,7 +139,13 @@ impl ProcessTable {
         f(&mut self.lock())
     }
 
-    pub fn insert(&self, pid: Pid, tx: MailboxSender, control: Arc<ProcControl>, group_leader: Option<Pid>) {
+    pub fn insert(
+        &self,
+        pid: Pid,
+        tx: MailboxSender,
+        control: Arc<ProcControl>,
+        group_leader: Option<Pid>,
+    ) {
         self.lock().procs.insert(
             pid.id,
             ProcEntry {

@@ -132,12 +132,20 @@ pub fn reply(process: &Process, from: &Term, reply: Term) {
 }
 
 /// `gen_server:call(Dest, Request, Timeout)`.
-pub async fn call(process: &mut Process, dest: &Dest, request: Term, timeout: Duration) -> Result<Term, CallError> {
+pub async fn call(
+    process: &mut Process,
+    dest: &Dest,
+    request: Term,
+    timeout: Duration,
+) -> Result<Term, CallError> {
     let here = process.node().name().clone();
     let mref = process.monitor_alias(dest.watched(&here));
     let tag = Term::improper_list(vec![Term::atom("alias")], Term::Ref(mref.clone()));
     let from = Term::tuple(vec![Term::Pid(process.pid().clone()), tag.clone()]);
-    dest.send(process, Term::tuple(vec![Term::atom("$gen_call"), from, request]));
+    dest.send(
+        process,
+        Term::tuple(vec![Term::atom("$gen_call"), from, request]),
+    );
     let got = process
         .receive_match(
             |m| match m.as_tuple() {
@@ -154,7 +162,11 @@ pub async fn call(process: &mut Process, dest: &Dest, request: Term, timeout: Du
             Ok(t.into_vec().pop().unwrap_or(Term::Nil))
         }
         Ok(down) => {
-            let reason = down.as_tuple().and_then(|t| t.get(4)).cloned().unwrap_or(Term::Nil);
+            let reason = down
+                .as_tuple()
+                .and_then(|t| t.get(4))
+                .cloned()
+                .unwrap_or(Term::Nil);
             if reason.is_atom("noconnection") {
                 Err(CallError::NodeDown(dest.node(&here).clone()))
             } else if reason.is_atom("noproc") {
@@ -179,7 +191,11 @@ pub fn cast(process: &Process, dest: &Dest, request: Term) {
 /// `gen_server:abcast(Nodes, Name, Request)`.
 pub fn abcast(process: &Process, nodes: &[Atom], name: &Atom, request: Term) {
     for n in nodes {
-        process.send_named(name, n, Term::tuple(vec![Term::atom("$gen_cast"), request.clone()]));
+        process.send_named(
+            name,
+            n,
+            Term::tuple(vec![Term::atom("$gen_cast"), request.clone()]),
+        );
     }
 }
 
@@ -197,7 +213,11 @@ pub async fn multi_call(
         let mref = process.monitor_alias(Watched::Name(name.clone(), n.clone()));
         let tag = Term::improper_list(vec![Term::atom("alias")], Term::Ref(mref.clone()));
         let from = Term::tuple(vec![Term::Pid(process.pid().clone()), tag.clone()]);
-        process.send_named(name, n, Term::tuple(vec![Term::atom("$gen_call"), from, request.clone()]));
+        process.send_named(
+            name,
+            n,
+            Term::tuple(vec![Term::atom("$gen_call"), from, request.clone()]),
+        );
         pending.push((n.clone(), mref, tag));
     }
     let deadline = tokio::time::Instant::now() + timeout;
@@ -209,7 +229,9 @@ pub async fn multi_call(
             .receive_match(
                 |m| match m.as_tuple() {
                     Some([t, _]) => pending.iter().any(|(_, _, tag)| tag == t),
-                    Some([d, Term::Ref(r), ..]) => d.is_atom("DOWN") && pending.iter().any(|(_, m, _)| m == r),
+                    Some([d, Term::Ref(r), ..]) => {
+                        d.is_atom("DOWN") && pending.iter().any(|(_, m, _)| m == r)
+                    }
                     _ => false,
                 },
                 Some(left),
@@ -220,7 +242,9 @@ pub async fn multi_call(
         let idx = if t.len() == 2 {
             pending.iter().position(|(_, _, tag)| *tag == t[0])
         } else {
-            pending.iter().position(|(_, m, _)| Some(m) == t[1].as_ref())
+            pending
+                .iter()
+                .position(|(_, m, _)| Some(m) == t[1].as_ref())
         };
         let Some(i) = idx else { continue };
         let (node, mref, _) = pending.remove(i);
