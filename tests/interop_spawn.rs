@@ -357,3 +357,45 @@ async fn spawn_request_on_own_node_uses_the_registry() {
         Some("{undef,[{nomod,nofun,[],[]}]}".to_string())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_spawn_request_times_out_or_gets_noconnection() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    let mut erl = Erl::start(
+        &unique("beam"),
+        COOKIE,
+        epmd,
+        "io:format(\"UP~n\"), timer:sleep(60000), halt().",
+    );
+    erl.expect("UP", T).await;
+    let peer = Atom::new(&erl.name);
+    assert!(node.connect(&peer).await);
+    let mut me = node.process();
+    // A frozen node never answers: the request is abandoned after the timeout.
+    erl.signal("STOP");
+    let opts = SpawnRequestOpts {
+        link: true,
+        timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let r = me
+        .spawn_request(&peer, "timer", "sleep", vec![Term::Int(10)], opts)
+        .await;
+    assert_eq!(r, Err(SpawnError::Timeout));
+    // Without a timeout the request waits until the connection is lost.
+    let (r, ()) = tokio::join!(
+        me.spawn_request(
+            &peer,
+            "timer",
+            "sleep",
+            vec![Term::Int(10)],
+            SpawnRequestOpts::default()
+        ),
+        async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            erl.kill9();
+        }
+    );
+    assert_eq!(r, Err(SpawnError::NoConnection));
+}
