@@ -42,6 +42,11 @@ async fn beam_spawns_rust_functions() {
         receive {{'DOWN', MonP, process, P, StopR}} -> io:format("STOPPED ~p~n", [StopR]) after 5000 -> io:format("STOPPED timeout~n") end,
         L = spawn_link(R, beamnode_demo, crash, [boom]),
         receive {{'EXIT', L, R1}} -> io:format("LINKEXIT ~p~n", [R1]) after 5000 -> io:format("LINKEXIT timeout~n") end,
+        Self = self(),
+        Helper = spawn(fun() -> Self ! {{child, spawn_link(R, beamnode_demo, echo_loop, [])}}, receive go -> exit(bye) end end),
+        C = receive {{child, CP}} -> CP end,
+        CM = monitor(process, C), Helper ! go,
+        receive {{'DOWN', CM, process, C, CR}} -> io:format("PARENTEXIT ~p~n", [CR]) after 5000 -> io:format("PARENTEXIT timeout~n") end,
         {{M2, Ref2}} = spawn_monitor(R, beamnode_demo, crash, [{{bad, [1,2]}}]),
         receive {{'DOWN', Ref2, process, M2, R2}} -> io:format("MONDOWN ~p~n", [R2]) after 5000 -> io:format("MONDOWN timeout~n") end,
         Undef = fun(N) ->
@@ -68,6 +73,8 @@ async fn beam_spawns_rust_functions() {
     assert_eq!(erl.expect("ECHO ", T).await, "hi");
     assert_eq!(erl.expect("STOPPED ", T).await, "normal");
     assert_eq!(erl.expect("LINKEXIT ", T).await, "boom");
+    // The link works the other way too: the BEAM parent's exit ends the Rust child.
+    assert_eq!(erl.expect("PARENTEXIT ", T).await, "bye");
     assert_eq!(erl.expect("MONDOWN ", T).await, "{bad,[1,2]}");
     let undef_rust = erl.expect("UNDEF_RUST ", T).await;
     let undef_beam = erl.expect("UNDEF_BEAM ", T).await;
