@@ -3,7 +3,7 @@
 
 use beamnode::{cookie, services, Node, NodeConfig};
 use clap::{Args, Parser, Subcommand};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -148,6 +148,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let node = Node::start(config).await.map_err(|e| e.to_string())?;
     services::echo::start(&node).map_err(|e| e.to_string())?;
     services::kv::start(&node).map_err(|e| e.to_string())?;
+    services::demo::register(&node);
     let me = node.name().as_str().to_string();
     let (_, host) = me.split_once('@').unwrap_or((me.as_str(), ""));
     let flag = if args.name.is_some() {
@@ -184,6 +185,5 @@ async fn epmd(args: EpmdArgs) -> Result<(), String> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-    let _ = Ipv4Addr::LOCALHOST;
     Ok(())
 }

@@ -6,7 +6,7 @@ use super::Node;
 use crate::proto::control::{altact, ControlMessage, ProcRef};
 use crate::runtime::table::Monitor;
 use crate::term::{Atom, Pid, Term};
-use tracing::{debug, warn};
+use tracing::debug;
 
 impl Node {
     /// Handles one message from `peer` (its origin and destination already checked).
@@ -87,11 +87,32 @@ impl Node {
                 self.monitor_exit_in(&to, &reference, reason(payload))
             }
             C::GroupLeader { leader, to } => self.set_group_leader(&to, leader),
-            C::SpawnRequest { .. } => {
-                // Not advertised (no DFLAG_SPAWN): a peer that sends it anyway broke the
-                // protocol.
-                warn!(%peer, "SPAWN_REQUEST received although DFLAG_SPAWN was not offered");
-            }
+            C::SpawnRequest {
+                req_id,
+                from,
+                group_leader,
+                module,
+                function,
+                opts,
+                ..
+            } => self.spawn_request_in(super::spawn::IncomingSpawn {
+                req_id,
+                from,
+                group_leader,
+                module,
+                function,
+                opts,
+                args: payload,
+            }),
+            C::SpawnReply {
+                req_id,
+                to,
+                flags,
+                result,
+                ..
+            } => self.spawn_reply_in(&req_id, &to, flags, result),
+            // Every op is handled today; kept so a new variant cannot break the build.
+            #[allow(unreachable_patterns)]
             other => {
                 debug!(%peer, op = other.op(), "control message not handled; ignored");
             }

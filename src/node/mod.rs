@@ -6,9 +6,11 @@ mod connections;
 mod dispatch;
 mod monitor_nodes;
 mod signals;
+mod spawn;
 
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
 pub use signals::LinkError;
+pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{Outgoing, UpInfo};
 
@@ -94,6 +96,8 @@ pub(crate) struct NodeInner {
     /// Tasks to stop at shutdown, and the EPMD registration guard.
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub(crate) epmd_registration: Mutex<Option<crate::net::epmd_client::EpmdRegistration>>,
+    /// Registered spawnable functions and our outstanding spawn requests (§5.4).
+    pub(crate) spawn: spawn::SpawnState,
 }
 
 /// A running beamnode. Cheap to clone (a shared handle).
@@ -137,6 +141,7 @@ impl Node {
                 listen_port,
                 background: Mutex::new(Vec::new()),
                 epmd_registration: Mutex::new(None),
+                spawn: spawn::SpawnState::default(),
             }),
         }
     }

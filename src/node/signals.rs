@@ -605,5 +605,6 @@ impl Node {
             self.local_down(&pid, &r, Term::atom("noconnection"));
         }
         self.run(work);
+        self.spawn_connection_lost(peer);
     }
 }

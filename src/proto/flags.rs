@@ -74,7 +74,9 @@ impl DistFlags {
     /// code: monitors, name monitors, UNICODE_IO, SEND_SENDER, any seq_trace label,
     /// payload exits, fragments (received and reassembled), the atom-cache distribution
     /// header (decoded on receive; we send with zero cache refs, §4.3), spawn
-    /// requests and aliases. ALTACT_SIG (OTP 28) is added once op 37 is decoded.
+    /// requests served and made (`node::spawn`, §5.4; MFAs come from the node's
+    /// function registry, so `rpc:call` reaches us and gets `undef` until erpc is
+    /// served) and aliases. ALTACT_SIG (OTP 28) is added once op 37 is decoded.
     pub const IMPLEMENTED: DistFlags = DistFlags(
         Self::REQUIRED.0
             | Self::MANDATORY_25_DIGEST.0
@@ -87,6 +89,7 @@ impl DistFlags {
             | Self::BIG_SEQTRACE_LABELS.0
             | Self::EXIT_PAYLOAD.0
             | Self::FRAGMENTS.0
+            | Self::SPAWN.0
             | Self::ALIAS.0,
     );
 
