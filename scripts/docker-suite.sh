@@ -52,6 +52,7 @@ stop_control() {
     kill "$CONTROL_PID" 2>/dev/null || true
     wait "$CONTROL_PID" 2>/dev/null || true
     CONTROL_PID=""
+    rm -f "$CONTROL/served"
   fi
 }
 
@@ -84,6 +85,7 @@ control_loop() {
   declare -A cids
   for svc in erl elixir beamnode; do cids[$svc]="$(compose -p "$project" ps -q "$svc")"; done
   net="$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "${cids[beamnode]}")"
+  touch "$CONTROL/served"
   while :; do
     for req in "$CONTROL"/*.req; do
       [ -e "$req" ] || continue
@@ -148,8 +150,10 @@ run_pass() {
   compose -p "$project" up -d --no-build erl elixir beamnode
   control_loop "$project" &
   CONTROL_PID=$!
+  say "nodes up; running the tests"
   compose -p "$project" run --rm -T --no-deps --use-aliases tests || rc=$?
   stop_control
+  say "tests done; tearing down"
   if [ "$rc" -ne 0 ]; then
     FAILED+=("$names")
     say "pass '$names names' FAILED ($rc); container logs:"

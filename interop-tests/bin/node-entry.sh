@@ -16,7 +16,9 @@ shift
 names="${INTEROP_NAMES:-short}"
 domain="${INTEROP_DOMAIN:-interop.test}"
 tick="${INTEROP_TICKTIME:-4}"
-host="$(hostname -s 2>/dev/null || hostname)"
+# The container's host name (compose sets it to the service name), without a domain.
+host="$(cat /proc/sys/kernel/hostname)"
+host="${host%%.*}"
 
 case "$names" in
   short) flag=sname; node="$role@$host" ;;
@@ -43,7 +45,9 @@ case "$role" in
   beamnode)
     # `beamnode run` starts an embedded EPMD when none listens; it reads the cookie
     # from ~/.erlang.cookie when --cookie / BEAMNODE_COOKIE is not given.
-    exec beamnode run "--$flag" "$node" --ticktime "$tick" "$@" ;;
+    bin=/interop/.build/beamnode
+    [ -x "$bin" ] || bin=beamnode
+    exec "$bin" run "--$flag" "$node" --ticktime "$tick" "$@" ;;
   tests)
     cd /interop/suite
     exec elixir "--$flag" "$node" --erl "-kernel net_ticktime $tick" run.exs "$@" ;;

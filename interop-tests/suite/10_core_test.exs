@@ -45,8 +45,14 @@ defmodule Interop.CoreTest do
       # Drop the beamnode <-> n connection, so the send from Rust has to connect.
       on(n, :erlang, :disconnect_node, [rust()])
       wait_until("#{n} to drop beamnode", 5_000, fn -> rust() not in on(n, :erlang, :nodes, []) end)
+      # A message sent while beamnode has not yet seen the close may be lost, as
+      # between BEAM nodes; so retry (bounded) until one arrives over a new connection.
       ref = make_ref()
-      assert via_rust_to(n, {:to, n, ref}) == {:ok, {:echo, {:to, n, ref}}}
+
+      wait_until("beamnode to dial #{n} and deliver", 15_000, fn ->
+        via_rust_to(n, {:to, n, ref}, 2_000) == {:ok, {:echo, {:to, n, ref}}}
+      end)
+
       assert rust() in on(n, :erlang, :nodes, [])
     end
 
