@@ -45,6 +45,7 @@ export BEAMNODE_INTEROP_CONTROL="$CONTROL"
 STAGE="$ROOT/interop-tests/.build"
 PROJECTS=()
 CONTROL_PID=""
+RUN_PID=""
 compose() { "${COMPOSE_CMD[@]}" -f "$ROOT/docker-compose.yml" "$@"; }
 
 stop_control() {
@@ -63,6 +64,7 @@ teardown_project() {
 cleanup() {
   local rc=$?
   set +e
+  [ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null
   stop_control
   for p in "${PROJECTS[@]}"; do teardown_project "$p"; done
   if [ "${KEEP_IMAGES:-0}" != 1 ]; then
@@ -138,6 +140,14 @@ fi
 # 3. Images, once for all passes.
 say "building images (tag $BEAMNODE_INTEROP_TAG) with ${COMPOSE_CMD[*]}"
 compose -p "$PROJECT_PREFIX" build >/dev/null
+# The binary comes from the host: check that it runs on the image's glibc.
+if ! out="$(docker run --rm --network none --entrypoint /interop/.build/beamnode \
+  "beamnode-interop-beamnode:$BEAMNODE_INTEROP_TAG" --version 2>&1)"; then
+  echo "docker-suite: the host-built beamnode does not run in its image (glibc older than the host's?):" >&2
+  echo "$out" >&2
+  exit 1
+fi
+say "image runs $out"
 
 # 4. Passes.
 FAILED=()
@@ -151,7 +161,11 @@ run_pass() {
   control_loop "$project" &
   CONTROL_PID=$!
   say "nodes up; running the tests"
-  compose -p "$project" run --rm -T --no-deps --use-aliases tests || rc=$?
+  # In the background + wait, so that a TERM/INT reaches the trap at once.
+  compose -p "$project" run --rm -T --no-deps --use-aliases tests &
+  RUN_PID=$!
+  wait "$RUN_PID" || rc=$?
+  RUN_PID=""
   stop_control
   say "tests done; tearing down"
   if [ "$rc" -ne 0 ]; then
