@@ -139,7 +139,10 @@ fi
 
 # 3. Images, once for all passes.
 say "building images (tag $BEAMNODE_INTEROP_TAG) with ${COMPOSE_CMD[*]}"
-compose -p "$PROJECT_PREFIX" build >/dev/null
+if ! compose -p "$PROJECT_PREFIX" build >"$CONTROL/build.log" 2>&1; then
+  cat "$CONTROL/build.log" >&2
+  exit 1
+fi
 # The binary comes from the host: check that it runs on the image's glibc.
 if ! out="$(docker run --rm --network none --entrypoint /interop/.build/beamnode \
   "beamnode-interop-beamnode:$BEAMNODE_INTEROP_TAG" --version 2>&1)"; then
@@ -160,6 +163,14 @@ run_pass() {
   compose -p "$project" up -d --no-build erl elixir beamnode
   control_loop "$project" &
   CONTROL_PID=$!
+  for _ in $(seq 1 600); do
+    [ -e "$CONTROL/served" ] || ! kill -0 "$CONTROL_PID" 2>/dev/null && break
+    sleep 0.1
+  done
+  if [ ! -e "$CONTROL/served" ]; then
+    echo "docker-suite: the control loop did not start" >&2
+    exit 1
+  fi
   say "nodes up; running the tests"
   # In the background + wait, so that a TERM/INT reaches the trap at once.
   compose -p "$project" run --rm -T --no-deps --use-aliases tests &
