@@ -72,7 +72,9 @@ cleanup() {
       docker image rm "beamnode-interop-$svc:$BEAMNODE_INTEROP_TAG" >/dev/null 2>&1
     done
   fi
-  rm -rf "$CONTROL" "$STAGE/beamnode"
+  # The staged binary stays (git-ignored): a parallel run from this checkout may be
+  # building from it.
+  rm -rf "$CONTROL"
   say "done in $(($(date +%s) - T0))s, exit $rc"
   exit "$rc"
 }
@@ -88,13 +90,14 @@ control_loop() {
   for svc in erl elixir beamnode; do cids[$svc]="$(compose -p "$project" ps -q "$svc")"; done
   net="$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "${cids[beamnode]}")"
   touch "$CONTROL/served"
+  set +e # from here on, a failed docker command is an answer, not the loop's end
   while :; do
     for req in "$CONTROL"/*.req; do
       [ -e "$req" ] || continue
       base="${req%.req}"
       read -r action svc <"$req" || true
       rm -f "$req"
-      cid="${cids[$svc]:-}"
+      case "$svc" in erl | elixir | beamnode) cid="${cids[$svc]}" ;; *) cid="" ;; esac
       rc=0
       if [ -z "$cid" ]; then
         echo "unknown service '$svc'" >"$base.out"
@@ -124,18 +127,20 @@ if [ -z "${ERL_BASE_IMAGE:-}${ELIXIR_BASE_IMAGE:-}${BEAMNODE_BASE_IMAGE:-}" ]; t
 fi
 
 # 2. The beamnode binary, built on the host (Debian 12 glibc = the image's).
+# Staged by rename, so a parallel run building from $STAGE never sees half a file.
 mkdir -p "$STAGE"
 if [ -n "${BEAMNODE_BIN:-}" ]; then
-  cp "$BEAMNODE_BIN" "$STAGE/beamnode"
+  cp "$BEAMNODE_BIN" "$STAGE/beamnode.$$"
 else
   say "cargo build --release --bin beamnode"
   cargo build --release --locked --bin beamnode
   if command -v strip >/dev/null 2>&1; then
-    strip --strip-debug -o "$STAGE/beamnode" target/release/beamnode
+    strip --strip-debug -o "$STAGE/beamnode.$$" target/release/beamnode
   else
-    cp target/release/beamnode "$STAGE/beamnode"
+    cp target/release/beamnode "$STAGE/beamnode.$$"
   fi
 fi
+mv -f "$STAGE/beamnode.$$" "$STAGE/beamnode"
 
 # 3. Images, once for all passes.
 say "building images (tag $BEAMNODE_INTEROP_TAG) with ${COMPOSE_CMD[*]}"
