@@ -10,12 +10,21 @@
 # from a container.
 set -euo pipefail
 
-IMAGE="${1:-${BEAMNODE_BASE_IMAGE:-beamnode-interop-base:bookworm}}"
+IMAGE="${1:-beamnode-interop-base:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 if [ "${FORCE:-0}" != 1 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "== base image $IMAGE exists, reusing it"
   exit 0
+fi
+# Parallel runs: one builds, the others wait for it and reuse its image.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"/tmp/beamnode-interop-base.lock"
+  flock 9
+  if [ "${FORCE:-0}" != 1 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    echo "== base image $IMAGE was built meanwhile, reusing it"
+    exit 0
+  fi
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -12,6 +12,10 @@
 # BEAMNODE_BASE_IMAGE (use registry images instead of the offline base image),
 # BEAMNODE_BIN (a prebuilt binary instead of `cargo build --release`),
 # KEEP_IMAGES=1 (keep the images built for this run).
+#
+# The whole script is one { ... } block, read before it runs, so editing or checking
+# out this file during a run does not derail that run.
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -120,10 +124,14 @@ control_loop() {
   done
 }
 
-# 1. Base images: the offline one, unless registry images were named.
-if [ -z "${ERL_BASE_IMAGE:-}${ELIXIR_BASE_IMAGE:-}${BEAMNODE_BASE_IMAGE:-}" ]; then
+# 1. Base images: the offline one (made when missing) for each service whose base
+# image was not named (ERL_BASE_IMAGE etc., e.g. registry images).
+OFFLINE_BASE=beamnode-interop-base:bookworm
+if [ "${ERL_BASE_IMAGE:-$OFFLINE_BASE}" = "$OFFLINE_BASE" ] ||
+  [ "${ELIXIR_BASE_IMAGE:-$OFFLINE_BASE}" = "$OFFLINE_BASE" ] ||
+  [ "${BEAMNODE_BASE_IMAGE:-$OFFLINE_BASE}" = "$OFFLINE_BASE" ]; then
   say "base image"
-  bash "$ROOT/interop-tests/base-image.sh"
+  bash "$ROOT/interop-tests/base-image.sh" "$OFFLINE_BASE"
 fi
 
 # 2. The beamnode binary, built on the host (Debian 12 glibc = the image's).
@@ -202,3 +210,5 @@ if [ "${#FAILED[@]}" -ne 0 ]; then
   exit 1
 fi
 say "all passes green"
+exit 0
+}
