@@ -28,7 +28,7 @@ defmodule Interop.CoreTest do
       list: [1, -2, 3.5, :atom, "héllo"],
       big: 2 ** 100 - 1,
       neg: -(2 ** 70),
-      unicode: :"ünïcødé",
+      unicode: :ünïcødé,
       tuple: {self(), make_ref(), []},
       improper: [1 | 2]
     }
@@ -44,7 +44,11 @@ defmodule Interop.CoreTest do
     for n <- beam_peers() do
       # Drop the beamnode <-> n connection, so the send from Rust has to connect.
       on(n, :erlang, :disconnect_node, [rust()])
-      wait_until("#{n} to drop beamnode", 5_000, fn -> rust() not in on(n, :erlang, :nodes, []) end)
+
+      wait_until("#{n} to drop beamnode", 5_000, fn ->
+        rust() not in on(n, :erlang, :nodes, [])
+      end)
+
       # A message sent while beamnode has not yet seen the close may be lost, as
       # between BEAM nodes; so retry (bounded) until one arrives over a new connection.
       ref = make_ref()

@@ -35,7 +35,9 @@ defmodule Interop.FaultsTest do
         victim not in on(other, :erlang, :nodes, [])
       end)
 
-      IO.puts("    kill #{role}: nodedown seen by runner, #{other} and beamnode in #{seconds_since(t0)} s")
+      IO.puts(
+        "    kill #{role}: nodedown seen by runner, #{other} and beamnode in #{seconds_since(t0)} s"
+      )
 
       # beamnode still serves everyone else.
       assert {:ok, :still_here} = echo_from(other, :still_here)
@@ -71,7 +73,9 @@ defmodule Interop.FaultsTest do
     assert rust_node == rust()
 
     for n <- beam_peers() do
-      wait_until("#{n} to drop beamnode", limit, fn -> rust() not in on(n, :erlang, :nodes, []) end)
+      wait_until("#{n} to drop beamnode", limit, fn ->
+        rust() not in on(n, :erlang, :nodes, [])
+      end)
     end
 
     t_beam = seconds_since(t0)
@@ -91,7 +95,11 @@ defmodule Interop.FaultsTest do
     assert log =~ "not responding" or log =~ "connection down"
 
     docker!("connect", :beamnode)
-    wait_until("Node.connect(beamnode) after reconnect", 30_000, fn -> Node.connect(rust()) == true end)
+
+    wait_until("Node.connect(beamnode) after reconnect", 30_000, fn ->
+      Node.connect(rust()) == true
+    end)
+
     assert {:ok, :back} = echo_here(:back)
     assert rust_ups(node()) > ups
 
@@ -129,9 +137,17 @@ defmodule Interop.FaultsTest do
       end)
 
     {_, port} = List.keyfind(names, ~c"beamnode", 0)
-    wait_until("Node.connect(beamnode) after restart", 30_000, fn -> Node.connect(rust) == true end)
+
+    wait_until("Node.connect(beamnode) after restart", 30_000, fn ->
+      Node.connect(rust) == true
+    end)
+
     assert_receive {:nodeup, ^rust}, 5_000
-    IO.puts("    restart: beamnode back (port #{old_port} -> #{port}) after #{seconds_since(t0)} s")
+
+    IO.puts(
+      "    restart: beamnode back (port #{old_port} -> #{port}) after #{seconds_since(t0)} s"
+    )
+
     :ok = :net_kernel.monitor_nodes(false)
 
     # A fresh kv: the old entry is gone; calls work from every BEAM node.

@@ -191,6 +191,9 @@ defmodule Interop do
   @doc "How many times beamnode's log reports a connection to `peer` coming up."
   def rust_ups(log \\ rust_log(), peer) do
     p = to_string(peer)
-    log |> String.split("\n") |> Enum.count(&(String.contains?(&1, p) and String.contains?(&1, "connection up")))
+
+    log
+    |> String.split("\n")
+    |> Enum.count(&(String.contains?(&1, p) and String.contains?(&1, "connection up")))
   end
 end
