@@ -93,6 +93,18 @@ defmodule Interop.CoreTest do
     assert List.keymember?(erl_names, ~c"erl", 0)
   end
 
+  test "isolation: the suite's network has no route out of the machine" do
+    # 192.0.2.1 is TEST-NET-1 (never routed). The network is `internal: true`: Docker
+    # drops what would leave it, so a connect fails (unreachable or timed out).
+    for result <- [
+          :gen_tcp.connect({192, 0, 2, 1}, 80, [], 1_000),
+          on(erl(), :gen_tcp, :connect, [{192, 0, 2, 1}, 80, [], 1_000])
+        ] do
+      assert {:error, reason} = result
+      assert reason in [:enetunreach, :ehostunreach, :timeout]
+    end
+  end
+
   test "large messages (fragmented distribution) round-trip from erl and elixir" do
     big = {:big, :binary.copy(<<"0123456789abcdef">>, 20_000), Enum.to_list(1..20_000)}
 
