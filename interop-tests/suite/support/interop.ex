@@ -1,0 +1,199 @@
+defmodule Interop do
+  @moduledoc """
+  Helpers for the Docker interop scenarios: node names, bounded waits, code on the
+  BEAM peers, and the control channel to the host (docker kill / start / restart,
+  network disconnect / connect, logs), which scripts/docker-suite.sh serves.
+  """
+  import ExUnit.Assertions
+
+  @roles [:erl, :elixir, :beamnode, :tests]
+  @control "/control"
+
+  ## Names
+
+  def names_mode, do: System.get_env("INTEROP_NAMES", "short")
+  def domain, do: System.get_env("INTEROP_DOMAIN", "interop.test")
+  def ticktime, do: String.to_integer(System.get_env("INTEROP_TICKTIME", "4"))
+
+  @doc "Host name of a role's container, as node names use it (short or long)."
+  def host_of(role) when role in @roles do
+    if names_mode() == "long", do: "#{role}.#{domain()}", else: "#{role}"
+  end
+
+  @doc "Node name of a role: erl@erl, or erl@erl.interop.test with long names."
+  def node_of(role) when role in @roles, do: :"#{role}@#{host_of(role)}"
+
+  def rust, do: node_of(:beamnode)
+  def erl, do: node_of(:erl)
+  def elixir, do: node_of(:elixir)
+  def beam_peers, do: [erl(), elixir()]
+
+  ## Waiting
+
+  @doc "Polls `fun` every 100 ms until it returns a truthy value (returned); flunks after `ms`."
+  def wait_until(what, ms, fun) do
+    deadline = System.monotonic_time(:millisecond) + ms
+    poll(what, ms, deadline, fun)
+  end
+
+  defp poll(what, ms, deadline, fun) do
+    value =
+      try do
+        fun.()
+      rescue
+        _ -> nil
+      catch
+        _, _ -> nil
+      end
+
+    cond do
+      value not in [nil, false] ->
+        value
+
+      System.monotonic_time(:millisecond) > deadline ->
+        flunk("timed out after #{ms} ms waiting for: #{what}")
+
+      true ->
+        Process.sleep(100)
+        poll(what, ms, deadline, fun)
+    end
+  end
+
+  def seconds_since(t0),
+    do: Float.round((System.monotonic_time(:millisecond) - t0) / 1000, 1)
+
+  ## The cluster
+
+  @doc """
+  Connects this runner to every node (waiting for containers that are still starting)
+  and loads the helper module onto the BEAM peers. Every scenario's setup calls it, so
+  a scenario starts from a full, healthy cluster whatever the previous one did.
+  """
+  def cluster_up(ms \\ 60_000) do
+    for n <- [rust() | beam_peers()] do
+      wait_until("Node.connect(#{n})", ms, fn -> Node.connect(n) == true end)
+    end
+
+    for n <- beam_peers(), do: load_helper(n)
+    :ok
+  end
+
+  @doc "erpc call on a BEAM node (bounded)."
+  def on(node, m, f, a), do: :erpc.call(node, m, f, a, 15_000)
+
+  @doc "Loads interop_peer.erl (compiled once, here) onto a BEAM node."
+  def load_helper(node) do
+    {mod, bin} = helper_code()
+    {:module, ^mod} = on(node, :code, :load_binary, [mod, ~c"interop_peer.erl", bin])
+    :ok
+  end
+
+  defp helper_code do
+    case :persistent_term.get({__MODULE__, :helper}, nil) do
+      nil ->
+        src = Path.join(__DIR__, "interop_peer.erl") |> String.to_charlist()
+        {:ok, mod, bin} = :compile.file(src, [:binary, :report])
+        :persistent_term.put({__MODULE__, :helper}, {mod, bin})
+        {mod, bin}
+
+      code ->
+        code
+    end
+  end
+
+  @doc "Echo round trip started on `node` (a BEAM peer): {:ok, reply} or :timeout."
+  def echo_from(node, msg), do: on(node, :interop_peer, :echo, [rust(), msg, 5_000])
+
+  @doc "Echo round trip from this runner."
+  def echo_here(msg) do
+    send({:echo, rust()}, {self(), msg})
+
+    receive do
+      {:echo, ^msg} -> {:ok, msg}
+    after
+      5_000 -> :timeout
+    end
+  end
+
+  @doc """
+  Rust -> BEAM: a collector process on `node` waits for one message; beamnode's echo
+  is asked (from this runner) to send to it. Returns what the collector received.
+  """
+  def via_rust_to(node, msg, ms \\ 10_000) do
+    me = self()
+
+    pid =
+      if node == Node.self(),
+        do: spawn(fn -> receive(do: (m -> send(me, {:collected, Node.self(), self(), m}))) end),
+        else: on(node, :interop_peer, :start_collector, [me, ms])
+
+    send({:echo, rust()}, {pid, msg})
+
+    receive do
+      {:collected, ^node, ^pid, got} -> {:ok, got}
+      {:collector_timeout, ^node, ^pid} -> :timeout
+    after
+      ms + 2_000 -> :timeout
+    end
+  end
+
+  ## Control channel to the host (scripts/docker-suite.sh serves it)
+
+  @doc """
+  Asks the host to run a docker action on a service's container: "kill", "start",
+  "restart", "disconnect" (from the suite's network), "connect" (back, with its
+  aliases), "logs". Returns {output, exit_status}.
+  """
+  def docker(action, role) when role in [:erl, :elixir, :beamnode] do
+    unless File.exists?(Path.join(@control, "served")) do
+      flunk(
+        "no host serves #{@control}: fault scenarios need scripts/docker-suite.sh " <>
+          "(by hand, run only the core scenarios: BEAMNODE_INTEROP_ONLY=core)"
+      )
+    end
+
+    id = "#{System.os_time(:millisecond)}-#{System.unique_integer([:positive])}"
+    base = Path.join(@control, id)
+    File.write!(base <> ".tmp", "#{action} #{role}\n")
+    File.rename!(base <> ".tmp", base <> ".req")
+
+    wait_until("host to run `#{action} #{role}`", 60_000, fn ->
+      File.exists?(base <> ".rc")
+    end)
+
+    rc = File.read!(base <> ".rc") |> String.trim() |> String.to_integer()
+    out = File.read!(base <> ".out")
+    Enum.each([".rc", ".out"], &File.rm(base <> &1))
+    {out, rc}
+  end
+
+  def docker!(action, role) do
+    {out, rc} = docker(action, role)
+    assert rc == 0, "docker #{action} #{role} failed (#{rc}): #{out}"
+    out
+  end
+
+  @doc "beamnode's log (tracing on stderr), without ANSI colours."
+  def rust_log, do: docker!("logs", :beamnode) |> String.replace(~r/\e\[[0-9;]*m/, "")
+
+  @doc "How many times beamnode's log reports a connection to `peer` going down."
+  def rust_downs(log \\ rust_log(), peer) do
+    p = to_string(peer)
+
+    log
+    |> String.split("\n")
+    |> Enum.count(fn l ->
+      String.contains?(l, p) and
+        (String.contains?(l, "connection down") or String.contains?(l, "not responding"))
+    end)
+  end
+
+  @doc "How many times beamnode's log reports a connection to `peer` coming up."
+  def rust_ups(log \\ rust_log(), peer) do
+    p = to_string(peer)
+
+    log
+    |> String.split("\n")
+    |> Enum.count(&(String.contains?(&1, p) and String.contains?(&1, "connection up")))
+  end
+end
