@@ -369,3 +369,53 @@ async fn listen_port_range_is_honoured() {
     let mut erl = Erl::start(&unique("porty"), COOKIE, epmd, &eval);
     assert_eq!(erl.expect("PING ", T).await, "pong");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_connects_resolve_to_one_working_connection() {
+    // Both sides dial each other at the same instant, several rounds; OTP's rule
+    // (§2.6: `nok` / `ok_simultaneous` by node-name order) must leave exactly one
+    // working connection each time, whichever name is larger.
+    let epmd = private_epmd().await;
+    for prefix in ["a_rust", "z_rust"] {
+        let node = rust_node(prefix, epmd, COOKIE).await;
+        start_services(&node);
+        let r = node.name().as_str().to_string();
+        let rounds = 5;
+        let start_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            + 8000;
+        let eval = format!(
+            r#"R = '{r}', io:format("READY~n"),
+            Round = fun(I) ->
+                At = {start_ms} + I * 1000,
+                Wait = At - os:system_time(millisecond),
+                if Wait > 0 -> timer:sleep(Wait); true -> ok end,
+                C = net_kernel:connect_node(R),
+                {{echo, R}} ! {{self(), I}},
+                E = receive {{echo, I}} -> ok after 5000 -> timeout end,
+                io:format("ROUND ~p ~p ~p~n", [I, C, E]),
+                timer:sleep(300),
+                erlang:disconnect_node(R),
+                timer:sleep(300)
+            end,
+            lists:foreach(Round, lists:seq(0, {rounds} - 1)),
+            halt()."#
+        );
+        let name = unique("m_beam");
+        let mut erl = Erl::start(&name, COOKIE, epmd, &eval);
+        let peer = Atom::new(&erl.name);
+        erl.expect("READY", T).await;
+        for i in 0..rounds {
+            let at = std::time::UNIX_EPOCH + Duration::from_millis(start_ms + i * 1000);
+            if let Ok(wait) = at.duration_since(std::time::SystemTime::now()) {
+                tokio::time::sleep(wait).await;
+            }
+            let connected = node.connect(&peer).await;
+            assert!(connected, "round {i}: Rust side could not connect");
+            assert_eq!(erl.expect("ROUND ", T).await, format!("{i} true ok"));
+        }
+        node.shutdown();
+    }
+}

@@ -227,9 +227,14 @@ pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
                     connection::run(node, stream, est, attempt).await;
                 }
                 Ok(None) => {
-                    // `nok`: the peer's own attempt toward us wins; that connection
-                    // takes over our queue.
-                    node.inner.conns.failed(&peer, attempt);
+                    // `nok`: the peer is dialling us at the same time and its attempt
+                    // wins (§2.6). Like OTP, keep our attempt pending so the peer's
+                    // incoming connection takes it over (with its queue); give up only
+                    // if that does not happen within the set-up time.
+                    tokio::time::sleep(node.config().setup_time).await;
+                    if node.inner.conns.failed(&peer, attempt) {
+                        node.connection_lost(&peer);
+                    }
                 }
                 Err(e) => {
                     warn!(error = %e, "could not connect");
