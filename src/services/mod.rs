@@ -7,4 +7,8 @@ pub mod gen;
 pub mod gen_server;
 pub mod io;
 pub mod kv;
+pub mod native;
 pub mod net_kernel;
+pub mod rex;
+pub mod rpc_server;
+pub mod rust_math;

@@ -1,0 +1,383 @@
+//! Serving rpc and erpc (protocol-notes §9.2, §9.4, §5.4, §15 traps 3–4).
+//!
+//! Rust functions registered with [`Node::register_rpc`] (sync) or
+//! [`Node::register_rpc_async`] are *callables*: they take the argument list and
+//! return a value or an [`RpcException`]. They are distinct from spawned process
+//! bodies ([`Node::register_function`]) because rpc needs a result.
+//!
+//! Every OTP 25+ path but `block_call` arrives as a SPAWN_REQUEST (§9.1):
+//! `erpc:call`/`send_request`/`multicall`, `rpc:call`/`async_call`/`multicall` spawn
+//! `erpc:execute_call(Res, M, F, A)`; `erpc:cast`/`rpc:cast` spawn
+//! `erpc:execute_cast(M, F, A)`. [`start`] registers those two MFAs in the spawn
+//! registry, so the spawn machinery takes care of the SPAWN_REPLY-first rule, the
+//! monitor (ref = ReqId) and the group leader. The served process runs the callable in
+//! its own task (a long handler blocks nothing else) and then exits with the reason
+//! `erpc` decodes (§9.2): `{Res, return, V}`, `{Res, throw, T}`, `{Res, exit, R}`,
+//! `{Res, error, E, Stack}` — an unknown function gives OTP's
+//! `{Res, error, undef, [{M, F, A, []}]}`. The legacy `rex` server
+//! ([`super::rex`]) serves `block_call`, old callers and `features_request`.
+
+use crate::node::Node;
+use crate::runtime::Process;
+use crate::term::{Atom, Term};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tracing::{debug, warn};
+
+/// The class of an exception, as in `try … catch Class:Reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RpcClass {
+    /// `erlang:error/1`: a run-time error; carries a stacktrace.
+    Error,
+    /// `erlang:exit/1`.
+    Exit,
+    /// `erlang:throw/1`: a non-local return; rpc hands the value back as the result.
+    Throw,
+}
+
+impl RpcClass {
+    /// The class atom (`error`, `exit`, `throw`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RpcClass::Error => "error",
+            RpcClass::Exit => "exit",
+            RpcClass::Throw => "throw",
+        }
+    }
+}
+
+/// An exception raised by a callable: what `erlang:error/1`, `exit/1` or `throw/1`
+/// would raise in an Erlang function.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}:{reason}", class.as_str())]
+pub struct RpcException {
+    pub class: RpcClass,
+    pub reason: Term,
+    /// The stacktrace for [`RpcClass::Error`]; `None` means "the called function
+    /// itself": `[{M, F, Arity, []}]` is sent.
+    pub stack: Option<Term>,
+}
+
+impl RpcException {
+    /// `erlang:error(Reason)`.
+    pub fn error(reason: Term) -> Self {
+        RpcException {
+            class: RpcClass::Error,
+            reason,
+            stack: None,
+        }
+    }
+    /// `exit(Reason)`.
+    pub fn exit(reason: Term) -> Self {
+        RpcException {
+            class: RpcClass::Exit,
+            reason,
+            stack: None,
+        }
+    }
+    /// `throw(Value)`.
+    pub fn throw(value: Term) -> Self {
+        RpcException {
+            class: RpcClass::Throw,
+            reason: value,
+            stack: None,
+        }
+    }
+    /// `error(badarg)`, the usual answer to arguments of the wrong type.
+    pub fn badarg() -> Self {
+        Self::error(Term::atom("badarg"))
+    }
+}
+
+/// What a callable returns.
+pub type RpcResult = Result<Term, RpcException>;
+
+/// A registered callable: gets the node it runs on and the argument list.
+pub type RpcHandler =
+    Arc<dyn Fn(Node, Vec<Term>) -> Pin<Box<dyn Future<Output = RpcResult> + Send>> + Send + Sync>;
+
+/// How a call ended, before it is put into the erpc or rex shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The function returned this value.
+    Return(Term),
+    /// It raised; `stack` is only present for `error`.
+    Raised {
+        class: RpcClass,
+        reason: Term,
+        stack: Term,
+    },
+}
+
+impl Outcome {
+    /// The exit reason `erpc:execute_call/4` ends with (§9.2), tagged with `Res`.
+    pub fn erpc_reason(self, res: Term) -> Term {
+        match self {
+            Outcome::Return(v) => Term::tuple(vec![res, Term::atom("return"), v]),
+            Outcome::Raised {
+                class: RpcClass::Error,
+                reason,
+                stack,
+            } => Term::tuple(vec![res, Term::atom("error"), reason, stack]),
+            Outcome::Raised { class, reason, .. } => {
+                Term::tuple(vec![res, Term::atom(class.as_str()), reason])
+            }
+        }
+    }
+
+    /// The reply the `rex` server gives (§9.4): the value; a thrown value as it is;
+    /// `{badrpc, {'EXIT', R}}` for an exit and `{badrpc, {'EXIT', {E, Stack}}}` for an
+    /// error.
+    pub fn rpc_reply(self) -> Term {
+        let exit = |r: Term| {
+            Term::tuple(vec![
+                Term::atom("badrpc"),
+                Term::tuple(vec![Term::atom("EXIT"), r]),
+            ])
+        };
+        match self {
+            Outcome::Return(v) => v,
+            Outcome::Raised {
+                class: RpcClass::Throw,
+                reason,
+                ..
+            } => reason,
+            Outcome::Raised {
+                class: RpcClass::Exit,
+                reason,
+                ..
+            } => exit(reason),
+            Outcome::Raised { reason, stack, .. } => exit(Term::tuple(vec![reason, stack])),
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Node {
+    /// Makes `Module:Function/Arity` callable by `rpc:call`, `erpc:call` and the rest
+    /// (§9). `f` gets the argument list (length = `arity`) and returns the value or an
+    /// [`RpcException`]; a panic becomes `error({panic, <<Text>>})`. It runs on the
+    /// tokio runtime, so keep it short — use
+    /// [`register_rpc_async`](Self::register_rpc_async) for work that waits.
+    pub fn register_rpc<F>(&self, module: &str, function: &str, arity: u32, f: F)
+    where
+        F: Fn(Vec<Term>) -> RpcResult + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let handler: RpcHandler = Arc::new(move |_node, args| {
+            let f = f.clone();
+            Box::pin(async move { f(args) })
+        });
+        self.register_rpc_handler(module, function, arity, handler);
+    }
+
+    /// [`register_rpc`](Self::register_rpc) for an async function that also gets the
+    /// node: `node.register_rpc_async("m", "f", 1, |node, args| async move { … })`.
+    /// Each call runs in its own task.
+    pub fn register_rpc_async<F, Fut>(&self, module: &str, function: &str, arity: u32, f: F)
+    where
+        F: Fn(Node, Vec<Term>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = RpcResult> + Send + 'static,
+    {
+        let handler: RpcHandler = Arc::new(move |node, args| Box::pin(f(node, args)));
+        self.register_rpc_handler(module, function, arity, handler);
+    }
+
+    /// Registers a boxed callable; replaces an earlier one for the same MFA.
+    pub fn register_rpc_handler(
+        &self,
+        module: &str,
+        function: &str,
+        arity: u32,
+        handler: RpcHandler,
+    ) {
+        lock(&self.inner.spawn.callables)
+            .insert((Atom::new(module), Atom::new(function), arity), handler);
+    }
+
+    /// Removes a callable; true if there was one.
+    pub fn unregister_rpc(&self, module: &str, function: &str, arity: u32) -> bool {
+        lock(&self.inner.spawn.callables)
+            .remove(&(Atom::new(module), Atom::new(function), arity))
+            .is_some()
+    }
+
+    /// The registered callable `{Module, Function, Arity}`s, sorted.
+    pub fn registered_rpc(&self) -> Vec<(Atom, Atom, u32)> {
+        let mut v: Vec<_> = lock(&self.inner.spawn.callables).keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    fn callable(&self, module: &Atom, function: &Atom, arity: usize) -> Option<RpcHandler> {
+        let arity = u32::try_from(arity).ok()?;
+        lock(&self.inner.spawn.callables)
+            .get(&(module.clone(), function.clone(), arity))
+            .cloned()
+    }
+
+    /// Runs `Module:Function(Args…)` as rpc would: the registered callable in its own
+    /// task (panics caught), or OTP's `error:undef` for an unknown function.
+    /// `erlang:apply(Fun, [])` with an external fun `fun m:f/0` calls `m:f/0`.
+    pub async fn apply_rpc(&self, module: &Atom, function: &Atom, args: Vec<Term>) -> Outcome {
+        let (module, function, args) = match (module.as_str(), function.as_str(), &args[..]) {
+            ("erlang", "apply", [Term::ExportFun(f), Term::Nil])
+                if self.callable(module, function, 2).is_none() =>
+            {
+                (f.module.clone(), f.function.clone(), Vec::new())
+            }
+            _ => (module.clone(), function.clone(), args),
+        };
+        let Some(handler) = self.callable(&module, &function, args.len()) else {
+            debug!(%module, %function, arity = args.len(), "rpc of an unknown function: undef");
+            let frame = Term::tuple(vec![
+                Term::Atom(module),
+                Term::Atom(function),
+                Term::list(args),
+                Term::Nil,
+            ]);
+            return Outcome::Raised {
+                class: RpcClass::Error,
+                reason: Term::atom("undef"),
+                stack: Term::list(vec![frame]),
+            };
+        };
+        let arity = i64::try_from(args.len()).unwrap_or(i64::MAX);
+        let mut task = AbortOnDrop(tokio::spawn(handler(self.clone(), args)));
+        let result = match (&mut task.0).await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => {
+                let reason = crate::runtime::process::panic_reason(&*e.into_panic());
+                warn!(%module, %function, %reason, "rpc handler panicked");
+                Err(RpcException::error(reason))
+            }
+            Err(_) => Err(RpcException::exit(Term::atom("killed"))),
+        };
+        match result {
+            Ok(v) => Outcome::Return(v),
+            Err(RpcException {
+                class,
+                reason,
+                stack,
+            }) => {
+                let stack = stack.unwrap_or_else(|| {
+                    Term::list(vec![Term::tuple(vec![
+                        Term::Atom(module),
+                        Term::Atom(function),
+                        Term::Int(arity),
+                        Term::Nil,
+                    ])])
+                });
+                Outcome::Raised {
+                    class,
+                    reason,
+                    stack,
+                }
+            }
+        }
+    }
+}
+
+/// Aborts the handler task when the serving process is killed (an erpc timeout may
+/// `exit(Pid, kill)` it), so abandoned work stops.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `erpc:execute_call(Res, M, F, A)` served natively (§9.2).
+async fn execute_call(p: Process, args: Vec<Term>) {
+    let node = p.node().clone();
+    match <[Term; 4]>::try_from(args) {
+        Ok([res, Term::Atom(m), Term::Atom(f), a]) if a.as_list().is_some() => {
+            let a = a.as_list().map(|l| l.to_vec()).unwrap_or_default();
+            let reason = node.apply_rpc(&m, &f, a).await.erpc_reason(res);
+            p.exit(reason);
+        }
+        Ok([res, ..]) => {
+            // OTP's execute_call raises badarg on a bad M/F/A, reported as
+            // `{erpc, badarg}` (is_arg_error in erpc.erl).
+            let reason = Term::tuple(vec![
+                res,
+                Term::atom("error"),
+                Term::tuple(vec![Term::atom("erpc"), Term::atom("badarg")]),
+            ]);
+            p.exit(reason);
+        }
+        Err(_) => p.exit(Term::atom("badarg")),
+    }
+}
+
+/// `erpc:execute_cast(M, F, A)`: runs, nothing travels back (errors are logged, as
+/// OTP logs them on the serving node).
+async fn execute_cast(p: Process, args: Vec<Term>) {
+    let node = p.node().clone();
+    if let Ok([Term::Atom(m), Term::Atom(f), a]) = <[Term; 3]>::try_from(args) {
+        if let Some(a) = a.as_list().map(|l| l.to_vec()) {
+            if let Outcome::Raised { class, reason, .. } = node.apply_rpc(&m, &f, a).await {
+                warn!(%m, %f, class = class.as_str(), %reason, "rpc cast raised");
+            }
+        }
+    }
+}
+
+/// Starts rpc serving on `node`: erpc's `execute_call/4` and `execute_cast/3`, the
+/// `rex` server, and the native `erlang`/`net_adm` functions (`super::native`).
+pub fn start(node: &Node) -> Result<(), crate::runtime::table::RegisterError> {
+    node.register_function("erpc", "execute_call", 4, execute_call);
+    node.register_function("erpc", "execute_cast", 3, execute_cast);
+    super::native::register(node);
+    super::rex::start(node)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res() -> Term {
+        Term::atom("res")
+    }
+
+    #[test]
+    fn erpc_reasons_have_otp_shapes() {
+        assert_eq!(
+            Outcome::Return(Term::Int(3)).erpc_reason(res()).to_string(),
+            "{res,return,3}"
+        );
+        let err = Outcome::Raised {
+            class: RpcClass::Error,
+            reason: Term::atom("boom"),
+            stack: Term::Nil,
+        };
+        assert_eq!(
+            err.clone().erpc_reason(res()).to_string(),
+            "{res,error,boom,[]}"
+        );
+        assert_eq!(err.rpc_reply().to_string(), "{badrpc,{'EXIT',{boom,[]}}}");
+        let exit = Outcome::Raised {
+            class: RpcClass::Exit,
+            reason: Term::atom("bye"),
+            stack: Term::Nil,
+        };
+        assert_eq!(
+            exit.clone().erpc_reason(res()).to_string(),
+            "{res,exit,bye}"
+        );
+        assert_eq!(exit.rpc_reply().to_string(), "{badrpc,{'EXIT',bye}}");
+        let throw = Outcome::Raised {
+            class: RpcClass::Throw,
+            reason: Term::atom("v"),
+            stack: Term::Nil,
+        };
+        assert_eq!(throw.rpc_reply().to_string(), "v");
+    }
+}
