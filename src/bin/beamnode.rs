@@ -149,6 +149,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
     services::echo::start(&node).map_err(|e| e.to_string())?;
     services::kv::start(&node).map_err(|e| e.to_string())?;
     services::demo::register(&node);
+    services::rpc_server::start(&node).map_err(|e| e.to_string())?;
+    services::rust_math::register(&node);
     let me = node.name().as_str().to_string();
     let (_, host) = me.split_once('@').unwrap_or((me.as_str(), ""));
     let flag = if args.name.is_some() {
