@@ -169,6 +169,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     println!("  iex> send({{:echo, :\"{me}\"}}, {{self(), :hello}}); flush()");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:put, :k, 42}})");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
+    println!("  iex> :rpc.call(:\"{me}\", :rust_math, :add, [1, 2])");
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
     node.shutdown();
