@@ -78,9 +78,8 @@ defmodule Interop.CoreTest do
     assert Node.ping(rust()) == :pong
     assert on(erl(), :interop_peer, :ping, [rust()]) == :pong
     assert on(elixir(), Node, :ping, [rust()]) == :pong
-    # Rust -> BEAM ping is not reachable from outside: the beamnode binary has no
-    # command for it (Node::ping is library API). An unknown name on the beamnode
-    # host is answered by its embedded EPMD: pang.
+    # Rust -> BEAM ping: 30_process_test.exs (beamnode_demo:ping/2). An unknown name
+    # on the beamnode host is answered by its embedded EPMD: pang.
     assert Node.ping(:"nosuch@#{host_of(:beamnode)}") == :pang
   end
 

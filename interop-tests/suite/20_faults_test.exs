@@ -56,7 +56,7 @@ defmodule Interop.FaultsTest do
     end
   end
 
-  test "network disconnect of beamnode beyond the tick time: both sides see nodedown, then traffic works again" do
+  test "network disconnect of beamnode beyond the tick time: nodedown (net_tick_timeout), DOWN noconnection on both sides, then traffic works again" do
     # Everyone holds a connection to beamnode.
     for n <- beam_peers(), do: assert({:ok, :warm} = echo_from(n, :warm))
     assert {:ok, :warm} = echo_here(:warm)
@@ -64,13 +64,20 @@ defmodule Interop.FaultsTest do
     downs = Map.new(peers, &{&1, rust_downs(&1)})
     ups = rust_ups(node())
     Node.monitor(rust(), true)
+    :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
+    # Monitors on a registered Rust process, from the runner and from erl (a pending
+    # erpc call that returns the DOWN it gets).
+    rust = rust()
+    kv_ref = Process.monitor({:kv, rust})
+    erl_mon = :erpc.send_request(erl(), :interop_peer, :monitor_down, [{:kv, rust}, 60_000])
     limit = (ticktime() * 3 + 10) * 1_000
 
     t0 = System.monotonic_time(:millisecond)
     docker!("disconnect", :beamnode)
     # BEAM side: the runner, erl and elixir all time out the connection.
-    assert_receive {:nodedown, rust_node}, limit
-    assert rust_node == rust()
+    assert_receive {:nodedown, ^rust}, limit
+    assert_receive {:nodedown, ^rust, [nodedown_reason: :net_tick_timeout]}, 1_000
+    assert_receive {:DOWN, ^kv_ref, :process, {:kv, ^rust}, :noconnection}, 1_000
 
     for n <- beam_peers() do
       wait_until("#{n} to drop beamnode", limit, fn ->
@@ -79,6 +86,7 @@ defmodule Interop.FaultsTest do
     end
 
     t_beam = seconds_since(t0)
+    assert {:down, {:kv, ^rust}, :noconnection} = :erpc.receive_response(erl_mon, 5_000)
 
     # Rust side: beamnode's log reports each of the three connections gone.
     log =
@@ -157,4 +165,50 @@ defmodule Interop.FaultsTest do
     assert on(elixir(), GenServer, :call, [{:kv, rust}, {:get, key}]) == {:ok, :new}
     assert {:ok, :hi} = echo_from(elixir(), :hi)
   end
+
+  test "docker kill beamnode: links to Rust pids exit noconnection, monitors DOWN noconnection, nodedown_reason connection_closed" do
+    rust = rust()
+    :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
+    Process.flag(:trap_exit, true)
+
+    # The runner links to one Rust process and monitors another; erl and elixir link to
+    # a third from trapping processes of their own.
+    linked = Node.spawn(rust, :beamnode_demo, :echo_loop, [])
+    true = Process.link(linked)
+    watched = Node.spawn(rust, :beamnode_demo, :echo_loop, [])
+    mref = Process.monitor(watched)
+    kv_ref = Process.monitor({:kv, rust})
+    shared = Node.spawn(rust, :beamnode_demo, :echo_loop, [])
+
+    for n <- beam_peers() do
+      watcher = on(n, :interop_peer, :link_watch, [shared, self(), 60_000])
+      assert_receive {:linked, ^n, ^watcher}, 5_000
+    end
+
+    # The links are in place on the Rust side before the kill (a round trip through
+    # each process orders it after the LINK signals).
+    for p <- [linked, watched, shared] do
+      send(p, {self(), :ready})
+      assert_receive {:echo, :ready}, 5_000
+    end
+
+    t0 = System.monotonic_time(:millisecond)
+    docker!("kill", :beamnode)
+    assert_receive {:nodedown, ^rust, [nodedown_reason: reason]}, 15_000
+    assert reason == :connection_closed
+    assert_receive {:EXIT, ^linked, :noconnection}, 1_000
+    assert_receive {:DOWN, ^mref, :process, ^watched, :noconnection}, 1_000
+    assert_receive {:DOWN, ^kv_ref, :process, {:kv, ^rust}, :noconnection}, 1_000
+
+    for n <- beam_peers() do
+      assert_receive {:link_exit, ^n, ^shared, :noconnection}, 15_000
+    end
+
+    IO.puts("    kill beamnode: EXIT/DOWN noconnection everywhere after #{seconds_since(t0)} s")
+
+    docker!("start", :beamnode)
+    wait_until("Node.connect(beamnode) after start", 60_000, fn -> Node.connect(rust) == true end)
+    assert {:ok, :back} = echo_here(:back)
+  end
 end
+

@@ -6,6 +6,11 @@
 //! - `beamnode_demo:hello/1` — prints `hello, <Name>` through its group leader (§12), so
 //!   the line appears in the iex/erl session that spawned it, then exits `normal`.
 //! - `beamnode_demo:crash/1` — exits at once with the given reason.
+//! - `beamnode_demo:ping/1` — `net_adm:ping/1` from Rust (`Node::ping`, connecting
+//!   when needed): prints `pong` or `pang` through its group leader.
+//! - `beamnode_demo:ping/2` — the same for `ping(Node, ReplyTo)`, sending
+//!   `{ping, Node, pong | pang}` to the pid ReplyTo instead (the Docker interop suite
+//!   uses it to cover Rust → BEAM ping).
 
 use crate::node::Node;
 use crate::runtime::Process;
@@ -22,6 +27,34 @@ pub fn register(node: &Node) {
         let reason = args.into_iter().next().unwrap_or(Term::Nil);
         p.exit(reason);
     });
+    node.register_function(MODULE, "ping", 1, |p, args| ping(p, args, false));
+    node.register_function(MODULE, "ping", 2, |p, args| ping(p, args, true));
+}
+
+/// `ping/1` and `ping/2`: a non-atom node name answers `pang`, as `net_adm:ping/1`
+/// does for a name it cannot reach.
+async fn ping(mut p: Process, args: Vec<Term>, reply: bool) {
+    let target = args.first().and_then(|t| t.as_atom()).cloned();
+    let pong = match &target {
+        Some(n) => p.node().clone().ping(n).await,
+        None => false,
+    };
+    let word = if pong { "pong" } else { "pang" };
+    match args.get(1) {
+        Some(Term::Pid(to)) if reply => {
+            let node = args.first().cloned().unwrap_or(Term::Nil);
+            p.send(
+                to,
+                Term::tuple(vec![Term::atom("ping"), node, Term::atom(word)]),
+            );
+        }
+        _ => {
+            let text = format!("{word}\n");
+            if let Err(e) = crate::services::io::put_chars(&mut p, &text).await {
+                tracing::warn!(error = %e, "ping: could not print through the group leader");
+            }
+        }
+    }
 }
 
 async fn echo_loop(mut p: Process) {

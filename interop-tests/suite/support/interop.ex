@@ -84,8 +84,17 @@ defmodule Interop do
   @doc "Loads interop_peer.erl (compiled once, here) onto a BEAM node."
   def load_helper(node) do
     {mod, bin} = helper_code()
-    {:module, ^mod} = on(node, :code, :load_binary, [mod, ~c"interop_peer.erl", bin])
-    :ok
+
+    # Loaded once per node incarnation: reloading twice would purge the old code and
+    # kill processes still running it (collectors, link watchers).
+    case on(node, :code, :is_loaded, [mod]) do
+      {:file, _} ->
+        :ok
+
+      false ->
+        {:module, ^mod} = on(node, :code, :load_binary, [mod, ~c"interop_peer.erl", bin])
+        :ok
+    end
   end
 
   defp helper_code do
@@ -197,3 +206,4 @@ defmodule Interop do
     |> Enum.count(&(String.contains?(&1, p) and String.contains?(&1, "connection up")))
   end
 end
+
