@@ -50,6 +50,10 @@ proptest! {
     fn eetf_cross_check(t in arb_term()) {
         // eetf decodes what we encode to the same term (where its model agrees) …
         let b = etf::encode(&t).unwrap();
+        // eetf's maps treat 0.0 and -0.0 as one key (its float equality is IEEE's);
+        // OTP 27+ and beamnode keep them apart, so such terms are outside its model.
+        const NEG_ZERO: [u8; 9] = [70, 0x80, 0, 0, 0, 0, 0, 0, 0];
+        prop_assume!(!b.windows(9).any(|w| w == NEG_ZERO));
         if let Ok(e) = eetf::Term::decode(&b[..]) {
             if let Ok(ours) = Term::try_from(e) {
                 prop_assert_eq!(&ours, &t);
