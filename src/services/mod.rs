@@ -8,3 +8,4 @@ pub mod gen_server;
 pub mod io;
 pub mod kv;
 pub mod net_kernel;
+pub mod rpc_client;
