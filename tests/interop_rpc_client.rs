@@ -215,6 +215,11 @@ async fn cli_call_names_and_ping() {
         .await,
         (0, r#"[{ok,#{k => 1.5}},<<"x">>,"ab",1]"#.to_string())
     );
+    // Output of the called function comes back to the caller's stdout (§12).
+    assert_eq!(
+        bin(&["call", t, "io", "format", r#"["hi ~p~n", [42]]"#], epmd).await,
+        (0, "hi 42\nok".to_string())
+    );
     let (code, out) = bin(&["call", t, "erlang", "error", "[boom]"], epmd).await;
     assert_eq!(code, 1);
     assert!(out.starts_with("{badrpc,{'EXIT',{boom,["), "{out}");

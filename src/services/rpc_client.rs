@@ -19,7 +19,7 @@
 use crate::node::{SpawnError, SpawnRequestOpts};
 use crate::runtime::{Process, ReceiveError};
 use crate::services::gen::{self, CallError, Dest};
-use crate::term::{Atom, Term};
+use crate::term::{Atom, Pid, Term};
 use crate::Node;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -120,10 +120,96 @@ pub async fn call(
     timeout: Duration,
 ) -> Result<Term, RpcError> {
     let mut p = node.process();
+    let sink = start_io_sink(node);
+    p.set_group_leader(&sink);
     let r = call_in(&mut p, target, module, function, args, timeout).await;
     // Dropping `p` ends the process: its monitor goes, a late DOWN is discarded.
     drop(p);
+    node.send(&sink, Term::atom("stop"));
     r
+}
+
+/// The group leader of the processes [`call`] starts (protocol-notes §12): an I/O
+/// server that writes their output (`io:format/2` in the called function) to this
+/// program's stdout, as `rpc:call` from a shell shows it in that shell. Without one a
+/// remote `io:format` would wait forever for an `io_reply`. Formatting requests
+/// (`{put_chars, Enc, io_lib, format, Args}`) are evaluated back on the caller's node
+/// with another call, since only the BEAM has `io_lib`. Input requests get
+/// `{error, enotsup}`. Stops on the message `stop`.
+pub fn start_io_sink(node: &Node) -> Pid {
+    let n = node.clone();
+    node.spawn(move |mut p| async move {
+        while let Ok(msg) = p.receive(None).await {
+            if msg.is_atom("stop") {
+                break;
+            }
+            let Some([tag, Term::Pid(from), reply_as, req]) = msg.as_tuple() else {
+                continue;
+            };
+            if !tag.is_atom("io_request") {
+                continue;
+            }
+            let reply = match io_text(&n, &from.node, req).await {
+                Some(text) => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                    Term::atom("ok")
+                }
+                None => Term::tuple(vec![Term::atom("error"), Term::atom("enotsup")]),
+            };
+            p.send(
+                from,
+                Term::tuple(vec![Term::atom("io_reply"), reply_as.clone(), reply]),
+            );
+        }
+    })
+}
+
+/// The text an output request asks to write, or `None` for requests we do not serve.
+async fn io_text(node: &Node, origin: &Atom, req: &Term) -> Option<String> {
+    match req.as_tuple()? {
+        [tag, _enc, chars] if tag.is_atom("put_chars") => chardata(chars),
+        [tag, chars] if tag.is_atom("put_chars") => chardata(chars),
+        [tag, _enc, Term::Atom(m), Term::Atom(f), a] if tag.is_atom("put_chars") => {
+            let args = a.as_list()?.to_vec();
+            let t = Duration::from_secs(10);
+            let v = call_in(&mut node.process(), origin, m.as_str(), f.as_str(), args, t)
+                .await
+                .ok()?;
+            chardata(&v)
+        }
+        [tag, reqs] if tag.is_atom("requests") => {
+            let mut s = String::new();
+            for r in reqs.as_list()? {
+                s.push_str(&Box::pin(io_text(node, origin, r)).await?);
+            }
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
+/// Flattens Erlang chardata (nested lists of code points and binaries) to text,
+/// iteratively so a deep list cannot exhaust the stack.
+fn chardata(t: &Term) -> Option<String> {
+    let mut out = String::new();
+    let mut stack = vec![t];
+    while let Some(t) = stack.pop() {
+        match t {
+            Term::Nil => {}
+            Term::Int(c) => out.push(char::from_u32(u32::try_from(*c).ok()?)?),
+            Term::Binary(b) => out.push_str(&String::from_utf8_lossy(b)),
+            Term::List(ts) => stack.extend(ts.iter().rev()),
+            Term::ImproperList(il) => {
+                stack.push(&il.tail);
+                stack.extend(il.elements.iter().rev());
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// [`call`] from an existing process (its group leader is passed on, as OTP does).
