@@ -24,6 +24,16 @@ enum Command {
     Run(RunArgs),
     /// Run an EPMD (Erlang port mapper daemon) in the foreground.
     Epmd(EpmdArgs),
+    /// Call MODULE:FUNCTION(ARGS…) on NODE and print the result (like `erl_call -a`).
+    ///
+    /// Exit status: 0 the call returned; 1 it raised or was killed (`{badrpc, …}` is
+    /// printed, as `rpc:call` returns it); 3 the node is down or unreachable; 4 timeout;
+    /// 2 bad command line or argument syntax.
+    Call(CallArgs),
+    /// List the names registered in EPMD (like `epmd -names`).
+    Names(NamesArgs),
+    /// Ping NODE: prints `pong` (exit 0) or `pang` (exit 1), like `net_adm:ping/1`.
+    Ping(PingArgs),
 }
 
 #[derive(Args)]
@@ -99,17 +109,78 @@ fn full_name(args: &RunArgs) -> Result<String, String> {
     }
 }
 
+/// Options shared by the commands that start a short-lived hidden node.
+#[derive(Args)]
+struct ClientArgs {
+    /// The cookie; default: ~/.erlang.cookie.
+    #[arg(long, env = "BEAMNODE_COOKIE", hide_env_values = true)]
+    cookie: Option<String>,
+    /// EPMD port (default: $ERL_EPMD_PORT or 4369).
+    #[arg(long)]
+    epmd_port: Option<u16>,
+}
+
+#[derive(Args)]
+struct CallArgs {
+    /// Target node, `name@host` (a bare `name` means `name@<this host>`, like -sname).
+    node: String,
+    /// Module name.
+    module: String,
+    /// Function name.
+    function: String,
+    /// Arguments as an Erlang list, e.g. '[1, <<"x">>, #{a => 1}]'.
+    #[arg(default_value = "[]")]
+    args: String,
+    /// Give up after this many seconds (default: wait forever, like erl_call).
+    #[arg(long)]
+    timeout: Option<f64>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(Args)]
+struct NamesArgs {
+    /// Host whose EPMD to ask.
+    #[arg(long, default_value = "localhost")]
+    host: String,
+    /// EPMD port (default: $ERL_EPMD_PORT or 4369).
+    #[arg(long)]
+    epmd_port: Option<u16>,
+}
+
+#[derive(Args)]
+struct PingArgs {
+    /// Node to ping, `name@host`.
+    node: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// Exit statuses of `beamnode call` (documented in its help and the README).
+const EXIT_BADRPC: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_NODEDOWN: u8 = 3;
+const EXIT_TIMEOUT: u8 = 4;
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The client commands print their answer on stdout; keep stderr quiet by default.
+    let default_level = match cli.command {
+        Command::Run(_) | Command::Epmd(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
+        Command::Call(args) => return call(args).await,
+        Command::Names(args) => return names(args).await,
+        Command::Ping(args) => return ping(args).await,
         Command::Run(args) => run(args).await,
         Command::Epmd(args) => epmd(args).await,
     };
@@ -189,4 +260,125 @@ async fn epmd(args: EpmdArgs) -> Result<(), String> {
         })
         .await;
     Ok(())
+}
+
+fn target_name(node: &str) -> String {
+    if node.contains('@') {
+        node.to_string()
+    } else {
+        format!("{node}@{}", short_hostname())
+    }
+}
+
+/// Starts a hidden node named `beamnode_call_<os pid>@<the target's host>`, so it uses
+/// the same short/long naming as the target.
+async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
+    let host = target
+        .split_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or("localhost");
+    let name = format!("beamnode_call_{}@{host}", std::process::id());
+    let cookie = match &args.cookie {
+        Some(c) => c.clone(),
+        None => {
+            let path = cookie::default_path().map_err(|e| e.to_string())?;
+            cookie::read_or_create(&path).map_err(|e| e.to_string())?
+        }
+    };
+    // Only dials out: listening on loopback keeps the short-lived node private.
+    let mut config = NodeConfig::new(name, cookie)
+        .hidden(true)
+        .listen_addr(std::net::IpAddr::from([127, 0, 0, 1]));
+    if let Some(p) = args.epmd_port {
+        config = config.epmd_port(p);
+    }
+    Node::start(config).await.map_err(|e| e.to_string())
+}
+
+async fn call(args: CallArgs) -> ExitCode {
+    use beamnode::services::rpc_client::{self, RpcError};
+    let call_args = match beamnode::term::parse::parse_args(&args.args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("beamnode: bad argument list {:?}: {e}", args.args);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let target = target_name(&args.node);
+    let node = match client_node(&target, &args.client).await {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("beamnode: cannot start the calling node: {e}");
+            return ExitCode::from(EXIT_NODEDOWN);
+        }
+    };
+    let timeout = args
+        .timeout
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(100 * 365 * 86400));
+    let result = rpc_client::call(
+        &node,
+        &beamnode::term::Atom::new(&target),
+        &args.module,
+        &args.function,
+        call_args,
+        timeout,
+    )
+    .await;
+    node.shutdown();
+    match result {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}", e.to_rpc_result());
+            match e {
+                RpcError::NodeDown(_) => ExitCode::from(EXIT_NODEDOWN),
+                RpcError::Timeout => ExitCode::from(EXIT_TIMEOUT),
+                _ => ExitCode::from(EXIT_BADRPC),
+            }
+        }
+    }
+}
+
+async fn names(args: NamesArgs) -> ExitCode {
+    let port = args
+        .epmd_port
+        .unwrap_or_else(beamnode::net::epmd_port_from_env);
+    let client = beamnode::net::epmd_client::EpmdClient::new(args.host.clone(), port);
+    match client.names().await {
+        Ok((epmd_port, names)) => {
+            println!("epmd: up and running on port {epmd_port} with data:");
+            for (name, port) in names {
+                println!("name {name} at port {port}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("beamnode: no EPMD at {}:{port}: {e}", args.host);
+            ExitCode::from(EXIT_NODEDOWN)
+        }
+    }
+}
+
+async fn ping(args: PingArgs) -> ExitCode {
+    let target = target_name(&args.node);
+    let node = match client_node(&target, &args.client).await {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("beamnode: cannot start the pinging node: {e}");
+            println!("pang");
+            return ExitCode::from(1);
+        }
+    };
+    let up = node.ping(&beamnode::term::Atom::new(&target)).await;
+    node.shutdown();
+    println!("{}", if up { "pong" } else { "pang" });
+    if up {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -10,5 +10,6 @@ pub mod kv;
 pub mod native;
 pub mod net_kernel;
 pub mod rex;
+pub mod rpc_client;
 pub mod rpc_server;
 pub mod rust_math;

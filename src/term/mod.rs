@@ -19,6 +19,7 @@
 pub mod convert;
 pub mod deep;
 pub mod display;
+pub mod parse;
 
 use num_bigint::BigInt;
 use std::fmt;
