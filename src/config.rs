@@ -30,6 +30,10 @@ pub struct NodeConfig {
     /// Largest incoming frame accepted; a bigger length field closes the connection
     /// instead of making us buffer it.
     pub max_frame_size: usize,
+    /// Register with EPMD (default). A node that only dials out (like `erl_call`, or
+    /// `beamnode call`) can skip it: peers cannot look it up, and its creation is then
+    /// drawn at random instead of coming from EPMD (§1.3).
+    pub register_with_epmd: bool,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -60,6 +64,7 @@ impl NodeConfig {
             net_tickintensity: 4,
             setup_time: Duration::from_secs(7),
             max_frame_size: 128 * 1024 * 1024,
+            register_with_epmd: true,
         }
     }
     pub fn hidden(mut self, hidden: bool) -> Self {
@@ -80,6 +85,10 @@ impl NodeConfig {
     }
     pub fn net_ticktime(mut self, t: Duration) -> Self {
         self.net_ticktime = t;
+        self
+    }
+    pub fn register_with_epmd(mut self, on: bool) -> Self {
+        self.register_with_epmd = on;
         self
     }
     pub fn setup_time(mut self, t: Duration) -> Self {

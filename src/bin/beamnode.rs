@@ -162,14 +162,11 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_NODEDOWN: u8 = 3;
 const EXIT_TIMEOUT: u8 = 4;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     // The client commands print their answer on stdout; keep stderr quiet by default.
-    let default_level = match cli.command {
-        Command::Run(_) | Command::Epmd(_) => "info",
-        _ => "warn",
-    };
+    let client = !matches!(cli.command, Command::Run(_) | Command::Epmd(_));
+    let default_level = if client { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -177,20 +174,43 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match cli.command {
-        Command::Call(args) => return call(args).await,
-        Command::Names(args) => return names(args).await,
-        Command::Ping(args) => return ping(args).await,
-        Command::Run(args) => run(args).await,
-        Command::Epmd(args) => epmd(args).await,
+    // One-shot client commands run on a single thread: starting worker threads costs
+    // more than the whole call (`beamnode call` is meant to beat `erl_call`).
+    let runtime = if client {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let runtime = match runtime {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("beamnode: {e}");
-            ExitCode::FAILURE
+            eprintln!("beamnode: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    let code = runtime.block_on(async {
+        let result = match cli.command {
+            Command::Call(args) => return call(args).await,
+            Command::Names(args) => return names(args).await,
+            Command::Ping(args) => return ping(args).await,
+            Command::Run(args) => run(args).await,
+            Command::Epmd(args) => epmd(args).await,
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("beamnode: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    });
+    // Do not wait for background tasks (connections, timers) of a finished command.
+    runtime.shutdown_background();
+    code
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {
@@ -288,6 +308,7 @@ async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
     // Only dials out: listening on loopback keeps the short-lived node private.
     let mut config = NodeConfig::new(name, cookie)
         .hidden(true)
+        .register_with_epmd(false)
         .listen_addr(std::net::IpAddr::from([127, 0, 0, 1]));
     if let Some(p) = args.epmd_port {
         config = config.epmd_port(p);

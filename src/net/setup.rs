@@ -26,15 +26,24 @@ pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
     Cookie::new(&config.cookie).map_err(|e| NodeError::Cookie(e.to_string()))?;
     let listener = bind_listener(&config).await.map_err(NodeError::Listen)?;
     let port = listener.local_addr().map_err(NodeError::Listen)?.port();
-    let epmd = EpmdClient::new("127.0.0.1", config.epmd_port);
-    let registration = epmd.register(&alive, port, config.hidden).await?;
-    let node = Node::from_parts(config, registration.creation(), port);
+    let registration = if config.register_with_epmd {
+        let epmd = EpmdClient::new("127.0.0.1", config.epmd_port);
+        Some(epmd.register(&alive, port, config.hidden).await?)
+    } else {
+        None
+    };
+    // Without EPMD, a random creation (never 0..=3, which old formats reserve).
+    let creation = registration
+        .as_ref()
+        .map(|r| r.creation())
+        .unwrap_or_else(|| random_u32().max(4));
+    let node = Node::from_parts(config, creation, port);
     let span = info_span!("node", name = %node.name());
     *node
         .inner
         .epmd_registration
         .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Some(registration);
+        .unwrap_or_else(|e| e.into_inner()) = registration;
     // net_kernel first: a peer's first act is often `net_adm:ping` (§7.1).
     crate::services::net_kernel::start(&node)
         .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
