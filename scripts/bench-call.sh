@@ -3,43 +3,58 @@
 # `erl_call -sname NODE -c COOKIE -a 'erlang node []'`, N runs each, against the same
 # running erl node (on a private EPMD port, so nothing on 4369 is touched).
 #
-#   scripts/bench-call.sh [N]          (default N=20)
-#   BEAMNODE=target/release/beamnode scripts/bench-call.sh 50
+# Runs alternate (beamnode, erl_call, beamnode, …) so that load from anything else on
+# the machine hits both the same way; each run is timed on its own and the script
+# prints the median and mean per run of each, and the ratio of the medians.
+#
+#   scripts/bench-call.sh [N]          (default N=50; builds the release binary)
+#   BEAMNODE=target/debug/beamnode scripts/bench-call.sh 20
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-20}
+N=${1:-50}
 BEAMNODE=${BEAMNODE:-}
 if [ -z "$BEAMNODE" ]; then
-  if [ -x target/release/beamnode ]; then BEAMNODE=target/release/beamnode
-  else cargo build --quiet --bin beamnode; BEAMNODE=target/debug/beamnode; fi
+  cargo build --quiet --release --bin beamnode
+  BEAMNODE=target/release/beamnode
 fi
 ERL_CALL=$(ls /usr/lib/erlang/lib/erl_interface-*/bin/erl_call 2>/dev/null | head -1)
 [ -x "$ERL_CALL" ] || { echo "erl_call not found: apt-get install -y erlang-nox erlang-dev" >&2; exit 1; }
 export ERL_EPMD_PORT=${ERL_EPMD_PORT:-43691}
 COOKIE=bench_cookie_$$
 NODE=bench_target_$$
+LOG=$(mktemp)
 epmd -daemon
-erl -noshell -sname "$NODE" -setcookie "$COOKIE" -eval 'io:format("UP~n"), timer:sleep(infinity).' > /tmp/bench-call-$$.log 2>&1 &
+erl -noshell -sname "$NODE" -setcookie "$COOKIE" -eval 'io:format("UP~n"), timer:sleep(infinity).' > "$LOG" 2>&1 &
 ERL_PID=$!
-cleanup() { kill "$ERL_PID" 2>/dev/null || true; epmd -kill >/dev/null 2>&1 || true; rm -f /tmp/bench-call-$$.log; }
+cleanup() { kill "$ERL_PID" 2>/dev/null || true; epmd -kill >/dev/null 2>&1 || true; rm -f "$LOG"; }
 trap cleanup EXIT
-for _ in $(seq 100); do grep -q UP /tmp/bench-call-$$.log && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q UP "$LOG" && break; sleep 0.1; done
 
 check_b=$("$BEAMNODE" call --cookie "$COOKIE" "$NODE" erlang node '[]')
 check_e=$("$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')
 echo "beamnode call -> $check_b"
 echo "erl_call -a   -> $check_e"
+[ "$check_b" = "$check_e" ] || { echo "the two answers differ" >&2; exit 1; }
 
-time_runs() { # prints seconds for N runs of "$@"
-  local start end
-  start=$(date +%s.%N)
-  for _ in $(seq "$N"); do "$@" > /dev/null; done
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc -l
+# One run's wall time in microseconds ($EPOCHREALTIME: no extra process).
+time_one() {
+  local start=$EPOCHREALTIME
+  "$@" > /dev/null
+  local end=$EPOCHREALTIME
+  echo $(( ${end/./} - ${start/./} ))
 }
-tb=$(time_runs "$BEAMNODE" call --cookie "$COOKIE" "$NODE" erlang node '[]')
-te=$(time_runs "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')
-printf 'runs: %d  (beamnode binary: %s)\n' "$N" "$BEAMNODE"
-printf 'beamnode call : total %.3f s, %.1f ms/run\n' "$tb" "$(echo "$tb * 1000 / $N" | bc -l)"
-printf 'erl_call -a   : total %.3f s, %.1f ms/run\n' "$te" "$(echo "$te * 1000 / $N" | bc -l)"
-printf 'erl_call / beamnode = %.2fx\n' "$(echo "$te / $tb" | bc -l)"
+tb=(); te=()
+for _ in $(seq "$N"); do
+  tb+=("$(time_one "$BEAMNODE" call --cookie "$COOKIE" "$NODE" erlang node '[]')")
+  te+=("$(time_one "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')")
+done
+stats() { # median and mean in ms of the microsecond figures on stdin
+  sort -n | awk '{v[NR]=$1; s+=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
+    printf "%.2f %.2f\n", m/1000, s/NR/1000}'
+}
+read -r mb ab < <(printf '%s\n' "${tb[@]}" | stats)
+read -r me ae < <(printf '%s\n' "${te[@]}" | stats)
+printf 'runs: %d each, alternating  (beamnode binary: %s)\n' "$N" "$BEAMNODE"
+printf 'beamnode call : median %s ms/run, mean %s ms/run\n' "$mb" "$ab"
+printf 'erl_call -a   : median %s ms/run, mean %s ms/run\n' "$me" "$ae"
+printf 'erl_call / beamnode (medians) = %.2fx\n' "$(echo "$me / $mb" | bc -l)"

@@ -13,6 +13,7 @@
 //! - [`services`]: built-in processes (net_kernel, echo, kv) written against the same
 //!   public process API a library user gets.
 
+pub mod blocking;
 pub mod config;
 pub mod cookie;
 pub mod etf;

@@ -166,16 +166,33 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The client commands print their answer on stdout; keep stderr quiet by default.
     let client = !matches!(cli.command, Command::Run(_) | Command::Epmd(_));
-    let default_level = if client { "warn" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    // One-shot client commands run on a single thread: starting worker threads costs
-    // more than the whole call (`beamnode call` is meant to beat `erl_call`).
+    // Client commands report their failures themselves; their log is off unless
+    // RUST_LOG asks for it (setting up the subscriber is a measurable part of a
+    // one-shot call).
+    if !client || std::env::var_os("RUST_LOG").is_some() {
+        let default_level = if client { "warn" } else { "info" };
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    // `call` and `ping` first try a blocking connection with no runtime at all:
+    // starting one costs more than the whole call (`beamnode call` is meant to beat
+    // `erl_call`). They come back here only for peers that need a full node.
+    let cli = match cli.command {
+        Command::Call(args) => match call_blocking(&args) {
+            Some(code) => return code,
+            None => Cli {
+                command: Command::Call(args),
+            },
+        },
+        Command::Ping(args) => return ping_blocking(&args),
+        command => Cli { command },
+    };
+    // The other client commands run on a single thread.
     let runtime = if client {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -196,7 +213,7 @@ fn main() -> ExitCode {
         let result = match cli.command {
             Command::Call(args) => return call(args).await,
             Command::Names(args) => return names(args).await,
-            Command::Ping(args) => return ping(args).await,
+            Command::Ping(args) => return ping_blocking(&args),
             Command::Run(args) => run(args).await,
             Command::Epmd(args) => epmd(args).await,
         };
@@ -298,13 +315,7 @@ async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
         .map(|(_, h)| h)
         .unwrap_or("localhost");
     let name = format!("beamnode_call_{}@{host}", std::process::id());
-    let cookie = match &args.cookie {
-        Some(c) => c.clone(),
-        None => {
-            let path = cookie::default_path().map_err(|e| e.to_string())?;
-            cookie::read_or_create(&path).map_err(|e| e.to_string())?
-        }
-    };
+    let cookie = client_cookie(args)?;
     // Only dials out: listening on loopback keeps the short-lived node private.
     let mut config = NodeConfig::new(name, cookie)
         .hidden(true)
@@ -316,8 +327,115 @@ async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
     Node::start(config).await.map_err(|e| e.to_string())
 }
 
+/// The cookie option, or `~/.erlang.cookie` as `erl` reads it.
+fn client_cookie(args: &ClientArgs) -> Result<String, String> {
+    match &args.cookie {
+        Some(c) => Ok(c.clone()),
+        None => {
+            let path = cookie::default_path().map_err(|e| e.to_string())?;
+            cookie::read_or_create(&path).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The blocking connection of `call`/`ping`: a hidden node named
+/// `beamnode_call_<os pid>@<the target's host>` (same short/long naming as the target).
+fn dial_blocking(
+    target: &str,
+    args: &ClientArgs,
+) -> Result<beamnode::blocking::Connection, String> {
+    let host = target
+        .split_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or("localhost");
+    let name = format!("beamnode_call_{}@{host}", std::process::id());
+    let mut cfg = beamnode::blocking::DialConfig::new(name, client_cookie(args)?, target);
+    cfg.epmd_port = args
+        .epmd_port
+        .unwrap_or_else(beamnode::net::epmd_port_from_env);
+    beamnode::blocking::Connection::dial(&cfg).map_err(|e| e.to_string())
+}
+
+/// `beamnode call` without an async runtime. `None` when the peer lacks spawn
+/// requests (pre-OTP-23 nodes, C nodes): those are called through `rex` by a full node.
+fn call_blocking(args: &CallArgs) -> Option<ExitCode> {
+    use beamnode::blocking::rpc;
+    let call_args = match beamnode::term::parse::parse_args(&args.args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("beamnode: bad argument list {:?}: {e}", args.args);
+            return Some(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let target = target_name(&args.node);
+    let mut conn = match dial_blocking(&target, &args.client) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("beamnode: cannot connect to {target}: {e}");
+            println!("{{badrpc,nodedown}}");
+            return Some(ExitCode::from(EXIT_NODEDOWN));
+        }
+    };
+    if !rpc::supports_call(&conn) {
+        return None;
+    }
+    let timeout = args
+        .timeout
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .map(Duration::from_secs_f64);
+    let mut stdout = std::io::stdout();
+    let result = rpc::call(
+        &mut conn,
+        &args.module,
+        &args.function,
+        call_args,
+        timeout,
+        &mut stdout,
+    );
+    Some(print_call_result(result))
+}
+
+/// Prints a call's outcome as `rpc:call` returns it; the exit status tells which.
+fn print_call_result(
+    result: Result<beamnode::Term, beamnode::services::rpc_client::RpcError>,
+) -> ExitCode {
+    use beamnode::services::rpc_client::RpcError;
+    match result {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}", e.to_rpc_result());
+            match e {
+                RpcError::NodeDown(_) => ExitCode::from(EXIT_NODEDOWN),
+                RpcError::Timeout => ExitCode::from(EXIT_TIMEOUT),
+                _ => ExitCode::from(EXIT_BADRPC),
+            }
+        }
+    }
+}
+
+/// `beamnode ping` without an async runtime.
+fn ping_blocking(args: &PingArgs) -> ExitCode {
+    let target = target_name(&args.node);
+    let up = match dial_blocking(&target, &args.client) {
+        Ok(mut conn) => beamnode::blocking::rpc::ping(&mut conn, Duration::from_secs(7)),
+        Err(e) => {
+            tracing::debug!(error = %e, "ping: no connection");
+            false
+        }
+    };
+    println!("{}", if up { "pong" } else { "pang" });
+    if up {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 async fn call(args: CallArgs) -> ExitCode {
-    use beamnode::services::rpc_client::{self, RpcError};
+    use beamnode::services::rpc_client;
     let call_args = match beamnode::term::parse::parse_args(&args.args) {
         Ok(a) => a,
         Err(e) => {
@@ -348,20 +466,7 @@ async fn call(args: CallArgs) -> ExitCode {
     )
     .await;
     node.shutdown();
-    match result {
-        Ok(v) => {
-            println!("{v}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            println!("{}", e.to_rpc_result());
-            match e {
-                RpcError::NodeDown(_) => ExitCode::from(EXIT_NODEDOWN),
-                RpcError::Timeout => ExitCode::from(EXIT_TIMEOUT),
-                _ => ExitCode::from(EXIT_BADRPC),
-            }
-        }
-    }
+    print_call_result(result)
 }
 
 async fn names(args: NamesArgs) -> ExitCode {
@@ -381,25 +486,5 @@ async fn names(args: NamesArgs) -> ExitCode {
             eprintln!("beamnode: no EPMD at {}:{port}: {e}", args.host);
             ExitCode::from(EXIT_NODEDOWN)
         }
-    }
-}
-
-async fn ping(args: PingArgs) -> ExitCode {
-    let target = target_name(&args.node);
-    let node = match client_node(&target, &args.client).await {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("beamnode: cannot start the pinging node: {e}");
-            println!("pang");
-            return ExitCode::from(1);
-        }
-    };
-    let up = node.ping(&beamnode::term::Atom::new(&target)).await;
-    node.shutdown();
-    println!("{}", if up { "pong" } else { "pang" });
-    if up {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }

@@ -113,6 +113,17 @@ pub enum SpawnError {
     Exited(Term),
 }
 
+impl SpawnError {
+    /// The error a SPAWN_REPLY's error atom stands for (§5.4).
+    pub fn from_reply_atom(a: &Atom) -> SpawnError {
+        match a.as_str() {
+            "noconnection" => SpawnError::NoConnection,
+            "notsup" => SpawnError::NotSupported,
+            _ => SpawnError::Refused(a.clone()),
+        }
+    }
+}
+
 /// What the requester asked for in a SPAWN_REQUEST's option list.
 struct ParsedOpts {
     link: bool,
@@ -534,13 +545,7 @@ impl Process {
             Some([_, _, status, Term::Pid(pid)]) if status.is_atom("ok") => {
                 Ok((pid.clone(), opts.monitor.then_some(req_id)))
             }
-            Some([_, _, _, Term::Atom(a)]) if a.as_str() == "noconnection" => {
-                Err(SpawnError::NoConnection)
-            }
-            Some([_, _, _, Term::Atom(a)]) if a.as_str() == "notsup" => {
-                Err(SpawnError::NotSupported)
-            }
-            Some([_, _, _, Term::Atom(a)]) => Err(SpawnError::Refused(a.clone())),
+            Some([_, _, _, Term::Atom(a)]) => Err(SpawnError::from_reply_atom(a)),
             _ => Err(SpawnError::Refused(Atom::new("badarg"))),
         }
     }

@@ -96,3 +96,104 @@ pub async fn request(
         Err(ReceiveError::Exited(r)) => Err(IoError::Exited(r)),
     }
 }
+
+/// One piece of an output request, as an I/O server sees it (§12).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputPart {
+    /// Text to write (`put_chars` with chardata).
+    Text(String),
+    /// `{put_chars, Enc, M, F, A}`: write the chardata `M:F(A…)` returns. Only the
+    /// requesting node can be relied on to have `M` (usually `io_lib:format/2`).
+    Format {
+        module: crate::term::Atom,
+        function: crate::term::Atom,
+        args: Vec<Term>,
+    },
+}
+
+/// The output an `io_request` asks for, in order (`{requests, [...]}` flattened), or
+/// `None` for requests that are not output (input, `setopts`, …) or malformed ones.
+/// Pure, so every I/O server in the crate reads requests the same way.
+pub fn output_parts(req: &Term) -> Option<Vec<OutputPart>> {
+    let mut parts = Vec::new();
+    let mut todo = vec![req];
+    while let Some(req) = todo.pop() {
+        match req.as_tuple()? {
+            [tag, _enc, chars] if tag.is_atom("put_chars") => {
+                parts.push(OutputPart::Text(chardata(chars)?))
+            }
+            [tag, chars] if tag.is_atom("put_chars") => {
+                parts.push(OutputPart::Text(chardata(chars)?))
+            }
+            [tag, _enc, Term::Atom(m), Term::Atom(f), a] if tag.is_atom("put_chars") => {
+                parts.push(OutputPart::Format {
+                    module: m.clone(),
+                    function: f.clone(),
+                    args: a.as_list()?.to_vec(),
+                })
+            }
+            [tag, reqs] if tag.is_atom("requests") => todo.extend(reqs.as_list()?.iter().rev()),
+            _ => return None,
+        }
+    }
+    Some(parts)
+}
+
+/// Flattens Erlang chardata (nested lists of code points and binaries) to text,
+/// iteratively so a deep list cannot exhaust the stack. `None` if it is not chardata.
+pub fn chardata(t: &Term) -> Option<String> {
+    let mut out = String::new();
+    let mut stack = vec![t];
+    while let Some(t) = stack.pop() {
+        match t {
+            Term::Nil => {}
+            Term::Int(c) => out.push(char::from_u32(u32::try_from(*c).ok()?)?),
+            Term::Binary(b) => out.push_str(&String::from_utf8_lossy(b)),
+            Term::List(ts) => stack.extend(ts.iter().rev()),
+            Term::ImproperList(il) => {
+                stack.push(&il.tail);
+                stack.extend(il.elements.iter().rev());
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::*;
+
+    #[test]
+    fn output_parts_flattens_requests_in_order() {
+        let pc = |s: &str| {
+            Term::tuple(vec![
+                Term::atom("put_chars"),
+                Term::atom("unicode"),
+                Term::binary(s),
+            ])
+        };
+        let fmt = Term::tuple(vec![
+            Term::atom("put_chars"),
+            Term::atom("unicode"),
+            Term::atom("io_lib"),
+            Term::atom("format"),
+            Term::list(vec![Term::binary("~p"), Term::list(vec![Term::Int(1)])]),
+        ]);
+        let req = Term::tuple(vec![
+            Term::atom("requests"),
+            Term::list(vec![pc("a"), fmt, pc("b")]),
+        ]);
+        let parts = output_parts(&req).unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0], OutputPart::Text("a".into()));
+        assert!(
+            matches!(&parts[1], OutputPart::Format { function, .. } if function.as_str() == "format")
+        );
+        assert_eq!(parts[2], OutputPart::Text("b".into()));
+        let get = Term::tuple(vec![Term::atom("get_line"), Term::binary("> ")]);
+        assert_eq!(output_parts(&get), None);
+        let chars = Term::list(vec![Term::Int(104), Term::list(vec![Term::Int(105)])]);
+        assert_eq!(chardata(&chars).as_deref(), Some("hi"));
+    }
+}

@@ -19,6 +19,7 @@
 use crate::node::{SpawnError, SpawnRequestOpts};
 use crate::runtime::{Process, ReceiveError};
 use crate::services::gen::{self, CallError, Dest};
+use crate::services::io::OutputPart;
 use crate::term::{Atom, Pid, Term};
 use crate::Node;
 use std::fmt;
@@ -168,48 +169,27 @@ pub fn start_io_sink(node: &Node) -> Pid {
 }
 
 /// The text an output request asks to write, or `None` for requests we do not serve.
+/// Formatting parts are evaluated on `origin` (the node of the requesting process).
 async fn io_text(node: &Node, origin: &Atom, req: &Term) -> Option<String> {
-    match req.as_tuple()? {
-        [tag, _enc, chars] if tag.is_atom("put_chars") => chardata(chars),
-        [tag, chars] if tag.is_atom("put_chars") => chardata(chars),
-        [tag, _enc, Term::Atom(m), Term::Atom(f), a] if tag.is_atom("put_chars") => {
-            let args = a.as_list()?.to_vec();
-            let t = Duration::from_secs(10);
-            let v = call_in(&mut node.process(), origin, m.as_str(), f.as_str(), args, t)
-                .await
-                .ok()?;
-            chardata(&v)
-        }
-        [tag, reqs] if tag.is_atom("requests") => {
-            let mut s = String::new();
-            for r in reqs.as_list()? {
-                s.push_str(&Box::pin(io_text(node, origin, r)).await?);
+    let mut text = String::new();
+    for part in crate::services::io::output_parts(req)? {
+        match part {
+            OutputPart::Text(t) => text.push_str(&t),
+            OutputPart::Format {
+                module,
+                function,
+                args,
+            } => {
+                let t = Duration::from_secs(10);
+                let mut p = node.process();
+                let v = call_in(&mut p, origin, module.as_str(), function.as_str(), args, t)
+                    .await
+                    .ok()?;
+                text.push_str(&crate::services::io::chardata(&v)?);
             }
-            Some(s)
-        }
-        _ => None,
-    }
-}
-
-/// Flattens Erlang chardata (nested lists of code points and binaries) to text,
-/// iteratively so a deep list cannot exhaust the stack.
-fn chardata(t: &Term) -> Option<String> {
-    let mut out = String::new();
-    let mut stack = vec![t];
-    while let Some(t) = stack.pop() {
-        match t {
-            Term::Nil => {}
-            Term::Int(c) => out.push(char::from_u32(u32::try_from(*c).ok()?)?),
-            Term::Binary(b) => out.push_str(&String::from_utf8_lossy(b)),
-            Term::List(ts) => stack.extend(ts.iter().rev()),
-            Term::ImproperList(il) => {
-                stack.push(&il.tail);
-                stack.extend(il.elements.iter().rev());
-            }
-            _ => return None,
         }
     }
-    Some(out)
+    Some(text)
 }
 
 /// [`call`] from an existing process (its group leader is passed on, as OTP does).
@@ -267,7 +247,7 @@ pub async fn call_in(
     }
 }
 
-fn spawn_error(e: SpawnError, target: &Atom) -> RpcError {
+pub(crate) fn spawn_error(e: SpawnError, target: &Atom) -> RpcError {
     match e {
         SpawnError::NoConnection => RpcError::NodeDown(target.clone()),
         SpawnError::Timeout => RpcError::Timeout,
@@ -280,7 +260,7 @@ fn spawn_error(e: SpawnError, target: &Atom) -> RpcError {
 }
 
 /// Maps the `DOWN` reason of an `erpc:execute_call/4` process to the outcome (§9.2).
-fn decode_result(
+pub(crate) fn decode_result(
     res: &crate::term::Reference,
     reason: Term,
     target: &Atom,

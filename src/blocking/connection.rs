@@ -1,0 +1,417 @@
+//! One blocking distribution connection: EPMD lookup (§1.2 PORT_PLEASE2), the
+//! initiator handshake (§2), then 4-byte frames with ticks (§4.1) and control
+//! messages (§5) — all through the same sans-IO codecs the tokio layer drives.
+
+use crate::proto::control::{ControlMessage, Destination};
+use crate::proto::dist::{DistDecoder, DistEncoder, DistError, DistMessage};
+use crate::proto::epmd::{EpmdError, EpmdRequest, Port2Resp};
+use crate::proto::framing::{Frame, FrameError, FrameReader, TICK};
+use crate::proto::handshake::{
+    Cookie, HandshakeError, Initiator, InitiatorConfig, InitiatorNext, LocalName,
+};
+use crate::proto::tick::{TickAction, TickState};
+use crate::proto::DistFlags;
+use crate::term::{Atom, Pid, Reference, Term};
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+use tracing::{debug, warn};
+
+/// How to reach the peer, and who we are.
+#[derive(Debug, Clone)]
+pub struct DialConfig {
+    /// Our full node name (`name@host`). We never listen, so nobody dials it back.
+    pub our_name: String,
+    /// The shared secret. Never logged.
+    pub cookie: String,
+    /// The peer's full node name.
+    pub peer: String,
+    /// The EPMD port on the peer's host (§1.1; `ERL_EPMD_PORT`, default 4369).
+    pub epmd_port: u16,
+    /// Connect as a hidden node (§3.4): the peer does not list us in `nodes()`.
+    pub hidden: bool,
+    /// Limit for each set-up step (`net_setuptime`, §2).
+    pub setup_time: Duration,
+    /// `net_ticktime` (§4.1); ticks are sent every quarter of it.
+    pub net_ticktime: Duration,
+}
+
+impl DialConfig {
+    /// Defaults as a node started with only a name and a cookie: hidden, EPMD port
+    /// 4369, set-up time 7 s, tick time 60 s.
+    pub fn new(
+        our_name: impl Into<String>,
+        cookie: impl Into<String>,
+        peer: impl Into<String>,
+    ) -> DialConfig {
+        DialConfig {
+            our_name: our_name.into(),
+            cookie: cookie.into(),
+            peer: peer.into(),
+            epmd_port: 4369,
+            hidden: true,
+            setup_time: Duration::from_secs(7),
+            net_ticktime: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why [`Connection::dial`] or a later read/write failed. Every variant means the
+/// connection is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DialError {
+    #[error("invalid node name {0}")]
+    BadName(String),
+    #[error("cannot resolve host {host}: {source}")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
+    #[error("no EPMD answers on {host} port {port}: {source}")]
+    EpmdUnreachable {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("EPMD: {0}")]
+    Epmd(#[from] EpmdError),
+    #[error("node {0} is not registered with EPMD on its host")]
+    NotRegistered(String),
+    #[error("handshake: {0}")]
+    Handshake(#[from] HandshakeError),
+    #[error("the peer refused the connection ({0})")]
+    Refused(&'static str),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("timed out {0}")]
+    Timeout(&'static str),
+    #[error("the peer closed the connection")]
+    Closed,
+    #[error("the peer closed the connection during the handshake (wrong cookie, or it refused our name)")]
+    ClosedInHandshake,
+    #[error("no data from the peer for the tick time (net_tick_timeout)")]
+    TickTimeout,
+    #[error("bad frame: {0}")]
+    Frame(#[from] FrameError),
+    #[error("bad distribution message: {0}")]
+    Dist(#[from] DistError),
+    #[error("invalid control message from the peer: {0}")]
+    Protocol(String),
+}
+
+/// An established connection. Our single pid is [`Connection::pid`].
+pub struct Connection {
+    stream: TcpStream,
+    peer: Atom,
+    me: Pid,
+    negotiated: DistFlags,
+    frames: FrameReader,
+    decoder: DistDecoder,
+    encoder: DistEncoder,
+    ticks: TickState,
+    tick_period: Duration,
+    next_tick: Instant,
+    next_ref: u32,
+    ref_salt: u32,
+    stash: VecDeque<DistMessage>,
+    out: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    // The handshake challenge must come from the OS random source (§2.3); a failure
+    // still yields a value and is logged.
+    if let Err(e) = getrandom::fill(&mut b) {
+        warn!(error = %e, "OS random source failed");
+    }
+    u32::from_le_bytes(b)
+}
+
+fn split_name(name: &str) -> Option<(&str, &str)> {
+    name.split_once('@')
+        .filter(|(a, h)| !a.is_empty() && !h.is_empty())
+}
+
+impl Connection {
+    /// Resolves the peer's host once, asks its EPMD for the port, connects and runs the
+    /// initiator handshake (§2.2).
+    pub fn dial(cfg: &DialConfig) -> Result<Connection, DialError> {
+        let (alive, host) =
+            split_name(&cfg.peer).ok_or_else(|| DialError::BadName(cfg.peer.clone()))?;
+        if split_name(&cfg.our_name).is_none() {
+            return Err(DialError::BadName(cfg.our_name.clone()));
+        }
+        let cookie = Cookie::new(&cfg.cookie)?;
+        let ips = resolve(host)?;
+        let limit = cfg.setup_time;
+        let (ip, port) = epmd_lookup(&ips, host, cfg.epmd_port, alive, limit)?
+            .ok_or_else(|| DialError::NotRegistered(cfg.peer.clone()))?;
+        let mut stream = TcpStream::connect_timeout(&SocketAddr::new(ip, port), limit)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(limit))?;
+        stream.set_write_timeout(Some(limit))?;
+        // Without a listener or EPMD registration our creation is ours to pick; never
+        // 0..=3, which the old pid/ref formats reserve.
+        let creation = random_u32().max(4);
+        let flags = if cfg.hidden {
+            DistFlags::IMPLEMENTED
+        } else {
+            DistFlags::IMPLEMENTED | DistFlags::PUBLISHED
+        };
+        let (mut state, hello) = Initiator::start(InitiatorConfig {
+            our_name: LocalName::Static(cfg.our_name.clone()),
+            our_creation: creation,
+            our_flags: flags,
+            cookie,
+            our_challenge: random_u32(),
+            peer_name: cfg.peer.clone(),
+            reconnecting: false,
+        })?;
+        stream.write_all(&hello)?;
+        let mut buf = [0u8; 1024];
+        let est = loop {
+            let n = match stream.read(&mut buf) {
+                Ok(0) => return Err(DialError::ClosedInHandshake),
+                Ok(n) => n,
+                Err(e) if is_timeout(&e) => return Err(DialError::Timeout("in the handshake")),
+                Err(e) => return Err(e.into()),
+            };
+            let step = state.handle(&buf[..n])?;
+            if !step.send.is_empty() {
+                stream.write_all(&step.send)?;
+            }
+            match step.next {
+                InitiatorNext::Continue(s) => state = s,
+                InitiatorNext::Established(est) => break est,
+                // We never listen, so the peer cannot be dialling us: these only come
+                // from a peer that already has a connection from a node of our name.
+                InitiatorNext::Nok => return Err(DialError::Refused("nok")),
+                InitiatorNext::AliveDeclined => return Err(DialError::Refused("alive")),
+            }
+        };
+        debug!(peer = %cfg.peer, flags = %est.negotiated, "connection up");
+        let our_name = Atom::new(&est.our_name);
+        let mut frames = FrameReader::new();
+        frames.extend(&est.leftover);
+        let intensity = 4;
+        let tick_period = cfg.net_ticktime / intensity;
+        Ok(Connection {
+            stream,
+            peer: Atom::new(&est.peer_name),
+            me: Pid::new(our_name, 1, 0, est.our_creation),
+            negotiated: est.negotiated,
+            frames,
+            decoder: DistDecoder::new(est.negotiated),
+            encoder: DistEncoder::new(est.negotiated),
+            ticks: TickState::new(intensity, cfg.hidden),
+            tick_period,
+            next_tick: Instant::now() + tick_period,
+            next_ref: 1,
+            ref_salt: random_u32(),
+            stash: VecDeque::new(),
+            out: Vec::with_capacity(4096),
+            buf: vec![0u8; 16 * 1024],
+        })
+    }
+
+    /// The peer's node name.
+    pub fn peer(&self) -> &Atom {
+        &self.peer
+    }
+
+    /// Our one pid on this connection.
+    pub fn pid(&self) -> &Pid {
+        &self.me
+    }
+
+    /// The flags both sides use (§3.3).
+    pub fn negotiated(&self) -> DistFlags {
+        self.negotiated
+    }
+
+    /// A new reference of our node (`make_ref()`).
+    pub fn make_ref(&mut self) -> Reference {
+        let n = self.next_ref;
+        self.next_ref = self.next_ref.wrapping_add(1);
+        Reference {
+            node: self.me.node.clone(),
+            creation: self.me.creation,
+            ids: vec![n & 0x3_ffff, n >> 18, self.ref_salt],
+        }
+    }
+
+    /// Sends one control message (with its payload when it has one).
+    pub fn send(
+        &mut self,
+        control: &ControlMessage,
+        payload: Option<&Term>,
+    ) -> Result<(), DialError> {
+        self.out.clear();
+        self.encoder.encode_frame(control, payload, &mut self.out)?;
+        self.stream.set_write_timeout(Some(self.tick_period * 4))?;
+        self.stream.write_all(&self.out)?;
+        self.ticks.on_write();
+        Ok(())
+    }
+
+    /// Sends `msg` to `to` as a plain message (SEND_SENDER when negotiated, §5.1).
+    pub fn send_message(&mut self, to: &Pid, msg: &Term) -> Result<(), DialError> {
+        let control = if self.negotiated.contains(DistFlags::SEND_SENDER) {
+            ControlMessage::SendSender {
+                from: self.me.clone(),
+                to: to.clone(),
+                token: None,
+            }
+        } else {
+            ControlMessage::Send {
+                to: to.clone(),
+                token: None,
+            }
+        };
+        self.send(&control, Some(msg))
+    }
+
+    /// Puts a message back, to be returned first by the next [`Connection::recv`]
+    /// (for a caller that waits for one reply while another arrives).
+    pub fn stash(&mut self, msg: DistMessage) {
+        self.stash.push_back(msg);
+    }
+
+    /// The next control message for us, or `Ok(None)` once `deadline` passes. Keeps
+    /// ticking while it waits (§4.1); signals that break OTP's origin/destination rules
+    /// end the connection, as OTP does (§5.1).
+    pub fn recv(&mut self, deadline: Option<Instant>) -> Result<Option<DistMessage>, DialError> {
+        if let Some(m) = self.stash.pop_front() {
+            return Ok(Some(m));
+        }
+        loop {
+            while let Some(frame) = self.frames.next_frame()? {
+                let Frame::Data(payload) = frame else {
+                    continue;
+                };
+                let Some(msg) = self.decoder.decode(payload)? else {
+                    continue; // more fragments to come
+                };
+                msg.control
+                    .check_origin(&self.peer)
+                    .map_err(|e| DialError::Protocol(e.to_string()))?;
+                let dest = msg
+                    .control
+                    .check_destination(&self.me.node, self.me.creation)
+                    .map_err(|e| DialError::Protocol(e.to_string()))?;
+                if !matches!(dest, Destination::StaleIncarnation) {
+                    return Ok(Some(msg));
+                }
+            }
+            let now = Instant::now();
+            if now >= self.next_tick {
+                self.next_tick = now + self.tick_period;
+                match self.ticks.on_timer() {
+                    TickAction::None => {}
+                    TickAction::SendTick => self.stream.write_all(&TICK)?,
+                    TickAction::Timeout => return Err(DialError::TickTimeout),
+                }
+            }
+            let mut wait = self.next_tick.saturating_duration_since(now);
+            if let Some(d) = deadline {
+                if now >= d {
+                    return Ok(None);
+                }
+                wait = wait.min(d - now);
+            }
+            self.stream
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => return Err(DialError::Closed),
+                Ok(n) => {
+                    self.ticks.on_read();
+                    self.frames.extend(&self.buf[..n]);
+                }
+                Err(e) if is_timeout(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
+}
+
+/// The host's addresses, resolved once (the tokio dialer resolves for EPMD and again
+/// for the node).
+fn resolve(host: &str) -> Result<Vec<IpAddr>, DialError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    let addrs = (host, 0)
+        .to_socket_addrs()
+        .map_err(|source| DialError::Resolve {
+            host: host.to_string(),
+            source,
+        })?;
+    let ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+    if ips.is_empty() {
+        return Err(DialError::Resolve {
+            host: host.to_string(),
+            source: std::io::Error::new(ErrorKind::NotFound, "no addresses"),
+        });
+    }
+    Ok(ips)
+}
+
+/// PORT_PLEASE2 (§1.2) on the first address whose EPMD answers: that address and the
+/// node's port, or `None` if EPMD does not know the name.
+fn epmd_lookup(
+    ips: &[IpAddr],
+    host: &str,
+    epmd_port: u16,
+    alive: &str,
+    limit: Duration,
+) -> Result<Option<(IpAddr, u16)>, DialError> {
+    let request = EpmdRequest::PortPlease2 {
+        name: alive.to_owned(),
+    }
+    .encode()?;
+    let mut last = None;
+    for &ip in ips {
+        let mut s = match TcpStream::connect_timeout(&SocketAddr::new(ip, epmd_port), limit) {
+            Ok(s) => s,
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        s.set_read_timeout(Some(limit))?;
+        s.set_write_timeout(Some(limit))?;
+        s.write_all(&request)?;
+        let mut buf = Vec::with_capacity(64);
+        let mut chunk = [0u8; 512];
+        loop {
+            match Port2Resp::decode(&buf)? {
+                Some((Port2Resp::Found(info), _)) => return Ok(Some((ip, info.port))),
+                Some((Port2Resp::NotFound { .. }, _)) => return Ok(None),
+                None => {}
+            }
+            match s.read(&mut chunk) {
+                Ok(0) => return Err(DialError::Closed),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if is_timeout(&e) => {
+                    return Err(DialError::Timeout("waiting for EPMD's PORT2 reply"))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Err(DialError::EpmdUnreachable {
+        host: host.to_string(),
+        port: epmd_port,
+        source: last.unwrap_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address")),
+    })
+}

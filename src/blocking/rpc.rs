@@ -1,0 +1,209 @@
+//! `rpc:call` and `net_adm:ping` over one blocking [`Connection`], with the same wire
+//! shapes and result mapping as [`crate::services::rpc_client`] (protocol-notes §9.1,
+//! §9.2, §7.1).
+//!
+//! A call is a SPAWN_REQUEST for `erpc:execute_call(Res, M, F, A)` with a `monitor`
+//! option; the result comes back as the reason of that monitor's DOWN. Our pid is also
+//! the spawned process's group leader, so the called function's output (`io:format`)
+//! arrives here as I/O requests and is written to `out` — as `rpc:call` from a shell
+//! shows it in that shell (§12). Formatting requests are evaluated on the peer with a
+//! nested call, since only the BEAM has `io_lib`.
+
+use super::connection::{Connection, DialError};
+use crate::node::SpawnError;
+use crate::proto::control::ControlMessage;
+use crate::proto::dist::DistMessage;
+use crate::proto::DistFlags;
+use crate::services::io::{chardata, output_parts, OutputPart};
+use crate::services::rpc_client::{decode_result, spawn_error, RpcError};
+use crate::term::{Atom, Term};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// True when the peer serves calls through spawn requests (DFLAG_SPAWN, OTP 23+).
+/// [`call`] needs it; for other peers use the `rex` path of a full node.
+pub fn supports_call(conn: &Connection) -> bool {
+    conn.negotiated().contains(DistFlags::SPAWN)
+}
+
+/// `rpc:call(Peer, Module, Function, Args, Timeout)`: runs the function on the
+/// connection's peer and returns its value; its output is written to `out`.
+/// `timeout: None` waits forever. A peer without DFLAG_SPAWN gives
+/// `RpcError::BadRpc(notsup)` (check [`supports_call`] first).
+pub fn call(
+    conn: &mut Connection,
+    module: &str,
+    function: &str,
+    args: Vec<Term>,
+    timeout: Option<Duration>,
+    out: &mut dyn Write,
+) -> Result<Term, RpcError> {
+    if !supports_call(conn) {
+        return Err(RpcError::BadRpc(Term::atom("notsup")));
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    execute(conn, module, function, args, deadline, Some(out))
+}
+
+/// `net_adm:ping(Peer)` on an established connection: `{is_auth, Us}` to the peer's
+/// `net_kernel` (§7.1); true when it answers `yes`.
+pub fn ping(conn: &mut Connection, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let tag = conn.make_ref();
+    let me = conn.pid().clone();
+    let from = Term::tuple(vec![Term::Pid(me.clone()), Term::Ref(tag.clone())]);
+    let req = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(me.node.clone())]);
+    let msg = Term::tuple(vec![Term::atom("$gen_call"), from, req]);
+    let control = ControlMessage::RegSend {
+        from: me,
+        to_name: Atom::new("net_kernel"),
+        token: None,
+    };
+    if conn.send(&control, Some(&msg)).is_err() {
+        return false;
+    }
+    loop {
+        match conn.recv(Some(deadline)) {
+            Ok(Some(m)) => match message_to_us(&m) {
+                Some(Term::Tuple(t)) if matches!(t.as_slice(), [Term::Ref(r), _] if *r == tag) => {
+                    return t.as_slice()[1].is_atom("yes")
+                }
+                _ => {}
+            },
+            Ok(None) | Err(_) => return false,
+        }
+    }
+}
+
+/// The message term of a plain message to our pid, if `m` is one.
+fn message_to_us(m: &DistMessage) -> Option<&Term> {
+    match m.control {
+        ControlMessage::Send { .. }
+        | ControlMessage::SendSender { .. }
+        | ControlMessage::AliasSend { .. } => m.payload.as_ref(),
+        _ => None,
+    }
+}
+
+/// One erpc call. With `io` present the call serves I/O requests (the outer call);
+/// without, messages other than its own replies are stashed for the outer loop (a
+/// nested formatting call).
+fn execute(
+    conn: &mut Connection,
+    module: &str,
+    function: &str,
+    args: Vec<Term>,
+    deadline: Option<Instant>,
+    mut io: Option<&mut dyn Write>,
+) -> Result<Term, RpcError> {
+    let peer = conn.peer().clone();
+    let nodedown = |_: DialError| RpcError::NodeDown(peer.clone());
+    let res = conn.make_ref();
+    let req_id = conn.make_ref();
+    let me = conn.pid().clone();
+    let request = ControlMessage::SpawnRequest {
+        req_id: req_id.clone(),
+        from: me.clone(),
+        group_leader: me.clone(),
+        module: Atom::new("erpc"),
+        function: Atom::new("execute_call"),
+        arity: 4,
+        opts: Term::list(vec![Term::atom("monitor")]),
+        token: None,
+    };
+    let erpc_args = Term::list(vec![
+        Term::Ref(res.clone()),
+        Term::atom(module),
+        Term::atom(function),
+        Term::list(args),
+    ]);
+    conn.send(&request, Some(&erpc_args)).map_err(nodedown)?;
+    let mut stashed = Vec::new();
+    let outcome = loop {
+        let Some(msg) = conn.recv(deadline).map_err(nodedown)? else {
+            break Err(RpcError::Timeout);
+        };
+        match &msg.control {
+            ControlMessage::SpawnReply {
+                req_id: r, result, ..
+            } if *r == req_id => match result {
+                Term::Pid(_) => {}
+                Term::Atom(a) => break Err(spawn_error(SpawnError::from_reply_atom(a), &peer)),
+                _ => break Err(spawn_error(SpawnError::Refused(Atom::new("badarg")), &peer)),
+            },
+            ControlMessage::MonitorPExit {
+                reference, reason, ..
+            } if *reference == req_id => break decode_result(&res, reason.clone(), &peer),
+            ControlMessage::PayloadMonitorPExit { reference, .. } if *reference == req_id => {
+                let reason = msg.payload.clone().unwrap_or(Term::Nil);
+                break decode_result(&res, reason, &peer);
+            }
+            _ => match (&mut io, io_request(&msg)) {
+                (Some(out), Some((from, reply_as, req))) => {
+                    let reply = serve_io(conn, &req, deadline, &mut **out);
+                    let answer = Term::tuple(vec![Term::atom("io_reply"), reply_as, reply]);
+                    conn.send_message(&from, &answer).map_err(nodedown)?;
+                }
+                (None, Some(_)) => stashed.push(msg),
+                _ => {} // nothing else is addressed to a one-shot caller
+            },
+        }
+    };
+    for m in stashed {
+        conn.stash(m);
+    }
+    outcome
+}
+
+/// `{io_request, From, ReplyAs, Request}` sent to our pid (§12).
+fn io_request(m: &DistMessage) -> Option<(crate::term::Pid, Term, Term)> {
+    match message_to_us(m)?.as_tuple()? {
+        [tag, Term::Pid(from), reply_as, req] if tag.is_atom("io_request") => {
+            Some((from.clone(), reply_as.clone(), req.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Writes an output request's text; the `io_reply` answer (`ok`, or
+/// `{error, enotsup}` for requests a one-shot caller cannot serve, such as input).
+fn serve_io(
+    conn: &mut Connection,
+    req: &Term,
+    deadline: Option<Instant>,
+    out: &mut dyn Write,
+) -> Term {
+    let enotsup = || Term::tuple(vec![Term::atom("error"), Term::atom("enotsup")]);
+    let Some(parts) = output_parts(req) else {
+        return enotsup();
+    };
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            OutputPart::Text(t) => text.push_str(&t),
+            OutputPart::Format {
+                module,
+                function,
+                args,
+            } => {
+                let limit = Instant::now() + Duration::from_secs(10);
+                let d = deadline.map_or(limit, |d| d.min(limit));
+                let v = execute(
+                    conn,
+                    module.as_str(),
+                    function.as_str(),
+                    args,
+                    Some(d),
+                    None,
+                );
+                match v.ok().as_ref().and_then(chardata) {
+                    Some(t) => text.push_str(&t),
+                    None => return enotsup(),
+                }
+            }
+        }
+    }
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    Term::atom("ok")
+}

@@ -1,0 +1,166 @@
+//! The blocking one-shot client (`beamnode::blocking`, what `beamnode call` and
+//! `beamnode ping` use) against real OTP 25: EPMD lookup, handshake, erpc calls with
+//! every outcome class, output of the called function, ticks during a long call, a
+//! node that dies mid-call, and refusals (wrong cookie, unknown node).
+
+mod common;
+
+use beamnode::blocking::{rpc, Connection, DialConfig, DialError};
+use beamnode::services::rpc_client::{ExceptionClass, RpcError};
+use beamnode::Term;
+use common::*;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+fn config(target: &str, epmd: u16, cookie: &str) -> DialConfig {
+    let mut cfg = DialConfig::new(format!("{}@localhost", unique("blk")), cookie, target);
+    cfg.epmd_port = epmd;
+    cfg
+}
+
+/// Runs a blocking call on a blocking-pool thread; returns the outcome and output.
+async fn call(
+    cfg: DialConfig,
+    m: &'static str,
+    f: &'static str,
+    args: Vec<Term>,
+    timeout: Option<Duration>,
+) -> (Result<Term, RpcError>, String) {
+    let job = tokio::task::spawn_blocking(move || {
+        let mut conn = Connection::dial(&cfg).expect("dial");
+        let mut out = Vec::new();
+        let r = rpc::call(&mut conn, m, f, args, timeout, &mut out);
+        (r, String::from_utf8_lossy(&out).into_owned())
+    });
+    tokio::time::timeout(T, job).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_calls_against_real_erl() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let name = unique("blkt");
+    let mut erl = Erl::start(&name, COOKIE, epmd, "io:format(\"UP~n\").");
+    erl.expect("UP", T).await;
+    let target = format!("{name}@localhost");
+    let cfg = || config(&target, epmd, COOKIE);
+
+    let (r, _) = call(cfg(), "erlang", "node", vec![], None).await;
+    assert_eq!(r, Ok(Term::atom(&target)));
+    let list = Term::list(vec![Term::Int(1), Term::binary("x"), Term::atom("a")]);
+    let (r, _) = call(cfg(), "lists", "reverse", vec![list], None).await;
+    assert_eq!(r.unwrap().to_string(), "[a,<<\"x\">>,1]");
+
+    // Output goes through our pid as group leader; `~p` needs a nested io_lib call.
+    let fmt_args = vec![
+        Term::binary("a ~p b ~s~n"),
+        Term::list(vec![Term::Int(7), Term::binary("z")]),
+    ];
+    let (r, out) = call(cfg(), "io", "format", fmt_args, None).await;
+    assert_eq!(r, Ok(Term::atom("ok")));
+    assert_eq!(out, "a 7 b z\n");
+
+    let (r, _) = call(cfg(), "erlang", "throw", vec![Term::atom("t")], None).await;
+    assert!(
+        matches!(&r, Err(RpcError::Exception { class: ExceptionClass::Throw, reason, .. }) if reason.is_atom("t")),
+        "{r:?}"
+    );
+    let (r, _) = call(cfg(), "erlang", "exit", vec![Term::atom("bye")], None).await;
+    assert_eq!(
+        r.unwrap_err().to_rpc_result().to_string(),
+        "{badrpc,{'EXIT',bye}}"
+    );
+    let (r, _) = call(cfg(), "nomod", "nofun", vec![], None).await;
+    assert_eq!(
+        r.unwrap_err().to_rpc_result().to_string(),
+        "{badrpc,{'EXIT',{undef,[{nomod,nofun,[],[]}]}}}"
+    );
+    let started = Instant::now();
+    let sleep = vec![Term::Int(5000)];
+    let (r, _) = call(
+        cfg(),
+        "timer",
+        "sleep",
+        sleep,
+        Some(Duration::from_millis(300)),
+    )
+    .await;
+    assert_eq!(r, Err(RpcError::Timeout));
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Ping through the peer's net_kernel.
+    let c = cfg();
+    let pong = tokio::task::spawn_blocking(move || {
+        let mut conn = Connection::dial(&c).expect("dial");
+        rpc::ping(&mut conn, Duration::from_secs(5))
+    });
+    assert!(tokio::time::timeout(T, pong).await.unwrap().unwrap());
+}
+
+/// A call that outlives several tick intervals keeps the connection alive (we tick,
+/// erl ticks), then a call interrupted by the node's death reports nodedown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_call_survives_ticks_and_reports_nodedown() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let name = unique("blkd");
+    let mut erl = Erl::start_with(
+        &name,
+        COOKIE,
+        epmd,
+        "io:format(\"UP~n\").",
+        &["-kernel", "net_ticktime", "4"],
+    );
+    erl.expect("UP", T).await;
+    let target = format!("{name}@localhost");
+    let mut cfg = config(&target, epmd, COOKIE);
+    cfg.net_ticktime = Duration::from_secs(4);
+    let (r, _) = call(cfg.clone(), "timer", "sleep", vec![Term::Int(6000)], None).await;
+    assert_eq!(r, Ok(Term::atom("ok")), "a 6 s call with net_ticktime 4");
+
+    let pending = tokio::spawn(call(cfg, "timer", "sleep", vec![Term::Int(60_000)], None));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    erl.kill9();
+    let (r, _) = tokio::time::timeout(T, pending).await.unwrap().unwrap();
+    assert!(matches!(r, Err(RpcError::NodeDown(_))), "{r:?}");
+}
+
+/// A port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_dial_refusals() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let name = unique("blkr");
+    let mut erl = Erl::start(&name, COOKIE, epmd, "io:format(\"UP~n\").");
+    erl.expect("UP", T).await;
+    let target = format!("{name}@localhost");
+    let wrong = config(&target, epmd, "not_the_cookie");
+    let unknown = config("nobody@localhost", epmd, COOKIE);
+    let no_epmd = config(&target, free_port(), COOKIE);
+    let r = tokio::task::spawn_blocking(move || {
+        (
+            Connection::dial(&wrong).err(),
+            Connection::dial(&unknown).err(),
+            Connection::dial(&no_epmd).err(),
+        )
+    });
+    let (wrong, unknown, no_epmd) = tokio::time::timeout(T, r).await.unwrap().unwrap();
+    assert!(
+        matches!(wrong, Some(DialError::ClosedInHandshake)),
+        "{wrong:?}"
+    );
+    assert!(
+        matches!(unknown, Some(DialError::NotRegistered(_))),
+        "{unknown:?}"
+    );
+    assert!(
+        matches!(no_epmd, Some(DialError::EpmdUnreachable { .. })),
+        "{no_epmd:?}"
+    );
+}
