@@ -84,6 +84,7 @@ async fn otp27_calls_rust_through_rpc_and_erpc() {
         io:format("ERPC ~w~n", [erpc:call(R, rust_math, mul, [6, 7])]),
         io:format("FIB ~w~n", [erpc:call(R, rust_math, fib, [100], 5000)]),
         io:format("FUN ~w~n", [erpc:call(R, fun erlang:node/0) =:= R]),
+        io:format("CLOSURE ~w ~w~n", [Try(fun() -> erpc:call(R, fun() -> 1 end) end), rpc:call(R, erlang, apply, [fun() -> 1 end, []])]),
         io:format("FAIL ~w~n", [rpc:call(R, rust_math, fail, [boom])]),
         io:format("FAIL_BEAM ~w~n", [rpc:call(B, erlang, error, [boom])]),
         io:format("EFAIL ~w~n", [Try(fun() -> erpc:call(R, rust_math, fail, [boom]) end)]),
@@ -197,6 +198,12 @@ async fn otp27_calls_rust_through_rpc_and_erpc() {
     assert_eq!(erl.expect("ERPC ", T).await, "42");
     assert_eq!(erl.expect("FIB ", T).await, "354224848179261915075");
     assert_eq!(erl.expect("FUN ", T).await, "true");
+    // A closure cannot run on beamnode: a clear error instead of BEAM's result.
+    assert_eq!(
+        erl.expect("CLOSURE ", T).await,
+        "{caught,error,{exception,beamnode_cannot_run_funs,[{erlang,apply,2,[]}]}} \
+         {badrpc,{'EXIT',{beamnode_cannot_run_funs,[{erlang,apply,2,[]}]}}}"
+    );
     // rust_math:fail/1 raising: BEAM's shape, with the function itself on the stack.
     assert_eq!(
         erl.expect("FAIL ", T).await,
