@@ -8,6 +8,7 @@ use crate::proto::dist::{DistDecoder, DistEncoder};
 use crate::proto::framing::{Frame, FrameReader, TICK};
 use crate::proto::handshake::Established;
 use crate::proto::tick::{TickAction, TickState};
+use crate::proto::DistFlags;
 use crate::term::Atom;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -171,11 +172,11 @@ async fn write_loop(
             m = queue.recv() => {
                 let Some(first) = m else { return Ended::Killed };
                 out.clear();
-                encode(&mut encoder, peer, first, &mut out);
+                encode(&mut encoder, peer, flags, first, &mut out);
                 // Coalesce whatever else is already queued into the same write.
                 while out.len() < MAX_BATCH {
                     match queue.try_recv() {
-                        Ok(m) => encode(&mut encoder, peer, m, &mut out),
+                        Ok(m) => encode(&mut encoder, peer, flags, m, &mut out),
                         Err(_) => break,
                     }
                 }
@@ -206,10 +207,31 @@ async fn write_loop(
     }
 }
 
-fn encode(encoder: &mut DistEncoder, peer: &Atom, m: Outgoing, out: &mut Vec<u8>) {
-    if let Err(e) = encoder.encode_frame(&m.control, m.payload.as_ref(), out) {
+/// A SEND_SENDER for a peer that did not negotiate DFLAG_SEND_SENDER becomes a plain
+/// SEND `{2, '', To}` (protocol-notes §5.1): C nodes (`erl_call`, ei programs, which
+/// reach `rex` with `{From, {call, …}}`, §9.4) offer no SEND_SENDER and drop the
+/// connection on an op they do not know. Messages are queued before the connection
+/// (and so the flags) exist, so this is decided here, per frame.
+fn for_peer(control: ControlMessage, flags: DistFlags) -> ControlMessage {
+    match control {
+        ControlMessage::SendSender { to, token, .. } if !flags.contains(DistFlags::SEND_SENDER) => {
+            ControlMessage::Send { to, token }
+        }
+        other => other,
+    }
+}
+
+fn encode(
+    encoder: &mut DistEncoder,
+    peer: &Atom,
+    flags: DistFlags,
+    m: Outgoing,
+    out: &mut Vec<u8>,
+) {
+    let control = for_peer(m.control, flags);
+    if let Err(e) = encoder.encode_frame(&control, m.payload.as_ref(), out) {
         // A term the peer would reject would kill the whole connection (§4.5): drop
         // just this message instead.
-        warn!(%peer, op = m.control.op(), error = %e, "message not sendable; dropped");
+        warn!(%peer, op = control.op(), error = %e, "message not sendable; dropped");
     }
 }

@@ -26,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::{debug, warn};
+use tracing::{debug, trace, warn};
 
 /// Rust code that runs as `Module:Function(Args…)` when a peer spawns that MFA here.
 /// It gets the new process and the argument list; the process exits `normal` when the
@@ -247,6 +247,7 @@ impl Node {
             opts,
             args,
         } = req;
+        trace!(%module, %function, %opts, "spawn request");
         let Some(opts) = parse_opts(&opts) else {
             debug!(%module, %function, "spawn request with an unknown option: badopt");
             return self.send_spawn_reply(&from, req_id, 0, Term::atom("badopt"));

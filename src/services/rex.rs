@@ -8,8 +8,11 @@
 //! sends right after connecting (§16.1 row 6), answered with
 //! `{features_reply, node(), [erpc]}` so the peer knows erpc is served.
 //!
-//! Each call runs in its own task and is answered from there (through the `rex` pid),
-//! so a long function never holds up the server.
+//! A `call` runs in its own task and is answered from there (through the `rex` pid),
+//! so a long function never holds up the server. A `block_call` runs inside the server,
+//! as OTP's rex runs it (25 through 28): it holds up every other request to `rex`
+//! until it returns, so two `rpc:block_call`s to beamnode run one after the other,
+//! exactly as documented for `rpc:block_call/5`.
 
 use super::gen::{CallRequest, From};
 use crate::node::Node;
@@ -44,7 +47,7 @@ async fn serve(mut p: Process) {
     while let Ok(msg) = p.receive(None).await {
         let msg = match CallRequest::take(msg) {
             Ok(call) => {
-                handle_gen_call(&p, call);
+                handle_gen_call(&p, call).await;
                 continue;
             }
             Err(m) => m,
@@ -72,23 +75,30 @@ fn run(
     });
 }
 
-/// `gen_server:call(rex, {call | block_call, M, F, A, GL})`.
-fn handle_gen_call(p: &Process, call: CallRequest) {
+/// `gen_server:call(rex, {call | block_call, M, F, A, GL})`: a `call` runs in its
+/// own task; a `block_call` is awaited here, blocking the server (§9.4).
+async fn handle_gen_call(p: &Process, call: CallRequest) {
     let Some(from) = From::parse(&call.from) else {
         return;
     };
     let me = p.pid().clone();
     let parsed = call.request.as_tuple().and_then(|t| {
-        if tag_is(t, "call") || tag_is(t, "block_call") {
-            mfa(t)
+        if tag_is(t, "call") {
+            mfa(t).map(|m| (false, m))
+        } else if tag_is(t, "block_call") {
+            mfa(t).map(|m| (true, m))
         } else {
             None
         }
     });
     match parsed {
-        Some((m, f, a)) => run(p, m, f, a, move |node, reply| {
+        Some((false, (m, f, a))) => run(p, m, f, a, move |node, reply| {
             from.reply_via(node, &me, reply)
         }),
+        Some((true, (m, f, a))) => {
+            let reply = p.node().apply_rpc(&m, &f, a).await.rpc_reply();
+            from.reply(p, reply);
+        }
         None => {
             debug!(request = %call.request, "rex: unknown call");
             from.reply(

@@ -16,6 +16,16 @@
 //! `{Res, error, E, Stack}` — an unknown function gives OTP's
 //! `{Res, error, undef, [{M, F, A, []}]}`. The legacy `rex` server
 //! ([`super::rex`]) serves `block_call`, old callers and `features_request`.
+//!
+//! Newer OTP: OTP 27 puts exactly what OTP 25 puts on the wire (checked live in
+//! `tests/interop_newer_otp_rpc.rs`): spawn options `[monitor]` for calls and `[]` for
+//! casts; `{reply, error_only}`, `{reply_tag, T}` and `{monitor, [{tag, T}]}` /
+//! `{monitor, [{alias, _}]}` stay in the requester's erts (a monitor with options
+//! arrives as a bare `monitor`); user `spawn_opt` options such as `{priority, _}` or
+//! `{async_dist, _}` arrive as they are and are accepted. OTP 28's `erpc.erl` adds only
+//! local call options (`always_spawn`, `execute_call/3` for in-process calls) and its
+//! `rpc.erl` keeps the rex shapes (block_call inside the server, `{rex, Reply}` for
+//! C-node calls), so they need nothing more here.
 
 use crate::node::Node;
 use crate::runtime::Process;
@@ -223,13 +233,34 @@ impl Node {
 
     /// Runs `Module:Function(Args…)` as rpc would: the registered callable in its own
     /// task (panics caught), or OTP's `error:undef` for an unknown function.
-    /// `erlang:apply(Fun, [])` with an external fun `fun m:f/0` calls `m:f/0`.
+    /// `erlang:apply(Fun, [])` with an external fun `fun m:f/0` calls `m:f/0`; with a
+    /// closure it raises `error(beamnode_cannot_run_funs)`.
     pub async fn apply_rpc(&self, module: &Atom, function: &Atom, args: Vec<Term>) -> Outcome {
         let (module, function, args) = match (module.as_str(), function.as_str(), &args[..]) {
             ("erlang", "apply", [Term::ExportFun(f), Term::Nil])
                 if self.callable(module, function, 2).is_none() =>
             {
                 (f.module.clone(), f.function.clone(), Vec::new())
+            }
+            ("erlang", "apply", [Term::InternalFun(_), Term::Nil])
+                if self.callable(module, function, 2).is_none() =>
+            {
+                // A closure's code exists only in the BEAM that made it: say so, as the
+                // spawn path does (crate::node::spawn::CANNOT_RUN_FUNS), not `undef`.
+                warn!(
+                    "rpc of a fun (closure) refused: {}",
+                    crate::node::CANNOT_RUN_FUNS
+                );
+                return Outcome::Raised {
+                    class: RpcClass::Error,
+                    reason: Term::atom(crate::node::CANNOT_RUN_FUNS),
+                    stack: Term::list(vec![Term::tuple(vec![
+                        Term::atom("erlang"),
+                        Term::atom("apply"),
+                        Term::Int(2),
+                        Term::Nil,
+                    ])]),
+                };
             }
             _ => (module.clone(), function.clone(), args),
         };
