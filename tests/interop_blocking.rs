@@ -164,3 +164,43 @@ async fn blocking_dial_refusals() {
         "{no_epmd:?}"
     );
 }
+
+/// The same client against OTP 27 (Debian trixie root, `scripts/otp-root.sh`): calls
+/// with output, an exception and ping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_calls_against_otp27() {
+    let root = newer_otp_root();
+    let epmd = private_epmd().await;
+    let name = unique("blk27");
+    let mut erl = Erl::start_in_root(&root, &name, COOKIE, epmd, "io:format(\"UP~n\").");
+    erl.expect("UP", T).await;
+    let target = format!("{name}@localhost");
+    let cfg = || config(&target, epmd, COOKIE);
+    let (r, _) = call(
+        cfg(),
+        "erlang",
+        "system_info",
+        vec![Term::atom("otp_release")],
+        None,
+    )
+    .await;
+    assert_eq!(r, Ok(Term::string("27")));
+    let fmt_args = vec![Term::binary("~p~n"), Term::list(vec![Term::Int(27)])];
+    let (r, out) = call(cfg(), "io", "format", fmt_args, None).await;
+    assert_eq!((r, out.as_str()), (Ok(Term::atom("ok")), "27\n"));
+    let (r, _) = call(cfg(), "erlang", "error", vec![Term::atom("e27")], None).await;
+    assert!(
+        r.as_ref()
+            .unwrap_err()
+            .to_rpc_result()
+            .to_string()
+            .starts_with("{badrpc,{'EXIT',{e27,["),
+        "{r:?}"
+    );
+    let c = cfg();
+    let pong = tokio::task::spawn_blocking(move || {
+        let mut conn = Connection::dial(&c).expect("dial");
+        rpc::ping(&mut conn, Duration::from_secs(5))
+    });
+    assert!(tokio::time::timeout(T, pong).await.unwrap().unwrap());
+}
