@@ -4,6 +4,8 @@
 //! [`Node::register_rpc_async`] are *callables*: they take the argument list and
 //! return a value or an [`RpcException`]. They are distinct from spawned process
 //! bodies ([`Node::register_function`]) because rpc needs a result.
+//! [`Node::register_rpc_process`] callables also get a [`Process`] whose group leader
+//! is the caller's (§12), so their output reaches the calling shell.
 //!
 //! Every OTP 25+ path but `block_call` arrives as a SPAWN_REQUEST (§9.1):
 //! `erpc:call`/`send_request`/`multicall`, `rpc:call`/`async_call`/`multicall` spawn
