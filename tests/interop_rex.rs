@@ -200,6 +200,24 @@ async fn rust_calls_spawnless_peer_through_rex() {
     let v = rpc_client::call(&node, &e_node, "erlang", "throw", vec![Term::atom("t")], T).await;
     assert_eq!(v, Ok(Term::atom("t")));
     assert_eq!(erl.expect("REX call ", T).await, "erlang throw [t]");
+    // The group leader sent along is our output sink: io:format in the function gets
+    // its io_reply (or the call would hang until the timeout).
+    let v = rpc_client::call(
+        &node,
+        &e_node,
+        "io",
+        "format",
+        vec![Term::string("printed via rex~n")],
+        T,
+    )
+    .await;
+    assert_eq!(v, Ok(Term::atom("ok")));
+    assert!(erl.expect("REX call ", T).await.starts_with("io format "));
+    // (the sink has the format evaluated back on the erl, by a call through rex too)
+    assert!(erl
+        .expect("REX call ", T)
+        .await
+        .starts_with("io_lib format "));
 
     // Timeout.
     let started = Instant::now();
