@@ -8,11 +8,22 @@
 //! sends right after connecting (§16.1 row 6), answered with
 //! `{features_reply, node(), [erpc]}` so the peer knows erpc is served.
 //!
-//! A `call` runs in its own task and is answered from there (through the `rex` pid),
-//! so a long function never holds up the server. A `block_call` runs inside the server,
-//! as OTP's rex runs it (25 through 28): it holds up every other request to `rex`
-//! until it returns, so two `rpc:block_call`s to beamnode run one after the other,
-//! exactly as documented for `rpc:block_call/5`.
+//! How requests are scheduled follows OTP's `rex` (rpc.erl @ OTP-25.2.3, §9.4):
+//!
+//! - `{block_call, M, F, A, GL}` runs *inside* the server: one at a time, in arrival
+//!   order, and while it runs `rex` takes no other message — later block_calls, `call`s,
+//!   casts, `sbcast`s and `features_request`s wait in its mailbox, exactly as they wait
+//!   behind OTP's gen_server. Nothing else on the node is held up: erpc requests
+//!   (`rpc:call`, `erpc:call`, `rpc:cast` from OTP 25+) never pass through `rex`.
+//! - `{call, …}` (gen_server or C-node style) and `{cast, …}` run in a task of their
+//!   own, so a long function does not hold up the server; the reply goes out through
+//!   the `rex` pid.
+//! - Every function runs on behalf of the caller's group leader `GL` (a pid, or `user`
+//!   for the local `user` process if this node has one): a function registered with
+//!   [`Node::register_rpc_process`] gets a process whose group leader is `GL`, so its
+//!   output appears in the caller's shell, as OTP sets the group leader of the process
+//!   running the function (of the `rex` process itself for block_call, for the
+//!   duration of the call).
 
 use super::gen::{CallRequest, From};
 use crate::node::Node;
@@ -29,12 +40,30 @@ pub fn start(node: &Node) -> Result<Pid, RegisterError> {
     node.spawn_registered(NAME, serve)
 }
 
-/// `{M, F, A, _GL}` of a `{call | block_call | cast, M, F, A, GL}` request.
-fn mfa(t: &[Term]) -> Option<(Atom, Atom, Vec<Term>)> {
+/// One `{call | block_call | cast, M, F, A, GL}` request.
+struct Mfa {
+    m: Atom,
+    f: Atom,
+    a: Vec<Term>,
+    /// The caller's group leader, resolved on this node (§12).
+    gl: Option<Pid>,
+}
+
+/// Parses `{_, M, F, A, GL}`. GL is a pid, or `user` for this node's `user` process
+/// (OTP's `set_group_leader(user)`); anything else (`{send_stdout_to_caller, _}` of
+/// newer C-node callers) leaves the function without a group leader.
+fn mfa(node: &Node, t: &[Term]) -> Option<Mfa> {
     match t {
-        [_, Term::Atom(m), Term::Atom(f), a, _gl] => {
-            Some((m.clone(), f.clone(), a.as_list()?.to_vec()))
-        }
+        [_, Term::Atom(m), Term::Atom(f), a, gl] => Some(Mfa {
+            m: m.clone(),
+            f: f.clone(),
+            a: a.as_list()?.to_vec(),
+            gl: match gl {
+                Term::Pid(pid) => Some(pid.clone()),
+                Term::Atom(u) if u.as_str() == "user" => node.whereis(u),
+                _ => None,
+            },
+        }),
         _ => None,
     }
 }
@@ -61,44 +90,44 @@ async fn serve(mut p: Process) {
 }
 
 /// Runs `M:F(A)` in its own task and hands the rex reply shape to `done`.
-fn run(
-    p: &Process,
-    m: Atom,
-    f: Atom,
-    a: Vec<Term>,
-    done: impl FnOnce(&Node, Term) + Send + 'static,
-) {
+fn run(p: &Process, req: Mfa, done: impl FnOnce(&Node, Term) + Send + 'static) {
     let node = p.node().clone();
     tokio::spawn(async move {
-        let reply = node.apply_rpc(&m, &f, a).await.rpc_reply();
+        let reply = node
+            .apply_rpc_as(req.gl, &req.m, &req.f, req.a)
+            .await
+            .rpc_reply();
         done(&node, reply);
     });
 }
 
-/// `gen_server:call(rex, {call | block_call, M, F, A, GL})`: a `call` runs in its
-/// own task; a `block_call` is awaited here, blocking the server (§9.4).
+/// `gen_server:call(rex, {call | block_call, M, F, A, GL})`. A block_call is awaited
+/// here, so the server takes its next message only when it is done (module docs).
 async fn handle_gen_call(p: &Process, call: CallRequest) {
     let Some(from) = From::parse(&call.from) else {
         return;
     };
+    let node = p.node().clone();
     let me = p.pid().clone();
     let parsed = call.request.as_tuple().and_then(|t| {
         if tag_is(t, "call") {
-            mfa(t).map(|m| (false, m))
+            mfa(&node, t).map(|r| (false, r))
         } else if tag_is(t, "block_call") {
-            mfa(t).map(|m| (true, m))
+            mfa(&node, t).map(|r| (true, r))
         } else {
             None
         }
     });
     match parsed {
-        Some((false, (m, f, a))) => run(p, m, f, a, move |node, reply| {
-            from.reply_via(node, &me, reply)
-        }),
-        Some((true, (m, f, a))) => {
-            let reply = p.node().apply_rpc(&m, &f, a).await.rpc_reply();
+        Some((true, req)) => {
+            debug!(m = %req.m, f = %req.f, "rex: block_call");
+            let reply = node
+                .apply_rpc_as(req.gl, &req.m, &req.f, req.a)
+                .await
+                .rpc_reply();
             from.reply(p, reply);
         }
+        Some((false, req)) => run(p, req, move |node, reply| from.reply_via(node, &me, reply)),
         None => {
             debug!(request = %call.request, "rex: unknown call");
             from.reply(
@@ -111,8 +140,10 @@ async fn handle_gen_call(p: &Process, call: CallRequest) {
 
 /// `gen_server:cast(rex, {cast, M, F, A, GL})`: run, no reply.
 fn handle_cast(p: &Process, req: &Term) {
-    if let Some((m, f, a)) = req.as_tuple().filter(|t| tag_is(t, "cast")).and_then(mfa) {
-        run(p, m, f, a, |_, _| {});
+    let node = p.node().clone();
+    let parsed = req.as_tuple().filter(|t| tag_is(t, "cast"));
+    if let Some(req) = parsed.and_then(|t| mfa(&node, t)) {
+        run(p, req, |_, _| {});
     }
 }
 
@@ -140,9 +171,9 @@ fn handle_plain(p: &Process, from: &Pid, req: &Term) {
     let Some(t) = req.as_tuple() else { return };
     match t {
         [tag, ..] if tag.is_atom("call") => {
-            if let Some((m, f, a)) = mfa(t) {
+            if let Some(req) = mfa(&node, t) {
                 let (to, rex) = (from.clone(), p.pid().clone());
-                run(p, m, f, a, move |node, reply| {
+                run(p, req, move |node, reply| {
                     node.send_from(&rex, &to, Term::tuple(vec![Term::atom("rex"), reply]))
                 });
             }

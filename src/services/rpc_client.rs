@@ -13,8 +13,18 @@
 //! never reach anyone's mailbox.
 //!
 //! Peers without DFLAG_SPAWN (§9.3; only pre-OTP-23 nodes and some C nodes) are called
-//! through their `rex` server instead: `gen_server:call({rex, N}, {call, M, F, A, GL})`
-//! (§9.4), whose reply is already in `rpc:call` shape.
+//! through their `rex` server instead, as OTP 23/24's `rpc` did (§9.4):
+//!
+//! - [`call`] sends `gen_server:call({rex, N}, {call, M, F, A, GL})`. The reply is
+//!   already in `rpc:call` shape and rex does not say how a function failed, so a
+//!   `{badrpc, Reason}` reply becomes [`RpcError::BadRpc`]`(Reason)` (an exception is
+//!   `{'EXIT', {Error, Stack}}` or `{'EXIT', ExitReason}`), a thrown value comes back as
+//!   `Ok(Value)`, and a lost connection / timeout are [`RpcError::NodeDown`] /
+//!   [`RpcError::Timeout`] as on the erpc path. GL is the calling process's group
+//!   leader (our stdout sink for [`call`]), else `user`.
+//! - [`cast`] sends `gen_server:cast({rex, N}, {cast, M, F, A, user})`: the function's
+//!   output goes to the target node's own `user` (its console).
+//! - [`multicall`] is one [`call`] per node, so each SPAWN-less node is asked via rex.
 
 use crate::node::{SpawnError, SpawnRequestOpts};
 use crate::runtime::{Process, ReceiveError};
@@ -337,7 +347,8 @@ async fn rex_call(
 /// `rpc:cast(Node, Module, Function, Args)` / `erpc:cast/4`: runs the function on
 /// `target` and returns once the peer accepted the spawn (its SPAWN_REPLY, which is
 /// owed even though OTP's own caster ignores it, §5.4). The function's result and
-/// errors stay on the target.
+/// errors stay on the target. A peer without DFLAG_SPAWN gets the `rex` cast (module
+/// docs) and this returns once it is sent.
 pub async fn cast(
     node: &Node,
     target: &Atom,
@@ -350,12 +361,28 @@ pub async fn cast(
         timeout: Some(Duration::from_secs(30)),
         ..SpawnRequestOpts::default()
     };
-    let mfa = vec![Term::atom(module), Term::atom(function), Term::list(args)];
+    let mfa = vec![
+        Term::atom(module),
+        Term::atom(function),
+        Term::list(args.clone()),
+    ];
     match p
         .spawn_request(target, "erpc", "execute_cast", mfa, opts)
         .await
     {
         Ok(_) => Ok(()),
+        Err(SpawnError::NotSupported) => {
+            debug!(node = %target, "peer lacks DFLAG_SPAWN; casting to rex");
+            let req = Term::tuple(vec![
+                Term::atom("cast"),
+                Term::atom(module),
+                Term::atom(function),
+                Term::list(args),
+                Term::atom("user"),
+            ]);
+            gen::cast(&p, &Dest::Remote(Atom::new("rex"), target.clone()), req);
+            Ok(())
+        }
         Err(e) => Err(spawn_error(e, target)),
     }
 }

@@ -4,6 +4,8 @@
 //! [`Node::register_rpc_async`] are *callables*: they take the argument list and
 //! return a value or an [`RpcException`]. They are distinct from spawned process
 //! bodies ([`Node::register_function`]) because rpc needs a result.
+//! [`Node::register_rpc_process`] callables also get a [`Process`] whose group leader
+//! is the caller's (§12), so their output reaches the calling shell.
 //!
 //! Every OTP 25+ path but `block_call` arrives as a SPAWN_REQUEST (§9.1):
 //! `erpc:call`/`send_request`/`multicall`, `rpc:call`/`async_call`/`multicall` spawn
@@ -29,7 +31,7 @@
 
 use crate::node::Node;
 use crate::runtime::Process;
-use crate::term::{Atom, Term};
+use crate::term::{Atom, Pid, Term};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -107,6 +109,20 @@ pub type RpcResult = Result<Term, RpcException>;
 /// A registered callable: gets the node it runs on and the argument list.
 pub type RpcHandler =
     Arc<dyn Fn(Node, Vec<Term>) -> Pin<Box<dyn Future<Output = RpcResult> + Send>> + Send + Sync>;
+
+/// A callable that runs as a process of its own (see
+/// [`Node::register_rpc_process`]): gets that [`Process`] and the argument list.
+pub type RpcProcessHandler = Arc<
+    dyn Fn(Process, Vec<Term>) -> Pin<Box<dyn Future<Output = RpcResult> + Send>> + Send + Sync,
+>;
+
+/// What the callable registry holds: a plain function of the arguments, or one that
+/// runs in a process whose group leader is the caller's (§12).
+#[derive(Clone)]
+pub(crate) enum Callable {
+    Plain(RpcHandler),
+    InProcess(RpcProcessHandler),
+}
 
 /// How a call ended, before it is put into the erpc or rex shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +214,21 @@ impl Node {
         self.register_rpc_handler(module, function, arity, handler);
     }
 
+    /// [`register_rpc_async`](Self::register_rpc_async) for a function that runs as a
+    /// process, as an Erlang function called by rpc does: `f` gets a fresh [`Process`]
+    /// whose group leader is the caller's (the `GL` of the spawn request or of the
+    /// `rex` request, protocol-notes §9.2, §9.4, §12), so
+    /// [`io::put_chars`](crate::services::io::put_chars) on it prints in the calling
+    /// shell. The process ends when `f`'s future finishes.
+    pub fn register_rpc_process<F, Fut>(&self, module: &str, function: &str, arity: u32, f: F)
+    where
+        F: Fn(Process, Vec<Term>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = RpcResult> + Send + 'static,
+    {
+        let handler: RpcProcessHandler = Arc::new(move |p, args| Box::pin(f(p, args)));
+        self.insert_callable(module, function, arity, Callable::InProcess(handler));
+    }
+
     /// Registers a boxed callable; replaces an earlier one for the same MFA.
     pub fn register_rpc_handler(
         &self,
@@ -206,8 +237,12 @@ impl Node {
         arity: u32,
         handler: RpcHandler,
     ) {
+        self.insert_callable(module, function, arity, Callable::Plain(handler));
+    }
+
+    fn insert_callable(&self, module: &str, function: &str, arity: u32, c: Callable) {
         lock(&self.inner.spawn.callables)
-            .insert((Atom::new(module), Atom::new(function), arity), handler);
+            .insert((Atom::new(module), Atom::new(function), arity), c);
     }
 
     /// Removes a callable; true if there was one.
@@ -224,7 +259,7 @@ impl Node {
         v
     }
 
-    fn callable(&self, module: &Atom, function: &Atom, arity: usize) -> Option<RpcHandler> {
+    fn callable(&self, module: &Atom, function: &Atom, arity: usize) -> Option<Callable> {
         let arity = u32::try_from(arity).ok()?;
         lock(&self.inner.spawn.callables)
             .get(&(module.clone(), function.clone(), arity))
@@ -235,7 +270,23 @@ impl Node {
     /// task (panics caught), or OTP's `error:undef` for an unknown function.
     /// `erlang:apply(Fun, [])` with an external fun `fun m:f/0` calls `m:f/0`; with a
     /// closure it raises `error(beamnode_cannot_run_funs)`.
+    /// A [`register_rpc_process`](Self::register_rpc_process) function runs in a
+    /// process without a group leader; see [`apply_rpc_as`](Self::apply_rpc_as).
     pub async fn apply_rpc(&self, module: &Atom, function: &Atom, args: Vec<Term>) -> Outcome {
+        self.apply_rpc_as(None, module, function, args).await
+    }
+
+    /// [`apply_rpc`](Self::apply_rpc) on behalf of a caller whose group leader is
+    /// `group_leader` (§12): a [`register_rpc_process`](Self::register_rpc_process)
+    /// function runs in a fresh process with that group leader, as OTP's rpc runs the
+    /// function in a process whose group leader is the caller's.
+    pub async fn apply_rpc_as(
+        &self,
+        group_leader: Option<Pid>,
+        module: &Atom,
+        function: &Atom,
+        args: Vec<Term>,
+    ) -> Outcome {
         let (module, function, args) = match (module.as_str(), function.as_str(), &args[..]) {
             ("erlang", "apply", [Term::ExportFun(f), Term::Nil])
                 if self.callable(module, function, 2).is_none() =>
@@ -279,7 +330,17 @@ impl Node {
             };
         };
         let arity = i64::try_from(args.len()).unwrap_or(i64::MAX);
-        let mut task = AbortOnDrop(tokio::spawn(handler(self.clone(), args)));
+        let fut = match handler {
+            Callable::Plain(h) => h(self.clone(), args),
+            Callable::InProcess(h) => {
+                let p = self.process();
+                if let Some(gl) = &group_leader {
+                    p.set_group_leader(gl);
+                }
+                h(p, args)
+            }
+        };
+        let mut task = AbortOnDrop(tokio::spawn(fut));
         let result = match (&mut task.0).await {
             Ok(r) => r,
             Err(e) if e.is_panic() => {
@@ -330,7 +391,8 @@ async fn execute_call(p: Process, args: Vec<Term>) {
     match <[Term; 4]>::try_from(args) {
         Ok([res, Term::Atom(m), Term::Atom(f), a]) if a.as_list().is_some() => {
             let a = a.as_list().map(|l| l.to_vec()).unwrap_or_default();
-            let reason = node.apply_rpc(&m, &f, a).await.erpc_reason(res);
+            let gl = p.group_leader();
+            let reason = node.apply_rpc_as(gl, &m, &f, a).await.erpc_reason(res);
             p.exit(reason);
         }
         Ok([res, ..]) => {
@@ -353,7 +415,8 @@ async fn execute_cast(p: Process, args: Vec<Term>) {
     let node = p.node().clone();
     if let Ok([Term::Atom(m), Term::Atom(f), a]) = <[Term; 3]>::try_from(args) {
         if let Some(a) = a.as_list().map(|l| l.to_vec()) {
-            if let Outcome::Raised { class, reason, .. } = node.apply_rpc(&m, &f, a).await {
+            let gl = p.group_leader();
+            if let Outcome::Raised { class, reason, .. } = node.apply_rpc_as(gl, &m, &f, a).await {
                 warn!(%m, %f, class = class.as_str(), %reason, "rpc cast raised");
             }
         }
