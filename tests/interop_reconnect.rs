@@ -134,47 +134,35 @@ impl Watchers {
             "nodeup after nodedown"
         );
 
-        let down_msg = self.watch.receive(Some(T)).await.expect("nodedown message");
-        assert_eq!(
-            down_msg,
+        // {nodedown, N, [{nodedown_reason, R}]}, then {nodeup, N, []}.
+        let node_msg = |tag: &str, info: Vec<Term>| {
             Term::tuple(vec![
-                Term::atom("nodedown"),
+                Term::atom(tag),
                 Term::Atom(peer.clone()),
-                Term::list(vec![Term::tuple(vec![
-                    Term::atom("nodedown_reason"),
-                    Term::Atom(reason.clone()),
-                ])]),
+                Term::list(info),
             ])
+        };
+        let reason_info = Term::tuple(vec![
+            Term::atom("nodedown_reason"),
+            Term::Atom(reason.clone()),
+        ]);
+        assert_eq!(
+            self.watch.receive(Some(T)).await.expect("nodedown message"),
+            node_msg("nodedown", vec![reason_info])
         );
-        let up_msg = self.watch.receive(Some(T)).await.expect("nodeup message");
         assert_eq!(
-            up_msg,
-            Term::tuple(vec![
-                Term::atom("nodeup"),
-                Term::Atom(peer.clone()),
-                Term::list(vec![]),
-            ])
+            self.watch.receive(Some(T)).await.expect("nodeup message"),
+            node_msg("nodeup", vec![])
         );
 
-        let exit = self.linker.receive(Some(T)).await.expect("EXIT");
+        let noconnection = Term::atom("noconnection");
         assert_eq!(
-            exit,
-            Term::tuple(vec![
-                Term::atom("EXIT"),
-                Term::Pid(self.target.clone()),
-                Term::atom("noconnection"),
-            ])
+            self.linker.receive(Some(T)).await.expect("EXIT"),
+            exit_msg(&self.target, noconnection.clone())
         );
-        let down = self.mon.receive(Some(T)).await.expect("DOWN");
         assert_eq!(
-            down,
-            Term::tuple(vec![
-                Term::atom("DOWN"),
-                Term::Ref(self.mon_ref.clone()),
-                Term::atom("process"),
-                Term::Pid(self.target.clone()),
-                Term::atom("noconnection"),
-            ])
+            self.mon.receive(Some(T)).await.expect("DOWN"),
+            down_msg(&self.mon_ref, Term::Pid(self.target.clone()), noconnection)
         );
         nothing_more(&mut self.linker, "linker").await;
         nothing_more(&mut self.mon, "monitor").await;

@@ -3,7 +3,7 @@
 //! EPMD so tests never touch port 4369 and can run in parallel.
 
 use beamnode::net::EpmdServer;
-use beamnode::{Node, NodeConfig};
+use beamnode::{Node, NodeConfig, Pid, Process, Reference, Term};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -147,6 +147,35 @@ pub async fn rust_node_with(
         .expect("start beamnode node")
 }
 
+/// The `-eval` script of a BEAM node that is only there to be connected to: prints
+/// `READY`, then stays up for a minute.
+pub const IDLE: &str = r#"io:format("READY~n"), receive after 60000 -> halt() end."#;
+
+/// `{'EXIT', From, Reason}` as a trapping process receives it.
+pub fn exit_msg(from: &Pid, reason: Term) -> Term {
+    Term::tuple(vec![Term::atom("EXIT"), Term::Pid(from.clone()), reason])
+}
+
+/// `{'DOWN', Ref, process, Object, Reason}`; `object` is the pid or `{Name, Node}`.
+pub fn down_msg(r: &Reference, object: Term, reason: Term) -> Term {
+    Term::tuple(vec![
+        Term::atom("DOWN"),
+        Term::Ref(r.clone()),
+        Term::atom("process"),
+        object,
+        reason,
+    ])
+}
+
+/// A beamnode node with a process registered as `collector`, where the BEAM side of a
+/// test sends what it saw.
+pub async fn rust_node_with_collector(epmd_port: u16) -> (Node, Process) {
+    let node = rust_node("rust", epmd_port, COOKIE).await;
+    let collector = node.process();
+    collector.register("collector").expect("register collector");
+    (node, collector)
+}
+
 /// A real `erl` node running an `-eval` script, with its output collected line by line.
 pub struct Erl {
     pub name: String,
@@ -248,6 +277,14 @@ impl Erl {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// A BEAM node `<prefix>…@localhost` running [`IDLE`] with `extra` arguments;
+    /// returns once it is up.
+    pub async fn idle(prefix: &str, epmd_port: u16, extra: &[&str]) -> Erl {
+        let mut erl = Self::start_with(&unique(prefix), COOKIE, epmd_port, IDLE, extra);
+        erl.expect("READY", Duration::from_secs(20)).await;
+        erl
     }
 
     /// Sends SIGKILL (`kill -9`).
