@@ -10,13 +10,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn pid_of(t: &Term) -> Pid {
-    match t {
-        Term::Pid(p) => p.clone(),
-        other => panic!("expected a pid, got {other:?}"),
-    }
-}
-
 async fn wait_go(p: &mut Process) {
     let _ = p.receive_match(|m| m.is_atom("go"), Some(T)).await;
 }

@@ -10,13 +10,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn pid_of(t: &Term) -> Pid {
-    match t {
-        Term::Pid(p) => p.clone(),
-        other => panic!("expected a pid, got {other:?}"),
-    }
-}
-
 /// BEAM monitors Rust processes by pid and by name (`{kv, Node}`): the real exit
 /// reason, `noproc` for an unregistered name, no `DOWN` after demonitor, and
 /// `noconnection` when the Rust node shuts down.

@@ -213,15 +213,21 @@ fn main() -> ExitCode {
     code
 }
 
-async fn run(args: RunArgs) -> Result<(), String> {
-    let name = full_name(&args)?;
-    let cookie = match &args.cookie {
-        Some(c) => c.clone(),
+/// The cookie given on the command line, else the one in `~/.erlang.cookie` (created
+/// like `erl` does when missing).
+fn resolve_cookie(given: Option<&str>) -> Result<String, String> {
+    match given {
+        Some(c) => Ok(c.to_string()),
         None => {
             let path = cookie::default_path().map_err(|e| e.to_string())?;
-            cookie::read_or_create(&path).map_err(|e| e.to_string())?
+            cookie::read_or_create(&path).map_err(|e| e.to_string())
         }
-    };
+    }
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let name = full_name(&args)?;
+    let cookie = resolve_cookie(args.cookie.as_deref())?;
     let mut config = NodeConfig::new(name, cookie)
         .hidden(args.hidden)
         .net_ticktime(Duration::from_secs(args.ticktime.max(1)));
@@ -298,13 +304,7 @@ async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
         .map(|(_, h)| h)
         .unwrap_or("localhost");
     let name = format!("beamnode_call_{}@{host}", std::process::id());
-    let cookie = match &args.cookie {
-        Some(c) => c.clone(),
-        None => {
-            let path = cookie::default_path().map_err(|e| e.to_string())?;
-            cookie::read_or_create(&path).map_err(|e| e.to_string())?
-        }
-    };
+    let cookie = resolve_cookie(args.cookie.as_deref())?;
     // Only dials out: listening on loopback keeps the short-lived node private.
     let mut config = NodeConfig::new(name, cookie)
         .hidden(true)

@@ -151,6 +151,14 @@ pub async fn rust_node_with(
 /// `READY`, then stays up for a minute.
 pub const IDLE: &str = r#"io:format("READY~n"), receive after 60000 -> halt() end."#;
 
+/// The pid in `t`; panics (failing the test) on anything else.
+pub fn pid_of(t: &Term) -> Pid {
+    match t {
+        Term::Pid(p) => p.clone(),
+        other => panic!("expected a pid, got {other:?}"),
+    }
+}
+
 /// `{'EXIT', From, Reason}` as a trapping process receives it.
 pub fn exit_msg(from: &Pid, reason: Term) -> Term {
     Term::tuple(vec![Term::atom("EXIT"), Term::Pid(from.clone()), reason])
