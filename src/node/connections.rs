@@ -343,3 +343,78 @@ impl Connections {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(conns: &Connections, peer: &Atom) -> (u64, Arc<Notify>) {
+        let AcceptDecision::Status(Status::Ok, Some(id)) =
+            conns.accept_status(&Atom::new("us@h"), peer)
+        else {
+            panic!("fresh accept gets ok");
+        };
+        let kill = Arc::new(Notify::new());
+        let info = UpInfo {
+            id,
+            flags: DistFlags::REQUIRED,
+            visible: true,
+            kill: kill.clone(),
+        };
+        assert!(conns.established(peer, id, info).is_some());
+        (id, kill)
+    }
+
+    /// `alive` marks a successor; a second accept meanwhile is refused; the old
+    /// connection's end hands the entry to the successor, which then comes up.
+    #[tokio::test]
+    async fn replacing_accept_takes_over_after_the_old_connection_ends() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (old, kill) = up(&conns, &peer);
+        let AcceptDecision::Status(Status::Alive, Some(new)) = conns.accept_status(&us, &peer)
+        else {
+            panic!("accept while up gets alive");
+        };
+        assert_eq!(
+            conns.accept_status(&us, &peer),
+            AcceptDecision::AlreadyReplacing
+        );
+        let gone = conns
+            .take_over(&peer, new)
+            .expect("old connection to wait for");
+        tokio::time::timeout(std::time::Duration::from_secs(1), kill.notified())
+            .await
+            .expect("old connection told to close");
+        let ClosedOutcome::Replaced(Some(tx)) = conns.closed(&peer, old) else {
+            panic!("the old connection's end hands over");
+        };
+        let _ = tx.send(());
+        gone.await.expect("successor told");
+        assert!(conns.owns_pending(&peer, new));
+        assert!(conns.up_info(&peer).is_none());
+    }
+
+    /// A replacing accept that fails (peer answered `false`, bad digest) leaves the up
+    /// connection as it was.
+    #[test]
+    fn failed_replacement_keeps_the_old_connection() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (old, _kill) = up(&conns, &peer);
+        let AcceptDecision::Status(Status::Alive, Some(new)) = conns.accept_status(&us, &peer)
+        else {
+            panic!("accept while up gets alive");
+        };
+        assert!(!conns.failed(&peer, new));
+        assert_eq!(conns.up_info(&peer).map(|i| i.id), Some(old));
+        assert!(matches!(
+            conns.accept_status(&us, &peer),
+            AcceptDecision::Status(Status::Alive, Some(_))
+        ));
+        assert!(matches!(
+            conns.closed(&peer, old),
+            ClosedOutcome::Replaced(None)
+        ));
+    }
+}
