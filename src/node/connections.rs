@@ -365,6 +365,13 @@ mod tests {
         (id, kill)
     }
 
+    fn alive(conns: &Connections, us: &Atom, peer: &Atom) -> u64 {
+        match conns.accept_status(us, peer) {
+            AcceptDecision::Status(Status::Alive, Some(id)) => id,
+            other => panic!("accept while up gets alive, not {other:?}"),
+        }
+    }
+
     /// `alive` marks a successor; a second accept meanwhile is refused; the old
     /// connection's end hands the entry to the successor, which then comes up.
     #[tokio::test]
@@ -372,10 +379,7 @@ mod tests {
         let conns = Connections::default();
         let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
         let (old, kill) = up(&conns, &peer);
-        let AcceptDecision::Status(Status::Alive, Some(new)) = conns.accept_status(&us, &peer)
-        else {
-            panic!("accept while up gets alive");
-        };
+        let new = alive(&conns, &us, &peer);
         assert_eq!(
             conns.accept_status(&us, &peer),
             AcceptDecision::AlreadyReplacing
@@ -402,10 +406,7 @@ mod tests {
         let conns = Connections::default();
         let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
         let (old, _kill) = up(&conns, &peer);
-        let AcceptDecision::Status(Status::Alive, Some(new)) = conns.accept_status(&us, &peer)
-        else {
-            panic!("accept while up gets alive");
-        };
+        let new = alive(&conns, &us, &peer);
         assert!(!conns.failed(&peer, new));
         assert_eq!(conns.up_info(&peer).map(|i| i.id), Some(old));
         assert!(matches!(
