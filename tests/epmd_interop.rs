@@ -4,61 +4,17 @@
 //! Never touches port 4369: every EPMD here listens on a free port, and OTP finds it via
 //! `ERL_EPMD_PORT`. Every `erl`/`epmd` started is killed by a guard.
 
-use std::io::Read;
+mod common;
+
+use common::{free_port, real_epmd, require, run_bounded, unique, ChildGuard};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use beamnode::net::{EpmdClient, EpmdServer};
 use beamnode::proto::epmd::EpmdError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-const INSTALL_HINT: &str = "real OTP is required: apt-get install -y erlang-nox elixir";
-
-fn require(program: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(found, "`{program}` not found — {INSTALL_HINT}");
-}
-
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos % 100_000
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills (and reaps) the child when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// An `erl` that stays up: short name `<name>@localhost`, cookie `c`, our EPMD port.
 fn spawn_erl(name: &str, epmd_port: u16, extra: &[&str]) -> ChildGuard {
@@ -71,49 +27,20 @@ fn spawn_erl(name: &str, epmd_port: u16, extra: &[&str]) -> ChildGuard {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start erl ({e}) — {INSTALL_HINT}"));
+        .expect("start erl");
     ChildGuard(child)
-}
-
-/// Runs a command to completion within `limit`, returning its stdout+stderr.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> String {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}) — {INSTALL_HINT}"));
-    let mut guard = ChildGuard(child);
-    let start = Instant::now();
-    loop {
-        if guard.0.try_wait().unwrap().is_some() {
-            break;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "{cmd:?} did not finish in {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut out = String::new();
-    if let Some(mut stdout) = guard.0.stdout.take() {
-        stdout.read_to_string(&mut out).unwrap();
-    }
-    if let Some(mut stderr) = guard.0.stderr.take() {
-        stderr.read_to_string(&mut out).unwrap();
-    }
-    out
 }
 
 /// The real `epmd` binary as a client: `epmd -port P <args>`.
 fn epmd_cmd(port: u16, args: &[&str]) -> String {
-    run_bounded(
+    let (out, err) = run_bounded(
         Command::new("epmd")
             .args(["-port", &port.to_string()])
             .args(args)
             .env_remove("ERL_EPMD_PORT"),
         Duration::from_secs(20),
-    )
+    );
+    out + &err
 }
 
 /// Polls `client.names()` until `pred` holds (bounded).
@@ -198,13 +125,14 @@ async fn otp_nodes_use_our_epmd() {
         let eval = format!(
             "io:format(\"PING=~p~nNAMES=~p~n\", [net_adm:ping('{a_for_b}@localhost'), net_adm:names()]), halt()."
         );
-        run_bounded(
+        let (out, err) = run_bounded(
             Command::new("erl")
                 .args(["-sname", &format!("{b}@localhost"), "-setcookie", "c"])
                 .args(["-noshell", "-start_epmd", "false", "-eval", &eval])
                 .env("ERL_EPMD_PORT", port.to_string()),
             Duration::from_secs(60),
-        )
+        );
+        out + &err
     })
     .await
     .unwrap();
@@ -234,25 +162,11 @@ async fn otp_nodes_use_our_epmd() {
     }
 }
 
-/// The real daemon in the foreground (never `-daemon`), killed on drop.
-fn spawn_real_epmd(port: u16) -> ChildGuard {
-    let child = Command::new("epmd")
-        .args(["-port", &port.to_string()])
-        .env_remove("ERL_EPMD_PORT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start epmd ({e}) — {INSTALL_HINT}"));
-    ChildGuard(child)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_uses_real_epmd() {
     require("erl");
     require("epmd");
-    let port = free_port();
-    let _epmd = spawn_real_epmd(port);
+    let (_epmd, port) = real_epmd();
     let client = EpmdClient::new("127.0.0.1", port).with_timeout(Duration::from_secs(5));
     wait_names(&client, "real epmd up", |_| true).await;
 
@@ -320,8 +234,7 @@ async fn our_client_uses_real_epmd() {
 #[tokio::test]
 async fn registration_sees_real_epmd_die() {
     require("epmd");
-    let port = free_port();
-    let mut epmd = spawn_real_epmd(port);
+    let (mut epmd, port) = real_epmd();
     let client = EpmdClient::new("127.0.0.1", port).with_timeout(Duration::from_secs(5));
     wait_names(&client, "real epmd up", |_| true).await;
     let reg = client.register(&unique("w"), 45000, false).await.unwrap();

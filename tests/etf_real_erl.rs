@@ -3,13 +3,16 @@
 //! against an Erlang expression for the expected value, and (for terms whose OTP
 //! encoding is canonical) that OTP re-encodes them to the very same bytes.
 
+mod common;
+
 use beamnode::etf;
 use beamnode::term::{BitBinary, ExportFun, Float, InternalFun, Port};
 use beamnode::{Atom, Pid, Reference, Term};
+use common::{require, run_bounded};
 use num_bigint::BigInt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const CHECKER: &str = r#"#!/usr/bin/env escript
 %% -*- erlang -*-
@@ -47,14 +50,6 @@ check(Dir, Line) ->
 "#;
 
 /// Kills the child if the test fails or times out.
-struct ChildGuard(Child);
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn pid(node: &str, id: u32, serial: u32, creation: u32) -> Pid {
     Pid::new(Atom::new(node), id, serial, creation)
 }
@@ -144,44 +139,11 @@ fn real_erl_decodes_exactly_what_we_encode() {
     let script: PathBuf = dir.join("check.escript");
     std::fs::write(&script, CHECKER).unwrap();
 
-    let child = Command::new("escript")
-        .arg(&script)
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `escript` ({e}): install Erlang with `apt-get install -y erlang-nox elixir`")
-        });
-    let mut guard = ChildGuard(child);
-    let start = Instant::now();
-    loop {
-        if guard.0.try_wait().unwrap().is_some() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "escript timed out"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut out = String::new();
-    let mut err = String::new();
-    use std::io::Read;
-    guard
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    guard
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    require("escript");
+    let (out, err) = run_bounded(
+        Command::new("escript").arg(&script).arg(&dir),
+        Duration::from_secs(120),
+    );
     eprintln!("{out}");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.contains("done"), "escript failed: {out}\n{err}");

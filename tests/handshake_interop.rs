@@ -5,13 +5,13 @@
 //! port (never 4369, never `-daemon`), `erl` gets `ERL_EPMD_PORT` and
 //! `-start_epmd false`, and each child is owned by a guard that kills it on drop.
 
+mod common;
+
 use beamnode::proto::handshake::*;
 use beamnode::proto::DistFlags;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use common::{free_port, real_epmd, unique, Erl};
+use std::process::Command;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
@@ -20,114 +20,13 @@ use tokio::time::timeout;
 const FLAGS: DistFlags = DistFlags(0x0000_000D_075F_1FBD);
 const STEP: Duration = Duration::from_secs(20);
 
-fn require(bin: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{bin}` not found: this test needs real OTP; apt-get install -y erlang-nox elixir"
-    );
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        nanos % 100_000
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills (and reaps) its child on drop, so a failing test leaves nothing behind.
-struct ChildGuard {
-    child: Child,
-    lines: Option<mpsc::Receiver<String>>,
-}
-
-impl ChildGuard {
-    fn spawn(cmd: &mut Command) -> ChildGuard {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        ChildGuard {
-            child,
-            lines: Some(rx),
-        }
-    }
-
-    /// Waits (bounded) for a stdout line satisfying `pred`.
-    fn wait_line(&mut self, pred: impl Fn(&str) -> bool, limit: Duration) -> String {
-        let rx = self.lines.as_ref().unwrap();
-        let deadline = Instant::now() + limit;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if pred(&line) => return line,
-                Ok(line) => seen.push(line),
-                Err(e) => panic!("no matching output ({e:?}); saw {seen:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A private foreground EPMD on a free port.
-fn start_epmd() -> (ChildGuard, u16) {
-    require("epmd");
-    let port = free_port();
-    let guard = ChildGuard::spawn(Command::new("epmd").args(["-port", &port.to_string()]));
-    let deadline = Instant::now() + STEP;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "private epmd did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (guard, port)
-}
-
-fn erl(epmd_port: u16, args: &[&str]) -> ChildGuard {
-    require("erl");
-    ChildGuard::spawn(
-        Command::new("erl")
-            .env("ERL_EPMD_PORT", epmd_port.to_string())
-            .args(["-start_epmd", "false", "-noshell"])
-            .args(args),
-    )
+/// `erl` with a private EPMD; its stdout is collected by [`Erl`].
+fn erl(name: &str, epmd_port: u16, args: &[&str]) -> Erl {
+    let mut cmd = Command::new("erl");
+    cmd.env("ERL_EPMD_PORT", epmd_port.to_string())
+        .args(["-start_epmd", "false", "-noshell", "-sname", name])
+        .args(args);
+    Erl::from_command(cmd, name)
 }
 
 // ---------- test-only driver ----------
@@ -218,16 +117,15 @@ fn init_cfg(our: &str, peer: &str, cookie: &str) -> InitiatorConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn we_dial_real_erl() {
-    let (_epmd, epmd_port) = start_epmd();
+    let (_epmd, epmd_port) = real_epmd();
     let port = free_port();
     let short = unique("hs");
     let peer = format!("{short}@localhost");
     let port_s = port.to_string();
     let mut node = erl(
+        &peer,
         epmd_port,
         &[
-            "-sname",
-            &peer,
             "-setcookie",
             "c",
             "-kernel",
@@ -239,7 +137,7 @@ async fn we_dial_real_erl() {
             "io:format(\"ready~n\")",
         ],
     );
-    node.wait_line(|l| l.contains("ready"), Duration::from_secs(60));
+    node.expect("ready", Duration::from_secs(60)).await;
 
     // Right cookie: handshake completes, then OTP sends something (rex features_request
     // on a visible connection, or at least a tick).
@@ -297,7 +195,7 @@ async fn register(epmd_port: u16, name: &str, port: u16) -> TcpStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_erl_dials_us() {
-    let (_epmd, epmd_port) = start_epmd();
+    let (_epmd, epmd_port) = real_epmd();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let our_port = listener.local_addr().unwrap().port();
     let short = unique("rusths");
@@ -316,10 +214,7 @@ async fn real_erl_dials_us() {
         };
         let dialler = format!("{}@localhost", unique("hs"));
         let eval = format!("io:format(\"~p~n\", [net_kernel:connect_node('{us}')]), halt().");
-        let mut node = erl(
-            epmd_port,
-            &["-sname", &dialler, "-setcookie", cookie, "-eval", &eval],
-        );
+        let mut node = erl(&dialler, epmd_port, &["-setcookie", cookie, "-eval", &eval]);
         let (mut sock, _) = timeout(Duration::from_secs(60), listener.accept())
             .await
             .expect("erl never dialled us")
@@ -327,7 +222,11 @@ async fn real_erl_dials_us() {
         let res = timeout(STEP, run_acceptor(&mut sock, acc_cfg))
             .await
             .expect("acceptor timed out");
-        let line = node.wait_line(|l| l == "true" || l == "false", Duration::from_secs(60));
+        let line = node
+            .expect_line("true/false", Duration::from_secs(60), |l| {
+                l == "true" || l == "false"
+            })
+            .await;
         if expect_ok {
             let est = res.expect("handshake failed");
             assert_eq!(est.peer_name, dialler);

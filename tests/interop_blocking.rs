@@ -126,12 +126,6 @@ async fn blocking_call_survives_ticks_and_reports_nodedown() {
     assert!(matches!(r, Err(RpcError::NodeDown(_))), "{r:?}");
 }
 
-/// A port nothing listens on (bound, then released).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_dial_refusals() {
     require("erl");

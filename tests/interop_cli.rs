@@ -5,29 +5,13 @@ mod common;
 
 use common::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-struct Bin(Child);
-impl Drop for Bin {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts the binary and waits for a stdout line containing `ready`.
-fn start_bin(args: &[&str], envs: &[(&str, &str)], ready: &str) -> Bin {
+fn start_bin(args: &[&str], envs: &[(&str, &str)], ready: &str) -> ChildGuard {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_beamnode"));
     cmd.args(args)
         .stdin(Stdio::null())
@@ -48,7 +32,7 @@ fn start_bin(args: &[&str], envs: &[(&str, &str)], ready: &str) -> Bin {
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
-            Ok(l) if l.contains(ready) => return Bin(child),
+            Ok(l) if l.contains(ready) => return ChildGuard(child),
             Ok(_) => continue,
             Err(_) => panic!("beamnode {args:?} did not print {ready:?}"),
         }

@@ -17,10 +17,8 @@ fn start_services(node: &beamnode::Node) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beam_connects_to_rust_and_exchanges_messages() {
     let epmd = private_epmd().await;
-    let node = rust_node("rust", epmd, COOKIE).await;
+    let (node, mut collector) = rust_node_with_collector(epmd).await;
     start_services(&node);
-    let mut collector = node.process();
-    collector.register("collector").unwrap();
     let r = node.name().as_str().to_string();
     let erl_name = unique("beam");
     let eval = format!(
@@ -182,13 +180,7 @@ async fn wrong_cookie_is_refused_both_ways_and_node_keeps_serving() {
 async fn killed_beam_node_gives_nodedown() {
     let epmd = private_epmd().await;
     let node = rust_node("rust", epmd, COOKIE).await;
-    let mut erl = Erl::start(
-        &unique("victim"),
-        COOKIE,
-        epmd,
-        r#"io:format("READY~n"), receive after 60000 -> halt() end."#,
-    );
-    erl.expect("READY", T).await;
+    let mut erl = Erl::idle("victim", epmd, &[]).await;
     let peer = Atom::new(&erl.name);
     let mut events = node.subscribe();
     assert!(node.connect(&peer).await);
@@ -216,14 +208,7 @@ async fn frozen_beam_node_times_out_on_ticks() {
         c.net_ticktime(Duration::from_secs(4))
     })
     .await;
-    let mut erl = Erl::start_with(
-        &unique("frozen"),
-        COOKIE,
-        epmd,
-        r#"io:format("READY~n"), receive after 60000 -> halt() end."#,
-        &["-kernel", "net_ticktime", "4"],
-    );
-    erl.expect("READY", T).await;
+    let erl = Erl::idle("frozen", epmd, &["-kernel", "net_ticktime", "4"]).await;
     let peer = Atom::new(&erl.name);
     let mut events = node.subscribe();
     assert!(node.connect(&peer).await);

@@ -10,13 +10,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn pid_of(t: &Term) -> Pid {
-    match t {
-        Term::Pid(p) => p.clone(),
-        other => panic!("expected a pid, got {other:?}"),
-    }
-}
-
 async fn wait_go(p: &mut Process) {
     let _ = p.receive_match(|m| m.is_atom("go"), Some(T)).await;
 }
@@ -146,9 +139,7 @@ async fn beam_links_to_rust_processes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_links_to_beam_processes() {
     let epmd = private_epmd().await;
-    let node = rust_node("rust", epmd, COOKIE).await;
-    let mut collector = node.process();
-    collector.register("collector").unwrap();
+    let (node, mut collector) = rust_node_with_collector(epmd).await;
     let r = node.name().as_str().to_string();
     let erl_name = unique("beam");
     let eval = format!(
@@ -297,10 +288,6 @@ async fn links_reply(p: &mut Process) -> Vec<Term> {
         Some([_, l]) => l.as_list().map(|v| v.to_vec()).unwrap_or_default(),
         _ => unreachable!(),
     }
-}
-
-fn exit_msg(from: &Pid, reason: Term) -> Term {
-    Term::tuple(vec![Term::atom("EXIT"), Term::Pid(from.clone()), reason])
 }
 
 /// `link/1` and `monitor/2` from BEAM on a Rust pid that is gone give `noproc`; a

@@ -10,23 +10,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn pid_of(t: &Term) -> Pid {
-    match t {
-        Term::Pid(p) => p.clone(),
-        other => panic!("expected a pid, got {other:?}"),
-    }
-}
-
-fn down(r: &beamnode::Reference, object: Term, reason: Term) -> Term {
-    Term::tuple(vec![
-        Term::atom("DOWN"),
-        Term::Ref(r.clone()),
-        Term::atom("process"),
-        object,
-        reason,
-    ])
-}
-
 /// BEAM monitors Rust processes by pid and by name (`{kv, Node}`): the real exit
 /// reason, `noproc` for an unregistered name, no `DOWN` after demonitor, and
 /// `noconnection` when the Rust node shuts down.
@@ -117,9 +100,7 @@ async fn beam_monitors_rust_processes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_monitors_beam_processes() {
     let epmd = private_epmd().await;
-    let node = rust_node("rust", epmd, COOKIE).await;
-    let mut collector = node.process();
-    collector.register("collector").unwrap();
+    let (node, mut collector) = rust_node_with_collector(epmd).await;
     let r = node.name().as_str().to_string();
     let erl_name = unique("beam");
     let eval = format!(
@@ -152,7 +133,7 @@ async fn rust_monitors_beam_processes() {
     collector.send(&x, Term::atom("die"));
     assert_eq!(
         me.receive(Some(T)).await.unwrap(),
-        down(&mx, Term::Pid(x.clone()), Term::atom("x_reason"))
+        down_msg(&mx, Term::Pid(x.clone()), Term::atom("x_reason"))
     );
     // By name: the DOWN names {Name, Node}.
     let named_y = Atom::new("named_y");
@@ -161,7 +142,7 @@ async fn rust_monitors_beam_processes() {
     collector.send_named(&named_y, &beam, Term::atom("die"));
     assert_eq!(
         me.receive(Some(T)).await.unwrap(),
-        down(
+        down_msg(
             &my,
             Term::tuple(vec![Term::Atom(named_y.clone()), Term::Atom(beam.clone())]),
             Term::tuple(vec![Term::atom("y_reason"), Term::Int(1)])
@@ -172,7 +153,7 @@ async fn rust_monitors_beam_processes() {
     let mn = me.monitor_name(&nope, &beam);
     assert_eq!(
         me.receive(Some(T)).await.unwrap(),
-        down(
+        down_msg(
             &mn,
             Term::tuple(vec![Term::Atom(nope), Term::Atom(beam.clone())]),
             Term::atom("noproc")
@@ -209,8 +190,8 @@ async fn rust_monitors_beam_processes() {
     ];
     got.sort_by_key(|m| format!("{m:?}"));
     let mut want = vec![
-        down(&mz, Term::Pid(z.clone()), Term::atom("noconnection")),
-        down(
+        down_msg(&mz, Term::Pid(z.clone()), Term::atom("noconnection")),
+        down_msg(
             &mw,
             Term::tuple(vec![Term::Atom(named_w), Term::Atom(beam.clone())]),
             Term::atom("noconnection"),
@@ -228,7 +209,7 @@ async fn rust_monitors_beam_processes() {
     );
     assert_eq!(
         watcher.receive(Some(T)).await.unwrap(),
-        down(&ml, Term::Pid(linked), Term::atom("noconnection"))
+        down_msg(&ml, Term::Pid(linked), Term::atom("noconnection"))
     );
 
     // A monitor on a node that cannot be reached: DOWN noconnection.
@@ -236,7 +217,7 @@ async fn rust_monitors_beam_processes() {
     let mg = me.monitor(&ghost);
     assert_eq!(
         me.receive(Some(T)).await.unwrap(),
-        down(&mg, Term::Pid(ghost), Term::atom("noconnection"))
+        down_msg(&mg, Term::Pid(ghost), Term::atom("noconnection"))
     );
 }
 

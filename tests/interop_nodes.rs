@@ -43,11 +43,8 @@ async fn nothing_more(p: &mut Process) {
 async fn rust_monitors_nodes() {
     let epmd = private_epmd().await;
     let node = rust_node("rust", epmd, COOKIE).await;
-    let wait = r#"io:format("READY~n"), receive after 60000 -> halt() end."#;
-    let mut vis = Erl::start(&unique("vis"), COOKIE, epmd, wait);
-    let mut hid = Erl::start_with(&unique("hid"), COOKIE, epmd, wait, &["-hidden"]);
-    vis.expect("READY", T).await;
-    hid.expect("READY", T).await;
+    let mut vis = Erl::idle("vis", epmd, &[]).await;
+    let hid = Erl::idle("hid", epmd, &["-hidden"]).await;
     let (v, h) = (Atom::new(&vis.name), Atom::new(&hid.name));
 
     let mut plain = node.process();

@@ -50,16 +50,10 @@ async fn beam_calls_rust_through_rpc_and_erpc() {
     let node = rust_rpc_node(epmd).await;
     let seen = register_hooks(&node);
     let r = node.name().as_str().to_string();
-    let b_name = unique("peer");
-    let mut b = Erl::start(
-        &b_name,
-        COOKIE,
-        epmd,
-        "io:format(\"UP~n\"), timer:sleep(60000), halt().",
-    );
-    b.expect("UP", T).await;
+    let mut b = Erl::idle("peer", epmd, &[]).await;
+    let b_name = b.name.clone();
     let eval = format!(
-        r#"R = '{r}', B = '{b_name}@localhost',
+        r#"R = '{r}', B = '{b_name}',
         io:format("CONNECT ~p ~p~n", [net_kernel:connect_node(R), net_kernel:connect_node(B)]),
         Try = fun(F) -> try F() catch C:E -> {{caught, C, E}} end end,
         io:format("ADD ~w~n", [rpc:call(R, rust_math, add, [1, 2])]),
@@ -172,11 +166,11 @@ async fn beam_calls_rust_through_rpc_and_erpc() {
     assert_eq!(erl.expect("RPCTIMEOUT ", T).await, "{badrpc,timeout}");
     assert_eq!(
         erl.expect("MULTI ", T).await,
-        format!("[{{ok,{r}}},{{ok,{b_name}@localhost}}]")
+        format!("[{{ok,{r}}},{{ok,{b_name}}}]")
     );
     assert_eq!(
         erl.expect("RPCMULTI ", T).await,
-        format!("{{[{r},{b_name}@localhost],[]}}")
+        format!("{{[{r},{b_name}],[]}}")
     );
     assert_eq!(erl.expect("CAST ", T).await, "true ok");
     assert_eq!(erl.expect("YIELD ", T).await, "5");

@@ -22,16 +22,10 @@ async fn beam_spawns_rust_functions() {
     beamnode::services::demo::register(&node);
     let r = node.name().as_str().to_string();
     // A second BEAM node: the reference for what an undefined function looks like.
-    let b_name = unique("peer");
-    let mut b = Erl::start(
-        &b_name,
-        COOKIE,
-        epmd,
-        "io:format(\"UP~n\"), timer:sleep(60000), halt().",
-    );
-    b.expect("UP", T).await;
+    let b = Erl::idle("peer", epmd, &[]).await;
+    let b_name = &b.name;
     let eval = format!(
-        r#"R = '{r}', B = '{b_name}@localhost',
+        r#"R = '{r}', B = '{b_name}',
         io:format("CONNECT ~p ~p~n", [net_kernel:connect_node(R), net_kernel:connect_node(B)]),
         process_flag(trap_exit, true),
         P = spawn(R, beamnode_demo, echo_loop, []),
@@ -183,13 +177,7 @@ async fn elixir_node_spawn_family() {
 async fn rust_spawn_requests_on_beam() {
     let epmd = private_epmd().await;
     let node = rust_node("rust", epmd, COOKIE).await;
-    let mut erl = Erl::start(
-        &unique("beam"),
-        COOKIE,
-        epmd,
-        "io:format(\"UP~n\"), timer:sleep(60000), halt().",
-    );
-    erl.expect("UP", T).await;
+    let erl = Erl::idle("beam", epmd, &[]).await;
     let peer = Atom::new(&erl.name);
     let mut me = node.process();
     me.trap_exit(true);
@@ -208,13 +196,7 @@ async fn rust_spawn_requests_on_beam() {
     let down = me.receive(Some(T)).await.expect("DOWN");
     assert_eq!(
         down,
-        Term::tuple(vec![
-            Term::atom("DOWN"),
-            Term::Ref(mref),
-            Term::atom("process"),
-            Term::Pid(pid.clone()),
-            Term::atom("normal")
-        ])
+        down_msg(&mref, Term::Pid(pid.clone()), Term::atom("normal"))
     );
 
     // Link (trapping exits): erlang:exit(boom) → {'EXIT', Pid, boom}.
@@ -234,10 +216,7 @@ async fn rust_spawn_requests_on_beam() {
         .expect("spawned");
     assert!(none.is_none());
     let exit = me.receive(Some(T)).await.expect("EXIT");
-    assert_eq!(
-        exit,
-        Term::tuple(vec![Term::atom("EXIT"), Term::Pid(pid), Term::atom("boom")])
-    );
+    assert_eq!(exit, exit_msg(&pid, Term::atom("boom")));
 
     // Link and monitor with an undefined function: both carry undef.
     let both = SpawnRequestOpts {
@@ -342,13 +321,7 @@ async fn spawn_request_on_own_node_uses_the_registry() {
     let down = me.receive(Some(T)).await.expect("DOWN");
     assert_eq!(
         down,
-        Term::tuple(vec![
-            Term::atom("DOWN"),
-            Term::Ref(mref.expect("ref")),
-            Term::atom("process"),
-            Term::Pid(pid),
-            Term::atom("boom")
-        ])
+        down_msg(&mref.expect("ref"), Term::Pid(pid), Term::atom("boom"))
     );
     let (_, mref) = me
         .spawn_request(&here, "nomod", "nofun", vec![], opts)
@@ -369,13 +342,7 @@ async fn spawn_request_on_own_node_uses_the_registry() {
 async fn pending_spawn_request_times_out_or_gets_noconnection() {
     let epmd = private_epmd().await;
     let node = rust_node("rust", epmd, COOKIE).await;
-    let mut erl = Erl::start(
-        &unique("beam"),
-        COOKIE,
-        epmd,
-        "io:format(\"UP~n\"), timer:sleep(60000), halt().",
-    );
-    erl.expect("UP", T).await;
+    let mut erl = Erl::idle("beam", epmd, &[]).await;
     let peer = Atom::new(&erl.name);
     assert!(node.connect(&peer).await);
     let mut me = node.process();

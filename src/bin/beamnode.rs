@@ -230,15 +230,21 @@ fn main() -> ExitCode {
     code
 }
 
-async fn run(args: RunArgs) -> Result<(), String> {
-    let name = full_name(&args)?;
-    let cookie = match &args.cookie {
-        Some(c) => c.clone(),
+/// The cookie given on the command line, else the one in `~/.erlang.cookie` (created
+/// like `erl` does when missing).
+fn resolve_cookie(given: Option<&str>) -> Result<String, String> {
+    match given {
+        Some(c) => Ok(c.to_string()),
         None => {
             let path = cookie::default_path().map_err(|e| e.to_string())?;
-            cookie::read_or_create(&path).map_err(|e| e.to_string())?
+            cookie::read_or_create(&path).map_err(|e| e.to_string())
         }
-    };
+    }
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let name = full_name(&args)?;
+    let cookie = resolve_cookie(args.cookie.as_deref())?;
     let mut config = NodeConfig::new(name, cookie)
         .hidden(args.hidden)
         .net_ticktime(Duration::from_secs(args.ticktime.max(1)));
@@ -315,7 +321,7 @@ async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
         .map(|(_, h)| h)
         .unwrap_or("localhost");
     let name = format!("beamnode_call_{}@{host}", std::process::id());
-    let cookie = client_cookie(args)?;
+    let cookie = resolve_cookie(args.cookie.as_deref())?;
     // Only dials out: listening on loopback keeps the short-lived node private.
     let mut config = NodeConfig::new(name, cookie)
         .hidden(true)
@@ -325,17 +331,6 @@ async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
         config = config.epmd_port(p);
     }
     Node::start(config).await.map_err(|e| e.to_string())
-}
-
-/// The cookie option, or `~/.erlang.cookie` as `erl` reads it.
-fn client_cookie(args: &ClientArgs) -> Result<String, String> {
-    match &args.cookie {
-        Some(c) => Ok(c.clone()),
-        None => {
-            let path = cookie::default_path().map_err(|e| e.to_string())?;
-            cookie::read_or_create(&path).map_err(|e| e.to_string())
-        }
-    }
 }
 
 /// The blocking connection of `call`/`ping`: a hidden node named
@@ -349,7 +344,8 @@ fn dial_blocking(
         .map(|(_, h)| h)
         .unwrap_or("localhost");
     let name = format!("beamnode_call_{}@{host}", std::process::id());
-    let mut cfg = beamnode::blocking::DialConfig::new(name, client_cookie(args)?, target);
+    let mut cfg =
+        beamnode::blocking::DialConfig::new(name, resolve_cookie(args.cookie.as_deref())?, target);
     cfg.epmd_port = args
         .epmd_port
         .unwrap_or_else(beamnode::net::epmd_port_from_env);

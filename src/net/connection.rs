@@ -2,7 +2,7 @@
 //! control messages to the node; drains the node's outgoing queue for the peer,
 //! coalescing many frames into one write; keeps ticks (§4.1).
 
-use crate::node::{Node, NodeEvent, Outgoing, UpInfo};
+use crate::node::{ClosedOutcome, Node, NodeEvent, Outgoing, UpInfo};
 use crate::proto::control::{ControlMessage, Destination};
 use crate::proto::dist::{DistDecoder, DistEncoder};
 use crate::proto::framing::{Frame, FrameReader, TICK};
@@ -73,12 +73,26 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         Ended::TickTimeout => warn!(%peer, "node not responding; removing (timed out) connection"),
         e => info!(%peer, reason = e.reason(), "connection down"),
     }
-    if node.inner.conns.closed(&peer, attempt) {
-        node.connection_lost(&peer);
-        node.emit(NodeEvent::NodeDown {
-            node: peer,
-            reason: Atom::new(ended.reason()),
-        });
+    // A connection replaced by a new incarnation of the peer (§2.6) goes down like any
+    // other: links break, monitors fire, nodedown is delivered; only then may the
+    // successor come up.
+    let successor = match node.inner.conns.closed(&peer, attempt) {
+        ClosedOutcome::NotCurrent => return,
+        ClosedOutcome::Down => None,
+        ClosedOutcome::Replaced(gone) => gone,
+    };
+    // Killed for a successor: OTP's reason is that of net_kernel's kill.
+    let reason = match (&ended, &successor) {
+        (Ended::Killed, Some(_)) => "wait_pending",
+        _ => ended.reason(),
+    };
+    node.connection_lost(&peer);
+    node.emit(NodeEvent::NodeDown {
+        node: peer,
+        reason: Atom::new(reason),
+    });
+    if let Some(gone) = successor {
+        let _ = gone.send(());
     }
 }
 

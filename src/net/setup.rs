@@ -5,7 +5,7 @@
 use super::connection;
 use super::epmd_client::{EpmdClient, EpmdError};
 use crate::config::NodeConfig;
-use crate::node::{Node, NodeError};
+use crate::node::{AcceptDecision, Node, NodeError};
 use crate::proto::handshake::{
     Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, Initiator,
     InitiatorConfig, InitiatorNext, LocalName,
@@ -177,6 +177,16 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
             let mut step = state.handle(&input)?;
             input.clear();
             loop {
+                if let AcceptorNext::Established(est) = &step.next {
+                    if est.replaces_existing {
+                        // The peer confirmed (`alive` → `true`) and its digest checked
+                        // out: take the old connection down completely before our
+                        // acknowledgement lets the new one start (§2.6).
+                        if let Some((peer, a)) = &attempt {
+                            take_over(&node, peer, *a).await?;
+                        }
+                    }
+                }
                 write_all(&mut stream, &step.send, limit).await?;
                 match step.next {
                     AcceptorNext::Continue(s) => {
@@ -185,7 +195,14 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
                     }
                     AcceptorNext::NeedStatus(waiting) => {
                         let peer = Atom::new(waiting.peer_name());
-                        let (status, a) = node.inner.conns.accept_status(node.name(), &peer);
+                        let (status, a) =
+                            match node.inner.conns.accept_status(node.name(), &peer) {
+                                AcceptDecision::Status(s, a) => (s, a),
+                                AcceptDecision::AlreadyReplacing => {
+                                    debug!(%peer, "another connection is already replacing this node's; closing");
+                                    return Ok(None);
+                                }
+                            };
                         if let Some(a) = a {
                             attempt = Some((peer.clone(), a));
                         }
@@ -203,26 +220,41 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
         }
     }
     .await;
-    match result {
-        Ok(Some(est)) => {
-            let peer = Atom::new(&est.peer_name);
-            let id = match attempt {
-                Some((_, a)) if !est.replaces_existing => a,
-                _ => node.inner.conns.replace_up(&peer),
-            };
+    match (result, attempt) {
+        (Ok(Some(est)), Some((peer, id))) => {
             let span = info_span!("conn", peer = %peer);
             connection::run(node, stream, est, id)
                 .instrument(span)
                 .await;
             Ok(())
         }
-        Ok(None) => Ok(()),
-        Err(e) => {
+        (Ok(Some(est)), None) => {
+            // Cannot happen: a handshake only completes after a status that gave it
+            // an attempt id.
+            warn!(peer = %est.peer_name, "handshake completed without a connection attempt");
+            Ok(())
+        }
+        (result, attempt) => {
+            // Ended without a connection (e.g. the peer declined `alive`) or failed:
+            // give up the attempt; an up connection it meant to replace stays.
             if let Some((peer, a)) = attempt {
                 node.inner.conns.failed(&peer, a);
             }
-            Err(e)
+            result.map(|_| ())
         }
+    }
+}
+
+/// Waits until the up connection that accept `attempt` replaces is down (its nodedown
+/// delivered), bounded by the set-up time (net_kernel's `wait_pending`, §2.6).
+async fn take_over(node: &Node, peer: &Atom, attempt: u64) -> Result<(), SetupError> {
+    let Some(gone) = node.inner.conns.take_over(peer, attempt) else {
+        return Ok(());
+    };
+    info!(%peer, "peer reconnected as a new connection; taking the old one down");
+    match tokio::time::timeout(node.config().setup_time, gone).await {
+        Ok(_) => Ok(()),
+        Err(_) => Err(SetupError::Timeout),
     }
 }
 
@@ -231,7 +263,7 @@ pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
     let span = info_span!("dial", peer = %peer);
     tokio::spawn(
         async move {
-            match dial(&node, &peer).await {
+            match dial(&node, &peer, attempt).await {
                 Ok(Some((stream, est))) => {
                     connection::run(node, stream, est, attempt).await;
                 }
@@ -259,7 +291,11 @@ pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
     );
 }
 
-async fn dial(node: &Node, peer: &Atom) -> Result<Option<(TcpStream, Established)>, SetupError> {
+async fn dial(
+    node: &Node,
+    peer: &Atom,
+    attempt: u64,
+) -> Result<Option<(TcpStream, Established)>, SetupError> {
     let (alive, host) = peer
         .as_str()
         .split_once('@')
@@ -284,7 +320,11 @@ async fn dial(node: &Node, peer: &Atom) -> Result<Option<(TcpStream, Established
         cookie: Cookie::new(&node.config().cookie)?,
         our_challenge: random_u32(),
         peer_name: peer.as_str().to_string(),
-        reconnecting: false,
+        // If the peer still has a connection up to "us" (we are a new incarnation, or
+        // it has not noticed our old connection die), it says `alive`; like
+        // net_kernel's `is_pending` we confirm while this dial still owns the pending
+        // connection, so the peer takes the stale one down (§2.6).
+        reconnecting: node.inner.conns.owns_pending(peer, attempt),
     })?;
     write_all(&mut stream, &hello, limit).await?;
     let mut buf = vec![0u8; 4096];

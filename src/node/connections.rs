@@ -37,11 +37,23 @@ enum Phase {
     Up(UpInfo),
 }
 
+/// An accept that found a connection up to the same node and was told by the peer
+/// that it really is a new connection (`alive` → `true`, protocol-notes §2.6):
+/// net_kernel's `up_pending`. It takes the entry over once the old connection is gone.
+#[derive(Debug)]
+struct Successor {
+    attempt: u64,
+    /// Told once the old connection has been taken down (nodedown delivered).
+    gone: Option<oneshot::Sender<()>>,
+}
+
 #[derive(Debug)]
 struct Entry {
     tx: mpsc::UnboundedSender<Outgoing>,
     rx: Option<mpsc::UnboundedReceiver<Outgoing>>,
     phase: Phase,
+    /// Set while an accept is replacing the up connection (only with `Phase::Up`).
+    successor: Option<Successor>,
 }
 
 impl Entry {
@@ -54,8 +66,32 @@ impl Entry {
                 attempt,
                 waiters: Vec::new(),
             },
+            successor: None,
         }
     }
+}
+
+/// What the node decides when a peer's name arrives at an accept.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AcceptDecision {
+    /// Send this status; with an attempt id when the accept now owns (or, after
+    /// `alive`, may come to own) the entry.
+    Status(Status, Option<u64>),
+    /// Another accept is already replacing the up connection to this node: close
+    /// without a status, as net_kernel does for `already_pending`.
+    AlreadyReplacing,
+}
+
+/// How an up connection's end relates to the node's entry for its peer.
+#[derive(Debug)]
+pub(crate) enum ClosedOutcome {
+    /// Another connection owns the entry: nothing to report.
+    NotCurrent,
+    /// It was the node's connection: the caller reports nodedown.
+    Down,
+    /// It was the node's connection and an accept is waiting to replace it: the caller
+    /// reports nodedown, then tells the successor (if it is waiting) through `gone`.
+    Replaced(Option<oneshot::Sender<()>>),
 }
 
 /// Result of queuing a message for a node.
@@ -127,22 +163,29 @@ impl Connections {
         }
     }
 
-    /// net_kernel's decision when `peer` dials us (protocol-notes §2.6). Returns the
-    /// status to send and, unless the status ends the attempt, the attempt id this
-    /// accept now owns.
-    pub fn accept_status(&self, our_name: &Atom, peer: &Atom) -> (Status, Option<u64>) {
+    /// net_kernel's decision when `peer` dials us (protocol-notes §2.6).
+    pub fn accept_status(&self, our_name: &Atom, peer: &Atom) -> AcceptDecision {
         let mut map = self.lock();
-        let (pending, up) = match map.get(peer).map(|e| &e.phase) {
+        let (pending, up) = match map.get(peer) {
             None => (false, false),
-            Some(Phase::Pending { .. }) => (true, false),
-            Some(Phase::Up(_)) => (false, true),
+            Some(Entry {
+                successor: Some(_), ..
+            }) => return AcceptDecision::AlreadyReplacing,
+            Some(Entry {
+                phase: Phase::Pending { .. },
+                ..
+            }) => (true, false),
+            Some(Entry {
+                phase: Phase::Up(_),
+                ..
+            }) => (false, true),
         };
         let status = accept_status(our_name.as_str(), peer.as_str(), pending, up);
         match status {
             Status::Ok => {
                 let attempt = self.new_id();
                 map.insert(peer.clone(), Entry::pending(attempt));
-                (status, Some(attempt))
+                AcceptDecision::Status(status, Some(attempt))
             }
             Status::OkSimultaneous => {
                 // The peer's attempt wins; ours is superseded (it will see `nok`), and
@@ -155,26 +198,41 @@ impl Connections {
                 {
                     *attempt = new;
                 }
-                (status, Some(new))
+                AcceptDecision::Status(status, Some(new))
             }
-            _ => (status, None),
+            Status::Alive => {
+                // net_kernel's `up_pending`: the up connection keeps working until the
+                // peer confirms and the handshake is verified.
+                let new = self.new_id();
+                if let Some(e) = map.get_mut(peer) {
+                    e.successor = Some(Successor {
+                        attempt: new,
+                        gone: None,
+                    });
+                }
+                AcceptDecision::Status(status, Some(new))
+            }
+            _ => AcceptDecision::Status(status, None),
         }
     }
 
-    /// The peer answered `true` to `alive`: it really is reconnecting, so the old
-    /// connection goes and this accept takes over.
-    pub fn replace_up(&self, peer: &Atom) -> u64 {
+    /// The accept `attempt` (which got `alive` → `true` and verified the peer) takes
+    /// over from the up connection: that connection is told to close, and the returned
+    /// receiver fires once it is down and its nodedown delivered (protocol-notes §2.6).
+    /// `None` when there is nothing to wait for: the old connection is already gone
+    /// and the entry is this attempt's, or the attempt lost the entry (then
+    /// [`Connections::established`] refuses it).
+    pub fn take_over(&self, peer: &Atom, attempt: u64) -> Option<oneshot::Receiver<()>> {
         let mut map = self.lock();
-        if let Some(Entry {
-            phase: Phase::Up(info),
-            ..
-        }) = map.get(peer)
-        {
-            info.kill.notify_one();
-        }
-        let attempt = self.new_id();
-        map.insert(peer.clone(), Entry::pending(attempt));
-        attempt
+        let e = map.get_mut(peer)?;
+        let Phase::Up(info) = &e.phase else {
+            return None;
+        };
+        let s = e.successor.as_mut().filter(|s| s.attempt == attempt)?;
+        let (tx, rx) = oneshot::channel();
+        s.gone = Some(tx);
+        info.kill.notify_one();
+        Some(rx)
     }
 
     /// The handshake of `attempt` finished. Returns the queue to drain if this attempt
@@ -203,10 +261,23 @@ impl Connections {
         }
     }
 
+    /// Whether `attempt` still owns the pending entry for `peer` (net_kernel's
+    /// `is_pending`, the initiator's answer to `alive`, §2.6).
+    pub fn owns_pending(&self, peer: &Atom, attempt: u64) -> bool {
+        matches!(self.lock().get(peer), Some(Entry { phase: Phase::Pending { attempt: a, .. }, .. }) if *a == attempt)
+    }
+
     /// The attempt failed before coming up. True if it still owned the entry (its
     /// queued messages are dropped).
     pub fn failed(&self, peer: &Atom, attempt: u64) -> bool {
         let mut map = self.lock();
+        if let Some(e) = map.get_mut(peer) {
+            if e.successor.as_ref().is_some_and(|s| s.attempt == attempt) {
+                // A replacing accept gave up: the up connection simply stays.
+                e.successor = None;
+                return false;
+            }
+        }
         let owns = matches!(map.get(peer), Some(Entry { phase: Phase::Pending { attempt: a, .. }, .. }) if *a == attempt);
         if owns {
             if let Some(Entry {
@@ -222,16 +293,23 @@ impl Connections {
         owns
     }
 
-    /// An up connection ended. True if it was the node's current connection (the
-    /// caller then reports nodedown).
-    pub fn closed(&self, peer: &Atom, id: u64) -> bool {
+    /// An up connection ended. When an accept is waiting to replace it, the entry
+    /// passes to that accept (with a fresh queue: what was queued for the old
+    /// connection is lost with it), as net_kernel's `up_pending_nodedown` does.
+    pub fn closed(&self, peer: &Atom, id: u64) -> ClosedOutcome {
         let mut map = self.lock();
         let current =
             matches!(map.get(peer), Some(Entry { phase: Phase::Up(i), .. }) if i.id == id);
-        if current {
-            map.remove(peer);
+        if !current {
+            return ClosedOutcome::NotCurrent;
         }
-        current
+        match map.remove(peer).and_then(|e| e.successor) {
+            Some(s) => {
+                map.insert(peer.clone(), Entry::pending(s.attempt));
+                ClosedOutcome::Replaced(s.gone)
+            }
+            None => ClosedOutcome::Down,
+        }
     }
 
     /// Info on the up connection to `peer`.
@@ -263,5 +341,81 @@ impl Connections {
                 i.kill.notify_one();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(conns: &Connections, peer: &Atom) -> (u64, Arc<Notify>) {
+        let AcceptDecision::Status(Status::Ok, Some(id)) =
+            conns.accept_status(&Atom::new("us@h"), peer)
+        else {
+            panic!("fresh accept gets ok");
+        };
+        let kill = Arc::new(Notify::new());
+        let info = UpInfo {
+            id,
+            flags: DistFlags::REQUIRED,
+            visible: true,
+            kill: kill.clone(),
+        };
+        assert!(conns.established(peer, id, info).is_some());
+        (id, kill)
+    }
+
+    fn alive(conns: &Connections, us: &Atom, peer: &Atom) -> u64 {
+        match conns.accept_status(us, peer) {
+            AcceptDecision::Status(Status::Alive, Some(id)) => id,
+            other => panic!("accept while up gets alive, not {other:?}"),
+        }
+    }
+
+    /// `alive` marks a successor; a second accept meanwhile is refused; the old
+    /// connection's end hands the entry to the successor, which then comes up.
+    #[tokio::test]
+    async fn replacing_accept_takes_over_after_the_old_connection_ends() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (old, kill) = up(&conns, &peer);
+        let new = alive(&conns, &us, &peer);
+        assert_eq!(
+            conns.accept_status(&us, &peer),
+            AcceptDecision::AlreadyReplacing
+        );
+        let gone = conns
+            .take_over(&peer, new)
+            .expect("old connection to wait for");
+        tokio::time::timeout(std::time::Duration::from_secs(1), kill.notified())
+            .await
+            .expect("old connection told to close");
+        let ClosedOutcome::Replaced(Some(tx)) = conns.closed(&peer, old) else {
+            panic!("the old connection's end hands over");
+        };
+        let _ = tx.send(());
+        gone.await.expect("successor told");
+        assert!(conns.owns_pending(&peer, new));
+        assert!(conns.up_info(&peer).is_none());
+    }
+
+    /// A replacing accept that fails (peer answered `false`, bad digest) leaves the up
+    /// connection as it was.
+    #[test]
+    fn failed_replacement_keeps_the_old_connection() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (old, _kill) = up(&conns, &peer);
+        let new = alive(&conns, &us, &peer);
+        assert!(!conns.failed(&peer, new));
+        assert_eq!(conns.up_info(&peer).map(|i| i.id), Some(old));
+        assert!(matches!(
+            conns.accept_status(&us, &peer),
+            AcceptDecision::Status(Status::Alive, Some(_))
+        ));
+        assert!(matches!(
+            conns.closed(&peer, old),
+            ClosedOutcome::Replaced(None)
+        ));
     }
 }

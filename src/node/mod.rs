@@ -12,7 +12,7 @@ pub use monitor_nodes::{MonitorNodesOpts, NodeType};
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
-pub(crate) use connections::{Outgoing, UpInfo};
+pub(crate) use connections::{AcceptDecision, ClosedOutcome, Outgoing, UpInfo};
 
 use crate::config::NodeConfig;
 use crate::proto::control::{ControlMessage, ProcRef};

@@ -3,7 +3,7 @@
 //! EPMD so tests never touch port 4369 and can run in parallel.
 
 use beamnode::net::EpmdServer;
-use beamnode::{Node, NodeConfig};
+use beamnode::{Node, NodeConfig, Pid, Process, Reference, Term};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -39,6 +39,83 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A loopback TCP port that was free a moment ago (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free loopback port")
+        .port()
+}
+
+/// Kills (and reaps) its child when dropped, so a failing test leaves nothing behind.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cmd` to completion within `limit` (panicking past it); returns its stdout and
+/// stderr.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> (String, String) {
+    use std::io::Read;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}): install Erlang with `apt-get install -y erlang-nox elixir`"));
+    let mut guard = ChildGuard(child);
+    // Read while it runs: a child filling a pipe would otherwise never finish.
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    }
+    let out = drain(guard.0.stdout.take());
+    let err = drain(guard.0.stderr.take());
+    let deadline = Instant::now() + limit;
+    while guard.0.try_wait().ok().flatten().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "{cmd:?} did not finish in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    )
+}
+
+/// The real `epmd` daemon, private to the test: in the foreground (never `-daemon`) on
+/// a free port (never 4369), killed on drop. Returns once it accepts connections.
+pub fn real_epmd() -> (ChildGuard, u16) {
+    require("epmd");
+    let port = free_port();
+    let child = Command::new("epmd")
+        .args(["-port", &port.to_string()])
+        .env_remove("ERL_EPMD_PORT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start epmd");
+    let guard = ChildGuard(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "private epmd did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (guard, port)
+}
+
 /// A private EPMD (our server) on a free loopback port; it runs until the test's
 /// runtime ends.
 pub async fn private_epmd() -> u16 {
@@ -68,6 +145,43 @@ pub async fn rust_node_with(
     Node::start(tweak(config))
         .await
         .expect("start beamnode node")
+}
+
+/// The `-eval` script of a BEAM node that is only there to be connected to: prints
+/// `READY`, then stays up for a minute.
+pub const IDLE: &str = r#"io:format("READY~n"), receive after 60000 -> halt() end."#;
+
+/// The pid in `t`; panics (failing the test) on anything else.
+pub fn pid_of(t: &Term) -> Pid {
+    match t {
+        Term::Pid(p) => p.clone(),
+        other => panic!("expected a pid, got {other:?}"),
+    }
+}
+
+/// `{'EXIT', From, Reason}` as a trapping process receives it.
+pub fn exit_msg(from: &Pid, reason: Term) -> Term {
+    Term::tuple(vec![Term::atom("EXIT"), Term::Pid(from.clone()), reason])
+}
+
+/// `{'DOWN', Ref, process, Object, Reason}`; `object` is the pid or `{Name, Node}`.
+pub fn down_msg(r: &Reference, object: Term, reason: Term) -> Term {
+    Term::tuple(vec![
+        Term::atom("DOWN"),
+        Term::Ref(r.clone()),
+        Term::atom("process"),
+        object,
+        reason,
+    ])
+}
+
+/// A beamnode node with a process registered as `collector`, where the BEAM side of a
+/// test sends what it saw.
+pub async fn rust_node_with_collector(epmd_port: u16) -> (Node, Process) {
+    let node = rust_node("rust", epmd_port, COOKIE).await;
+    let collector = node.process();
+    collector.register("collector").expect("register collector");
+    (node, collector)
 }
 
 /// A real `erl` node running an `-eval` script, with its output collected line by line.
@@ -138,23 +252,47 @@ impl Erl {
     /// Waits (without blocking the runtime) for a line starting with `prefix`;
     /// returns the rest of it. Panics with everything the node printed on timeout.
     pub async fn expect(&mut self, prefix: &str, timeout: Duration) -> String {
+        let line = self
+            .expect_line(&format!("a line starting with {prefix:?}"), timeout, |l| {
+                l.starts_with(prefix)
+            })
+            .await;
+        line[prefix.len()..].trim().to_string()
+    }
+
+    /// Waits (without blocking the runtime) for a whole line satisfying `pred`
+    /// (`what` describes it for the panic message on timeout).
+    pub async fn expect_line(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             while let Ok(l) = self.lines.try_recv() {
                 self.output.push(l.clone());
-                if let Some(rest) = l.strip_prefix(prefix) {
-                    return rest.trim().to_string();
+                if pred(&l) {
+                    return l;
                 }
             }
             if Instant::now() > deadline {
                 panic!(
-                    "{}: no line starting with {prefix:?} within {timeout:?}; output:\n{}",
+                    "{}: no {what} within {timeout:?}; output:\n{}",
                     self.name,
                     self.output.join("\n")
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// A BEAM node `<prefix>…@localhost` running [`IDLE`] with `extra` arguments;
+    /// returns once it is up.
+    pub async fn idle(prefix: &str, epmd_port: u16, extra: &[&str]) -> Erl {
+        let mut erl = Self::start_with(&unique(prefix), COOKIE, epmd_port, IDLE, extra);
+        erl.expect("READY", Duration::from_secs(20)).await;
+        erl
     }
 
     /// Sends SIGKILL (`kill -9`).
