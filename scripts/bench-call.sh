@@ -3,20 +3,19 @@
 # `erl_call -sname NODE -c COOKIE -a 'erlang node []'`, N runs each, against the same
 # running erl node (on a private EPMD port, so nothing on 4369 is touched).
 #
-# Runs alternate (beamnode, erl_call, beamnode, …) so that load from anything else on
-# the machine hits both the same way; each run is timed on its own and the script
-# prints the median and mean per run of each, and the ratio of the medians.
+# Two beamnode builds are measured: the normal `cargo build --release` binary and the
+# static one of scripts/build-static.sh (both are built when missing). Runs alternate
+# (static, release, erl_call, static, …) so that load from anything else on the
+# machine hits all three the same way; each run is timed on its own and the script
+# prints the median and mean per run, and the ratio of the medians.
 #
-#   scripts/bench-call.sh [N]          (default N=50; builds the release binary)
-#   BEAMNODE=target/debug/beamnode scripts/bench-call.sh 20
+#   scripts/bench-call.sh [N]          (default N=200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-50}
-BEAMNODE=${BEAMNODE:-}
-if [ -z "$BEAMNODE" ]; then
-  cargo build --quiet --release --bin beamnode
-  BEAMNODE=target/release/beamnode
-fi
+N=${1:-200}
+cargo build --quiet --release --bin beamnode
+RELEASE=target/release/beamnode
+STATIC=$(bash scripts/build-static.sh)
 ERL_CALL=$(ls /usr/lib/erlang/lib/erl_interface-*/bin/erl_call 2>/dev/null | head -1)
 [ -x "$ERL_CALL" ] || { echo "erl_call not found: apt-get install -y erlang-nox erlang-dev" >&2; exit 1; }
 export ERL_EPMD_PORT=${ERL_EPMD_PORT:-43691}
@@ -30,11 +29,13 @@ cleanup() { kill "$ERL_PID" 2>/dev/null || true; epmd -kill >/dev/null 2>&1 || t
 trap cleanup EXIT
 for _ in $(seq 100); do grep -q UP "$LOG" && break; sleep 0.1; done
 
-check_b=$("$BEAMNODE" call --cookie "$COOKIE" "$NODE" erlang node '[]')
+check_s=$("$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]')
+check_b=$("$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]')
 check_e=$("$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')
-echo "beamnode call -> $check_b"
-echo "erl_call -a   -> $check_e"
-[ "$check_b" = "$check_e" ] || { echo "the two answers differ" >&2; exit 1; }
+echo "beamnode call (static)  -> $check_s"
+echo "beamnode call (release) -> $check_b"
+echo "erl_call -a             -> $check_e"
+[ "$check_b" = "$check_e" ] && [ "$check_s" = "$check_e" ] || { echo "the answers differ" >&2; exit 1; }
 
 # One run's wall time in microseconds ($EPOCHREALTIME: no extra process).
 time_one() {
@@ -43,18 +44,22 @@ time_one() {
   local end=$EPOCHREALTIME
   echo $(( ${end/./} - ${start/./} ))
 }
-tb=(); te=()
+ts=(); tb=(); te=()
 for _ in $(seq "$N"); do
-  tb+=("$(time_one "$BEAMNODE" call --cookie "$COOKIE" "$NODE" erlang node '[]')")
+  ts+=("$(time_one "$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]')")
+  tb+=("$(time_one "$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]')")
   te+=("$(time_one "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')")
 done
 stats() { # median and mean in ms of the microsecond figures on stdin
   sort -n | awk '{v[NR]=$1; s+=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
     printf "%.2f %.2f\n", m/1000, s/NR/1000}'
 }
+read -r ms as < <(printf '%s\n' "${ts[@]}" | stats)
 read -r mb ab < <(printf '%s\n' "${tb[@]}" | stats)
 read -r me ae < <(printf '%s\n' "${te[@]}" | stats)
-printf 'runs: %d each, alternating  (beamnode binary: %s)\n' "$N" "$BEAMNODE"
-printf 'beamnode call : median %s ms/run, mean %s ms/run\n' "$mb" "$ab"
-printf 'erl_call -a   : median %s ms/run, mean %s ms/run\n' "$me" "$ae"
-printf 'erl_call / beamnode (medians) = %.2fx\n' "$(echo "$me / $mb" | bc -l)"
+printf 'runs: %d each, alternating\n' "$N"
+printf 'beamnode call, static build  : median %s ms/run, mean %s ms/run\n' "$ms" "$as"
+printf 'beamnode call, release build : median %s ms/run, mean %s ms/run\n' "$mb" "$ab"
+printf 'erl_call -a                  : median %s ms/run, mean %s ms/run\n' "$me" "$ae"
+printf 'erl_call / beamnode static  (medians) = %.2fx\n' "$(echo "$me / $ms" | bc -l)"
+printf 'erl_call / beamnode release (medians) = %.2fx\n' "$(echo "$me / $mb" | bc -l)"

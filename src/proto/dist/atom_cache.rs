@@ -29,11 +29,11 @@ impl Default for AtomCache {
 }
 
 impl AtomCache {
-    /// An empty cache.
+    /// An empty cache. The slot table is allocated when the first entry arrives, so
+    /// a connection whose peer never uses the cache (every OTP peer of ours, for
+    /// messages we receive, only uses it when told to) costs nothing.
     pub fn new() -> Self {
-        AtomCache {
-            slots: vec![None; ATOM_CACHE_SLOTS],
-        }
+        AtomCache { slots: Vec::new() }
     }
 
     /// The atom in `slot`, if any.
@@ -94,6 +94,9 @@ impl AtomCache {
                     return Err(DistError::BadCachedAtom);
                 }
                 let atom = Atom::new(text);
+                if self.slots.is_empty() {
+                    self.slots = vec![None; ATOM_CACHE_SLOTS];
+                }
                 self.slots[slot] = Some(atom.clone());
                 atoms.push(atom);
             } else {
