@@ -36,6 +36,66 @@ async fn call(
     tokio::time::timeout(T, job).await.unwrap().unwrap()
 }
 
+/// [`call`] through the peer's `rex` (`rpc::rex_call`, what `beamnode call` uses).
+async fn rex(
+    cfg: DialConfig,
+    m: &'static str,
+    f: &'static str,
+    args: Vec<Term>,
+    timeout: Option<Duration>,
+) -> (Result<Term, RpcError>, String) {
+    let job = tokio::task::spawn_blocking(move || {
+        let mut conn = Connection::dial(&cfg).expect("dial");
+        let mut out = Vec::new();
+        let r = rpc::rex_call(&mut conn, m, f, args, timeout, &mut out);
+        (r, String::from_utf8_lossy(&out).into_owned())
+    });
+    tokio::time::timeout(T, job).await.unwrap().unwrap()
+}
+
+/// The rex path gives `rpc:call`'s shapes: values and thrown terms as `Ok`, errors
+/// and exits as `{badrpc, {'EXIT', …}}`; output and timeouts as on the erpc path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_rex_calls_against_real_erl() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let name = unique("blkx");
+    let mut erl = Erl::start(&name, COOKIE, epmd, "io:format(\"UP~n\").");
+    erl.expect("UP", T).await;
+    let target = format!("{name}@localhost");
+    let cfg = || config(&target, epmd, COOKIE);
+    let (r, _) = rex(cfg(), "erlang", "node", vec![], None).await;
+    assert_eq!(r, Ok(Term::atom(&target)));
+    let fmt_args = vec![
+        Term::binary("x ~p~n"),
+        Term::list(vec![Term::tuple(vec![Term::Int(1), Term::atom("b")])]),
+    ];
+    let (r, out) = rex(cfg(), "io", "format", fmt_args, None).await;
+    assert_eq!((r, out.as_str()), (Ok(Term::atom("ok")), "x {1,b}\n"));
+    let (r, _) = rex(cfg(), "erlang", "throw", vec![Term::atom("t")], None).await;
+    assert_eq!(r, Ok(Term::atom("t")));
+    let (r, _) = rex(cfg(), "erlang", "exit", vec![Term::atom("bye")], None).await;
+    assert_eq!(
+        r.unwrap_err().to_rpc_result().to_string(),
+        "{badrpc,{'EXIT',bye}}"
+    );
+    let (r, _) = rex(cfg(), "nomod", "nofun", vec![], None).await;
+    assert_eq!(
+        r.unwrap_err().to_rpc_result().to_string(),
+        "{badrpc,{'EXIT',{undef,[{nomod,nofun,[],[]}]}}}"
+    );
+    let sleep = vec![Term::Int(5000)];
+    let (r, _) = rex(
+        cfg(),
+        "timer",
+        "sleep",
+        sleep,
+        Some(Duration::from_millis(300)),
+    )
+    .await;
+    assert_eq!(r, Err(RpcError::Timeout));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_calls_against_real_erl() {
     require("erl");
@@ -182,6 +242,15 @@ async fn blocking_calls_against_otp27() {
     let fmt_args = vec![Term::binary("~p~n"), Term::list(vec![Term::Int(27)])];
     let (r, out) = call(cfg(), "io", "format", fmt_args, None).await;
     assert_eq!((r, out.as_str()), (Ok(Term::atom("ok")), "27\n"));
+    let (r, out) = rex(
+        cfg(),
+        "io",
+        "format",
+        vec![Term::binary("~p~n"), Term::list(vec![Term::atom("r27")])],
+        None,
+    )
+    .await;
+    assert_eq!((r, out.as_str()), (Ok(Term::atom("ok")), "r27\n"));
     let (r, _) = call(cfg(), "erlang", "error", vec![Term::atom("e27")], None).await;
     assert!(
         r.as_ref()

@@ -220,6 +220,11 @@ async fn cli_call_names_and_ping() {
         bin(&["call", t, "io", "format", r#"["hi ~p~n", [42]]"#], epmd).await,
         (0, "hi 42\nok".to_string())
     );
+    // As `rpc:call` (and `erl_call -a`): a thrown term is the call's value.
+    assert_eq!(
+        bin(&["call", t, "erlang", "throw", "[{oops, 1}]"], epmd).await,
+        (0, "{oops,1}".to_string())
+    );
     let (code, out) = bin(&["call", t, "erlang", "error", "[boom]"], epmd).await;
     assert_eq!(code, 1);
     assert!(out.starts_with("{badrpc,{'EXIT',{boom,["), "{out}");

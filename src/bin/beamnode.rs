@@ -26,9 +26,10 @@ enum Command {
     Epmd(EpmdArgs),
     /// Call MODULE:FUNCTION(ARGS…) on NODE and print the result (like `erl_call -a`).
     ///
-    /// Exit status: 0 the call returned; 1 it raised or was killed (`{badrpc, …}` is
-    /// printed, as `rpc:call` returns it); 3 the node is down or unreachable; 4 timeout;
-    /// 2 bad command line or argument syntax.
+    /// Exit status: 0 the call returned (a `throw(T)` returns `T`, as with `rpc:call`);
+    /// 1 it raised or was killed (`{badrpc, …}` is printed, as `rpc:call` returns it);
+    /// 3 the node is down or unreachable; 4 timeout; 2 bad command line or argument
+    /// syntax.
     Call(CallArgs),
     /// List the names registered in EPMD (like `epmd -names`).
     Names(NamesArgs),
@@ -179,16 +180,10 @@ fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .init();
     }
-    // `call` and `ping` first try a blocking connection with no runtime at all:
-    // starting one costs more than the whole call (`beamnode call` is meant to beat
-    // `erl_call`). They come back here only for peers that need a full node.
+    // `call` and `ping` use a blocking connection and no runtime at all: starting one
+    // costs more than the whole call (`beamnode call` is meant to beat `erl_call`).
     let cli = match cli.command {
-        Command::Call(args) => match call_blocking(&args) {
-            Some(code) => return code,
-            None => Cli {
-                command: Command::Call(args),
-            },
-        },
+        Command::Call(args) => return call_blocking(&args),
         Command::Ping(args) => return ping_blocking(&args),
         command => Cli { command },
     };
@@ -211,7 +206,7 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         let result = match cli.command {
-            Command::Call(args) => return call(args).await,
+            Command::Call(args) => return call_blocking(&args),
             Command::Names(args) => return names(args).await,
             Command::Ping(args) => return ping_blocking(&args),
             Command::Run(args) => run(args).await,
@@ -313,26 +308,6 @@ fn target_name(node: &str) -> String {
     }
 }
 
-/// Starts a hidden node named `beamnode_call_<os pid>@<the target's host>`, so it uses
-/// the same short/long naming as the target.
-async fn client_node(target: &str, args: &ClientArgs) -> Result<Node, String> {
-    let host = target
-        .split_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or("localhost");
-    let name = format!("beamnode_call_{}@{host}", std::process::id());
-    let cookie = resolve_cookie(args.cookie.as_deref())?;
-    // Only dials out: listening on loopback keeps the short-lived node private.
-    let mut config = NodeConfig::new(name, cookie)
-        .hidden(true)
-        .register_with_epmd(false)
-        .listen_addr(std::net::IpAddr::from([127, 0, 0, 1]));
-    if let Some(p) = args.epmd_port {
-        config = config.epmd_port(p);
-    }
-    Node::start(config).await.map_err(|e| e.to_string())
-}
-
 /// The blocking connection of `call`/`ping`: a hidden node named
 /// `beamnode_call_<os pid>@<the target's host>` (same short/long naming as the target).
 fn dial_blocking(
@@ -352,15 +327,16 @@ fn dial_blocking(
     beamnode::blocking::Connection::dial(&cfg).map_err(|e| e.to_string())
 }
 
-/// `beamnode call` without an async runtime. `None` when the peer lacks spawn
-/// requests (pre-OTP-23 nodes, C nodes): those are called through `rex` by a full node.
-fn call_blocking(args: &CallArgs) -> Option<ExitCode> {
+/// `beamnode call`: `rpc:call` through the peer's `rex` on a blocking connection, as
+/// `erl_call -a` does (one message each way; §9.4). The answer is printed in `rpc:call`
+/// shape, the exit status tells success from `{badrpc, …}`, nodedown and timeout.
+fn call_blocking(args: &CallArgs) -> ExitCode {
     use beamnode::blocking::rpc;
     let call_args = match beamnode::term::parse::parse_args(&args.args) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("beamnode: bad argument list {:?}: {e}", args.args);
-            return Some(ExitCode::from(EXIT_USAGE));
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let target = target_name(&args.node);
@@ -369,18 +345,15 @@ fn call_blocking(args: &CallArgs) -> Option<ExitCode> {
         Err(e) => {
             eprintln!("beamnode: cannot connect to {target}: {e}");
             println!("{{badrpc,nodedown}}");
-            return Some(ExitCode::from(EXIT_NODEDOWN));
+            return ExitCode::from(EXIT_NODEDOWN);
         }
     };
-    if !rpc::supports_call(&conn) {
-        return None;
-    }
     let timeout = args
         .timeout
         .filter(|t| t.is_finite() && *t >= 0.0)
         .map(Duration::from_secs_f64);
     let mut stdout = std::io::stdout();
-    let result = rpc::call(
+    let result = rpc::rex_call(
         &mut conn,
         &args.module,
         &args.function,
@@ -388,7 +361,7 @@ fn call_blocking(args: &CallArgs) -> Option<ExitCode> {
         timeout,
         &mut stdout,
     );
-    Some(print_call_result(result))
+    print_call_result(result)
 }
 
 /// Prints a call's outcome as `rpc:call` returns it; the exit status tells which.
@@ -428,41 +401,6 @@ fn ping_blocking(args: &PingArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-async fn call(args: CallArgs) -> ExitCode {
-    use beamnode::services::rpc_client;
-    let call_args = match beamnode::term::parse::parse_args(&args.args) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("beamnode: bad argument list {:?}: {e}", args.args);
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let target = target_name(&args.node);
-    let node = match client_node(&target, &args.client).await {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("beamnode: cannot start the calling node: {e}");
-            return ExitCode::from(EXIT_NODEDOWN);
-        }
-    };
-    let timeout = args
-        .timeout
-        .filter(|t| t.is_finite() && *t >= 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(100 * 365 * 86400));
-    let result = rpc_client::call(
-        &node,
-        &beamnode::term::Atom::new(&target),
-        &args.module,
-        &args.function,
-        call_args,
-        timeout,
-    )
-    .await;
-    node.shutdown();
-    print_call_result(result)
 }
 
 async fn names(args: NamesArgs) -> ExitCode {

@@ -198,6 +198,8 @@ impl Connection {
         frames.extend(&est.leftover);
         let intensity = 4;
         let tick_period = cfg.net_ticktime / intensity;
+        // A peer that stops reading for a whole tick time is as dead as a silent one.
+        stream.set_write_timeout(Some(cfg.net_ticktime.max(Duration::from_secs(1))))?;
         Ok(Connection {
             stream,
             peer: Atom::new(&est.peer_name),
@@ -249,9 +251,16 @@ impl Connection {
         control: &ControlMessage,
         payload: Option<&Term>,
     ) -> Result<(), DialError> {
+        self.send_all(&[(control, payload)])
+    }
+
+    /// Sends several control messages in one write.
+    pub fn send_all(&mut self, msgs: &[(&ControlMessage, Option<&Term>)]) -> Result<(), DialError> {
         self.out.clear();
-        self.encoder.encode_frame(control, payload, &mut self.out)?;
-        self.stream.set_write_timeout(Some(self.tick_period * 4))?;
+        for (control, payload) in msgs {
+            self.encoder
+                .encode_frame(control, *payload, &mut self.out)?;
+        }
         self.stream.write_all(&self.out)?;
         self.ticks.on_write();
         Ok(())
