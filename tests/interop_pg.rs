@@ -287,3 +287,38 @@ async fn pg_peer_of_otp27_scopes() {
     erl.kill9();
     rust_sees(&scope, "g", &[]).await;
 }
+
+/// The README walkthrough: `beamnode run` hosts the default `pg` scope, and an Elixir
+/// node's `:pg.join` / `:pg.leave` show in it (read with `:sys.get_state`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamnode_run_hosts_the_default_scope_for_elixir() {
+    require("elixir");
+    let epmd = private_epmd().await;
+    let sname = format!("{}@localhost", unique("pgrun"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
+    cmd.args(["run", "--sname", &sname, "--cookie", COOKIE, "--no-epmd"])
+        .args(["--epmd-port", &epmd.to_string()]);
+    let mut run = Erl::from_command(cmd, &sname);
+    run.expect_line("the 'is up' line", T, |l| l.contains("is up"))
+        .await;
+    let script = r#"
+        r = :"NODE"
+        {:ok, _} = :pg.start_link()
+        IO.puts("CONNECT #{Node.connect(r)}")
+        :ok = :pg.join(:workers, self())
+        wait = fn want -> Enum.find_value(1..100, false, fn _ ->
+          if :sys.get_state({:pg, r}) == want, do: true, else: (Process.sleep(100); nil) end) end
+        IO.puts("SEEN #{wait.(%{workers: [self()]})}")
+        :ok = :pg.leave(:workers, self())
+        IO.puts("GONE #{wait.(%{})}")
+    "#
+    .replace("NODE", &sname);
+    let name = format!("{}@localhost", unique("pgex"));
+    let mut cmd = std::process::Command::new("elixir");
+    cmd.args(["--sname", &name, "--cookie", COOKIE, "-e", &script])
+        .env("ERL_EPMD_PORT", epmd.to_string());
+    let mut ex = Erl::from_command(cmd, &name);
+    assert_eq!(ex.expect("CONNECT ", T).await, "true");
+    assert_eq!(ex.expect("SEEN ", T).await, "true");
+    assert_eq!(ex.expect("GONE ", T).await, "true");
+}
