@@ -19,8 +19,9 @@ const T: Duration = Duration::from_secs(20);
 
 /// An erl node with the default `pg` scope and a scope `other`, and a registered `ctl`
 /// process: `{join, From, Scope, Group}` spawns a member that joins and answers
-/// `{joined, Pid}` to `From`.
+/// `{joined, Pid}` to `From`. One process is in group `early` before any connection.
 const SCRIPT: &str = "{ok, _} = pg:start_link(), {ok, _} = pg:start(other), \
+    ok = pg:join(early, spawn(fun() -> receive stop -> ok end end)), \
     register(ctl, self()), \
     io:format(\"UP ~s~n\", [erlang:system_info(otp_release)]), \
     L = fun Loop() -> receive \
@@ -90,6 +91,27 @@ async fn rust_sees(scope: &Scope, group: &str, want: &[Pid]) {
     .await;
 }
 
+/// Waits until the Rust scope's `group` has exactly one member from each of `nodes`.
+async fn rust_sees_nodes(scope: &Scope, group: &str, nodes: &[&Atom]) {
+    let g = Term::atom(group);
+    let mut want: Vec<String> = nodes.iter().map(|n| n.as_str().to_string()).collect();
+    want.sort();
+    until(
+        &format!("rust to see {group} with members on {want:?}"),
+        || {
+            let mut got: Vec<String> = scope
+                .get_members(&g)
+                .iter()
+                .map(|p| p.node.as_str().to_string())
+                .collect();
+            got.sort();
+            let ok = got == want;
+            async move { ok }
+        },
+    )
+    .await;
+}
+
 /// Asks `erl`'s `ctl` for a new member of `scope`/`group`; returns its pid.
 async fn erl_join(me: &mut Process, erl: &Atom, scope: &str, group: &str) -> Pid {
     me.send_named(
@@ -121,13 +143,18 @@ async fn pg_peer_of_otp25_scopes() {
     let epmd = private_epmd().await;
     let node = rust_node("pgr", epmd, COOKIE).await;
     let scope = pg::start(&node, "pg").expect("start pg scope");
-    let other = pg::start(&node, "other").expect("start other scope");
     let mut me = node.process();
 
     let mut a = Erl::start(&unique("pga"), COOKIE, epmd, SCRIPT);
     assert_eq!(a.expect("UP ", T).await, "25");
     let an = Atom::new(&a.name);
     assert!(node.connect(&an).await);
+    // What erl had before the connection comes over by sync.
+    rust_sees_nodes(&scope, "early", &[&an]).await;
+    // A scope started once erl has handled the nodeup (so only our start-up discover
+    // can introduce it) still finds erl's scope of that name.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let other = pg::start(&node, "other").expect("start other scope");
 
     // A Rust process joins g: erl sees it.
     let r1 = node.process();
@@ -169,7 +196,10 @@ async fn pg_peer_of_otp25_scopes() {
     erl_sees(&node, &an, "pg", "g2", &[r2.pid().clone()]).await;
     rust_sees(&scope, "h", std::slice::from_ref(&e2)).await;
     let groups: HashSet<Term> = scope.which_groups().into_iter().collect();
-    let want: HashSet<Term> = ["g", "g2", "h"].iter().map(|g| Term::atom(g)).collect();
+    let want: HashSet<Term> = ["g", "g2", "h", "early"]
+        .iter()
+        .map(|g| Term::atom(g))
+        .collect();
     assert_eq!(groups, want);
 
     // A non-default scope is separate.
@@ -249,6 +279,7 @@ async fn pg_peer_of_otp25_scopes() {
     })
     .await;
     erl_sees(&node, &bn, "other", "g", &[r1.pid().clone()]).await;
+    rust_sees_nodes(&scope, "early", &[&an, &bn]).await;
     let eb = erl_join(&mut me, &bn, "pg", "late").await;
     rust_sees(&scope, "late", &[r3.pid().clone(), eb.clone()]).await;
     assert_eq!(scope.get_members(&Term::atom("late")).len(), 3);
@@ -256,8 +287,10 @@ async fn pg_peer_of_otp25_scopes() {
     // The erl nodes go down (kill -9): their members vanish here.
     b.kill9();
     rust_sees(&scope, "late", &[r3.pid().clone()]).await;
+    rust_sees_nodes(&scope, "early", &[&an]).await;
     a.kill9();
     rust_sees(&other, "x", &[]).await;
+    rust_sees(&scope, "early", &[]).await;
     assert_eq!(other.get_members(&Term::atom("g")), vec![r1.pid().clone()]);
 }
 
@@ -273,6 +306,7 @@ async fn pg_peer_of_otp27_scopes() {
     assert!(otp >= 26, "expected a newer OTP, got {otp}");
     let en = Atom::new(&erl.name);
     assert!(node.connect(&en).await);
+    rust_sees_nodes(&scope, "early", &[&en]).await;
 
     let r = node.process();
     scope
