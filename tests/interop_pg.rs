@@ -314,12 +314,33 @@ async fn pg_peer_of_otp27_scopes() {
         .await
         .unwrap();
     erl_sees(&node, &en, "pg", "g", &[r.pid().clone()]).await;
+    // A group monitor (OTP 25.1+ API) reports the erl member's join and, when its node
+    // is killed, its leave.
+    let mut watcher = node.process();
+    let (gref, now) = scope.monitor(&mut watcher, Term::atom("g")).await.unwrap();
+    assert_eq!(now, vec![r.pid().clone()]);
     let e = erl_join(&mut me, &en, "pg", "g").await;
     rust_sees(&scope, "g", &[r.pid().clone(), e.clone()]).await;
+    let note = |what: &str| {
+        Term::tuple(vec![
+            Term::Ref(gref.clone()),
+            Term::atom(what),
+            Term::atom("g"),
+            Term::list(vec![Term::Pid(e.clone())]),
+        ])
+    };
+    assert_eq!(watcher.receive(Some(T)).await.unwrap(), note("join"));
     drop(r);
     erl_sees(&node, &en, "pg", "g", std::slice::from_ref(&e)).await;
     erl.kill9();
     rust_sees(&scope, "g", &[]).await;
+    // The Rust member's own leave came first, then the erl member's.
+    let mut notes = Vec::new();
+    while let Ok(m) = watcher.receive(Some(Duration::from_millis(200))).await {
+        notes.push(m);
+    }
+    assert_eq!(notes.last(), Some(&note("leave")), "notes: {notes:?}");
+    assert_eq!(notes.len(), 2, "notes: {notes:?}");
 }
 
 /// The README walkthrough: `beamnode run` hosts the default `pg` scope, and an Elixir
