@@ -332,6 +332,10 @@ impl ScopeServer {
         self.view.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.view.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn notify(&self, p: &Process, what: &str, group: &Term, pids: &[Pid]) {
         if pids.is_empty() {
             return;
@@ -583,7 +587,7 @@ impl GenServer for ScopeServer {
             Some([op, g]) if op.is_atom("monitor") => {
                 let mref = p.monitor(&from.pid);
                 let members = self
-                    .write()
+                    .read()
                     .groups
                     .get(g)
                     .map(|m| m.all.clone())
@@ -605,7 +609,7 @@ impl GenServer for ScopeServer {
             _ if request.is_atom("monitor") => {
                 let mref = p.monitor(&from.pid);
                 let groups = self
-                    .write()
+                    .read()
                     .groups
                     .iter()
                     .map(|(g, m)| (g.clone(), pid_list(&m.all)))
@@ -666,9 +670,9 @@ impl GenServer for ScopeServer {
     }
 
     fn format_state(&self) -> Term {
-        let view = self.view.read().unwrap_or_else(|e| e.into_inner());
         Term::map(
-            view.groups
+            self.read()
+                .groups
                 .iter()
                 .map(|(g, m)| (g.clone(), pid_list(&m.all)))
                 .collect(),
