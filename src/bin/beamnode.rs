@@ -260,6 +260,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     services::demo::register(&node);
     services::rpc_server::start(&node).map_err(|e| e.to_string())?;
     services::rust_math::register(&node);
+    services::pg::start(&node, services::pg::DEFAULT_SCOPE).map_err(|e| e.to_string())?;
     let me = node.name().as_str().to_string();
     let (_, host) = me.split_once('@').unwrap_or((me.as_str(), ""));
     let flag = if args.name.is_some() {
@@ -279,6 +280,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:put, :k, 42}})");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
     println!("  iex> :rpc.call(:\"{me}\", :rust_math, :add, [1, 2])");
+    println!("  iex> :pg.start_link(); :pg.which_groups()   # beamnode runs the `pg` scope");
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
     node.shutdown();

@@ -9,6 +9,7 @@ pub mod io;
 pub mod kv;
 pub mod native;
 pub mod net_kernel;
+pub mod pg;
 pub mod rex;
 pub mod rpc_client;
 pub mod rpc_server;
