@@ -37,18 +37,19 @@ echo "beamnode call (release) -> $check_b"
 echo "erl_call -a             -> $check_e"
 [ "$check_b" = "$check_e" ] && [ "$check_s" = "$check_e" ] || { echo "the answers differ" >&2; exit 1; }
 
-# One run's wall time in microseconds ($EPOCHREALTIME: no extra process).
+# One run's wall time in microseconds, left in $LAST ($EPOCHREALTIME, no subshell:
+# nothing but the measured command is forked).
 time_one() {
   local start=$EPOCHREALTIME
   "$@" > /dev/null
   local end=$EPOCHREALTIME
-  echo $(( ${end/./} - ${start/./} ))
+  LAST=$(( ${end/./} - ${start/./} ))
 }
 ts=(); tb=(); te=()
 for _ in $(seq "$N"); do
-  ts+=("$(time_one "$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]')")
-  tb+=("$(time_one "$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]')")
-  te+=("$(time_one "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')")
+  time_one "$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]'; ts+=("$LAST")
+  time_one "$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]'; tb+=("$LAST")
+  time_one "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []'; te+=("$LAST")
 done
 stats() { # median and mean in ms of the microsecond figures on stdin
   sort -n | awk '{v[NR]=$1; s+=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;

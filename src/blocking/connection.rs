@@ -113,6 +113,8 @@ pub struct Connection {
     ticks: TickState,
     tick_period: Duration,
     next_tick: Instant,
+    /// The read timeout currently set on the socket.
+    read_timeout: Option<Duration>,
     next_ref: u32,
     ref_salt: u32,
     stash: VecDeque<DistMessage>,
@@ -120,14 +122,25 @@ pub struct Connection {
     buf: Vec<u8>,
 }
 
-fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    // The handshake challenge must come from the OS random source (§2.3); a failure
-    // still yields a value and is logged.
-    if let Err(e) = getrandom::fill(&mut b) {
+/// `N` random 32-bit words from the OS random source, in one system call. The
+/// handshake challenge must come from it (§2.3); a failure still yields values and is
+/// logged.
+fn random_words<const N: usize>() -> [u32; N] {
+    let mut b = [[0u8; 4]; N];
+    if let Err(e) = getrandom::fill(b.as_flattened_mut()) {
         warn!(error = %e, "OS random source failed");
     }
-    u32::from_le_bytes(b)
+    b.map(u32::from_le_bytes)
+}
+
+/// Connects, without the non-blocking connect + poll of a timeout on loopback, where
+/// a connection is accepted or refused at once.
+fn connect(addr: SocketAddr, limit: Duration) -> std::io::Result<TcpStream> {
+    if addr.ip().is_loopback() {
+        TcpStream::connect(addr)
+    } else {
+        TcpStream::connect_timeout(&addr, limit)
+    }
 }
 
 fn split_name(name: &str) -> Option<(&str, &str)> {
@@ -149,13 +162,15 @@ impl Connection {
         let limit = cfg.setup_time;
         let (ip, port) = epmd_lookup(&ips, host, cfg.epmd_port, alive, limit)?
             .ok_or_else(|| DialError::NotRegistered(cfg.peer.clone()))?;
-        let mut stream = TcpStream::connect_timeout(&SocketAddr::new(ip, port), limit)?;
+        let mut stream = connect(SocketAddr::new(ip, port), limit)?;
         stream.set_nodelay(true)?;
+        // Handshake messages are a few dozen bytes: writing them cannot block, reading
+        // the peer's answers can.
         stream.set_read_timeout(Some(limit))?;
-        stream.set_write_timeout(Some(limit))?;
+        let [creation, challenge, ref_salt] = random_words::<3>();
         // Without a listener or EPMD registration our creation is ours to pick; never
         // 0..=3, which the old pid/ref formats reserve.
-        let creation = random_u32().max(4);
+        let creation = creation.max(4);
         let flags = if cfg.hidden {
             DistFlags::IMPLEMENTED
         } else {
@@ -166,7 +181,7 @@ impl Connection {
             our_creation: creation,
             our_flags: flags,
             cookie,
-            our_challenge: random_u32(),
+            our_challenge: challenge,
             peer_name: cfg.peer.clone(),
             reconnecting: false,
         })?;
@@ -211,8 +226,9 @@ impl Connection {
             ticks: TickState::new(intensity, cfg.hidden),
             tick_period,
             next_tick: Instant::now() + tick_period,
+            read_timeout: Some(limit),
             next_ref: 1,
-            ref_salt: random_u32(),
+            ref_salt,
             stash: VecDeque::new(),
             out: Vec::with_capacity(4096),
             buf: vec![0u8; 16 * 1024],
@@ -324,15 +340,22 @@ impl Connection {
                     TickAction::Timeout => return Err(DialError::TickTimeout),
                 }
             }
-            let mut wait = self.next_tick.saturating_duration_since(now);
+            // The socket's read timeout is the tick period, changed only when the
+            // caller's deadline is nearer: one system call per connection in the usual
+            // case, and a tick goes out at most one period late (well inside the peer's
+            // net_ticktime).
+            let mut wait = self.tick_period;
             if let Some(d) = deadline {
                 if now >= d {
                     return Ok(None);
                 }
                 wait = wait.min(d - now);
             }
-            self.stream
-                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+            let wait = wait.max(Duration::from_millis(1));
+            if self.read_timeout != Some(wait) {
+                self.stream.set_read_timeout(Some(wait))?;
+                self.read_timeout = Some(wait);
+            }
             match self.stream.read(&mut self.buf) {
                 Ok(0) => return Err(DialError::Closed),
                 Ok(n) => {
@@ -390,7 +413,7 @@ fn epmd_lookup(
     .encode()?;
     let mut last = None;
     for &ip in ips {
-        let mut s = match TcpStream::connect_timeout(&SocketAddr::new(ip, epmd_port), limit) {
+        let mut s = match connect(SocketAddr::new(ip, epmd_port), limit) {
             Ok(s) => s,
             Err(e) => {
                 last = Some(e);
@@ -398,7 +421,6 @@ fn epmd_lookup(
             }
         };
         s.set_read_timeout(Some(limit))?;
-        s.set_write_timeout(Some(limit))?;
         s.write_all(&request)?;
         let mut buf = Vec::with_capacity(64);
         let mut chunk = [0u8; 512];
