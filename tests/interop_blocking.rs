@@ -19,7 +19,30 @@ fn config(target: &str, epmd: u16, cookie: &str) -> DialConfig {
     cfg
 }
 
-/// Runs a blocking call on a blocking-pool thread; returns the outcome and output.
+/// Runs a blocking call (erpc, or `rex` with `via_rex`) on a blocking-pool thread;
+/// returns the outcome and the called function's output.
+async fn run_call(
+    cfg: DialConfig,
+    via_rex: bool,
+    m: &'static str,
+    f: &'static str,
+    args: Vec<Term>,
+    timeout: Option<Duration>,
+) -> (Result<Term, RpcError>, String) {
+    let job = tokio::task::spawn_blocking(move || {
+        let mut conn = Connection::dial(&cfg).expect("dial");
+        let mut out = Vec::new();
+        let r = if via_rex {
+            rpc::rex_call(&mut conn, m, f, args, timeout, &mut out)
+        } else {
+            rpc::call(&mut conn, m, f, args, timeout, &mut out)
+        };
+        (r, String::from_utf8_lossy(&out).into_owned())
+    });
+    tokio::time::timeout(T, job).await.unwrap().unwrap()
+}
+
+/// [`run_call`] through erpc (`rpc::call`).
 async fn call(
     cfg: DialConfig,
     m: &'static str,
@@ -27,16 +50,10 @@ async fn call(
     args: Vec<Term>,
     timeout: Option<Duration>,
 ) -> (Result<Term, RpcError>, String) {
-    let job = tokio::task::spawn_blocking(move || {
-        let mut conn = Connection::dial(&cfg).expect("dial");
-        let mut out = Vec::new();
-        let r = rpc::call(&mut conn, m, f, args, timeout, &mut out);
-        (r, String::from_utf8_lossy(&out).into_owned())
-    });
-    tokio::time::timeout(T, job).await.unwrap().unwrap()
+    run_call(cfg, false, m, f, args, timeout).await
 }
 
-/// [`call`] through the peer's `rex` (`rpc::rex_call`, what `beamnode call` uses).
+/// [`run_call`] through the peer's `rex` (`rpc::rex_call`, what `beamnode call` uses).
 async fn rex(
     cfg: DialConfig,
     m: &'static str,
@@ -44,13 +61,7 @@ async fn rex(
     args: Vec<Term>,
     timeout: Option<Duration>,
 ) -> (Result<Term, RpcError>, String) {
-    let job = tokio::task::spawn_blocking(move || {
-        let mut conn = Connection::dial(&cfg).expect("dial");
-        let mut out = Vec::new();
-        let r = rpc::rex_call(&mut conn, m, f, args, timeout, &mut out);
-        (r, String::from_utf8_lossy(&out).into_owned())
-    });
-    tokio::time::timeout(T, job).await.unwrap().unwrap()
+    run_call(cfg, true, m, f, args, timeout).await
 }
 
 /// The rex path gives `rpc:call`'s shapes: values and thrown terms as `Ok`, errors
