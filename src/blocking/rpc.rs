@@ -23,7 +23,9 @@ use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::dist::DistMessage;
 use crate::proto::DistFlags;
 use crate::services::io::{chardata, output_parts, OutputPart};
-use crate::services::rpc_client::{decode_result, spawn_error, RpcError};
+use crate::services::rpc_client::{
+    decode_result, execute_call_args, rex_call_request, rex_outcome, spawn_error, RpcError,
+};
 use crate::term::{Atom, Term};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -147,12 +149,7 @@ fn execute(
                 opts: Term::list(vec![Term::atom("monitor")]),
                 token: None,
             };
-            let erpc_args = Term::list(vec![
-                Term::Ref(res.clone()),
-                Term::atom(module),
-                Term::atom(function),
-                Term::list(args),
-            ]);
+            let erpc_args = Term::list(execute_call_args(&res, module, function, args));
             conn.send(&request, Some(&erpc_args)).map_err(nodedown)?;
         }
         Via::Rex => {
@@ -167,13 +164,7 @@ fn execute(
                 token: None,
             };
             let from = Term::tuple(vec![Term::Pid(me.clone()), Term::Ref(key.clone())]);
-            let request = Term::tuple(vec![
-                Term::atom("call"),
-                Term::atom(module),
-                Term::atom(function),
-                Term::list(args),
-                Term::Pid(me.clone()),
-            ]);
+            let request = rex_call_request(module, function, args, Term::Pid(me.clone()));
             let msg = Term::tuple(vec![Term::atom("$gen_call"), from, request]);
             conn.send_all(&[(&monitor, None), (&send, Some(&msg))])
                 .map_err(nodedown)?;
@@ -215,12 +206,7 @@ fn execute(
                         reference: key.clone(),
                     };
                     conn.send(&demonitor, None).map_err(nodedown)?;
-                    break match reply.as_tuple() {
-                        Some([tag, reason]) if tag.is_atom("badrpc") => {
-                            Err(RpcError::BadRpc(reason.clone()))
-                        }
-                        _ => Ok(reply),
-                    };
+                    break rex_outcome(reply);
                 }
                 match (&mut io, io_request(&msg)) {
                     (Some(out), Some((from, reply_as, req))) => {

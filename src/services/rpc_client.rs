@@ -215,12 +215,7 @@ pub async fn call_in(
 ) -> Result<Term, RpcError> {
     let deadline = Instant::now() + timeout;
     let res = process.node().make_ref();
-    let erpc_args = vec![
-        Term::Ref(res.clone()),
-        Term::atom(module),
-        Term::atom(function),
-        Term::list(args.clone()),
-    ];
+    let erpc_args = execute_call_args(&res, module, function, args.clone());
     let opts = SpawnRequestOpts {
         monitor: true,
         timeout: Some(timeout),
@@ -312,6 +307,42 @@ fn exception(class: ExceptionClass, reason: Term, stacktrace: Option<Term>) -> R
     }
 }
 
+/// The arguments of `erpc:execute_call/4` for a call of `M:F(Args…)` whose result is
+/// tagged with `res` (§9.1). Shared by every driver that calls through erpc.
+pub(crate) fn execute_call_args(
+    res: &crate::term::Reference,
+    module: &str,
+    function: &str,
+    args: Vec<Term>,
+) -> Vec<Term> {
+    vec![
+        Term::Ref(res.clone()),
+        Term::atom(module),
+        Term::atom(function),
+        Term::list(args),
+    ]
+}
+
+/// The `rex` request `{call, M, F, A, GL}` (§9.4), as `rpc` and `erl_call -a` send it.
+pub(crate) fn rex_call_request(module: &str, function: &str, args: Vec<Term>, gl: Term) -> Term {
+    Term::tuple(vec![
+        Term::atom("call"),
+        Term::atom(module),
+        Term::atom(function),
+        Term::list(args),
+        gl,
+    ])
+}
+
+/// rex's reply, already in `rpc:call` shape: `{badrpc, R}` is a failure, anything else
+/// (a thrown value included) the call's value (§9.4).
+pub(crate) fn rex_outcome(reply: Term) -> Result<Term, RpcError> {
+    match reply.as_tuple() {
+        Some([tag, reason]) if tag.is_atom("badrpc") => Err(RpcError::BadRpc(reason.clone())),
+        _ => Ok(reply),
+    }
+}
+
 /// The §9.3/§9.4 fallback: `gen_server:call({rex, Node}, {call, M, F, A, GL})`.
 async fn rex_call(
     process: &mut Process,
@@ -325,19 +356,10 @@ async fn rex_call(
         .group_leader()
         .map(Term::Pid)
         .unwrap_or_else(|| Term::atom("user"));
-    let req = Term::tuple(vec![
-        Term::atom("call"),
-        Term::atom(module),
-        Term::atom(function),
-        Term::list(args),
-        gl,
-    ]);
+    let req = rex_call_request(module, function, args, gl);
     let dest = Dest::Remote(Atom::new("rex"), target.clone());
     match gen::call(process, &dest, req, timeout).await {
-        Ok(reply) => match reply.as_tuple() {
-            Some([tag, reason]) if tag.is_atom("badrpc") => Err(RpcError::BadRpc(reason.clone())),
-            _ => Ok(reply),
-        },
+        Ok(reply) => rex_outcome(reply),
         Err(CallError::Timeout) => Err(RpcError::Timeout),
         Err(CallError::NodeDown(_)) => Err(RpcError::NodeDown(target.clone())),
         Err(e) => Err(RpcError::BadRpc(e.reason())),
