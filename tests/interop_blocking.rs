@@ -230,6 +230,49 @@ async fn blocking_dial_refusals() {
     );
 }
 
+/// `dial_first_free` skips a name the peer already has a connection from (status
+/// `alive`, answered `false`) without disturbing that connection, and reports the
+/// refusal when every name is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_dial_skips_names_in_use() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let name = unique("blkn");
+    let mut erl = Erl::start(&name, COOKIE, epmd, "io:format(\"UP~n\").");
+    erl.expect("UP", T).await;
+    let target = format!("{name}@localhost");
+    let base = unique("pool");
+    let n3 = format!("{base}_3@localhost");
+    let n4 = format!("{base}_4@localhost");
+    let cfg = config(&target, epmd, COOKIE);
+    let job = tokio::task::spawn_blocking(move || {
+        let mut held = cfg.clone();
+        held.our_name = n3.clone();
+        let mut a = Connection::dial(&held).expect("dial the first name");
+        let names = || vec![n3.clone(), n4.clone()];
+        let mut b = Connection::dial_first_free(&cfg, names()).expect("a free name");
+        let b_name = b.pid().node.as_str().to_string();
+        let none = Connection::dial_first_free(&cfg, names()).err();
+        let mut out = Vec::new();
+        let hidden = vec![Term::list(vec![Term::atom("hidden")])];
+        let seen = rpc::rex_call(&mut b, "erlang", "nodes", hidden, None, &mut out);
+        // The held connection was not taken over: it still calls.
+        let a_node = rpc::rex_call(&mut a, "erlang", "node", vec![], None, &mut out);
+        (b_name, none, seen, a_node, n3, n4)
+    });
+    let (b_name, none, seen, a_node, n3, n4) = tokio::time::timeout(T, job).await.unwrap().unwrap();
+    assert_eq!(b_name, n4);
+    assert!(
+        matches!(none, Some(DialError::Refused("alive"))),
+        "{none:?}"
+    );
+    let seen = seen.expect("nodes(hidden)");
+    for n in [&n3, &n4] {
+        assert!(seen.to_string().contains(n.as_str()), "{n} in {seen}");
+    }
+    assert_eq!(a_node, Ok(Term::atom(&target)));
+}
+
 /// The same client against OTP 27 (Debian trixie root, `scripts/otp-root.sh`): calls
 /// with output, an exception and ping.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

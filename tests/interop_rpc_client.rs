@@ -262,3 +262,41 @@ async fn cli_call_names_and_ping() {
         (1, "pang".to_string())
     );
 }
+
+/// `beamnode call` names itself from a pool of 64 names, so many runs leave at most 64
+/// new atoms on the called node (each node name becomes a never-freed atom there), and
+/// concurrent runs do not take each other's connections over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_calls_leave_a_bounded_number_of_atoms() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let a_name = unique("clib");
+    let mut a = start_erl(&a_name, epmd);
+    a.expect("UP", T).await;
+    let target = format!("{a_name}@localhost");
+    let t = target.as_str();
+    let atom_count = || async {
+        let (code, out) = bin(&["call", t, "erlang", "system_info", "[atom_count]"], epmd).await;
+        assert_eq!(code, 0, "{out}");
+        out.parse::<i64>().expect("an integer")
+    };
+    let before = atom_count().await;
+    for _ in 0..100 {
+        assert_eq!(
+            bin(&["call", t, "erlang", "node"], epmd).await,
+            (0, target.clone())
+        );
+    }
+    let grown = atom_count().await - before;
+    assert!(grown <= 64, "100 calls left {grown} new atoms on the node");
+
+    // Sixteen calls at once, each holding its connection for half a second: all answer.
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let t = target.clone();
+        runs.spawn(async move { bin(&["call", &t, "timer", "sleep", "[500]"], epmd).await });
+    }
+    while let Some(r) = runs.join_next().await {
+        assert_eq!(r.unwrap(), (0, "ok".to_string()));
+    }
+}

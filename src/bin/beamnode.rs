@@ -1,10 +1,19 @@
-//! The `beamnode` command: run a node, run an EPMD. The only place that installs a
-//! tracing subscriber.
+//! The `beamnode` command: run a node, run an EPMD, call or ping a node. The only place
+//! that installs a tracing subscriber.
+//!
+//! The entry point is a C `main` (`#![no_main]`), not Rust's: `beamnode call` is meant to
+//! connect and answer faster than `erl_call` (BENCHMARKS.md), and Rust's start-up code
+//! spends about 45 µs of a ~1.4 ms call on things a command-line tool does not need —
+//! it reads `/proc/self/maps` to find the main thread's stack and maps an alternate
+//! signal stack, only to print "stack overflow" instead of a plain SIGSEGV. [`main`]
+//! does the rest of what that start-up does for us: SIGPIPE ignored (a write to a
+//! closed socket or pipe is an error, not death), a panic turned into exit status 101,
+//! stdout flushed at the end.
+#![no_main]
 
 use beamnode::{cookie, services, Node, NodeConfig};
 use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
-use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -157,13 +166,30 @@ struct PingArgs {
     client: ClientArgs,
 }
 
-/// Exit statuses of `beamnode call` (documented in its help and the README).
+/// Exit statuses (`call`'s are documented in its help and the README).
+const EXIT_SUCCESS: u8 = 0;
+const EXIT_FAILURE: u8 = 1;
 const EXIT_BADRPC: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_NODEDOWN: u8 = 3;
 const EXIT_TIMEOUT: u8 = 4;
 
-fn main() -> ExitCode {
+/// The process entry point (see the module documentation for why it is a C `main`).
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions; nothing
+    // else runs yet. Rust's own start-up does the same.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    // std reads the arguments itself (glibc hands them to its initialiser), so argc
+    // and argv are not needed here.
+    let status = std::panic::catch_unwind(cli_main).unwrap_or(101);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    libc::c_int::from(status)
+}
+
+fn cli_main() -> u8 {
     let cli = Cli::parse();
     // The client commands print their answer on stdout; keep stderr quiet by default.
     let client = !matches!(cli.command, Command::Run(_) | Command::Epmd(_));
@@ -201,7 +227,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("beamnode: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return EXIT_FAILURE;
         }
     };
     let code = runtime.block_on(async {
@@ -213,10 +239,10 @@ fn main() -> ExitCode {
             Command::Epmd(args) => epmd(args).await,
         };
         match result {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => EXIT_SUCCESS,
             Err(e) => {
                 eprintln!("beamnode: {e}");
-                ExitCode::FAILURE
+                EXIT_FAILURE
             }
         }
     });
@@ -310,35 +336,51 @@ fn target_name(node: &str) -> String {
     }
 }
 
+/// How many node names `call`/`ping` use: `beamnode_call_0` … `beamnode_call_63`.
+///
+/// Every node name a BEAM node ever sees becomes an atom there, and atoms are never
+/// freed: a name per process (such as `beamnode_call_<os pid>`) lets a script that
+/// calls a node every few seconds fill its atom table (1,048,576 by default) within
+/// months and crash it. `erl_call` avoids that with one fixed name (`c17`), which makes
+/// two concurrent calls kick each other off. A small pool does both: at most 64 atoms,
+/// and a name in use is skipped ([`beamnode::blocking::Connection::dial_first_free`]).
+const CALL_NAMES: u32 = 64;
+/// Names tried before giving up when the peer keeps seeing ours in use.
+const CALL_NAME_ATTEMPTS: u32 = 8;
+
 /// The blocking connection of `call`/`ping`: a hidden node named
-/// `beamnode_call_<os pid>@<the target's host>` (same short/long naming as the target).
+/// `beamnode_call_<k>@<the target's host>` (same short/long naming as the target),
+/// starting at `k` = OS pid modulo [`CALL_NAMES`] so that processes started together
+/// start on different names.
 fn dial_blocking(
     target: &str,
     args: &ClientArgs,
 ) -> Result<beamnode::blocking::Connection, String> {
+    use beamnode::blocking::{Connection, DialConfig};
     let host = target
         .split_once('@')
         .map(|(_, h)| h)
         .unwrap_or("localhost");
-    let name = format!("beamnode_call_{}@{host}", std::process::id());
-    let mut cfg =
-        beamnode::blocking::DialConfig::new(name, resolve_cookie(args.cookie.as_deref())?, target);
+    let first = std::process::id() % CALL_NAMES;
+    let names = (0..CALL_NAME_ATTEMPTS)
+        .map(|i| format!("beamnode_call_{}@{host}", (first + i) % CALL_NAMES));
+    let mut cfg = DialConfig::new("", resolve_cookie(args.cookie.as_deref())?, target);
     cfg.epmd_port = args
         .epmd_port
         .unwrap_or_else(beamnode::net::epmd_port_from_env);
-    beamnode::blocking::Connection::dial(&cfg).map_err(|e| e.to_string())
+    Connection::dial_first_free(&cfg, names).map_err(|e| e.to_string())
 }
 
 /// `beamnode call`: `rpc:call` through the peer's `rex` on a blocking connection, as
 /// `erl_call -a` does (one message each way; §9.4). The answer is printed in `rpc:call`
 /// shape, the exit status tells success from `{badrpc, …}`, nodedown and timeout.
-fn call_blocking(args: &CallArgs) -> ExitCode {
+fn call_blocking(args: &CallArgs) -> u8 {
     use beamnode::blocking::rpc;
     let call_args = match beamnode::term::parse::parse_args(&args.args) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("beamnode: bad argument list {:?}: {e}", args.args);
-            return ExitCode::from(EXIT_USAGE);
+            return EXIT_USAGE;
         }
     };
     let target = target_name(&args.node);
@@ -347,7 +389,7 @@ fn call_blocking(args: &CallArgs) -> ExitCode {
         Err(e) => {
             eprintln!("beamnode: cannot connect to {target}: {e}");
             println!("{{badrpc,nodedown}}");
-            return ExitCode::from(EXIT_NODEDOWN);
+            return EXIT_NODEDOWN;
         }
     };
     let timeout = args
@@ -369,26 +411,26 @@ fn call_blocking(args: &CallArgs) -> ExitCode {
 /// Prints a call's outcome as `rpc:call` returns it; the exit status tells which.
 fn print_call_result(
     result: Result<beamnode::Term, beamnode::services::rpc_client::RpcError>,
-) -> ExitCode {
+) -> u8 {
     use beamnode::services::rpc_client::RpcError;
     match result {
         Ok(v) => {
             println!("{v}");
-            ExitCode::SUCCESS
+            EXIT_SUCCESS
         }
         Err(e) => {
             println!("{}", e.to_rpc_result());
             match e {
-                RpcError::NodeDown(_) => ExitCode::from(EXIT_NODEDOWN),
-                RpcError::Timeout => ExitCode::from(EXIT_TIMEOUT),
-                _ => ExitCode::from(EXIT_BADRPC),
+                RpcError::NodeDown(_) => EXIT_NODEDOWN,
+                RpcError::Timeout => EXIT_TIMEOUT,
+                _ => EXIT_BADRPC,
             }
         }
     }
 }
 
 /// `beamnode ping` without an async runtime.
-fn ping_blocking(args: &PingArgs) -> ExitCode {
+fn ping_blocking(args: &PingArgs) -> u8 {
     let target = target_name(&args.node);
     let up = match dial_blocking(&target, &args.client) {
         Ok(mut conn) => beamnode::blocking::rpc::ping(&mut conn, Duration::from_secs(7)),
@@ -399,13 +441,13 @@ fn ping_blocking(args: &PingArgs) -> ExitCode {
     };
     println!("{}", if up { "pong" } else { "pang" });
     if up {
-        ExitCode::SUCCESS
+        EXIT_SUCCESS
     } else {
-        ExitCode::from(1)
+        1
     }
 }
 
-async fn names(args: NamesArgs) -> ExitCode {
+async fn names(args: NamesArgs) -> u8 {
     let port = args
         .epmd_port
         .unwrap_or_else(beamnode::net::epmd_port_from_env);
@@ -416,11 +458,11 @@ async fn names(args: NamesArgs) -> ExitCode {
             for (name, port) in names {
                 println!("name {name} at port {port}");
             }
-            ExitCode::SUCCESS
+            EXIT_SUCCESS
         }
         Err(e) => {
             eprintln!("beamnode: no EPMD at {}:{port}: {e}", args.host);
-            ExitCode::from(EXIT_NODEDOWN)
+            EXIT_NODEDOWN
         }
     }
 }

@@ -18,8 +18,8 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
-/// How to reach the peer, and who we are.
-#[derive(Debug, Clone)]
+/// How to reach the peer, and who we are. Its `Debug` output leaves the cookie out.
+#[derive(Clone)]
 pub struct DialConfig {
     /// Our full node name (`name@host`). We never listen, so nobody dials it back.
     pub our_name: String,
@@ -35,6 +35,20 @@ pub struct DialConfig {
     pub setup_time: Duration,
     /// `net_ticktime` (§4.1); ticks are sent every quarter of it.
     pub net_ticktime: Duration,
+}
+
+impl std::fmt::Debug for DialConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DialConfig")
+            .field("our_name", &self.our_name)
+            .field("cookie", &"<hidden>")
+            .field("peer", &self.peer)
+            .field("epmd_port", &self.epmd_port)
+            .field("hidden", &self.hidden)
+            .field("setup_time", &self.setup_time)
+            .field("net_ticktime", &self.net_ticktime)
+            .finish()
+    }
 }
 
 impl DialConfig {
@@ -91,6 +105,10 @@ pub enum DialError {
     Closed,
     #[error("the peer closed the connection during the handshake (wrong cookie, or it refused our name)")]
     ClosedInHandshake,
+    /// Closed before any status: OTP does that when a connection from a node of our
+    /// name is itself still being set up (§2.6), or when it rejects the name message.
+    #[error("the peer closed the connection before answering our name (a node of that name is connecting to it, or it rejected the name)")]
+    ClosedBeforeStatus,
     #[error("no data from the peer for the tick time (net_tick_timeout)")]
     TickTimeout,
     #[error("bad frame: {0}")]
@@ -118,6 +136,8 @@ pub struct Connection {
     next_ref: u32,
     ref_salt: u32,
     stash: VecDeque<DistMessage>,
+    /// Frames being written; frames queued by [`Connection::send_later`] wait here
+    /// for the next write.
     out: Vec<u8>,
     buf: Vec<u8>,
 }
@@ -187,13 +207,16 @@ impl Connection {
         })?;
         stream.write_all(&hello)?;
         let mut buf = [0u8; 1024];
+        let mut answered = false;
         let est = loop {
             let n = match stream.read(&mut buf) {
+                Ok(0) if !answered => return Err(DialError::ClosedBeforeStatus),
                 Ok(0) => return Err(DialError::ClosedInHandshake),
                 Ok(n) => n,
                 Err(e) if is_timeout(&e) => return Err(DialError::Timeout("in the handshake")),
                 Err(e) => return Err(e.into()),
             };
+            answered = true;
             let step = state.handle(&buf[..n])?;
             if !step.send.is_empty() {
                 stream.write_all(&step.send)?;
@@ -235,6 +258,34 @@ impl Connection {
         })
     }
 
+    /// Dials with the first of `names` (full node names, replacing
+    /// `cfg.our_name`) that the peer does not already see connected or connecting:
+    /// a name the peer answers with `alive` or `nok`, or closes on before any status,
+    /// is in use (§2.6) and the next one is tried. We answer `alive` with `false`, so
+    /// another process's connection under that name is never taken over.
+    ///
+    /// For short-lived clients that must not leave a new atom on the peer per run
+    /// (every node name becomes a never-freed atom there): a small, fixed set of names
+    /// bounds that, and this makes concurrent runs pick different ones.
+    pub fn dial_first_free<I>(cfg: &DialConfig, names: I) -> Result<Connection, DialError>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let mut cfg = cfg.clone();
+        let mut last = None;
+        for name in names {
+            cfg.our_name = name;
+            match Connection::dial(&cfg) {
+                Err(e @ (DialError::Refused(_) | DialError::ClosedBeforeStatus)) => {
+                    debug!(name = %cfg.our_name, error = %e, "name in use, trying the next");
+                    last = Some(e);
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| DialError::BadName("(no name to try)".into())))
+    }
+
     /// The peer's node name.
     pub fn peer(&self) -> &Atom {
         &self.peer
@@ -270,14 +321,38 @@ impl Connection {
         self.send_all(&[(control, payload)])
     }
 
-    /// Sends several control messages in one write.
+    /// Sends several control messages in one write (after any queued by
+    /// [`Connection::send_later`]).
     pub fn send_all(&mut self, msgs: &[(&ControlMessage, Option<&Term>)]) -> Result<(), DialError> {
-        self.out.clear();
         for (control, payload) in msgs {
             self.encoder
                 .encode_frame(control, *payload, &mut self.out)?;
         }
-        self.stream.write_all(&self.out)?;
+        self.flush()
+    }
+
+    /// Queues a control message to go out with the next write, or with
+    /// [`Connection::flush`]. For bookkeeping nobody waits for, such as the DEMONITOR
+    /// after a call's reply: a one-shot caller prints the answer and exits without
+    /// spending a system call on it, and closing the connection takes the monitor down
+    /// anyway (§5.1, §7.3).
+    pub fn send_later(
+        &mut self,
+        control: &ControlMessage,
+        payload: Option<&Term>,
+    ) -> Result<(), DialError> {
+        self.encoder.encode_frame(control, payload, &mut self.out)?;
+        Ok(())
+    }
+
+    /// Writes whatever [`Connection::send_later`] queued.
+    pub fn flush(&mut self) -> Result<(), DialError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let written = self.stream.write_all(&self.out);
+        self.out.clear();
+        written?;
         self.ticks.on_write();
         Ok(())
     }

@@ -205,7 +205,7 @@ fn execute(
                         to: ProcRef::Name(Atom::new("rex")),
                         reference: key.clone(),
                     };
-                    conn.send(&demonitor, None).map_err(nodedown)?;
+                    conn.send_later(&demonitor, None).map_err(nodedown)?;
                     break rex_outcome(reply);
                 }
                 match (&mut io, io_request(&msg)) {
