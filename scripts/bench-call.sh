@@ -4,9 +4,12 @@
 # running erl node (on a private EPMD port, so nothing on 4369 is touched).
 #
 # Two beamnode builds are measured: the normal `cargo build --release` binary and the
-# static one of scripts/build-static.sh (both are built when missing). Runs alternate
-# (static, release, erl_call, static, …) so that load from anything else on the
-# machine hits all three the same way; each run is timed on its own and the script
+# static one of scripts/build-static.sh (both are built when missing). Each round runs
+# all three once, in an order that rotates from round to round, so that load from
+# anything else on the machine and any effect of one run on the next hit all three
+# the same way. Every run starts after a 5 ms pause: the target node has finished
+# tearing down the previous caller's connection, so each figure is one
+# connect-and-answer against an idle node. Each run is timed on its own; the script
 # prints the median and mean per run, and the ratio of the medians.
 #
 #   scripts/bench-call.sh [N]          (default N=200)
@@ -46,10 +49,15 @@ time_one() {
   LAST=$(( ${end/./} - ${start/./} ))
 }
 ts=(); tb=(); te=()
-for _ in $(seq "$N"); do
-  time_one "$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]'; ts+=("$LAST")
-  time_one "$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]'; tb+=("$LAST")
-  time_one "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []'; te+=("$LAST")
+run_static() { time_one "$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]'; ts+=("$LAST"); }
+run_release() { time_one "$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]'; tb+=("$LAST"); }
+run_erl_call() { time_one "$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []'; te+=("$LAST"); }
+order=(run_static run_release run_erl_call)
+for i in $(seq "$N"); do
+  for j in 0 1 2; do
+    sleep 0.005
+    "${order[$(( (i + j) % 3 ))]}"
+  done
 done
 stats() { # median and mean in ms of the microsecond figures on stdin
   sort -n | awk '{v[NR]=$1; s+=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
@@ -58,7 +66,7 @@ stats() { # median and mean in ms of the microsecond figures on stdin
 read -r ms as < <(printf '%s\n' "${ts[@]}" | stats)
 read -r mb ab < <(printf '%s\n' "${tb[@]}" | stats)
 read -r me ae < <(printf '%s\n' "${te[@]}" | stats)
-printf 'runs: %d each, alternating\n' "$N"
+printf 'runs: %d each, rotating order, 5 ms pause before each\n' "$N"
 printf 'beamnode call, static build  : median %s ms/run, mean %s ms/run\n' "$ms" "$as"
 printf 'beamnode call, release build : median %s ms/run, mean %s ms/run\n' "$mb" "$ab"
 printf 'erl_call -a                  : median %s ms/run, mean %s ms/run\n' "$me" "$ae"

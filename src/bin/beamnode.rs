@@ -176,21 +176,43 @@ const EXIT_TIMEOUT: u8 = 4;
 
 /// The process entry point (see the module documentation for why it is a C `main`).
 #[no_mangle]
-pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions; nothing
     // else runs yet. Rust's own start-up does the same.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    // std reads the arguments itself (glibc hands them to its initialiser), so argc
-    // and argv are not needed here.
-    let status = std::panic::catch_unwind(cli_main).unwrap_or(101);
+    // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+    // (`std::env::args()` is not usable here: without Rust's start-up only glibc hands
+    // the arguments to std, musl does not.)
+    let args = unsafe { c_args(argc, argv) };
+    let status = std::panic::catch_unwind(move || cli_main(args)).unwrap_or(101);
     let _ = std::io::Write::flush(&mut std::io::stdout());
     libc::c_int::from(status)
 }
 
-fn cli_main() -> u8 {
-    let cli = Cli::parse();
+/// The program arguments from C's `argc`/`argv`.
+///
+/// # Safety
+/// `argv` must hold `argc` pointers to NUL-terminated strings.
+unsafe fn c_args(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let n = usize::try_from(argc).unwrap_or(0);
+    (0..n)
+        .filter_map(|i| {
+            // SAFETY: i < argc (the caller's contract).
+            let p = unsafe { *argv.add(i) };
+            (!p.is_null()).then(|| {
+                // SAFETY: a non-null argv entry is a NUL-terminated string.
+                let bytes = unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes();
+                std::ffi::OsStr::from_bytes(bytes).to_os_string()
+            })
+        })
+        .collect()
+}
+
+fn cli_main(args: Vec<std::ffi::OsString>) -> u8 {
+    let cli = Cli::parse_from(args);
     // The client commands print their answer on stdout; keep stderr quiet by default.
     let client = !matches!(cli.command, Command::Run(_) | Command::Epmd(_));
     // Client commands report their failures themselves; their log is off unless
