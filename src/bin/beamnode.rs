@@ -176,7 +176,7 @@ const EXIT_TIMEOUT: u8 = 4;
 
 /// The process entry point (see the module documentation for why it is a C `main`).
 #[no_mangle]
-pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions; nothing
     // else runs yet. Rust's own start-up does the same.
     unsafe {
