@@ -43,20 +43,6 @@ fn has_interpreter(path: &Path) -> bool {
     })
 }
 
-async fn run(exe: &Path, args: &[&str], epmd: u16) -> (i32, String) {
-    let out = tokio::process::Command::new(exe)
-        .args(args)
-        .env("ERL_EPMD_PORT", epmd.to_string())
-        .env("BEAMNODE_COOKIE", COOKIE)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(T, out).await.unwrap().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_build_calls_real_erl() {
     require("erl");
@@ -73,7 +59,7 @@ async fn static_build_calls_real_erl() {
     let target = format!("{name}@localhost");
     let t = target.as_str();
     assert_eq!(
-        run(&exe, &["call", t, "erlang", "node"], epmd).await,
+        run_cli(&exe, &["call", t, "erlang", "node"], epmd).await,
         (0, target.clone())
     );
     assert_eq!(
@@ -86,17 +72,20 @@ async fn static_build_calls_real_erl() {
         (0, "hi 42\nok".to_string())
     );
     assert_eq!(
-        run(&exe, &["call", t, "nomod", "nofun", "[]"], epmd).await,
+        run_cli(&exe, &["call", t, "nomod", "nofun", "[]"], epmd).await,
         (
             1,
             "{badrpc,{'EXIT',{undef,[{nomod,nofun,[],[]}]}}}".to_string()
         )
     );
     assert_eq!(
-        run(&exe, &["call", "nobody@localhost", "erlang", "node"], epmd).await,
+        run_cli(&exe, &["call", "nobody@localhost", "erlang", "node"], epmd).await,
         (3, "{badrpc,nodedown}".to_string())
     );
-    assert_eq!(run(&exe, &["ping", t], epmd).await, (0, "pong".to_string()));
+    assert_eq!(
+        run_cli(&exe, &["ping", t], epmd).await,
+        (0, "pong".to_string())
+    );
     // Command-line errors still come from clap with its usage status.
-    assert_eq!(run(&exe, &["call", t], epmd).await.0, 2);
+    assert_eq!(run_cli(&exe, &["call", t], epmd).await.0, 2);
 }

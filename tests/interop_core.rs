@@ -404,3 +404,35 @@ async fn simultaneous_connects_resolve_to_one_working_connection() {
         node.shutdown();
     }
 }
+
+/// `send_noconnect` (OTP's `erlang:send(To, Msg, [noconnect])`, used by `pg`) never sets
+/// up a connection: to a running erl node we are not connected to it returns false,
+/// the message is dropped and neither side sees a connection; once connected it
+/// delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noconnect_send_does_not_connect() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let node = rust_node("noconn", epmd, COOKIE).await;
+    let erl_name = unique("ncerl");
+    let mut erl = Erl::start(
+        &erl_name,
+        COOKIE,
+        epmd,
+        "register(tester, self()), io:format(\"UP~n\"), \
+         receive {from_rust, X} -> io:format(\"GOT ~p~n\", [X]) after 20000 -> ok end, \
+         timer:sleep(60000).",
+    );
+    erl.expect("UP", T).await;
+    let erl_node = Atom::new(&format!("{erl_name}@localhost"));
+    let tester = Atom::new("tester");
+    let msg = |n| Term::tuple(vec![Term::atom("from_rust"), Term::Int(n)]);
+    let me = node.process();
+    assert!(!me.send_named_noconnect(&tester, &erl_node, msg(1)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(node.nodes_of(beamnode::NodeKind::Connected).is_empty());
+    assert!(node.connect(&erl_node).await);
+    assert!(me.send_named_noconnect(&tester, &erl_node, msg(2)));
+    // The first message to arrive is the second one sent.
+    assert_eq!(erl.expect("GOT ", T).await, "2");
+}

@@ -173,18 +173,14 @@ async fn rust_calls_beam_functions() {
     node.shutdown();
 }
 
+/// The `beamnode` command of this build.
 async fn bin(args: &[&str], epmd: u16) -> (i32, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_beamnode"))
-        .args(args)
-        .env("ERL_EPMD_PORT", epmd.to_string())
-        .env("BEAMNODE_COOKIE", COOKIE)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(T, out).await.unwrap().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    run_cli(
+        std::path::Path::new(env!("CARGO_BIN_EXE_beamnode")),
+        args,
+        epmd,
     )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

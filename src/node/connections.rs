@@ -134,6 +134,19 @@ impl Connections {
         Queued::Dial(attempt)
     }
 
+    /// Queues `out` for `node` only if a connection to it is up or being set up; false
+    /// (and `out` dropped) otherwise. OTP's `noconnect` send option (erts queues on a
+    /// pending connection too, and only refuses to start one).
+    pub fn queue_existing(&self, node: &Atom, out: Outgoing) -> bool {
+        match self.lock().get(node) {
+            Some(e) => {
+                let _ = e.tx.send(out);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// For `connect`: `Ok(true)` if already up, otherwise a receiver told whether the
     /// pending (maybe new) attempt succeeds, plus the attempt id to dial when new.
     pub fn wait_up(&self, node: &Atom) -> Result<bool, (oneshot::Receiver<bool>, Option<u64>)> {

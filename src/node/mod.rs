@@ -362,6 +362,45 @@ impl Node {
         );
     }
 
+    /// `erlang:send(To, Msg, [noconnect])` from `from`: as [`Node::send_from`], except
+    /// that a message to a node with no connection (up or being set up) is dropped and
+    /// `false` returned instead of a connection being set up. OTP's `pg` sends its
+    /// peer traffic this way, so that a message racing a node's disconnect does not
+    /// reconnect it.
+    pub fn send_noconnect_from(&self, from: &Pid, to: &Pid, msg: Term) -> bool {
+        if to.node == *self.name() {
+            self.send_from(from, to, msg);
+            return true;
+        }
+        let control = ControlMessage::SendSender {
+            from: from.clone(),
+            to: to.clone(),
+            token: None,
+        };
+        self.route_existing(&to.node, control, Some(msg))
+    }
+
+    /// `erlang:send({Name, Node}, Msg, [noconnect])` from `from` (see
+    /// [`Node::send_noconnect_from`]).
+    pub fn send_named_noconnect_from(
+        &self,
+        from: &Pid,
+        name: &Atom,
+        node: &Atom,
+        msg: Term,
+    ) -> bool {
+        if node == self.name() {
+            self.deliver_named(name, msg);
+            return true;
+        }
+        let control = ControlMessage::RegSend {
+            from: from.clone(),
+            to_name: name.clone(),
+            token: None,
+        };
+        self.route_existing(node, control, Some(msg))
+    }
+
     /// `{Name, Node} ! Msg` from `from`.
     pub fn send_named_from(&self, from: &Pid, name: &Atom, node: &Atom, msg: Term) {
         if node == self.name() {
@@ -401,6 +440,19 @@ impl Node {
         if let Queued::Dial(attempt) = self.inner.conns.queue(node, Outgoing { control, payload }) {
             crate::net::spawn_dial(self.clone(), node.clone(), attempt);
         }
+    }
+
+    /// Queues a control message for `node` only if a connection to it is up or being
+    /// set up (`noconnect`); false if there is none.
+    pub(crate) fn route_existing(
+        &self,
+        node: &Atom,
+        control: ControlMessage,
+        payload: Option<Term>,
+    ) -> bool {
+        self.inner
+            .conns
+            .queue_existing(node, Outgoing { control, payload })
     }
 
     pub(crate) fn deliver_local(&self, id: u32, msg: Term) -> bool {

@@ -70,6 +70,18 @@ impl Process {
         self.node.send_named_from(&self.pid, name, node, msg)
     }
 
+    /// `erlang:send(To, Msg, [noconnect])`: as [`Process::send`], but a message to a
+    /// node with no connection is dropped (false) instead of connecting to it.
+    pub fn send_noconnect(&self, to: &Pid, msg: Term) -> bool {
+        self.node.send_noconnect_from(&self.pid, to, msg)
+    }
+
+    /// `erlang:send({Name, Node}, Msg, [noconnect])` (see [`Process::send_noconnect`]).
+    pub fn send_named_noconnect(&self, name: &Atom, node: &Atom, msg: Term) -> bool {
+        self.node
+            .send_named_noconnect_from(&self.pid, name, node, msg)
+    }
+
     /// Sends `msg` to an alias reference (`Alias ! Msg`).
     pub fn send_alias(&self, alias: &Reference, msg: Term) {
         self.node.send_alias_from(&self.pid, alias, msg)

@@ -17,6 +17,9 @@
 //!
 //! Local members are monitored and leave every group when they exit; joins and leaves
 //! are broadcast to every known peer. Only this node's pids can be joined (§11.2).
+//! Like OTP's, every message of the scope except the `sync` cast is sent with
+//! `noconnect` ([`Process::send_noconnect`]): a join, leave, discover or monitor
+//! notification racing a node's disconnect is dropped rather than reconnecting it.
 //!
 //! The scope process answers the same gen_server calls as OTP's (`{join_local, G, P}`,
 //! `{leave_local, G, P}`, `monitor`, `{monitor, G}`, `{demonitor, Ref}`; §11.3), so
@@ -349,18 +352,18 @@ impl ScopeServer {
             ])
         };
         for (r, pid) in &self.scope_monitors {
-            p.send(pid, msg(r));
+            p.send_noconnect(pid, msg(r));
         }
         for (r, (pid, g)) in &self.group_monitors {
             if g == group {
-                p.send(pid, msg(r));
+                p.send_noconnect(pid, msg(r));
             }
         }
     }
 
     fn broadcast(&self, p: &Process, msg: Term) {
         for peer in self.remote.keys() {
-            p.send(peer, msg.clone());
+            p.send_noconnect(peer, msg.clone());
         }
     }
 
@@ -457,7 +460,7 @@ impl ScopeServer {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.remote.entry(peer) {
             let peer = slot.key().clone();
             let mref = p.monitor(&peer);
-            p.send(&peer, Self::discover_msg(p));
+            p.send_noconnect(&peer, Self::discover_msg(p));
             slot.insert(Peer {
                 mref,
                 groups: HashMap::new(),
@@ -569,7 +572,7 @@ impl GenServer for ScopeServer {
     fn init(&mut self, p: &mut Process) -> Result<(), Term> {
         p.monitor_nodes(true, MonitorNodesOpts::default());
         for n in p.node().nodes() {
-            p.send_named(&self.scope, &n, Self::discover_msg(p));
+            p.send_named_noconnect(&self.scope, &n, Self::discover_msg(p));
         }
         Ok(())
     }
@@ -660,7 +663,7 @@ impl GenServer for ScopeServer {
             }
             Some([op, Term::Atom(n)]) if op.is_atom("nodeup") => {
                 if n != p.node().name() {
-                    p.send_named(&self.scope, n, Self::discover_msg(p));
+                    p.send_named_noconnect(&self.scope, n, Self::discover_msg(p));
                 }
             }
             Some([op, _]) if op.is_atom("nodedown") => {}

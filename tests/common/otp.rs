@@ -388,3 +388,23 @@ impl Erl {
         Erl::from_command(cmd, &name)
     }
 }
+
+/// Runs a command-line program such as `beamnode` (`exe args…`) with the test cookie
+/// (`BEAMNODE_COOKIE`) and EPMD port; its exit status and trimmed stdout. Killed after
+/// 20 s.
+pub async fn run_cli(exe: &std::path::Path, args: &[&str], epmd: u16) -> (i32, String) {
+    let out = tokio::process::Command::new(exe)
+        .args(args)
+        .env("ERL_EPMD_PORT", epmd.to_string())
+        .env("BEAMNODE_COOKIE", COOKIE)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(20), out)
+        .await
+        .expect("the command finishes within 20 s")
+        .expect("the command runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
