@@ -63,7 +63,7 @@ async fn static_build_calls_real_erl() {
         (0, target.clone())
     );
     assert_eq!(
-        run(
+        run_cli(
             &exe,
             &["call", t, "io", "format", r#"["hi ~p~n", [42]]"#],
             epmd
