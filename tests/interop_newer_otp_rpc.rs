@@ -70,7 +70,7 @@ async fn otp27_calls_rust_through_rpc_and_erpc() {
     let r = node.name().as_str().to_string();
     let b_name = unique("o27b");
     let mut b = otp27_peer(&root, &b_name, epmd);
-    assert_eq!(b.expect("UP ", T).await, "27");
+    assert_eq!(b.expect("UP ", T).await, otp_release_of(&root));
     let b_node = format!("{b_name}@localhost");
     let eval = format!(
         r#"R = '{r}', B = '{b_node}',
@@ -190,7 +190,7 @@ async fn otp27_calls_rust_through_rpc_and_erpc() {
         halt()."#
     );
     let mut erl = Erl::start_in_root(&root, &unique("o27"), COOKIE, epmd, &eval);
-    assert_eq!(erl.expect("OTP ", T).await, "27");
+    assert_eq!(erl.expect("OTP ", T).await, otp_release_of(&root));
     assert_eq!(erl.expect("CONNECT ", T).await, "true true");
     assert_eq!(erl.expect("ADD ", T).await, "3");
     assert_eq!(erl.expect("BIG ", T).await, "true");
@@ -398,8 +398,8 @@ async fn rust_calls_otp27_with_rpc_client() {
     let b_name = unique("o27b");
     let mut a = otp27_peer(&root, &a_name, epmd);
     let mut b = otp27_peer(&root, &b_name, epmd);
-    assert_eq!(a.expect("UP ", T).await, "27");
-    assert_eq!(b.expect("UP ", T).await, "27");
+    assert_eq!(a.expect("UP ", T).await, otp_release_of(&root));
+    assert_eq!(b.expect("UP ", T).await, otp_release_of(&root));
     let a_node = Atom::new(&format!("{a_name}@localhost"));
     let b_node = Atom::new(&format!("{b_name}@localhost"));
 
@@ -415,7 +415,7 @@ async fn rust_calls_otp27_with_rpc_client() {
     )
     .await
     .unwrap();
-    assert_eq!(v.to_string(), "\"27\"");
+    assert_eq!(v.to_string(), format!("{:?}", otp_release_of(&root)));
     let arg = beamnode::term::parse::parse_term(r#"[1, 2, <<"x">>, #{a => 1}]"#).unwrap();
     let v = rpc_client::call(&node, &a_node, "lists", "reverse", vec![arg], T)
         .await

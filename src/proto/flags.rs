@@ -58,6 +58,10 @@ flags! {
     LOCAL_EXT = 1 << 36;
     /// OTP 28 ALTACT_SIG_SEND (§5.3).
     ALTACT_SIG = 1 << 37;
+    /// OTP 29 native records (a new kind of term; in `kernel/include/dist.hrl` of
+    /// OTP 29, whose nodes offer it by default). Not offered: our ETF codec has no
+    /// native-record term.
+    NATIVE_RECORDS = 1 << 38;
 }
 
 impl DistFlags {

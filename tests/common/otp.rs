@@ -341,7 +341,8 @@ pub async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
 }
 
 /// The root file system with a newer OTP (27, Debian trixie) made by
-/// `scripts/otp-root.sh`; `BEAMNODE_OTP_ROOT` overrides the path. Fails (never skips)
+/// `scripts/otp-root.sh`; `BEAMNODE_OTP_ROOT` overrides the path (for instance a root
+/// with OTP 29 made by `scripts/otp-root.sh target/otp-roots/sid sid`). Fails (never skips)
 /// with instructions when it is missing.
 pub fn newer_otp_root() -> std::path::PathBuf {
     let root = std::env::var_os("BEAMNODE_OTP_ROOT")
@@ -355,6 +356,25 @@ pub fn newer_otp_root() -> std::path::PathBuf {
         root.display()
     );
     root
+}
+
+/// The OTP major release (`"27"`) in a root made by `scripts/otp-root.sh`, read from
+/// its `usr/lib/erlang/releases/<N>` directory. Asserts it is newer than OTP 25, so a
+/// test cannot pass on the host's `erl` by mistake.
+pub fn otp_release_of(root: &std::path::Path) -> String {
+    let dir = root.join("usr/lib/erlang/releases");
+    let release = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.parse::<u32>().ok())
+        .max()
+        .unwrap_or_else(|| panic!("no OTP release under {}", dir.display()));
+    assert!(
+        release > 25,
+        "the root at {} has OTP {release}",
+        root.display()
+    );
+    release.to_string()
 }
 
 impl Erl {
