@@ -6,9 +6,10 @@
 //! spends about 45 µs of a ~1.4 ms call on things a command-line tool does not need —
 //! it reads `/proc/self/maps` to find the main thread's stack and maps an alternate
 //! signal stack, only to print "stack overflow" instead of a plain SIGSEGV. [`main`]
-//! does the rest of what that start-up does for us: SIGPIPE ignored (a write to a
-//! closed socket or pipe is an error, not death), a panic turned into exit status 101,
-//! stdout flushed at the end.
+//! does the rest of what that start-up does for us: standard descriptors 0–2 opened on
+//! `/dev/null` when the parent left them closed (so no socket can become "stdout"),
+//! SIGPIPE ignored (a write to a closed socket or pipe is an error, not death), a panic
+//! turned into exit status 101, stdout flushed at the end.
 #![no_main]
 
 use beamnode::{cookie, services, Node, NodeConfig};
@@ -177,6 +178,7 @@ const EXIT_TIMEOUT: u8 = 4;
 /// The process entry point (see the module documentation for why it is a C `main`).
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    open_standard_fds();
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions; nothing
     // else runs yet. Rust's own start-up does the same.
     unsafe {
@@ -189,6 +191,35 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
     let status = std::panic::catch_unwind(move || cli_main(args)).unwrap_or(101);
     let _ = std::io::Write::flush(&mut std::io::stdout());
     libc::c_int::from(status)
+}
+
+/// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is closed (one `poll`
+/// finds them), as Rust's start-up does: otherwise the first socket opened would get
+/// such a number and printed text would go into it.
+fn open_standard_fds() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of three pollfd structures; a zero timeout never
+    // blocks.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
+        return;
+    }
+    for p in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+        let flags = if p.fd == 0 {
+            libc::O_RDONLY
+        } else {
+            libc::O_RDWR
+        };
+        // SAFETY: the path is a NUL-terminated constant. Descriptors are allocated
+        // lowest first, so this fills the closed slot `p.fd`; the descriptor is meant
+        // to stay open for the life of the process.
+        unsafe {
+            libc::open(c"/dev/null".as_ptr(), flags);
+        }
+    }
 }
 
 /// The program arguments from C's `argc`/`argv`.
