@@ -428,3 +428,30 @@ pub async fn run_cli(exe: &std::path::Path, args: &[&str], epmd: u16) -> (i32, S
         String::from_utf8_lossy(&out.stdout).trim().to_string(),
     )
 }
+
+impl Erl {
+    /// [`Erl::start`] (the host's `erl`) when `root` is `None`, [`Erl::start_in_root`]
+    /// (a newer OTP) otherwise: how the scenarios run on both.
+    pub fn start_on(
+        root: Option<&std::path::Path>,
+        sname: &str,
+        cookie: &str,
+        epmd_port: u16,
+        eval: &str,
+    ) -> Erl {
+        match root {
+            None => Erl::start(sname, cookie, epmd_port, eval),
+            Some(root) => Erl::start_in_root(root, sname, cookie, epmd_port, eval),
+        }
+    }
+}
+
+/// Checks the `erlang:system_info(otp_release)` a node printed: the root's release
+/// ([`otp_release_of`]) for a newer-OTP root; for the host's `erl` (`None`), a release
+/// number.
+pub fn assert_release(root: Option<&std::path::Path>, printed: &str) {
+    match root {
+        Some(root) => assert_eq!(printed, otp_release_of(root)),
+        None => assert!(printed.parse::<u32>().is_ok(), "OTP release {printed:?}"),
+    }
+}
