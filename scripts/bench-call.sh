@@ -4,7 +4,8 @@
 # running erl node (on a private EPMD port, so nothing on 4369 is touched).
 #
 # Two beamnode builds are measured: the normal `cargo build --release` binary and the
-# static one of scripts/build-static.sh (both are built when missing). Each round runs
+# static one of scripts/build-static.sh (musl when Rust's musl target is available,
+# else glibc; both are built when missing). The script prints which. Each round runs
 # all three once, in an order that rotates from round to round, so that load from
 # anything else on the machine and any effect of one run on the next hit all three
 # the same way. Every run starts after a 5 ms pause: the target node has finished
@@ -35,6 +36,7 @@ for _ in $(seq 100); do grep -q UP "$LOG" && break; sleep 0.1; done
 check_s=$("$STATIC" call --cookie "$COOKIE" "$NODE" erlang node '[]')
 check_b=$("$RELEASE" call --cookie "$COOKIE" "$NODE" erlang node '[]')
 check_e=$("$ERL_CALL" -sname "$NODE" -c "$COOKIE" -a 'erlang node []')
+echo "static build: $STATIC (musl if the path names the musl target)"
 echo "beamnode call (static)  -> $check_s"
 echo "beamnode call (release) -> $check_b"
 echo "erl_call -a             -> $check_e"
