@@ -5,6 +5,7 @@ pub mod demo;
 pub mod echo;
 pub mod gen;
 pub mod gen_server;
+pub mod global;
 pub mod io;
 pub mod kv;
 pub mod native;
