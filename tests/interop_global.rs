@@ -197,3 +197,239 @@ async fn global_peer_of_newer_otp() {
     let root = newer_otp_root();
     scenario(Some(&root), "nw").await;
 }
+
+/// `{reg, …}` through `ctl`: the erl pid now registered as `name`.
+async fn erl_register(me: &mut Process, erl: &Atom, name: &str) -> Term {
+    let my = Term::Pid(me.pid().clone());
+    let r = ctl(
+        me,
+        erl,
+        Term::tuple(vec![Term::atom("reg"), my, Term::atom(name)]),
+    )
+    .await;
+    match r.as_tuple() {
+        Some([k, yes, p]) if k.is_atom("reg") && yes.is_atom("yes") => p.clone(),
+        _ => panic!("erl register_name answered {r}"),
+    }
+}
+
+async fn erl_sync(me: &mut Process, erl: &Atom) {
+    let my = Term::Pid(me.pid().clone());
+    let synced = ctl(me, erl, Term::tuple(vec![Term::atom("sync"), my])).await;
+    assert_eq!(
+        synced,
+        Term::tuple(vec![Term::atom("synced"), Term::atom("ok")]),
+        "global:sync() on {erl}"
+    );
+}
+
+/// Three nodes: erl1 and erl2 are connected and synced; we connect to erl1 only and
+/// learn erl2 through `resolved` (in_sync both ways); names travel between all three;
+/// when erl2 dies its names go here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_third_node_and_node_loss() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let node = rust_node("gl3r", epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+
+    let mut e1 = Erl::start(&unique("gl3a"), COOKIE, epmd, SCRIPT);
+    e1.expect("UP ", T).await;
+    let a1 = Atom::new(&e1.name);
+    let script2 = format!(
+        "pong = net_adm:ping('{}'), ok = global:sync(), \
+         yes = global:register_name(e2name, spawn(fun() -> receive stop -> ok end end)), {}",
+        e1.name,
+        SCRIPT.replace(
+            "yes = global:register_name(early,",
+            "yes = global:register_name(early2,"
+        )
+    );
+    let mut e2 = Erl::start(&unique("gl3b"), COOKIE, epmd, &script2);
+    e2.expect("UP ", T).await;
+    let a2 = Atom::new(&e2.name);
+
+    assert!(node.connect(&a1).await);
+    erl_sync(&mut me, &a1).await;
+    until("erl2 known and connected", || {
+        let ok = g.known().contains(&a2) && node.nodes().contains(&a2);
+        async move { ok }
+    })
+    .await;
+    erl_sync(&mut me, &a2).await;
+    g.sync(Some(T)).await.expect("our sync");
+    for n in ["early", "early2", "e2name"] {
+        assert!(
+            g.whereis_name(&Term::atom(n)).is_some(),
+            "{n} seen here: {:?}",
+            g.registered_names()
+        );
+    }
+    let owner = node.process();
+    assert!(g.register_name(Term::atom("r3"), owner.pid()).await);
+    for erl in [&a1, &a2] {
+        assert_eq!(
+            erl_whereis(&node, erl, "r3").await,
+            Term::Pid(owner.pid().clone())
+        );
+    }
+    let p2 = erl_register(&mut me, &a2, "late2").await;
+    until("late2 here", || {
+        let ok = g.whereis_name(&Term::atom("late2")).map(Term::Pid) == Some(p2.clone());
+        async move { ok }
+    })
+    .await;
+
+    // erl2 dies: its names go here, erl1 and we stay together.
+    e2.kill9();
+    until("erl2's names gone here", || {
+        let ok = g.whereis_name(&Term::atom("late2")).is_none()
+            && g.whereis_name(&Term::atom("e2name")).is_none();
+        async move { ok }
+    })
+    .await;
+    assert!(g.whereis_name(&Term::atom("early")).is_some());
+    assert!(node.nodes().contains(&a1));
+    let r = tokio::time::timeout(Duration::from_secs(5), erl_register(&mut me, &a1, "after"))
+        .await
+        .expect("erl1 register_name does not stall");
+    until("after here", || {
+        let ok = g.whereis_name(&Term::atom("after")).map(Term::Pid) == Some(r.clone());
+        async move { ok }
+    })
+    .await;
+}
+
+/// A name registered on both sides before they connect: with the default
+/// random_exit_name, the pid on the smaller node name keeps it everywhere and the
+/// other is killed. `rust_first` picks which node sorts first, so both resolution
+/// paths run: ours (resolve_it here) and OTP's.
+async fn clash(rust_prefix: &str) {
+    let epmd = private_epmd().await;
+    let node = rust_node(rust_prefix, epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let owner = node.process();
+    assert!(g.register_name(Term::atom("early"), owner.pid()).await);
+
+    let mut e = Erl::start(&unique("glm"), COOKIE, epmd, SCRIPT);
+    e.expect("UP ", T).await;
+    let an = Atom::new(&e.name);
+    assert!(node.connect(&an).await);
+    erl_sync(&mut me, &an).await;
+    g.sync(Some(T)).await.expect("our sync");
+
+    let rust_wins = node.name() < &an;
+    let want = if rust_wins {
+        Term::Pid(owner.pid().clone())
+    } else {
+        erl_whereis(&node, &an, "early").await
+    };
+    assert_eq!(
+        g.whereis_name(&Term::atom("early")).map(Term::Pid),
+        Some(want.clone())
+    );
+    assert_eq!(erl_whereis(&node, &an, "early").await, want);
+    if rust_wins {
+        assert_eq!(want.as_pid().unwrap().node, *node.name());
+        assert!(node.is_process_alive(owner.pid()));
+    } else {
+        assert_eq!(want.as_pid().unwrap().node, an);
+        until("our owner killed", || {
+            let ok = !node.is_process_alive(owner.pid());
+            async move { ok }
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_rust_node_first() {
+    require("erl");
+    clash("gl0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_otp_node_first() {
+    require("erl");
+    clash("glz").await;
+}
+
+/// Two beamnodes sync with each other (both lockers ours) and see each other's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_two_beamnodes() {
+    let epmd = private_epmd().await;
+    let n1 = rust_node("glb1", epmd, COOKIE).await;
+    let n2 = rust_node("glb2", epmd, COOKIE).await;
+    let g1 = global::start(&n1).expect("start global 1");
+    let g2 = global::start(&n2).expect("start global 2");
+    let o1 = n1.process();
+    assert!(g1.register_name(Term::atom("one"), o1.pid()).await);
+    assert!(n2.connect(n1.name()).await);
+    g1.sync(Some(T)).await.expect("sync 1");
+    g2.sync(Some(T)).await.expect("sync 2");
+    assert_eq!(g2.whereis_name(&Term::atom("one")), Some(o1.pid().clone()));
+    let o2 = n2.process();
+    assert!(g2.register_name(Term::atom("two"), o2.pid()).await);
+    assert_eq!(g1.whereis_name(&Term::atom("two")), Some(o2.pid().clone()));
+    drop(o1);
+    until("one gone on node 2", || {
+        let ok = g2.whereis_name(&Term::atom("one")).is_none();
+        async move { ok }
+    })
+    .await;
+}
+
+/// prevent_overlapping_partitions: erl1 drops its connection to erl2; erl1 tells us
+/// (`lost_connection`), we ask erl2 to drop us (`remove_connection`) and forget it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_overlapping_partitions() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let node = rust_node("glpr", epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let mut e1 = Erl::start(&unique("glpa"), COOKIE, epmd, SCRIPT);
+    e1.expect("UP ", T).await;
+    let a1 = Atom::new(&e1.name);
+    let script2 = format!(
+        "pong = net_adm:ping('{}'), ok = global:sync(), {}",
+        e1.name,
+        SCRIPT.replace(
+            "yes = global:register_name(early,",
+            "yes = global:register_name(early2,"
+        )
+    );
+    let mut e2 = Erl::start(&unique("glpb"), COOKIE, epmd, &script2);
+    e2.expect("UP ", T).await;
+    let a2 = Atom::new(&e2.name);
+    assert!(node.connect(&a1).await);
+    erl_sync(&mut me, &a1).await;
+    erl_sync(&mut me, &a2).await;
+    until("all three synced", || {
+        let ok = g.known().contains(&a1) && g.known().contains(&a2);
+        async move { ok }
+    })
+    .await;
+
+    let r = erl_rpc(
+        &node,
+        &a1,
+        "erlang",
+        "disconnect_node",
+        vec![Term::Atom(a2.clone())],
+    )
+    .await;
+    assert!(r.is_atom("true"));
+    until("erl2 dropped here", || {
+        let ok = !g.known().contains(&a2) && !node.nodes().contains(&a2);
+        async move { ok }
+    })
+    .await;
+    until("erl2's names gone here", || {
+        let ok = g.whereis_name(&Term::atom("early2")).is_none();
+        async move { ok }
+    })
+    .await;
+}
