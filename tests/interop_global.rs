@@ -433,3 +433,79 @@ async fn global_overlapping_partitions() {
     })
     .await;
 }
+
+/// A clash resolved here with our entry's `notify_all_name`: the name goes on both
+/// sides and our owner is told `{global_name_conflict, Name, OtherPid}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_notify_all_resolved_here() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let node = rust_node("gl0n", epmd, COOKIE).await;
+    // OTP reaches our global:resolve_it/4 through erpc, which needs rpc serving.
+    beamnode::services::rpc_server::start(&node).expect("rpc serving");
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let mut owner = node.process();
+    assert!(
+        g.register_name_with(
+            Term::atom("early"),
+            owner.pid(),
+            global::Method::NotifyAll.to_term()
+        )
+        .await
+    );
+    let mut e = Erl::start(&unique("glmn"), COOKIE, epmd, SCRIPT);
+    e.expect("UP ", T).await;
+    let an = Atom::new(&e.name);
+    assert!(node.name() < &an);
+    assert!(node.connect(&an).await);
+    erl_sync(&mut me, &an).await;
+    g.sync(Some(T)).await.expect("our sync");
+    let note = owner.receive(Some(T)).await.expect("a conflict notice");
+    match note.as_tuple() {
+        Some([k, n, Term::Pid(other)]) => {
+            assert!(k.is_atom("global_name_conflict") && n.is_atom("early"));
+            assert_eq!(other.node, an);
+        }
+        _ => panic!("unexpected notice {note}"),
+    }
+    assert_eq!(g.whereis_name(&Term::atom("early")), None);
+    assert!(erl_whereis(&node, &an, "early").await.is_atom("undefined"));
+    assert!(node.is_process_alive(owner.pid()));
+
+    // OTP's rpc to our global:resolve_it/4 (what a smaller OTP node does when the
+    // conflicting pid is ours): random_notify_name keeps the pid on the smaller node.
+    let loser = {
+        let mut other = node.process();
+        let got = erl_rpc(
+            &node,
+            &an,
+            "rpc",
+            "call",
+            vec![
+                Term::Atom(node.name().clone()),
+                Term::atom("global"),
+                Term::atom("resolve_it"),
+                Term::list(vec![
+                    global::Method::RandomNotify.to_term(),
+                    Term::atom("n"),
+                    Term::Pid(owner.pid().clone()),
+                    Term::Pid(other.pid().clone()),
+                ]),
+            ],
+        )
+        .await;
+        assert!(got.as_pid().is_some(), "resolve_it gave {got}");
+        let (kept, lost) = if got.as_pid() == Some(owner.pid()) {
+            (&owner, &mut other)
+        } else {
+            (&other, &mut owner)
+        };
+        assert_eq!(got.as_pid(), Some(kept.pid()));
+        lost.receive(Some(T)).await.expect("loser notified")
+    };
+    assert_eq!(
+        loser,
+        Term::tuple(vec![Term::atom("global_name_conflict"), Term::atom("n")])
+    );
+}

@@ -20,14 +20,15 @@
 //! sides; a third node learnt through `resolved` gets `in_sync` and names both ways;
 //! node loss (kill -9) drops its names; a clash under `random_exit_name` resolves
 //! with our node name first (resolve_it run here) and OTP's first (OTP kills our
-//! pid); two beamnodes sync with each other; `erlang:disconnect_node` between two
+//! pid), and with our entry's `notify_all_name` (name gone, owners told); OTP's
+//! `rpc:call` of our `global:resolve_it/4` (with rpc serving on) runs
+//! `random_notify_name`; two beamnodes sync with each other; `erlang:disconnect_node` between two
 //! erls makes us drop one (`lost_connection`).
 //!
 //! Not done / not verified: global groups (never answered; a node with
 //! `global_groups` configured will not sync with us); a non-standard resolve method
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
-//! sides); `random_notify_name` / `notify_all_name` are implemented but not covered
-//! by a test; the cancel_connect / init_connect_ack-mismatch restart path is
+//! sides); the cancel_connect / init_connect_ack-mismatch restart path is
 //! implemented but never exercised by a test; `global:set_lock`/`trans` for Rust
 //! callers (the table serves OTP callers); we do not send ourselves
 //! `prepare_shutdown` before `Node::shutdown`, so peers may see a `lost_connection`
@@ -183,7 +184,11 @@ pub struct Global {
 }
 
 /// Starts `global_name_server` on `node` (opt-in), syncs with the visible nodes already
-/// connected and every later one, and makes `global:resolve_it/4` callable by rpc.
+/// connected and every later one, and registers `global:resolve_it/4` as an rpc
+/// callable. OTP reaches that only when rpc serving is on
+/// ([`rpc_server::start`](super::rpc_server::start)); without it OTP's
+/// `rpc:call(Us, global, resolve_it, …)` gets `badrpc` and `exchange_names/4` then
+/// keeps the other partition's entry (no process is killed).
 pub fn start(node: &Node) -> Result<Global, StartError> {
     let shared = Arc::new(Shared::default());
     let server = Server {
