@@ -509,3 +509,45 @@ async fn global_clash_notify_all_resolved_here() {
         Term::tuple(vec![Term::atom("global_name_conflict"), Term::atom("n")])
     );
 }
+
+/// We connect to two erls that do not know each other: syncing with us makes them
+/// meet (our `resolved` carries our known nodes), and their names reach each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_beamnode_between_two_erls() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let node = rust_node("glmr", epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let mut e1 = Erl::start(&unique("glma"), COOKIE, epmd, SCRIPT);
+    e1.expect("UP ", T).await;
+    let a1 = Atom::new(&e1.name);
+    let script2 = SCRIPT.replace(
+        "yes = global:register_name(early,",
+        "yes = global:register_name(early2,",
+    );
+    let mut e2 = Erl::start(&unique("glmb"), COOKIE, epmd, &script2);
+    e2.expect("UP ", T).await;
+    let a2 = Atom::new(&e2.name);
+    assert!(node.connect(&a1).await);
+    erl_sync(&mut me, &a1).await;
+    assert!(node.connect(&a2).await);
+    erl_sync(&mut me, &a2).await;
+    until("erl1 and erl2 connected", || async {
+        let ns = erl_rpc(&node, &a1, "erlang", "nodes", vec![]).await;
+        ns.as_list()
+            .map(|l| l.contains(&Term::Atom(a2.clone())))
+            .unwrap_or(false)
+    })
+    .await;
+    erl_sync(&mut me, &a1).await;
+    erl_sync(&mut me, &a2).await;
+    until("early2 on erl1 and early on erl2", || async {
+        erl_whereis(&node, &a1, "early2").await.as_pid().is_some()
+            && erl_whereis(&node, &a2, "early").await.as_pid().is_some()
+    })
+    .await;
+    g.sync(Some(T)).await.expect("our sync");
+    assert!(g.whereis_name(&Term::atom("early")).is_some());
+    assert!(g.whereis_name(&Term::atom("early2")).is_some());
+}

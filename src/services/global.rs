@@ -22,7 +22,8 @@
 //! with our node name first (resolve_it run here) and OTP's first (OTP kills our
 //! pid), and with our entry's `notify_all_name` (name gone, owners told); OTP's
 //! `rpc:call` of our `global:resolve_it/4` (with rpc serving on) runs
-//! `random_notify_name`; two beamnodes sync with each other; `erlang:disconnect_node` between two
+//! `random_notify_name`; two erls that only know us meet through our `resolved`;
+//! two beamnodes sync with each other; `erlang:disconnect_node` between two
 //! erls makes us drop one (`lost_connection`).
 //!
 //! Not done / not verified: global groups (never answered; a node with
