@@ -31,9 +31,9 @@
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
 //! sides); the cancel_connect / init_connect_ack-mismatch restart path is
 //! implemented but never exercised by a test; `global:set_lock`/`trans` for Rust
-//! callers (the table serves OTP callers); we do not send ourselves
-//! `prepare_shutdown` before `Node::shutdown`, so peers may see a `lost_connection`
-//! about us when we stop; `info` and `disconnect` calls are not answered. The
+//! callers (the table serves OTP callers); `Node::shutdown` does not switch off our
+//! own `lost_connection` first (as OTP's `prepare_shutdown` does; harmless, the node
+//! is leaving); `info` and `disconnect` calls are not answered. The
 //! `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
 //! ignores that element).
 //!
