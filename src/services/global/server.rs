@@ -1,0 +1,438 @@
+//! The server: its state, the helpers its handlers share, syncers, nodedown and
+//! `lost_connection` handling, and the [`GenServer`] call/cast/info dispatch.
+
+use super::locker::Locker;
+use super::names::{Registrar, Shared};
+use super::session::{SaveOps, Session};
+use super::{atom, list_of, lock_mutex, server_atom, tuple, LOST_CONN_KEEP, POP_VSN, VSN};
+use crate::node::MonitorNodesOpts;
+use crate::runtime::Process;
+use crate::services::gen::{self, Dest, From};
+use crate::services::gen_server::{CallResult, CastResult, GenServer};
+use crate::term::{Atom, Pid, Reference, Term};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DownKind {
+    Disconnected,
+    RemoveConnection,
+}
+
+pub(super) struct Server {
+    pub(super) shared: Arc<Shared>,
+    pub(super) me: Atom,
+    pub(super) locker: Option<Pid>,
+    pub(super) known: HashMap<Atom, i64>,
+    pub(super) pending: HashMap<Atom, i64>,
+    removing: HashSet<Atom>,
+    pub(super) synced: Vec<Atom>,
+    pub(super) sessions: HashMap<Atom, Session>,
+    pub(super) pre_connect: HashMap<Atom, (Term, Term)>,
+    /// Name → monitor of its pid; the reverse is looked up by scanning.
+    pub(super) name_mon: HashMap<Term, Reference>,
+    pub(super) names_ext: Vec<Term>,
+    pub(super) global_lock_down: bool,
+    lost: HashMap<(Atom, Atom), (Term, Term, Instant)>,
+    cre_ext: i64,
+    pop: bool,
+    /// `{sync, Nodes}` callers and the nodes they still wait for.
+    syncers: Vec<(From, Vec<Atom>)>,
+    /// Syncers to answer `ok` at the end of the current message.
+    done_syncers: Vec<From>,
+    pub(super) next_tag: i64,
+}
+
+impl Server {
+    /// The initial state of the server of the node named `me`.
+    pub(super) fn new(shared: Arc<Shared>, me: Atom) -> Server {
+        Server {
+            shared,
+            me,
+            locker: None,
+            known: HashMap::new(),
+            pending: HashMap::new(),
+            removing: HashSet::new(),
+            synced: Vec::new(),
+            sessions: HashMap::new(),
+            pre_connect: HashMap::new(),
+            name_mon: HashMap::new(),
+            names_ext: Vec::new(),
+            global_lock_down: false,
+            lost: HashMap::new(),
+            cre_ext: (getrandom::u64().unwrap_or(1) as i64 & ((1i64 << 59) - 1)) & !0xffff_ffff,
+            pop: true,
+            syncers: Vec::new(),
+            done_syncers: Vec::new(),
+            next_tag: 1,
+        }
+    }
+
+    pub(super) fn send_locker(&self, p: &Process, msg: Term) {
+        if let Some(l) = &self.locker {
+            p.send(l, msg);
+        }
+    }
+
+    pub(super) fn cast_to(&self, p: &Process, node: &Atom, msg: Term) {
+        gen::cast(p, &Dest::Remote(server_atom(), node.clone()), msg);
+    }
+
+    pub(super) fn volatile_send(&self, p: &Process, node: &Atom, msg: Term) {
+        p.send_named_noconnect(&server_atom(), node, msg);
+    }
+
+    pub(super) fn publish_known(&self) {
+        *lock_mutex(&self.shared.known) = self.known.keys().cloned().collect();
+    }
+
+    pub(super) fn node_vsn(&self, n: &Atom) -> i64 {
+        if *n == self.me {
+            return VSN;
+        }
+        self.known
+            .get(n)
+            .or_else(|| self.pending.get(n))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `mk_known_list/2`.
+    pub(super) fn known_list(&self, vsn: i64) -> Term {
+        Term::list(
+            self.known
+                .iter()
+                .map(|(n, v)| {
+                    if vsn < POP_VSN {
+                        Term::Atom(n.clone())
+                    } else {
+                        tuple(vec![Term::Atom(n.clone()), Term::Int(*v)])
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    pub(super) fn names_list(&self) -> Term {
+        Term::list(
+            self.shared
+                .names()
+                .iter()
+                .map(|(n, (p, m))| tuple(vec![n.clone(), Term::Pid(p.clone()), m.clone()]))
+                .collect(),
+        )
+    }
+
+    pub(super) fn my_tag(&self, n: &Atom) -> Option<Term> {
+        self.sessions.get(n).map(|s| s.my_tag.clone())
+    }
+
+    pub(super) fn notify_syncers(&mut self, nodes: &[Atom]) {
+        for (_, waiting) in self.syncers.iter_mut() {
+            waiting.retain(|w| !nodes.contains(w));
+        }
+        self.flush_syncers();
+    }
+
+    fn flush_syncers(&mut self) {
+        let (done, rest): (Vec<_>, Vec<_>) =
+            self.syncers.drain(..).partition(|(_, w)| w.is_empty());
+        self.syncers = rest;
+        self.done_syncers.extend(done.into_iter().map(|(f, _)| f));
+    }
+
+    /// `handle_nodedown/3`.
+    fn nodedown(&mut self, p: &Process, n: &Atom, kind: DownKind) {
+        let t = self.my_tag(n);
+        self.cancel_locker(p, n, t, Term::Nil);
+        self.send_locker(
+            p,
+            tuple(vec![atom("remove_from_known"), Term::Atom(n.clone())]),
+        );
+        self.reset(n);
+        match kind {
+            DownKind::RemoveConnection => {
+                self.removing.insert(n.clone());
+            }
+            DownKind::Disconnected => {
+                if !self.removing.remove(n) {
+                    self.inform_connection_loss(p, n);
+                }
+            }
+        }
+        self.pending.remove(n);
+        self.known.remove(n);
+        self.synced.retain(|x| x != n);
+        self.publish_known();
+        self.notify_syncers(std::slice::from_ref(n));
+    }
+
+    fn multicast(&self, p: &Process, msg: &Term, except: &Atom) {
+        let targets: HashSet<&Atom> = self
+            .known
+            .iter()
+            .chain(self.pending.iter())
+            .filter(|(n, v)| *n != except && **v >= POP_VSN)
+            .map(|(n, _)| n)
+            .collect();
+        for n in targets {
+            self.volatile_send(p, n, msg.clone());
+        }
+    }
+
+    fn inform_connection_loss(&mut self, p: &Process, n: &Atom) {
+        if !self.pop {
+            return;
+        }
+        let xcre = self.cre_ext + i64::from(p.node().creation()) + (1i64 << 59);
+        let op = Term::Int(self.next_tag);
+        self.next_tag += 1;
+        let msg = tuple(vec![
+            atom("lost_connection"),
+            Term::Atom(self.me.clone()),
+            Term::Int(xcre),
+            op,
+            Term::Atom(n.clone()),
+        ]);
+        self.multicast(p, &msg, n);
+    }
+
+    fn lost_connection(&mut self, p: &Process, msg: &Term) {
+        let Some([_, Term::Atom(x), xcre, opid, Term::Atom(y)]) = msg.as_tuple() else {
+            return;
+        };
+        if !self.pop {
+            return;
+        }
+        let now = Instant::now();
+        self.lost.retain(|_, (_, _, until)| *until > now);
+        let key = (x.clone(), y.clone());
+        if let Some((c, o, _)) = self.lost.get(&key) {
+            if c == xcre && opid <= o {
+                return;
+            }
+        }
+        self.multicast(p, msg, x);
+        self.lost
+            .insert(key, (xcre.clone(), opid.clone(), now + LOST_CONN_KEEP));
+        let rm = if *y == self.me { x.clone() } else { y.clone() };
+        if self.known.contains_key(&rm) || self.pending.contains_key(&rm) {
+            if self.node_vsn(&rm) < POP_VSN {
+                p.node().disconnect(&rm);
+            } else {
+                self.volatile_send(
+                    p,
+                    &rm,
+                    tuple(vec![atom("remove_connection"), Term::Atom(self.me.clone())]),
+                );
+            }
+            tracing::warn!(node = %rm, "global: dropping a node to prevent overlapping partitions");
+            self.nodedown(p, &rm, DownKind::RemoveConnection);
+        }
+    }
+}
+
+impl Server {
+    fn reply_done_syncers(&mut self, p: &Process) {
+        for f in std::mem::take(&mut self.done_syncers) {
+            f.reply(p, atom("ok"));
+        }
+    }
+}
+
+impl GenServer for Server {
+    fn init(&mut self, p: &mut Process) -> Result<(), Term> {
+        p.monitor_nodes(true, MonitorNodesOpts::default());
+        let node = p.node().clone();
+        let server = p.pid().clone();
+        let shared = self.shared.clone();
+        let me = self.me.clone();
+        let locker = node.spawn(move |lp| async move {
+            let _ = lp.link(&server);
+            Locker::new(lp, shared, me).run().await;
+        });
+        self.locker = Some(locker);
+        for n in p.node().nodes() {
+            self.nodeup(p, &n);
+        }
+        Ok(())
+    }
+
+    fn handle_call(&mut self, request: Term, from: &From, p: &mut Process) -> CallResult {
+        let r = match request.as_tuple() {
+            Some([k, id]) if k.is_atom("set_lock") => {
+                Term::atom(if self.handle_set_lock(p, id, &from.pid) {
+                    "true"
+                } else {
+                    "false"
+                })
+            }
+            Some([k, id]) if k.is_atom("del_lock") => {
+                self.handle_del_lock(p, id, &from.pid);
+                atom("true")
+            }
+            Some([k, name, Term::Pid(pid), method]) if k.is_atom("register") => {
+                self.ins_name(
+                    p,
+                    name.clone(),
+                    pid.clone(),
+                    method.clone(),
+                    &Registrar::Pid(&from.pid),
+                );
+                atom("yes")
+            }
+            Some([k, name, Term::Pid(pid), method, reg]) if k.is_atom("register_ext") => {
+                self.ins_name(
+                    p,
+                    name.clone(),
+                    pid.clone(),
+                    method.clone(),
+                    &Registrar::Pid(&from.pid),
+                );
+                if self.name_mon.contains_key(name) {
+                    self.names_ext.push(tuple(vec![
+                        name.clone(),
+                        Term::Pid(pid.clone()),
+                        reg.clone(),
+                    ]));
+                }
+                atom("yes")
+            }
+            Some([k, name]) if k.is_atom("unregister") => {
+                self.delete_name(p, name);
+                atom("ok")
+            }
+            Some([k, nodes]) if k.is_atom("sync") => {
+                let up = p.node().nodes();
+                let waiting: Vec<Atom> = list_of(nodes)
+                    .iter()
+                    .filter_map(|n| n.as_atom().cloned())
+                    .filter(|n| *n != self.me && !self.synced.contains(n) && up.contains(n))
+                    .collect();
+                if waiting.is_empty() {
+                    atom("ok")
+                } else {
+                    self.syncers.push((from.clone(), waiting));
+                    return CallResult::NoReply;
+                }
+            }
+            _ if request.is_atom("get_known") => self.known_list(0),
+            _ if request.is_atom("get_synced") => {
+                Term::list(self.synced.iter().cloned().map(Term::Atom).collect())
+            }
+            _ if request.is_atom("get_protocol_version") => Term::Int(VSN),
+            _ if request.is_atom("get_names_ext") => Term::list(self.names_ext.clone()),
+            _ => {
+                tracing::warn!(%request, "global: unexpected call");
+                return CallResult::NoReply;
+            }
+        };
+        CallResult::Reply(r)
+    }
+
+    fn handle_cast(&mut self, request: Term, p: &mut Process) -> CastResult {
+        match request.as_tuple() {
+            Some([k, vsn, Term::Atom(n), msg]) if k.is_atom("init_connect") => {
+                self.init_connect(p, vsn, n, msg);
+            }
+            Some([k, Term::Atom(n), tag, lock_id]) if k.is_atom("lock_is_set") => {
+                self.lock_is_set(p, n, tag, lock_id.clone());
+            }
+            Some([k, Term::Atom(n), names, _ext, tag]) if k.is_atom("exchange") => {
+                if self.my_tag(n).as_ref() == Some(tag) {
+                    self.exchange(p, n, list_of(names));
+                } else {
+                    self.cancel_locker(p, n, Some(tag.clone()), Term::Nil);
+                }
+            }
+            Some([k, Term::Atom(n), tag, ops, res]) if k.is_atom("exchange_ops") => {
+                self.exchange_ops(p, n, tag, list_of(ops), res.clone());
+            }
+            Some([k, Term::Atom(n), res, his_known, _, ext, tag]) if k.is_atom("resolved") => {
+                let r = SaveOps::Resolved {
+                    his_known: list_of(his_known),
+                    names_ext: ext.clone(),
+                    his_resolved: list_of(res),
+                };
+                self.resolved_cast(p, n, tag, r);
+            }
+            Some([k, Term::Atom(_n), ops, ext, nodes, extra]) if k.is_atom("new_nodes") => {
+                self.new_nodes(p, ops, ext, nodes, extra);
+            }
+            Some([k, Term::Atom(n), _]) if k.is_atom("in_sync") => self.in_sync(p, n),
+            Some([k, Term::Pid(pid), _, _, tag]) if k.is_atom("lock_set") => {
+                if self.my_tag(&pid.node).as_ref() == Some(tag) {
+                    self.send_locker(p, request.clone());
+                }
+            }
+            Some([k, Term::Pid(_), _, _]) if k.is_atom("lock_set") => {
+                self.send_locker(p, request.clone());
+            }
+            Some([k, ..]) if k.is_atom("async_del_name") || k.is_atom("async_del_lock") => {}
+            _ => tracing::warn!(%request, "global: unexpected cast"),
+        }
+        self.reply_done_syncers(p);
+        CastResult::NoReply
+    }
+
+    fn handle_info(&mut self, msg: Term, p: &mut Process) -> CastResult {
+        match msg.as_tuple() {
+            Some([k, Term::Atom(n)]) if k.is_atom("nodeup") => self.nodeup(p, n),
+            Some([k, Term::Atom(n)]) if k.is_atom("nodedown") => {
+                self.nodedown(p, n, DownKind::Disconnected)
+            }
+            Some([k, Term::Atom(n)]) if k.is_atom("extra_nodedown") => {
+                self.nodedown(p, n, DownKind::Disconnected)
+            }
+            Some([k, Term::Ref(r), _, _, _]) if k.is_atom("DOWN") => self.down(p, r),
+            Some([k, ..]) if k.is_atom("lost_connection") => self.lost_connection(p, &msg),
+            Some([k, Term::Atom(n)]) if k.is_atom("remove_connection") => {
+                if self.known.contains_key(n) || self.pending.contains_key(n) {
+                    p.node().disconnect(n);
+                    tracing::warn!(node = %n, "global: disconnected to prevent overlapping partitions");
+                    self.nodedown(p, n, DownKind::RemoveConnection);
+                }
+            }
+            Some([k, Term::Atom(n), tag]) if k.is_atom("cancel_connect") => {
+                if self.my_tag(n).as_ref() == Some(tag) {
+                    self.cancel_locker(p, n, Some(tag.clone()), Term::Nil);
+                    self.reset(n);
+                    self.pending.remove(n);
+                    self.restart_connect(p, n, Some(tag.clone()));
+                }
+            }
+            Some([k, Term::Atom(n), x, y]) if k.is_atom("init_connect_ack") => {
+                let my = self.my_tag(n);
+                let his = self.sessions.get(n).and_then(|s| s.his_tag.clone());
+                if !(my.as_ref() == Some(x) && his.as_ref() == Some(y)) {
+                    self.volatile_send(
+                        p,
+                        n,
+                        tuple(vec![
+                            atom("cancel_connect"),
+                            Term::Atom(self.me.clone()),
+                            y.clone(),
+                        ]),
+                    );
+                    self.restart_connect(p, n, my);
+                }
+            }
+            Some([k, Term::Pid(from), r]) if k.is_atom("prepare_shutdown") => {
+                self.pop = false;
+                p.send(from, tuple(vec![r.clone(), atom("ok")]));
+            }
+            _ => tracing::warn!(%msg, "global: unexpected message"),
+        }
+        self.reply_done_syncers(p);
+        CastResult::NoReply
+    }
+
+    fn format_state(&self) -> Term {
+        tuple(vec![
+            atom("global"),
+            Term::list(self.known.keys().cloned().map(Term::Atom).collect()),
+            Term::list(self.synced.iter().cloned().map(Term::Atom).collect()),
+        ])
+    }
+}
