@@ -11,9 +11,8 @@ use beamnode::services::global::{self, Global};
 use beamnode::services::rpc_client;
 use beamnode::{Atom, Node, Term};
 use common::*;
-use std::future::Future;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
@@ -32,22 +31,6 @@ const SCRIPT: &str =
       {sync, From} -> From ! {synced, global:sync()}, Loop(); \
       _ -> Loop() end end, \
     L().";
-
-/// Polls `cond` until it holds (bounded); panics with `what` otherwise.
-async fn until<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + T;
-    while Instant::now() < deadline {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
 
 async fn erl_rpc(node: &Node, erl: &Atom, m: &str, f: &str, args: Vec<Term>) -> Term {
     rpc_client::call(node, erl, m, f, args, T)
@@ -550,4 +533,45 @@ async fn global_beamnode_between_two_erls() {
     g.sync(Some(T)).await.expect("our sync");
     assert!(g.whereis_name(&Term::atom("early")).is_some());
     assert!(g.whereis_name(&Term::atom("early2")).is_some());
+}
+
+/// `beamnode run --global`, as README shows it: an Elixir node connects, `:global.sync()`
+/// completes, the node's `kv` server is reachable as `{:global, {:kv, Node}}`, and a
+/// name Elixir registers is listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamnode_run_global_for_elixir() {
+    require("elixir");
+    let epmd = private_epmd().await;
+    let sname = format!("{}@localhost", unique("glrun"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
+    cmd.args(["run", "--global", "--sname", &sname, "--cookie", COOKIE])
+        .args(["--no-epmd", "--epmd-port", &epmd.to_string()]);
+    let mut run = Erl::from_command(cmd, &sname);
+    run.expect_line("the 'is up' line", T, |l| l.contains("is up"))
+        .await;
+    let script = r#"
+        r = :"NODE"
+        IO.puts("CONNECT #{Node.connect(r)}")
+        IO.puts("SYNC #{:global.sync()}")
+        IO.puts("PUT #{GenServer.call({:global, {:kv, r}}, {:put, :k, 42})}")
+        IO.puts("GET #{inspect(GenServer.call({:global, {:kv, r}}, {:get, :k}))}")
+        :yes = :global.register_name(:ex_proc, self())
+        IO.puts("REMOTE #{:rpc.call(r, :erlang, :node, []) == r}")
+        IO.puts("NAMES #{inspect(Enum.sort(:global.registered_names()))}")
+    "#
+    .replace("NODE", &sname);
+    let name = format!("{}@localhost", unique("glex"));
+    let mut cmd = std::process::Command::new("elixir");
+    cmd.args(["--sname", &name, "--cookie", COOKIE, "-e", &script])
+        .env("ERL_EPMD_PORT", epmd.to_string());
+    let mut ex = Erl::from_command(cmd, &name);
+    assert_eq!(ex.expect("CONNECT ", T).await, "true");
+    assert_eq!(ex.expect("SYNC ", T).await, "ok");
+    assert_eq!(ex.expect("PUT ", T).await, "ok");
+    assert_eq!(ex.expect("GET ", T).await, "{:ok, 42}");
+    assert_eq!(ex.expect("REMOTE ", T).await, "true");
+    assert_eq!(
+        ex.expect("NAMES ", T).await,
+        format!("[:ex_proc, {{:kv, :{sname}}}]")
+    );
 }

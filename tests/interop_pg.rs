@@ -12,8 +12,7 @@ use beamnode::services::rpc_client;
 use beamnode::{Atom, Node, Pid, Term};
 use common::*;
 use std::collections::HashSet;
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
@@ -33,22 +32,6 @@ const SCRIPT: &str = "{ok, _} = pg:start_link(), {ok, _} = pg:start(other), \
 
 fn set(pids: &[Pid]) -> HashSet<Pid> {
     pids.iter().cloned().collect()
-}
-
-/// Polls `cond` until it holds (bounded); panics with `what` otherwise.
-async fn until<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + T;
-    while Instant::now() < deadline {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// `pg:get_members(Scope, Group)` on `erl`, as a set.

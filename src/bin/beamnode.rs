@@ -12,7 +12,7 @@
 //! turned into exit status 101, stdout flushed at the end.
 #![no_main]
 
-use beamnode::{cookie, services, Node, NodeConfig};
+use beamnode::{cookie, services, Node, NodeConfig, Term};
 use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -73,6 +73,10 @@ struct RunArgs {
     /// net_ticktime in seconds (default 60).
     #[arg(long, default_value_t = 60)]
     ticktime: u64,
+    /// Run OTP's `global` name server natively (opt-in) and register the `kv` server
+    /// globally as `{kv, NodeName}`.
+    #[arg(long)]
+    global: bool,
 }
 
 #[derive(Args)]
@@ -335,11 +339,23 @@ async fn run(args: RunArgs) -> Result<(), String> {
     }
     let node = Node::start(config).await.map_err(|e| e.to_string())?;
     services::echo::start(&node).map_err(|e| e.to_string())?;
-    services::kv::start(&node).map_err(|e| e.to_string())?;
+    let kv = services::kv::start(&node).map_err(|e| e.to_string())?;
     services::demo::register(&node);
     services::rpc_server::start(&node).map_err(|e| e.to_string())?;
     services::rust_math::register(&node);
     services::pg::start(&node, services::pg::DEFAULT_SCOPE).map_err(|e| e.to_string())?;
+    // `global` is opt-in (README "Global names"). The kv name holds the node name, so
+    // several beamnodes in one cluster never clash over it.
+    let global = if args.global {
+        let g = services::global::start(&node).map_err(|e| e.to_string())?;
+        let name = Term::tuple(vec![Term::atom("kv"), Term::Atom(node.name().clone())]);
+        if !g.register_name(name, &kv).await {
+            return Err("could not register {kv, Node} in global".into());
+        }
+        Some(g)
+    } else {
+        None
+    };
     let me = node.name().as_str().to_string();
     let (_, host) = me.split_once('@').unwrap_or((me.as_str(), ""));
     let flag = if args.name.is_some() {
@@ -360,6 +376,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
     println!("  iex> :rpc.call(:\"{me}\", :rust_math, :add, [1, 2])");
     println!("  iex> :pg.start_link(); :pg.which_groups()   # beamnode runs the `pg` scope");
+    if global.is_some() {
+        println!(
+            "  iex> :global.sync(); GenServer.call({{:global, {{:kv, :\"{me}\"}}}}, {{:get, :k}})"
+        );
+    }
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
     node.shutdown();

@@ -455,3 +455,20 @@ pub fn assert_release(root: Option<&std::path::Path>, printed: &str) {
         None => assert!(printed.parse::<u32>().is_ok(), "OTP release {printed:?}"),
     }
 }
+
+/// Polls the async condition `cond` every 50 ms until it holds; panics with `what`
+/// after 20 s.
+pub async fn until<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
