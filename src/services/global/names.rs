@@ -72,7 +72,7 @@ impl Server {
         }
         self.shared.names_mut().remove(name);
         self.names_ext
-            .retain(|e| e.as_tuple().map(|t| &t[0] != name).unwrap_or(true));
+            .retain(|e| e.as_tuple().map(|t| t.first() != Some(name)).unwrap_or(true));
     }
 
     fn lock_still_set(&self, who: &Registrar) -> bool {
