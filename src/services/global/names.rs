@@ -71,8 +71,11 @@ impl Server {
             p.demonitor(&m);
         }
         self.shared.names_mut().remove(name);
-        self.names_ext
-            .retain(|e| e.as_tuple().map(|t| t.first() != Some(name)).unwrap_or(true));
+        self.names_ext.retain(|e| {
+            e.as_tuple()
+                .map(|t| t.first() != Some(name))
+                .unwrap_or(true)
+        });
     }
 
     fn lock_still_set(&self, who: &Registrar) -> bool {
