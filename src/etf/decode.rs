@@ -8,7 +8,8 @@
 
 use super::{compressed, keyorder, tag, DecodeError, DecodeOptions, VERSION_MAGIC};
 use crate::term::{
-    Atom, BitBinary, ExportFun, Float, InternalFun, Map, Pid, Port, Reference, Term, Terms,
+    Atom, BitBinary, ExportFun, Float, InternalFun, Map, NativeRecord, Pid, Port, Reference, Term,
+    Terms,
 };
 use num_bigint::{BigInt, Sign};
 
@@ -109,6 +110,19 @@ enum Frame {
         items: Vec<Term>,
         left: usize,
     },
+    /// A native record whose header and field names are read; its values come next.
+    Record {
+        header: Box<RecordHeader>,
+        values: Vec<Term>,
+        left: usize,
+    },
+}
+
+struct RecordHeader {
+    module: Atom,
+    name: Atom,
+    exported: bool,
+    names: Vec<Atom>,
 }
 
 struct FunHeader {
@@ -289,6 +303,17 @@ impl<'a> Decoder<'a> {
                         return Err(frame_mismatch());
                     };
                     value = self.finish_fun(*header, items)?;
+                }
+                Frame::Record { values, left, .. } => {
+                    values.push(value);
+                    *left -= 1;
+                    if *left > 0 {
+                        return Ok(None);
+                    }
+                    let Some(Frame::Record { header, values, .. }) = stack.pop() else {
+                        return Err(frame_mismatch());
+                    };
+                    value = finish_record(*header, values);
                 }
             }
         }
@@ -501,6 +526,38 @@ impl<'a> Decoder<'a> {
                     }));
                 }
             }
+            tag::NATIVE_RECORD_EXT => {
+                let n = self.u32()?;
+                let exported = match self.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(self.invalid(at, "NATIVE_RECORD_EXT flags must be 0 or 1")),
+                };
+                let module = self.atom_in("NATIVE_RECORD_EXT module must be an atom")?;
+                let name = self.atom_in("NATIVE_RECORD_EXT name must be an atom")?;
+                // Every field name takes at least two bytes: the capacity stays within
+                // what arrived, and a hostile count fails as Truncated.
+                let mut names = Vec::with_capacity(self.cap(n as u64) / 2);
+                for _ in 0..n {
+                    names.push(self.atom_in("NATIVE_RECORD_EXT field name must be an atom")?);
+                }
+                check_unique_names(&names, at)?;
+                let header = RecordHeader {
+                    module,
+                    name,
+                    exported,
+                    names,
+                };
+                if n == 0 {
+                    finish_record(header, Vec::new())
+                } else {
+                    return Ok(Head::Open(Frame::Record {
+                        header: Box::new(header),
+                        values: Vec::with_capacity(self.cap(n as u64)),
+                        left: n as usize,
+                    }));
+                }
+            }
             tag::COMPRESSED => return Err(DecodeError::CompressedNotAllowed { offset: at }),
             tag::LOCAL_EXT => return Err(DecodeError::LocalExt { offset: at }),
             other => {
@@ -592,6 +649,20 @@ impl<'a> Decoder<'a> {
         self.atom_body(t, at)
     }
 
+    /// An atom where only an atom is allowed; any other tag is
+    /// [`DecodeError::Invalid`] with `reason` at the offending tag (truncation stays
+    /// `Truncated`, a malformed atom stays `BadAtom`).
+    fn atom_in(&mut self, reason: &'static str) -> Result<Atom> {
+        let at = self.pos;
+        match self.atom() {
+            Err(DecodeError::BadAtom {
+                reason: "expected an atom",
+                ..
+            }) => Err(self.invalid(at, reason)),
+            other => other,
+        }
+    }
+
     fn atom_body(&mut self, t: u8, at: usize) -> Result<Atom> {
         let bad = |reason| DecodeError::BadAtom { offset: at, reason };
         match t {
@@ -649,6 +720,32 @@ fn check_unique_keys(entries: &[(Term, Term)], offset: usize) -> Result<()> {
         .any(|w| keyorder::compare(w[0], w[1]) == std::cmp::Ordering::Equal)
     {
         return Err(DecodeError::DuplicateMapKey { offset });
+    }
+    Ok(())
+}
+
+fn finish_record(h: RecordHeader, values: Vec<Term>) -> Term {
+    Term::Record(Box::new(NativeRecord {
+        module: h.module,
+        name: h.name,
+        exported: h.exported,
+        fields: h.names.into_iter().zip(values).collect(),
+    }))
+}
+
+/// A record's field names must be distinct (OTP 29's `binary_to_term` refuses
+/// duplicates with `badarg`).
+fn check_unique_names(names: &[Atom], offset: usize) -> Result<()> {
+    if names.len() < 2 {
+        return Ok(());
+    }
+    let mut sorted: Vec<&str> = names.iter().map(Atom::as_str).collect();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DecodeError::Invalid {
+            offset,
+            reason: "NATIVE_RECORD_EXT field names must be distinct",
+        });
     }
     Ok(())
 }

@@ -179,6 +179,17 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<()> {
                 out.push(tag::SMALL_INTEGER_EXT);
                 out.push(e.arity);
             }
+            Term::Record(r) => {
+                out.push(tag::NATIVE_RECORD_EXT);
+                out.extend_from_slice(&len32(r.fields.len(), "record")?);
+                out.push(u8::from(r.exported));
+                write_atom(&r.module, out)?;
+                write_atom(&r.name, out)?;
+                for (k, _) in &r.fields {
+                    write_atom(k, out)?;
+                }
+                stack.extend(r.fields.iter().rev().map(|(_, v)| Work::Term(v)));
+            }
             Term::InternalFun(f) => {
                 out.push(tag::NEW_FUN_EXT);
                 let size_at = out.len();

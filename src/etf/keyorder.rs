@@ -33,6 +33,7 @@ fn rank(t: &Term) -> u8 {
         Term::Map(_) => 13,
         Term::ExportFun(_) => 14,
         Term::InternalFun(_) => 15,
+        Term::Record(_) => 16,
     }
 }
 
@@ -126,6 +127,30 @@ fn shallow<'a>(x: &'a Term, y: &'a Term, stack: &mut Vec<(&'a Term, &'a Term)>) 
             }
             o
         }
+        (Record(a), Record(b)) => {
+            let head = |r: &'a crate::term::NativeRecord| {
+                (
+                    r.module.as_str(),
+                    r.name.as_str(),
+                    r.exported,
+                    r.fields.len(),
+                )
+            };
+            let o = head(a).cmp(&head(b)).then_with(|| {
+                let names = |r: &'a crate::term::NativeRecord| r.fields.iter().map(|(k, _)| k);
+                names(a).cmp(names(b))
+            });
+            if o == Ordering::Equal {
+                stack.extend(
+                    a.fields
+                        .iter()
+                        .zip(b.fields.iter())
+                        .map(|((_, x), (_, y))| (x, y))
+                        .rev(),
+                );
+            }
+            o
+        }
         // `[]` written as Nil or as an empty List: same rank, equal.
         _ => Ordering::Equal,
     }
@@ -135,6 +160,18 @@ fn shallow<'a>(x: &'a Term, y: &'a Term, stack: &mut Vec<(&'a Term, &'a Term)>) 
 mod tests {
     use super::*;
     use crate::term::Term;
+
+    fn record(exported: bool, fields: Vec<(&str, Term)>) -> Term {
+        Term::Record(Box::new(crate::term::NativeRecord {
+            module: crate::term::Atom::new("m"),
+            name: crate::term::Atom::new("r"),
+            exported,
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| (crate::term::Atom::new(k), v))
+                .collect(),
+        }))
+    }
 
     #[test]
     fn order_matches_equality() {
@@ -146,6 +183,11 @@ mod tests {
             Term::list(vec![Term::Int(1)]),
             Term::improper_list(vec![Term::Int(1)], Term::Int(2)),
             Term::map(vec![(Term::Int(1), Term::Int(2))]),
+            record(true, vec![]),
+            record(false, vec![]),
+            record(true, vec![("a", Term::Int(1))]),
+            record(true, vec![("a", Term::from(1.0))]),
+            record(true, vec![("b", Term::Int(1))]),
         ];
         for a in &ts {
             for b in &ts {

@@ -7,7 +7,10 @@
 //! memory than the bytes that actually arrived justify (every element needs at least one
 //! byte, so capacities are capped by the remaining input).
 //!
-//! The encoder writes what OTP 25–28 `term_to_binary/1` writes (and what OTP sends over
+//! Native records (OTP 29, tag 67) are decoded and encoded too: OTP 29 sends them to
+//! any peer, whether or not it offered the DFLAG_NATIVE_RECORDS flag.
+//!
+//! The encoder writes what OTP 25–29 `term_to_binary/1` writes (and what OTP sends over
 //! distribution when no atom cache is used), so a decoded OTP term re-encodes to the same
 //! bytes. It refuses terms a peer would reject by killing the connection (§6.2, §15.7):
 //! see [`EncodeError`].
@@ -57,6 +60,9 @@ pub mod tag {
     pub const SMALL_ATOM_UTF8_EXT: u8 = 119;
     pub const V4_PORT_EXT: u8 = 120;
     pub const LOCAL_EXT: u8 = 121;
+    /// A native record (EEP 79, OTP 29): `Arity:u32`, `Flags:u8` (bit 0: exported),
+    /// module atom, name atom, `Arity` field-name atoms, then `Arity` values.
+    pub const NATIVE_RECORD_EXT: u8 = 67;
 }
 
 /// Why a term could not be decoded. Decoding is total: any input gives a term or one

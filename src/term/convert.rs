@@ -6,6 +6,9 @@
 //! integers: we never build `eetf::ByteList` from a list, since eetf 0.12's encoder
 //! writes any `ByteList`-like data as STRING_EXT, and the beamnode encoder already picks
 //! STRING_EXT where it is correct.
+//!
+//! `Term` → `eetf::Term` is a `TryFrom`: native records (OTP 29) have no eetf form and
+//! give [`ToEetfError::NativeRecord`]; every other term converts.
 
 use super::{Atom, BitBinary, ExportFun, Float, InternalFun, Pid, Port, Reference, Term};
 use std::collections::HashMap;
@@ -21,6 +24,15 @@ pub enum FromEetfError {
     NonFiniteFloat,
     #[error("bit binary with {0} tail bits and no bytes")]
     BadBitBinary(u8),
+}
+
+/// A beamnode term that eetf 0.12 has no form for.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum ToEetfError {
+    /// A native record (OTP 29, tag 67): eetf 0.12 has no record term.
+    #[error("native records have no eetf form")]
+    NativeRecord,
 }
 
 fn atom_to(a: Atom) -> eetf::Atom {
@@ -40,10 +52,16 @@ fn pid_from(p: eetf::Pid) -> Pid {
     Pid::new(Atom::from(p.node.name), p.id, p.serial, p.creation)
 }
 
-impl From<Term> for eetf::Term {
-    fn from(t: Term) -> Self {
+impl TryFrom<Term> for eetf::Term {
+    type Error = ToEetfError;
+
+    /// Fails only for terms eetf 0.12 cannot represent (native records).
+    fn try_from(t: Term) -> Result<Self, Self::Error> {
         use eetf::Term as E;
-        match t {
+        fn all(v: Vec<Term>) -> Result<Vec<E>, ToEetfError> {
+            v.into_iter().map(E::try_from).collect()
+        }
+        Ok(match t {
             Term::Atom(a) => E::Atom(atom_to(a)),
             Term::Int(i) => match i32::try_from(i) {
                 Ok(v) => E::FixInteger(eetf::FixInteger { value: v }),
@@ -76,26 +94,26 @@ impl From<Term> for eetf::Term {
                 })
             }
             Term::Tuple(ts) => E::Tuple(eetf::Tuple {
-                elements: ts.into_vec().into_iter().map(E::from).collect(),
+                elements: all(ts.into_vec())?,
             }),
             Term::Nil => E::List(eetf::List { elements: vec![] }),
             Term::List(ts) => E::List(eetf::List {
-                elements: ts.into_vec().into_iter().map(E::from).collect(),
+                elements: all(ts.into_vec())?,
             }),
             Term::ImproperList(mut il) => {
                 let tail = std::mem::replace(&mut *il.tail, Term::Nil);
                 let elements = std::mem::take(&mut il.elements).into_vec();
                 E::ImproperList(eetf::ImproperList {
-                    elements: elements.into_iter().map(E::from).collect(),
-                    last: Box::new(E::from(tail)),
+                    elements: all(elements)?,
+                    last: Box::new(E::try_from(tail)?),
                 })
             }
             Term::Map(m) => E::Map(eetf::Map {
                 map: m
                     .into_entries()
                     .into_iter()
-                    .map(|(k, v)| (E::from(k), E::from(v)))
-                    .collect::<HashMap<_, _>>(),
+                    .map(|(k, v)| Ok((E::try_from(k)?, E::try_from(v)?)))
+                    .collect::<Result<HashMap<_, _>, ToEetfError>>()?,
             }),
             Term::ExportFun(e) => E::ExternalFun(Box::new(eetf::ExternalFun {
                 module: atom_to(e.module),
@@ -112,16 +130,11 @@ impl From<Term> for eetf::Term {
                     uniq: f.uniq,
                     old_index: f.old_index as i32,
                     old_uniq: f.old_uniq as i32,
-                    free_vars: f
-                        .free_vars
-                        .clone()
-                        .into_vec()
-                        .into_iter()
-                        .map(E::from)
-                        .collect(),
+                    free_vars: all(f.free_vars.clone().into_vec())?,
                 }))
             }
-        }
+            Term::Record(_) => return Err(ToEetfError::NativeRecord),
+        })
     }
 }
 

@@ -26,7 +26,8 @@
 //! # Order (`Ord`)
 //!
 //! `Ord` is Erlang's standard term order
-//! `number < atom < reference < fun < port < pid < tuple < map < [] < list < bitstring`,
+//! `number < atom < reference < fun < port < pid < tuple < record < map < [] < list <
+//! bitstring`,
 //! refined into a total order that agrees with `==`. The Erlang order itself is
 //! available as [`Term::erlang_cmp`]; `Ord::cmp` is `erlang_cmp` with its ties (such as
 //! `1` vs `1.0`) broken deterministically: integers before floats, `-0.0` before `0.0`,
@@ -46,11 +47,16 @@
 //! * maps by size, then by their keys in ascending order, then by the values in key
 //!   order. Keys are ordered and compared *exactly*, where every integer is smaller
 //!   than every float (so `#{2 => a} < #{1.0 => a}`), as OTP does;
-//! * bitstrings bit by bit, then by length.
+//! * bitstrings bit by bit, then by length;
+//! * native records (OTP 29) sort after every tuple and before every map; two records
+//!   by module, name, exported flag (not exported first), number of fields, the field
+//!   names in wire order, then the values in wire order (at the same level as tuple
+//!   elements, so `#m:r{a = 1} == #m:r{a = 1.0}`). Checked against OTP 29's
+//!   `lists:sort/1` and `<` on records built with `binary_to_term/1`.
 //!
 //! Atoms compare by their UTF-8 text, which is code-point order.
 
-use super::{ImproperList, InternalFun, Map, Pid, Reference, Term, Terms};
+use super::{ImproperList, InternalFun, Map, NativeRecord, Pid, Reference, Term, Terms};
 use num_bigint::BigInt;
 use num_traits::FromPrimitive;
 use std::cell::RefCell;
@@ -134,6 +140,7 @@ fn is_container(t: &Term) -> bool {
             | Term::ImproperList(_)
             | Term::Map(_)
             | Term::InternalFun(_)
+            | Term::Record(_)
     )
 }
 
@@ -179,6 +186,9 @@ impl Canon {
                 }
                 Term::InternalFun(f) => {
                     stack.extend(f.free_vars.iter().filter(|x| is_container(x)));
+                }
+                Term::Record(r) => {
+                    stack.extend(r.fields.iter().map(|(_, v)| v).filter(|x| is_container(x)));
                 }
                 _ => {}
             }
@@ -301,7 +311,7 @@ impl<'a> Cursor<'a> {
 }
 
 const RANK_NUMBER: u8 = 0;
-const RANK_LIST: u8 = 10;
+const RANK_LIST: u8 = 11;
 
 /// Position of a (resolved) term's type in Erlang's term order.
 fn rank(t: &Term) -> u8 {
@@ -314,11 +324,12 @@ fn rank(t: &Term) -> u8 {
         Term::Port(_) => 5,
         Term::Pid(_) => 6,
         Term::Tuple(_) => 7,
-        Term::Map(_) => 8,
-        Term::Nil => 9,
-        Term::List(ts) if ts.is_empty() => 9,
+        Term::Record(_) => 8,
+        Term::Map(_) => 9,
+        Term::Nil => 10,
+        Term::List(ts) if ts.is_empty() => 10,
         Term::List(_) | Term::ImproperList(_) => RANK_LIST,
-        Term::Binary(_) | Term::BitBinary(_) => 11,
+        Term::Binary(_) | Term::BitBinary(_) => 12,
     }
 }
 
@@ -553,6 +564,7 @@ fn step<'a>(
             o
         }
         (Term::Map(x), Term::Map(y)) => map_jobs(cx, x, y, level, jobs),
+        (Term::Record(x), Term::Record(y)) => record_jobs(x, y, level, jobs),
         _ if ra == RANK_LIST => {
             // Pushed, not called: `step_list` steps into the heads, which may be lists.
             jobs.push(Job::List(Cursor::of(a), Cursor::of(b), level));
@@ -575,6 +587,32 @@ fn fun_jobs<'a>(
     let o = cmp_fun_head(x, y, level);
     if o.is_eq() && !x.free_vars.is_empty() {
         jobs.push(Job::Seq(&x.free_vars, &y.free_vars, level));
+    }
+    o
+}
+
+/// Compares two records' heads (module, name, exported, size, field names) and pushes
+/// their value pairs.
+fn record_jobs<'a>(
+    x: &'a NativeRecord,
+    y: &'a NativeRecord,
+    level: Level,
+    jobs: &mut Vec<Job<'a>>,
+) -> Ordering {
+    let o = x
+        .module
+        .cmp(&y.module)
+        .then_with(|| x.name.cmp(&y.name))
+        .then(x.exported.cmp(&y.exported))
+        .then(x.fields.len().cmp(&y.fields.len()))
+        .then_with(|| {
+            let xs = x.fields.iter().map(|(k, _)| k);
+            xs.cmp(y.fields.iter().map(|(k, _)| k))
+        });
+    if o.is_eq() {
+        for ((_, a), (_, b)) in x.fields.iter().zip(y.fields.iter()).rev() {
+            jobs.push(Job::Pair(a, b, level));
+        }
     }
     o
 }
@@ -721,6 +759,15 @@ impl PartialEq for InternalFun {
     }
 }
 impl Eq for InternalFun {}
+
+impl PartialEq for NativeRecord {
+    fn eq(&self, other: &NativeRecord) -> bool {
+        let cx = Canon::default();
+        let mut jobs = Vec::new();
+        record_jobs(self, other, Level::Total, &mut jobs).is_eq() && run(&cx, jobs).is_eq()
+    }
+}
+impl Eq for NativeRecord {}
 
 mod clone;
 mod debug;

@@ -18,6 +18,9 @@
 //! * closure: `#Fun<'module'.INDEX.OLD_UNIQ>` (as `~p` does; the environment is not
 //!   shown, so this one is not re-parsable).
 //!
+//! Native records (OTP 29) print as `~p` prints them: `#m:r{a = 1,b = 2}` (module and
+//! name as atoms, fields in wire order). The exported flag is not shown.
+//!
 //! Printing is depth-limited: containers nested deeper than [`MAX_DEPTH`] print as
 //! `...`, so logging a hostile, deeply nested term cannot overflow the stack.
 
@@ -202,6 +205,22 @@ fn write_term(t: &Term, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result
             f.write_str("#Fun<")?;
             write_quoted_atom(fun.module.as_str(), f)?;
             write!(f, ".{}.{}>", fun.index, fun.old_uniq)
+        }
+        Term::Record(r) => {
+            f.write_char('#')?;
+            write_atom(r.module.as_str(), f)?;
+            f.write_char(':')?;
+            write_atom(r.name.as_str(), f)?;
+            f.write_char('{')?;
+            for (i, (k, v)) in r.fields.iter().enumerate() {
+                if i > 0 {
+                    f.write_char(',')?;
+                }
+                write_atom(k.as_str(), f)?;
+                f.write_str(" = ")?;
+                write_term(v, f, d)?;
+            }
+            f.write_char('}')
         }
     }
 }

@@ -286,6 +286,29 @@ impl Drop for Map {
     }
 }
 
+/// A native record (EEP 79, OTP 29+; NATIVE_RECORD tag 67 on the wire): `#module:name{field = value, …}`.
+///
+/// `fields` keep their wire (definition) order. `exported` is the record's
+/// `-export_record` flag; it takes part in equality and order, as in OTP (an exported
+/// and a non-exported record with the same fields are not `=:=`). Dropping it never
+/// recurses into its values.
+pub struct NativeRecord {
+    pub module: Atom,
+    pub name: Atom,
+    pub exported: bool,
+    pub fields: Vec<(Atom, Term)>,
+}
+
+impl Drop for NativeRecord {
+    fn drop(&mut self) {
+        let values = std::mem::take(&mut self.fields)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        drop_iteratively(values);
+    }
+}
+
 /// An Erlang term.
 ///
 /// Integers that fit in an `i64` are always [`Term::Int`]; [`Term::BigInt`] holds only
@@ -314,6 +337,8 @@ pub enum Term {
     Map(Map),
     ExportFun(ExportFun),
     InternalFun(Box<InternalFun>),
+    /// A native record (OTP 29+), see [`NativeRecord`].
+    Record(Box<NativeRecord>),
 }
 
 impl Term {
@@ -504,6 +529,9 @@ fn drop_iteratively(mut stack: Vec<Term>) {
                 }
             }
             Term::InternalFun(f) => stack.append(&mut f.free_vars.0),
+            Term::Record(r) => {
+                stack.extend(std::mem::take(&mut r.fields).into_iter().map(|(_, v)| v));
+            }
             _ => {}
         }
         // `t` is shallow now; dropping it does not recurse.
@@ -526,8 +554,18 @@ mod tests {
             m = Term::tuple(vec![m]);
             m = Term::improper_list(vec![Term::Int(1)], m);
         }
+        let mut r = Term::Nil;
+        for _ in 0..300_000 {
+            r = Term::Record(Box::new(NativeRecord {
+                module: Atom::new("m"),
+                name: Atom::new("r"),
+                exported: true,
+                fields: vec![(Atom::new("f"), r)],
+            }));
+        }
         drop(t);
         drop(m);
+        drop(r);
     }
 
     #[test]

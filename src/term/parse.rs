@@ -2,20 +2,24 @@
 //!
 //! Accepts what a user types in `erl` for a literal term, and everything
 //! [`Term`]'s `Display` prints, so `parse(&t.to_string()) == t` for every term that has
-//! a textual form (all but closures, printed as `#Fun<…>` without their environment):
+//! a textual form (all but closures, printed as `#Fun<…>` without their environment),
+//! except that a native record always parses as exported (`~p` does not show the flag,
+//! so a non-exported record comes back with `exported: true`):
 //! * atoms, bare (`ok`, `aB@c`) or quoted (`'hello world'`, with escapes);
 //! * integers of any size, `16#ff`, `2#1010`, `1_000`, characters `$a`, `$\n`;
 //! * floats `1.0`, `-2.5e-3`;
 //! * strings `"abc"` (a list of character codes; `""` is `[]`);
 //! * binaries `<<"x">>`, `<<"é"/utf8>>`, `<<1,2,3>>`, bitstrings `<<1,2:3>>`;
 //! * lists, improper lists `[a|b]`, tuples, maps `#{k => v}`;
+//! * native records (OTP 29) `#m:r{a = 1, b = 2}` (module required, fields in the
+//!   order given, names distinct);
 //! * `fun m:f/2`, and beamnode's `#Pid<'n@h'.ID.SERIAL.CREATION>`,
 //!   `#Port<'n@h'.ID.CREATION>`, `#Ref<'n@h'.CREATION.W0.W1…>`.
 //!
 //! Whitespace and `%` comments are skipped; one trailing `.` is allowed, as in the
 //! shell. Nesting deeper than [`MAX_NESTING`] is refused rather than risking the stack.
 
-use super::{Atom, BitBinary, ExportFun, Pid, Port, Reference, Term};
+use super::{Atom, BitBinary, ExportFun, NativeRecord, Pid, Port, Reference, Term};
 use num_bigint::BigInt;
 
 /// Containers nested deeper than this are a [`ParseError`].
@@ -154,6 +158,11 @@ impl<'a> Parser<'a> {
                 self.pos += 2;
                 self.map(d)
             }
+            '#' if matches!(self.rest()[1..].chars().next(), Some(c) if c == '\'' || is_atom_start(c)) =>
+            {
+                self.pos += 1;
+                self.record(d)
+            }
             '#' => self.id_form(),
             '<' if self.rest().starts_with("<<") => {
                 self.pos += 2;
@@ -258,6 +267,44 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.err("expected `,` or `}`")),
             }
         }
+    }
+
+    /// `#module:name{field = value, …}` (after the `#`): a native record, exported.
+    fn record(&mut self, depth: usize) -> Result<Term, ParseError> {
+        let module = self.atom()?;
+        if !self.eat(":") {
+            return Err(self.err("expected `:` (a native record needs its module: `#m:r{…}`)"));
+        }
+        let name = self.atom()?;
+        self.expect("{")?;
+        let mut fields: Vec<(Atom, Term)> = Vec::new();
+        if !self.eat("}") {
+            loop {
+                let at = self.pos;
+                let k = self.atom()?;
+                if fields.iter().any(|(f, _)| *f == k) {
+                    return Err(ParseError {
+                        offset: at,
+                        message: format!("field `{k}` given twice"),
+                    });
+                }
+                self.expect("=")?;
+                let v = self.term(depth)?;
+                fields.push((k, v));
+                self.skip_ws();
+                match self.bump() {
+                    Some(',') => {}
+                    Some('}') => break,
+                    _ => return Err(self.err("expected `,` or `}`")),
+                }
+            }
+        }
+        Ok(Term::Record(Box::new(NativeRecord {
+            module,
+            name,
+            exported: true,
+            fields,
+        })))
     }
 
     fn export_fun(&mut self) -> Result<Term, ParseError> {
@@ -605,8 +652,34 @@ mod tests {
     }
 
     #[test]
+    fn native_records() {
+        let t = parse_term("#'My mod':'if'{'Fa' = <<\"x\">>, 'b c' = [1|2], z = #m:e{}}").unwrap();
+        assert_eq!(
+            t.to_string(),
+            "#'My mod':'if'{'Fa' = <<\"x\">>,'b c' = [1|2],z = #m:e{}}"
+        );
+        let Term::Record(r) = &t else { panic!("{t:?}") };
+        assert!(r.exported);
+        assert_eq!(r.fields.len(), 3);
+        assert_eq!(parse_term(&t.to_string()).unwrap(), t);
+    }
+
+    #[test]
     fn rejects_garbage() {
-        for s in ["", "{a", "[1|]", "X", "#Fun<'m'.1.2>", "{a} b", "<<1:0>>"] {
+        for s in [
+            "",
+            "{a",
+            "[1|]",
+            "X",
+            "#Fun<'m'.1.2>",
+            "{a} b",
+            "<<1:0>>",
+            "#r{a = 1}",
+            "#m:r{a = 1, a = 2}",
+            "#m:r{1 = 2}",
+            "#m:r{a => 1}",
+            "#m:r{a = 1",
+        ] {
             assert!(parse_term(s).is_err(), "{s}");
         }
         assert!(parse_args("{a}").is_err());

@@ -1,6 +1,6 @@
 //! A proptest strategy for arbitrary (encodable) terms.
 
-use beamnode::term::{BitBinary, ExportFun, Float, InternalFun, Port};
+use beamnode::term::{BitBinary, ExportFun, Float, InternalFun, NativeRecord, Port};
 use beamnode::{Atom, Pid, Reference, Term};
 use num_bigint::BigInt;
 use proptest::prelude::*;
@@ -74,6 +74,23 @@ pub fn arb_term() -> impl Strategy<Value = Term> {
                 .prop_map(|(els, tail)| Term::improper_list(els, tail)),
             prop::collection::vec((inner.clone(), inner.clone()), 0..5).prop_map(Term::map),
             (
+                arb_atom(),
+                arb_atom(),
+                any::<bool>(),
+                prop::collection::vec((arb_atom(), inner.clone()), 0..4)
+            )
+                .prop_map(|(module, name, exported, mut fields)| {
+                    // Field names are distinct, as OTP requires.
+                    let mut seen = std::collections::HashSet::new();
+                    fields.retain(|(k, _)| seen.insert(k.clone()));
+                    Term::Record(Box::new(NativeRecord {
+                        module,
+                        name,
+                        exported,
+                        fields,
+                    }))
+                }),
+            (
                 any::<u8>(),
                 any::<[u8; 16]>(),
                 any::<u32>(),
@@ -99,6 +116,52 @@ pub fn arb_term() -> impl Strategy<Value = Term> {
                 ),
         ]
     })
+}
+
+/// `t` with every native record marked exported: what `parse(display(t))` gives, as
+/// the text form does not carry the flag. Recursive; for terms of modest depth.
+pub fn all_exported(t: &Term) -> Term {
+    match t {
+        Term::Record(r) => Term::Record(Box::new(NativeRecord {
+            module: r.module.clone(),
+            name: r.name.clone(),
+            exported: true,
+            fields: r
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), all_exported(v)))
+                .collect(),
+        })),
+        Term::Tuple(ts) => Term::tuple(ts.iter().map(all_exported).collect()),
+        Term::List(ts) => Term::list(ts.iter().map(all_exported).collect()),
+        Term::ImproperList(il) => Term::improper_list(
+            il.elements.iter().map(all_exported).collect(),
+            all_exported(&il.tail),
+        ),
+        Term::Map(m) => Term::map(
+            m.iter()
+                .map(|(k, v)| (all_exported(k), all_exported(v)))
+                .collect(),
+        ),
+        Term::InternalFun(f) => {
+            let mut g = f.clone();
+            g.free_vars = f.free_vars.iter().map(all_exported).collect();
+            Term::InternalFun(g)
+        }
+        other => other.clone(),
+    }
+}
+
+/// True when `t` holds a native record anywhere (recursive; modest depth only).
+pub fn has_record(t: &Term) -> bool {
+    match t {
+        Term::Record(_) => true,
+        Term::Tuple(ts) | Term::List(ts) => ts.iter().any(has_record),
+        Term::ImproperList(il) => il.elements.iter().any(has_record) || has_record(&il.tail),
+        Term::Map(m) => m.iter().any(|(k, v)| has_record(k) || has_record(v)),
+        Term::InternalFun(f) => f.free_vars.iter().any(has_record),
+        _ => false,
+    }
 }
 
 /// Builds a deep term without recursion.

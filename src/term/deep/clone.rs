@@ -1,7 +1,7 @@
 //! Iterative `Clone`: copies are built bottom-up from an explicit stack.
 
 use super::is_container;
-use crate::term::{ImproperList, InternalFun, Map, Term, Terms};
+use crate::term::{ImproperList, InternalFun, Map, NativeRecord, Term, Terms};
 
 enum CloneJob<'a> {
     Visit(&'a Term),
@@ -12,6 +12,7 @@ enum CloneJob<'a> {
     /// `n` entries, as 2n terms: key, value, key, value, …
     Map(usize),
     Fun(&'a InternalFun),
+    Record(&'a NativeRecord),
 }
 
 /// Clones `roots` bottom-up with an explicit stack; returns the copies in order.
@@ -46,6 +47,10 @@ fn clone_terms<'a>(roots: impl IntoIterator<Item = &'a Term>) -> Vec<Term> {
                     jobs.push(CloneJob::Fun(f));
                     jobs.extend(f.free_vars.iter().rev().map(CloneJob::Visit));
                 }
+                Term::Record(r) => {
+                    jobs.push(CloneJob::Record(r));
+                    jobs.extend(r.fields.iter().rev().map(|(_, v)| CloneJob::Visit(v)));
+                }
                 leaf => out.push(clone_leaf(leaf)),
             },
             CloneJob::Tuple(n) => {
@@ -71,6 +76,10 @@ fn clone_terms<'a>(roots: impl IntoIterator<Item = &'a Term>) -> Vec<Term> {
             CloneJob::Fun(f) => {
                 let items = out.split_off(out.len() - f.free_vars.len());
                 out.push(Term::InternalFun(Box::new(fun_with_vars(f, items))));
+            }
+            CloneJob::Record(r) => {
+                let items = out.split_off(out.len() - r.fields.len());
+                out.push(Term::Record(Box::new(record_with_values(r, items))));
             }
         }
     }
@@ -99,6 +108,20 @@ fn fun_with_vars(f: &InternalFun, free_vars: Vec<Term>) -> InternalFun {
     }
 }
 
+fn record_with_values(r: &NativeRecord, values: Vec<Term>) -> NativeRecord {
+    NativeRecord {
+        module: r.module.clone(),
+        name: r.name.clone(),
+        exported: r.exported,
+        fields: r
+            .fields
+            .iter()
+            .map(|(k, _)| k.clone())
+            .zip(values)
+            .collect(),
+    }
+}
+
 /// Clones a term that holds no other terms.
 fn clone_leaf(t: &Term) -> Term {
     match t {
@@ -118,7 +141,8 @@ fn clone_leaf(t: &Term) -> Term {
         | Term::List(_)
         | Term::ImproperList(_)
         | Term::Map(_)
-        | Term::InternalFun(_) => clone_terms([t]).pop().unwrap_or(Term::Nil),
+        | Term::InternalFun(_)
+        | Term::Record(_) => clone_terms([t]).pop().unwrap_or(Term::Nil),
     }
 }
 
@@ -157,5 +181,11 @@ impl Clone for ImproperList {
 impl Clone for InternalFun {
     fn clone(&self) -> InternalFun {
         fun_with_vars(self, clone_terms(self.free_vars.iter()))
+    }
+}
+
+impl Clone for NativeRecord {
+    fn clone(&self) -> NativeRecord {
+        record_with_values(self, clone_terms(self.fields.iter().map(|(_, v)| v)))
     }
 }

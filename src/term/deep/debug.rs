@@ -1,7 +1,7 @@
 //! Depth-limited `Debug` (same shape as the derived output it replaces).
 
 use super::{is_container, MAX_DEBUG_DEPTH};
-use crate::term::{ImproperList, InternalFun, Map, Term, Terms};
+use crate::term::{ImproperList, InternalFun, Map, NativeRecord, Term, Terms};
 use std::fmt;
 
 /// Debug view of a term at nesting `depth`. Recursion is bounded by
@@ -11,6 +11,7 @@ struct DebugTerms<'a>(&'a [Term], usize);
 struct DebugEntries<'a>(&'a [(Term, Term)], usize);
 struct DebugImproper<'a>(&'a ImproperList, usize);
 struct DebugFun<'a>(&'a InternalFun, usize);
+struct DebugRecord<'a>(&'a NativeRecord, usize);
 
 impl fmt::Debug for DebugTerm<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -46,6 +47,10 @@ impl fmt::Debug for DebugTerm<'_> {
             Term::InternalFun(fun) => f
                 .debug_tuple("InternalFun")
                 .field(&DebugFun(fun, d + 1))
+                .finish(),
+            Term::Record(r) => f
+                .debug_tuple("Record")
+                .field(&DebugRecord(r, d + 1))
                 .finish(),
         }
     }
@@ -100,6 +105,28 @@ impl fmt::Debug for DebugFun<'_> {
     }
 }
 
+impl fmt::Debug for DebugRecord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.0;
+        f.debug_struct("NativeRecord")
+            .field("module", &r.module)
+            .field("name", &r.name)
+            .field("exported", &r.exported)
+            .field("fields", &DebugFields(&r.fields, self.1))
+            .finish()
+    }
+}
+
+struct DebugFields<'a>(&'a [(crate::term::Atom, Term)], usize);
+
+impl fmt::Debug for DebugFields<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, v)| (k, DebugTerm(v, self.1))))
+            .finish()
+    }
+}
+
 impl fmt::Debug for Term {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         DebugTerm(self, 0).fmt(f)
@@ -123,5 +150,10 @@ impl fmt::Debug for ImproperList {
 impl fmt::Debug for InternalFun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         DebugFun(self, 0).fmt(f)
+    }
+}
+impl fmt::Debug for NativeRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        DebugRecord(self, 0).fmt(f)
     }
 }

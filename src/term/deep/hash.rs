@@ -3,7 +3,7 @@
 //! integers hashed by value, map entries fed in canonical key order).
 
 use super::{resolve, Canon, Cursor};
-use crate::term::{ImproperList, InternalFun, Map, Term, Terms};
+use crate::term::{ImproperList, InternalFun, Map, NativeRecord, Term, Terms};
 use num_traits::ToPrimitive;
 use std::hash::{Hash, Hasher};
 
@@ -121,6 +121,10 @@ fn hash_shallow<'a, H: Hasher>(
             state.write_u8(14);
             b.hash(state);
         }
+        Term::Record(r) => {
+            state.write_u8(15);
+            push_record_hash(r, state, jobs);
+        }
     }
 }
 
@@ -133,6 +137,23 @@ fn hash_fun_head<H: Hasher>(f: &InternalFun, state: &mut H) {
     f.old_uniq.hash(state);
     f.pid.hash(state);
     f.free_vars.len().hash(state);
+}
+
+fn push_record_hash<'a, H: Hasher>(
+    r: &'a NativeRecord,
+    state: &mut H,
+    jobs: &mut Vec<HashJob<'a>>,
+) {
+    r.module.hash(state);
+    r.name.hash(state);
+    r.exported.hash(state);
+    r.fields.len().hash(state);
+    for (k, _) in &r.fields {
+        k.hash(state);
+    }
+    for (_, v) in r.fields.iter().rev() {
+        jobs.push(HashJob::Term(v));
+    }
 }
 
 fn push_map_hash<'a, H: Hasher>(
@@ -190,5 +211,14 @@ impl Hash for InternalFun {
         let cx = Canon::default();
         hash_fun_head(self, state);
         hash_run(&cx, vec![HashJob::Seq(&self.free_vars)], state);
+    }
+}
+
+impl Hash for NativeRecord {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let cx = Canon::default();
+        let mut jobs = Vec::new();
+        push_record_hash(self, state, &mut jobs);
+        hash_run(&cx, jobs, state);
     }
 }

@@ -3,7 +3,8 @@
 //! simple recursive reference implementations.
 
 use super::super::{
-    Atom, BitBinary, ExportFun, ImproperList, InternalFun, Map, Pid, Port, Reference, Term, Terms,
+    Atom, BitBinary, ExportFun, ImproperList, InternalFun, Map, NativeRecord, Pid, Port, Reference,
+    Term, Terms,
 };
 use super::MAX_DEBUG_DEPTH;
 use num_bigint::BigInt;
@@ -205,6 +206,10 @@ fn type_order() {
         port("a@h", 1, 1),
         pid("a@h", 1, 0, 1),
         Term::tuple(vec![]),
+        Term::tuple(vec![Term::Int(1); 300]),
+        // OTP 29: records after every tuple, before every map.
+        record("a", "a", false, &[], vec![]),
+        record("z", "z", true, &["a"], vec![Term::Int(1)]),
         Term::map(vec![]),
         Term::Nil,
         Term::list(vec![Term::Int(1)]),
@@ -363,8 +368,25 @@ fn term() -> impl Strategy<Value = Term> {
                 .prop_map(|(e, t)| Term::improper_list(e, t)),
             prop::collection::vec((inner.clone(), inner.clone()), 0..4).prop_map(Term::map),
             prop::collection::vec(inner.clone(), 0..3).prop_map(|v| fun("m", 0, v)),
+            (
+                prop::sample::select(vec!["m", "n"]),
+                prop::sample::select(vec!["r", "s"]),
+                any::<bool>(),
+                prop::collection::vec(inner.clone(), 0..3),
+                prop::sample::select(vec![["a", "b", "c"], ["b", "a", "c"]]),
+            )
+                .prop_map(|(m, n, e, v, names)| record(m, n, e, &names[..v.len()], v)),
         ]
     })
+}
+
+fn record(module: &str, name: &str, exported: bool, names: &[&str], values: Vec<Term>) -> Term {
+    Term::Record(Box::new(NativeRecord {
+        module: Atom::new(module),
+        name: Atom::new(name),
+        exported,
+        fields: names.iter().map(|k| Atom::new(k)).zip(values).collect(),
+    }))
 }
 
 /// Recursively rebuilds `t` in another spelling of the same term: map entries
@@ -392,6 +414,16 @@ fn respell(t: &Term) -> Term {
                 .collect(),
         )),
         Term::InternalFun(f) => fun("m", 0, f.free_vars.iter().map(respell).collect()),
+        Term::Record(r) => Term::Record(Box::new(NativeRecord {
+            module: r.module.clone(),
+            name: r.name.clone(),
+            exported: r.exported,
+            fields: r
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), respell(v)))
+                .collect(),
+        })),
         other => other.clone(),
     }
 }
@@ -409,6 +441,8 @@ enum N {
     Fun(String, Vec<N>),
     Export(String, String, u8),
     Tuple(Vec<N>),
+    /// Module, name, exported, field names, values.
+    Record(String, String, bool, Vec<String>, Vec<N>),
     Map(Vec<(N, N)>),
     Nil,
     List(Vec<N>, Box<N>),
@@ -434,6 +468,13 @@ fn norm(t: &Term) -> N {
             e.arity,
         ),
         Term::Tuple(ts) => N::Tuple(ts.iter().map(norm).collect()),
+        Term::Record(r) => N::Record(
+            r.module.as_str().into(),
+            r.name.as_str().into(),
+            r.exported,
+            r.fields.iter().map(|(k, _)| k.as_str().into()).collect(),
+            r.fields.iter().map(|(_, v)| norm(v)).collect(),
+        ),
         Term::Map(m) => N::Map(m.iter().map(|(k, v)| (norm(k), norm(v))).collect()),
         Term::Nil => N::Nil,
         Term::List(_) | Term::ImproperList(_) => {
@@ -476,6 +517,9 @@ fn ref_eq(a: &N, b: &N) -> bool {
         (N::Fun(m, x), N::Fun(n, y)) => m == n && all_eq(x, y),
         (N::Export(a1, b1, c1), N::Export(a2, b2, c2)) => a1 == a2 && b1 == b2 && c1 == c2,
         (N::Tuple(x), N::Tuple(y)) => all_eq(x, y),
+        (N::Record(m1, n1, e1, k1, x), N::Record(m2, n2, e2, k2, y)) => {
+            (m1, n1, e1, k1) == (m2, n2, e2, k2) && all_eq(x, y)
+        }
         (N::Map(x), N::Map(y)) => {
             x.len() == y.len()
                 && x.iter()
@@ -509,10 +553,11 @@ fn nrank(n: &N) -> u8 {
         N::Port(_) => 5,
         N::Pid(_) => 6,
         N::Tuple(_) => 7,
-        N::Map(_) => 8,
-        N::Nil => 9,
-        N::List(..) => 10,
-        N::Bits(..) => 11,
+        N::Record(..) => 8,
+        N::Map(_) => 9,
+        N::Nil => 10,
+        N::List(..) => 11,
+        N::Bits(..) => 12,
     }
 }
 
@@ -567,6 +612,11 @@ fn ref_cmp(a: &N, b: &N, l: L) -> Ordering {
             .then_with(|| seq_cmp(x, y, l)),
         (N::Export(a1, b1, c1), N::Export(a2, b2, c2)) => (a1, b1, c1).cmp(&(a2, b2, c2)),
         (N::Tuple(x), N::Tuple(y)) => x.len().cmp(&y.len()).then_with(|| seq_cmp(x, y, l)),
+        // OTP 29: module, name, exported, size, field names, then values.
+        (N::Record(m1, n1, e1, k1, x), N::Record(m2, n2, e2, k2, y)) => (m1, n1, e1, k1.len())
+            .cmp(&(m2, n2, e2, k2.len()))
+            .then_with(|| k1.cmp(k2))
+            .then_with(|| seq_cmp(x, y, l)),
         (N::Map(x), N::Map(y)) => {
             let sort = |m: &Vec<(N, N)>| {
                 let mut m = m.clone();
@@ -604,8 +654,8 @@ fn ref_cmp(a: &N, b: &N, l: L) -> Ordering {
             }
             match x.len().cmp(&y.len()) {
                 Ordering::Equal => ref_cmp(t, u, l),
-                Ordering::Less => nrank(t).cmp(&10),
-                Ordering::Greater => 10.cmp(&nrank(u)),
+                Ordering::Less => nrank(t).cmp(&11),
+                Ordering::Greater => 11.cmp(&nrank(u)),
             }
         }
         (N::Bits(x, lx, vx, px), N::Bits(y, ly, vy, py)) => {
