@@ -75,13 +75,22 @@ pub fn write_frame(payload: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> 
 }
 
 /// Incremental frame splitter over a growable input buffer (sans-IO).
+///
+/// A driver can either copy what it read into the reader ([`FrameReader::extend`]) or
+/// let the socket read straight into the reader's buffer ([`FrameReader::read_with`]),
+/// which saves one copy of every received byte. Memory held is what the largest frame
+/// in flight needs; an idle reader gives back what a large frame made it grow to.
 #[derive(Debug, Clone)]
 pub struct FrameReader {
+    /// Initialised storage; `buf[start..end]` holds bytes not yet returned as frames.
     buf: Vec<u8>,
-    /// Bytes of `buf` already handed out as frames; dropped on the next `extend`.
-    consumed: usize,
+    start: usize,
+    end: usize,
     max_frame_len: usize,
 }
+
+/// Bytes offered to each direct read ([`FrameReader::read_with`]).
+pub const READ_CHUNK: usize = 64 * 1024;
 
 impl Default for FrameReader {
     fn default() -> Self {
@@ -99,7 +108,8 @@ impl FrameReader {
     pub fn with_max_frame_len(max_frame_len: usize) -> Self {
         FrameReader {
             buf: Vec::new(),
-            consumed: 0,
+            start: 0,
+            end: 0,
             max_frame_len,
         }
     }
@@ -112,41 +122,78 @@ impl FrameReader {
     /// Appends bytes received from the peer.
     pub fn extend(&mut self, bytes: &[u8]) {
         self.compact();
-        self.buf.extend_from_slice(bytes);
+        let end = self.end + bytes.len();
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        self.buf[self.end..end].copy_from_slice(bytes);
+        self.end = end;
+    }
+
+    /// Lets `read` fill free space at the end of the buffer (at least [`READ_CHUNK`]
+    /// bytes) and keeps the `n` bytes it reports. For drivers that read from a socket
+    /// straight into the reader. `read`'s error, or `Ok(0)`, is passed through.
+    pub fn read_with<E>(
+        &mut self,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.compact();
+        let want = self.end + READ_CHUNK;
+        if self.buf.len() < want {
+            // Grows only while a frame larger than the buffer is arriving; the zeroing
+            // touches just the new part.
+            self.buf.resize(want, 0);
+        }
+        let n = read(&mut self.buf[self.end..])?;
+        self.end += n.min(self.buf.len() - self.end);
+        Ok(n)
     }
 
     /// Bytes received but not yet returned as frames.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.consumed
+        self.end - self.start
+    }
+
+    /// Memory the reader holds (for limits and tests).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Is a whole frame available? (Also reports an oversized announced length.)
     pub fn has_frame(&self) -> Result<bool, FrameError> {
-        Ok(complete_frame_len(&self.buf[self.consumed..], self.max_frame_len)?.is_some())
+        Ok(complete_frame_len(&self.buf[self.start..self.end], self.max_frame_len)?.is_some())
     }
 
     /// Takes the next whole frame, or `Ok(None)` when more input is needed. The returned
     /// payload borrows the reader's buffer until the next call.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
-        let rest = &self.buf[self.consumed..];
+        let rest = &self.buf[self.start..self.end];
         let Some(total) = complete_frame_len(rest, self.max_frame_len)? else {
             return Ok(None);
         };
-        let start = self.consumed + HEADER_LEN;
-        let end = self.consumed + total;
-        self.consumed = end;
+        let from = self.start + HEADER_LEN;
+        let to = self.start + total;
+        self.start = to;
         if total == HEADER_LEN {
             Ok(Some(Frame::Tick))
         } else {
-            Ok(Some(Frame::Data(&self.buf[start..end])))
+            Ok(Some(Frame::Data(&self.buf[from..to])))
         }
     }
 
-    /// Drops bytes already handed out, so the buffer does not grow without bound.
+    /// Moves unread bytes to the front, and gives back memory a large frame left
+    /// behind once nothing is pending.
     fn compact(&mut self) {
-        if self.consumed > 0 {
-            self.buf.drain(..self.consumed);
-            self.consumed = 0;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > 4 * READ_CHUNK {
+                self.buf = Vec::new();
+            }
+        } else if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
         }
     }
 }
@@ -174,6 +221,35 @@ mod tests {
         }
         assert_eq!(got, vec![None, Some(b"abc".to_vec()), Some(b"de".to_vec())]);
         assert_eq!(r.buffered(), 0);
+    }
+
+    /// Direct reads land in the same stream as copied ones, and a large frame's
+    /// buffer is given back once it has been consumed.
+    #[test]
+    fn direct_reads_and_memory_given_back() {
+        let mut wire = Vec::new();
+        write_frame(&vec![7u8; 1_000_000], &mut wire).unwrap();
+        write_frame(b"x", &mut wire).unwrap();
+        let mut r = FrameReader::new();
+        let mut pos = 0;
+        let mut sizes = Vec::new();
+        while pos < wire.len() {
+            let n = r
+                .read_with(|buf: &mut [u8]| -> Result<usize, ()> {
+                    let n = buf.len().min(wire.len() - pos).min(50_000);
+                    buf[..n].copy_from_slice(&wire[pos..pos + n]);
+                    Ok(n)
+                })
+                .unwrap();
+            pos += n;
+            while let Some(Frame::Data(d)) = r.next_frame().unwrap() {
+                sizes.push(d.len());
+            }
+        }
+        assert_eq!(sizes, vec![1_000_000, 1]);
+        assert!(r.capacity() > 1_000_000);
+        r.extend(&[]);
+        assert!(r.capacity() < 1_000_000, "memory of the large frame kept");
     }
 
     #[test]

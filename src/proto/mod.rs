@@ -1,5 +1,6 @@
 //! Sans-IO protocol layer: codecs and state machines with no I/O, clock or RNG inside.
 
+pub mod connection;
 pub mod control;
 pub mod dist;
 pub mod epmd;

@@ -16,6 +16,48 @@ use crate::proto::flags::DistFlags;
 use crate::proto::framing::{write_frame_header, FrameError, HEADER_LEN};
 use crate::term::Term;
 
+/// The trailing term of a message, either as a term or already encoded.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    Term(&'a Term),
+    /// An ETF body without the version byte, as [`EncodedTerm`] holds it.
+    Encoded(&'a [u8]),
+}
+
+/// A term encoded once, by whoever sends it, as an ETF body without the version byte.
+///
+/// The body is the same for every connection whatever flags it negotiated (only the
+/// leading 131 differs between pass-through and header mode, §4.2), so a sender can
+/// encode its message before it knows which connection will carry it — in its own
+/// task, in parallel with other senders — and a connection's outgoing queue can count
+/// exactly the bytes it holds (for its busy limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedTerm(Vec<u8>);
+
+impl EncodedTerm {
+    /// Encodes `term`; fails for terms the format cannot carry.
+    pub fn new(term: &Term) -> Result<EncodedTerm, etf::EncodeError> {
+        let mut out = Vec::new();
+        etf::encode_body_into(term, &mut out)?;
+        Ok(EncodedTerm(out))
+    }
+
+    /// The ETF body (no version byte).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Size of the body in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true for a real term; here for completeness.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// OTP's fragment size (`ERTS_DIST_FRAGMENT_SIZE`, 64 KiB): messages whose encoded
 /// control + message exceed it are split when FRAGMENTS is negotiated (§4.4).
 pub const FRAGMENT_SIZE: usize = 64 * 1024;
@@ -58,6 +100,16 @@ impl DistEncoder {
         payload: Option<&Term>,
         out: &mut Vec<u8>,
     ) -> Result<(), DistError> {
+        self.encode_message(control, payload.map(Payload::Term), out)
+    }
+
+    /// [`DistEncoder::encode_frame`] for a payload that may already be encoded.
+    pub fn encode_message(
+        &mut self,
+        control: &ControlMessage,
+        payload: Option<Payload<'_>>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DistError> {
         match (control.has_payload(), payload.is_some()) {
             (true, false) => {
                 return Err(DistError::MissingPayload {
@@ -84,7 +136,7 @@ impl DistEncoder {
     fn encode_unchecked(
         &mut self,
         control: &ControlMessage,
-        payload: Option<&Term>,
+        payload: Option<Payload<'_>>,
         out: &mut Vec<u8>,
         frame_start: usize,
     ) -> Result<(), DistError> {
@@ -94,8 +146,13 @@ impl DistEncoder {
             // Pass-through: 112, then each term with its own version byte.
             out.push(PASS_THROUGH);
             etf::encode_into(&control_term, out)?;
-            if let Some(p) = payload {
-                etf::encode_into(p, out)?;
+            match payload {
+                Some(Payload::Term(p)) => etf::encode_into(p, out)?,
+                Some(Payload::Encoded(body)) => {
+                    out.push(VERSION_MAGIC);
+                    out.extend_from_slice(body);
+                }
+                None => {}
             }
             return patch_len(out, frame_start);
         }
@@ -104,8 +161,10 @@ impl DistEncoder {
         let body_start = out.len();
         etf::encode_body_into(&control_term, out)?;
         let control_len = out.len() - body_start;
-        if let Some(p) = payload {
-            etf::encode_body_into(p, out)?;
+        match payload {
+            Some(Payload::Term(p)) => etf::encode_body_into(p, out)?,
+            Some(Payload::Encoded(body)) => out.extend_from_slice(body),
+            None => {}
         }
         if !self.fragments || out.len() - body_start <= self.fragment_size {
             return patch_len(out, frame_start);

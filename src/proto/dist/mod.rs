@@ -19,7 +19,7 @@ mod encoder;
 mod fragments;
 
 pub use atom_cache::{AtomCache, ATOM_CACHE_SLOTS};
-pub use encoder::{DistEncoder, FRAGMENT_SIZE};
+pub use encoder::{DistEncoder, EncodedTerm, Payload, FRAGMENT_SIZE};
 pub use fragments::FragmentLimits;
 
 use crate::etf::{self, DecodeError, DecodeOptions, EncodeError, VERSION_MAGIC};
