@@ -92,7 +92,8 @@ async fn main() {
                     p.send(
                         from,
                         Term::tuple(vec![Term::atom("count"), Term::Int(count)]),
-                    );
+                    )
+                    .await;
                     count = 0;
                 }
                 _ => {}

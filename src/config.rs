@@ -34,6 +34,14 @@ pub struct NodeConfig {
     /// `beamnode call`) can skip it: peers cannot look it up, and its creation is then
     /// drawn at random instead of coming from EPMD (§1.3).
     pub register_with_epmd: bool,
+    /// Bytes a connection's outgoing queue may hold before it is busy: a process that
+    /// sends to a busy connection waits ([`crate::Process::send`]), as on BEAM's
+    /// `busy_dist_port`. OTP's `dist_buf_busy_limit` (`+zdbbl`), default 1 MiB.
+    pub dist_buf_busy_limit: usize,
+    /// Hard limit of a connection's outgoing queue, for senders that do not wait
+    /// (system services, sends from outside a process): past it the peer is taken to
+    /// be not reading, and the connection is closed. Default 64 MiB.
+    pub dist_buf_max: usize,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -65,6 +73,23 @@ impl NodeConfig {
             setup_time: Duration::from_secs(7),
             max_frame_size: 128 * 1024 * 1024,
             register_with_epmd: true,
+            dist_buf_busy_limit: 1024 * 1024,
+            dist_buf_max: 64 * 1024 * 1024,
+        }
+    }
+    /// Sets [`NodeConfig::dist_buf_busy_limit`] and [`NodeConfig::dist_buf_max`].
+    pub fn dist_buf_limits(mut self, busy: usize, max: usize) -> Self {
+        self.dist_buf_busy_limit = busy;
+        self.dist_buf_max = max.max(busy);
+        self
+    }
+    /// The settings of each up connection.
+    pub fn connection_config(&self) -> crate::proto::connection::ConnectionConfig {
+        crate::proto::connection::ConnectionConfig {
+            net_ticktime: self.net_ticktime,
+            net_tickintensity: self.net_tickintensity,
+            max_frame_size: self.max_frame_size,
+            ..Default::default()
         }
     }
     pub fn hidden(mut self, hidden: bool) -> Self {

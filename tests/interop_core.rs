@@ -55,13 +55,17 @@ async fn beam_connects_to_rust_and_exchanges_messages() {
         Some([tag, Term::Pid(p)]) if tag.is_atom("tester_pid") => p.clone(),
         other => panic!("unexpected {other:?}"),
     };
-    collector.send_named(
-        &Atom::new("tester"),
-        &Atom::new(&erl.name),
-        Term::tuple(vec![Term::atom("by_name"), Term::binary("hi")]),
-    );
+    collector
+        .send_named(
+            &Atom::new("tester"),
+            &Atom::new(&erl.name),
+            Term::tuple(vec![Term::atom("by_name"), Term::binary("hi")]),
+        )
+        .await;
     assert_eq!(erl.expect("BYNAME ", T).await, "<<\"hi\">>");
-    collector.send(&pid, Term::tuple(vec![Term::atom("by_pid"), Term::Int(-7)]));
+    collector
+        .send(&pid, Term::tuple(vec![Term::atom("by_pid"), Term::Int(-7)]))
+        .await;
     assert_eq!(erl.expect("BYPID ", T).await, "-7");
     assert!(erl.wait_exit(T).await);
 }
@@ -97,7 +101,8 @@ async fn rust_connects_to_beam_pings_and_sends() {
         &Atom::new("tester"),
         &peer,
         Term::tuple(vec![Term::atom("hello"), Term::Pid(me.pid().clone())]),
-    );
+    )
+    .await;
     let reply = me.receive(Some(T)).await.expect("reply from BEAM");
     let t = reply.as_tuple().expect("tuple");
     assert!(t[0].is_atom("reply"));
@@ -107,7 +112,8 @@ async fn rust_connects_to_beam_pings_and_sends() {
         Term::list(vec![Term::Atom(node.name().clone())]),
         "BEAM's nodes() lists the Rust node"
     );
-    me.send_named(&Atom::new("tester"), &peer, Term::atom("stop"));
+    me.send_named(&Atom::new("tester"), &peer, Term::atom("stop"))
+        .await;
     assert!(erl.wait_exit(T).await);
 }
 
@@ -138,7 +144,8 @@ async fn auto_connect_on_send_keeps_order() {
             &Atom::new("tester"),
             &peer,
             Term::tuple(vec![Term::atom("n"), Term::Int(i)]),
-        );
+        )
+        .await;
     }
     assert_eq!(erl.expect("ORDERED ", T).await, "true");
 }
@@ -332,7 +339,8 @@ async fn long_names_work_both_ways() {
         &Atom::new("tester"),
         &Atom::new(&erl_name),
         Term::tuple(vec![Term::atom("from_rust"), Term::Int(1)]),
-    );
+    )
+    .await;
     assert_eq!(erl.expect("GOT ", T).await, "1");
 }
 

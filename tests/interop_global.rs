@@ -43,7 +43,7 @@ async fn erl_whereis(node: &Node, erl: &Atom, name: &str) -> Term {
 }
 
 async fn ctl(me: &mut Process, erl: &Atom, msg: Term) -> Term {
-    me.send_named(&Atom::new("ctl"), erl, msg);
+    me.send_named(&Atom::new("ctl"), erl, msg).await;
     me.receive(Some(T)).await.expect("an answer from ctl")
 }
 

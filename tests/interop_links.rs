@@ -80,7 +80,7 @@ async fn beam_links_to_rust_processes() {
         while let Ok(m) = p.receive(Some(T)).await {
             if let Some([tag, Term::Pid(from)]) = m.as_tuple() {
                 if tag.is_atom("ping") {
-                    p.send(from, Term::atom("pong"));
+                    p.send(from, Term::atom("pong")).await;
                 }
             }
         }
@@ -93,14 +93,15 @@ async fn beam_links_to_rust_processes() {
                 &Atom::new("tester"),
                 &beam2,
                 Term::tuple(vec![Term::atom("got"), m]),
-            );
+            )
+            .await;
         }
     });
     let sender = node.process();
     let pids = [&a, &b, &c, &d, &e, &f, &g];
     let mut msg = vec![Term::atom("pids")];
     msg.extend(pids.iter().map(|p| Term::Pid((*p).clone())));
-    sender.send_named(&tester, &beam, Term::tuple(msg));
+    sender.send_named(&tester, &beam, Term::tuple(msg)).await;
 
     assert_eq!(erl.expect("EXIT_A ", T).await, "{custom,42}");
     assert_eq!(erl.expect("EXIT_B ", T).await, "normal");
@@ -189,7 +190,7 @@ async fn rust_links_to_beam_processes() {
         wait_links(&mut collector, &checker, &x, 1).await,
         vec![Term::Pid(p1.clone())]
     );
-    collector.send(&x, Term::atom("die"));
+    collector.send(&x, Term::atom("die")).await;
     let down = watcher.receive(Some(T)).await.expect("DOWN");
     assert_eq!(
         down,
@@ -210,7 +211,7 @@ async fn rust_links_to_beam_processes() {
         wait_links(&mut collector, &checker, &y, 1).await,
         vec![Term::Pid(p2.pid().clone())]
     );
-    collector.send(&y, Term::atom("die"));
+    collector.send(&y, Term::atom("die")).await;
     assert_eq!(
         p2.receive(Some(T)).await.unwrap(),
         exit_msg(&y, Term::atom("y_reason"))
@@ -227,7 +228,7 @@ async fn rust_links_to_beam_processes() {
         wait_links(&mut collector, &checker, &z, 0).await,
         Vec::<Term>::new()
     );
-    collector.send(&z, Term::atom("die"));
+    collector.send(&z, Term::atom("die")).await;
     assert!(
         p3.receive(Some(Duration::from_millis(800))).await.is_err(),
         "no exit after unlink"
@@ -236,10 +237,12 @@ async fn rust_links_to_beam_processes() {
     // Unlink from BEAM (UNLINK_ID from OTP, we ACK) then its exit sends nothing.
     let mut p4 = node.process();
     p4.trap_exit(true);
-    collector.send(
-        &w,
-        Term::tuple(vec![Term::atom("link"), Term::Pid(p4.pid().clone())]),
-    );
+    collector
+        .send(
+            &w,
+            Term::tuple(vec![Term::atom("link"), Term::Pid(p4.pid().clone())]),
+        )
+        .await;
     assert_eq!(erl.expect("W_LINKS ", T).await, "[]");
     assert!(p4.receive(Some(Duration::from_millis(800))).await.is_err());
 
@@ -259,7 +262,7 @@ async fn rust_links_to_beam_processes() {
 async fn wait_links(me: &mut Process, checker: &Pid, p: &Pid, n: usize) -> Vec<Term> {
     let deadline = std::time::Instant::now() + T;
     loop {
-        me.send(checker, check(p, me.pid()));
+        me.send(checker, check(p, me.pid())).await;
         let l = links_reply(me).await;
         if l.len() == n || std::time::Instant::now() > deadline {
             return l;
@@ -347,7 +350,8 @@ async fn noproc_trace_tokens_and_exit2_from_rust() {
                 &Atom::new("tester"),
                 &beam2,
                 Term::tuple(vec![Term::atom("got"), m]),
-            );
+            )
+            .await;
         }
     });
     let k = node.spawn(|mut p| async move {
@@ -357,16 +361,18 @@ async fn noproc_trace_tokens_and_exit2_from_rust() {
             }
         }
     });
-    collector.send_named(
-        &Atom::new("tester"),
-        &beam,
-        Term::tuple(vec![
-            Term::atom("pids"),
-            Term::Pid(dead),
-            Term::Pid(h),
-            Term::Pid(k.clone()),
-        ]),
-    );
+    collector
+        .send_named(
+            &Atom::new("tester"),
+            &beam,
+            Term::tuple(vec![
+                Term::atom("pids"),
+                Term::Pid(dead),
+                Term::Pid(h),
+                Term::Pid(k.clone()),
+            ]),
+        )
+        .await;
     assert_eq!(erl.expect("DEAD_LINK ", T).await, "noproc");
     assert_eq!(erl.expect("DEAD_MON ", T).await, "noproc");
     let tt_link = erl.expect("TT_LINK ", T).await;
@@ -415,11 +421,13 @@ async fn exit_signal_overtakes_unread_messages() {
     erl.expect("READY", T).await;
     let p = node.spawn(|_p| async move { std::future::pending::<()>().await });
     let sender = node.process();
-    sender.send_named(
-        &Atom::new("tester"),
-        &Atom::new(&erl.name),
-        Term::tuple(vec![Term::atom("pid"), Term::Pid(p.clone())]),
-    );
+    sender
+        .send_named(
+            &Atom::new("tester"),
+            &Atom::new(&erl.name),
+            Term::tuple(vec![Term::atom("pid"), Term::Pid(p.clone())]),
+        )
+        .await;
     assert_eq!(erl.expect("DOWN ", T).await, "flooded");
     assert!(!node.is_process_alive(&p));
 }

@@ -63,16 +63,18 @@ async fn beam_monitors_rust_processes() {
     })
     .unwrap();
     let sender = node.process();
-    sender.send_named(
-        &Atom::new("tester"),
-        &beam,
-        Term::tuple(vec![
-            Term::atom("pids"),
-            Term::Pid(a),
-            Term::Pid(b),
-            Term::Pid(c),
-        ]),
-    );
+    sender
+        .send_named(
+            &Atom::new("tester"),
+            &beam,
+            Term::tuple(vec![
+                Term::atom("pids"),
+                Term::Pid(a),
+                Term::Pid(b),
+                Term::Pid(c),
+            ]),
+        )
+        .await;
     let r = node.name().as_str();
     assert_eq!(
         erl.expect("NOPROC ", T).await,
@@ -130,7 +132,7 @@ async fn rust_monitors_beam_processes() {
     let mut me = node.process();
     // By pid: the real reason.
     let mx = me.monitor(&x);
-    collector.send(&x, Term::atom("die"));
+    collector.send(&x, Term::atom("die")).await;
     assert_eq!(
         me.receive(Some(T)).await.unwrap(),
         down_msg(&mx, Term::Pid(x.clone()), Term::atom("x_reason"))
@@ -139,7 +141,9 @@ async fn rust_monitors_beam_processes() {
     let named_y = Atom::new("named_y");
     let my = me.monitor_name(&named_y, &beam);
     wait_monitored(&mut collector, &checker, &named_y, &beam, 1).await;
-    collector.send_named(&named_y, &beam, Term::atom("die"));
+    collector
+        .send_named(&named_y, &beam, Term::atom("die"))
+        .await;
     assert_eq!(
         me.receive(Some(T)).await.unwrap(),
         down_msg(
@@ -164,7 +168,7 @@ async fn rust_monitors_beam_processes() {
     wait_monitored_pid(&mut collector, &checker, &v, 1).await;
     assert!(me.demonitor(&mv));
     wait_monitored_pid(&mut collector, &checker, &v, 0).await;
-    collector.send(&v, Term::atom("die"));
+    collector.send(&v, Term::atom("die")).await;
     assert!(me.receive(Some(Duration::from_millis(500))).await.is_err());
 
     // Node loss: monitors by pid and name get noconnection; links break.
@@ -229,7 +233,8 @@ async fn monitored_by(me: &mut Process, checker: &Pid, target: Term) -> usize {
             target,
             Term::Pid(me.pid().clone()),
         ]),
-    );
+    )
+    .await;
     let m = me
         .receive_match(
             |m| matches!(m.as_tuple(), Some([t, _]) if t.is_atom("monitored_by")),

@@ -70,10 +70,12 @@ async fn rust_dials_otp27() {
         &Atom::new("tester"),
         &peer,
         Term::tuple(vec![Term::atom("hello"), Term::Pid(me.pid().clone())]),
-    );
+    )
+    .await;
     let reply = me.receive(Some(T)).await.unwrap();
     let t = reply.as_tuple().unwrap();
     assert!(t[0].is_atom("reply"));
     assert_eq!(t[2], Term::list(vec![Term::Atom(node.name().clone())]));
-    me.send_named(&Atom::new("tester"), &peer, Term::atom("stop"));
+    me.send_named(&Atom::new("tester"), &peer, Term::atom("stop"))
+        .await;
 }

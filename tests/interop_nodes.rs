@@ -202,7 +202,8 @@ async fn elixir_links_monitors_and_node_monitoring() {
                         Term::binary("bye"),
                     ]));
                 });
-                p.send(from, Term::tuple(vec![Term::atom("pid"), Term::Pid(child)]));
+                p.send(from, Term::tuple(vec![Term::atom("pid"), Term::Pid(child)]))
+                    .await;
             }
         }
     })

@@ -106,7 +106,8 @@ async fn erl_join(me: &mut Process, erl: &Atom, scope: &str, group: &str) -> Pid
             Term::atom(scope),
             Term::atom(group),
         ]),
-    );
+    )
+    .await;
     let reply = me.receive(Some(T)).await.expect("joined reply");
     match reply.as_tuple() {
         Some([tag, p]) if tag.is_atom("joined") => pid_of(p),

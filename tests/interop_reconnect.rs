@@ -88,7 +88,7 @@ impl Watchers {
         linker.link(target).expect("link");
         let mon = node.process();
         let mon_ref = mon.monitor(target);
-        inbox.send(target, Term::atom("sync"));
+        inbox.send(target, Term::atom("sync")).await;
         inbox
             .receive_match(
                 |m| matches!(m.as_tuple(), Some([t, _, s]) if t.is_atom("t_got") && s.is_atom("sync")),
@@ -184,9 +184,9 @@ async fn assert_old_pids_dead(inbox: &mut Process, old: &Pid, new: &Pid) {
         "a restarted node has a new creation"
     );
     let lookalike = Pid::new(new.node.clone(), new.id, new.serial, old.creation);
-    inbox.send(old, Term::atom("to_old"));
-    inbox.send(&lookalike, Term::atom("to_lookalike"));
-    inbox.send(new, Term::atom("to_new"));
+    inbox.send(old, Term::atom("to_old")).await;
+    inbox.send(&lookalike, Term::atom("to_lookalike")).await;
+    inbox.send(new, Term::atom("to_new")).await;
     let got = inbox.receive(Some(T)).await.expect("a forwarded message");
     assert_eq!(
         got,

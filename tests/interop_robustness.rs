@@ -168,7 +168,8 @@ async fn bad_input_closes_only_that_connection() {
         &Atom::new("tester"),
         &steady_node,
         beamnode::Term::atom("check"),
-    );
+    )
+    .await;
     assert_eq!(steady.expect("ECHO ", T).await, "survived");
     echo_round_trip(&unique("later"), epmd, &r).await;
     let _ = me.try_receive();

@@ -270,7 +270,8 @@ async fn rust_spawn_requests_on_beam() {
             reply_as.clone(),
             Term::atom("ok"),
         ]),
-    );
+    )
+    .await;
     let down = me.receive(Some(T)).await.expect("DOWN");
     assert_eq!(
         down.as_tuple().map(|t| t[1].clone()),

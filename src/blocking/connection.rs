@@ -2,14 +2,14 @@
 //! initiator handshake (§2), then 4-byte frames with ticks (§4.1) and control
 //! messages (§5) — all through the same sans-IO codecs the tokio layer drives.
 
-use crate::proto::control::{ControlMessage, Destination};
-use crate::proto::dist::{DistDecoder, DistEncoder, DistError, DistMessage};
+use crate::proto::connection::{self, ConnectionConfig, ConnectionError, Endpoints};
+use crate::proto::control::ControlMessage;
+use crate::proto::dist::{DistError, DistMessage};
 use crate::proto::epmd::{EpmdError, EpmdRequest, Port2Resp};
-use crate::proto::framing::{Frame, FrameError, FrameReader, TICK};
+use crate::proto::framing::FrameError;
 use crate::proto::handshake::{
     Cookie, HandshakeError, Initiator, InitiatorConfig, InitiatorNext, LocalName,
 };
-use crate::proto::tick::{TickAction, TickState};
 use crate::proto::DistFlags;
 use crate::term::{Atom, Pid, Reference, Term};
 use std::collections::VecDeque;
@@ -119,27 +119,30 @@ pub enum DialError {
     Protocol(String),
 }
 
+impl From<ConnectionError> for DialError {
+    fn from(e: ConnectionError) -> DialError {
+        match e {
+            ConnectionError::TickTimeout => DialError::TickTimeout,
+            ConnectionError::Frame(e) => DialError::Frame(e),
+            ConnectionError::Dist(e) => DialError::Dist(e),
+            other => DialError::Protocol(other.to_string()),
+        }
+    }
+}
+
 /// An established connection. Our single pid is [`Connection::pid`].
+///
+/// It drives the same sans-IO [`crate::proto::connection::Connection`] as the tokio
+/// driver: every rule of the connection (framing, ticks, checks) is there.
 pub struct Connection {
     stream: TcpStream,
-    peer: Atom,
+    conn: connection::Connection,
     me: Pid,
-    negotiated: DistFlags,
-    frames: FrameReader,
-    decoder: DistDecoder,
-    encoder: DistEncoder,
-    ticks: TickState,
-    tick_period: Duration,
-    next_tick: Instant,
     /// The read timeout currently set on the socket.
     read_timeout: Option<Duration>,
     next_ref: u32,
     ref_salt: u32,
     stash: VecDeque<DistMessage>,
-    /// Frames being written; frames queued by [`Connection::send_later`] wait here
-    /// for the next write.
-    out: Vec<u8>,
-    buf: Vec<u8>,
 }
 
 /// `N` random 32-bit words from the OS random source, in one system call. The
@@ -232,29 +235,31 @@ impl Connection {
         };
         debug!(peer = %cfg.peer, flags = %est.negotiated, "connection up");
         let our_name = Atom::new(&est.our_name);
-        let mut frames = FrameReader::new();
-        frames.extend(&est.leftover);
-        let intensity = 4;
-        let tick_period = cfg.net_ticktime / intensity;
         // A peer that stops reading for a whole tick time is as dead as a silent one.
         stream.set_write_timeout(Some(cfg.net_ticktime.max(Duration::from_secs(1))))?;
+        let conn = connection::Connection::new(
+            Endpoints {
+                local: our_name.clone(),
+                local_creation: est.our_creation,
+                peer: Atom::new(&est.peer_name),
+                flags: est.negotiated,
+                visible: !cfg.hidden && est.is_visible(),
+            },
+            &ConnectionConfig {
+                net_ticktime: cfg.net_ticktime,
+                ..ConnectionConfig::default()
+            },
+            &est.leftover,
+            Instant::now(),
+        );
         Ok(Connection {
             stream,
-            peer: Atom::new(&est.peer_name),
+            conn,
             me: Pid::new(our_name, 1, 0, est.our_creation),
-            negotiated: est.negotiated,
-            frames,
-            decoder: DistDecoder::new(est.negotiated),
-            encoder: DistEncoder::new(est.negotiated),
-            ticks: TickState::new(intensity, cfg.hidden),
-            tick_period,
-            next_tick: Instant::now() + tick_period,
             read_timeout: Some(limit),
             next_ref: 1,
             ref_salt,
             stash: VecDeque::new(),
-            out: Vec::with_capacity(4096),
-            buf: vec![0u8; 16 * 1024],
         })
     }
 
@@ -288,7 +293,7 @@ impl Connection {
 
     /// The peer's node name.
     pub fn peer(&self) -> &Atom {
-        &self.peer
+        self.conn.peer()
     }
 
     /// Our one pid on this connection.
@@ -298,7 +303,7 @@ impl Connection {
 
     /// The flags both sides use (§3.3).
     pub fn negotiated(&self) -> DistFlags {
-        self.negotiated
+        self.conn.flags()
     }
 
     /// A new reference of our node (`make_ref()`).
@@ -325,8 +330,7 @@ impl Connection {
     /// [`Connection::send_later`]).
     pub fn send_all(&mut self, msgs: &[(&ControlMessage, Option<&Term>)]) -> Result<(), DialError> {
         for (control, payload) in msgs {
-            self.encoder
-                .encode_frame(control, *payload, &mut self.out)?;
+            self.conn.send_term(control, *payload)?;
         }
         self.flush()
     }
@@ -341,35 +345,28 @@ impl Connection {
         control: &ControlMessage,
         payload: Option<&Term>,
     ) -> Result<(), DialError> {
-        self.encoder.encode_frame(control, payload, &mut self.out)?;
+        self.conn.send_term(control, payload)?;
         Ok(())
     }
 
-    /// Writes whatever [`Connection::send_later`] queued.
+    /// Writes whatever [`Connection::send_later`] queued (and any tick due).
     pub fn flush(&mut self) -> Result<(), DialError> {
-        if self.out.is_empty() {
+        let n = self.conn.transmit_len();
+        if n == 0 {
             return Ok(());
         }
-        let written = self.stream.write_all(&self.out);
-        self.out.clear();
-        written?;
-        self.ticks.on_write();
+        self.stream.write_all(self.conn.poll_transmit())?;
+        self.conn.transmitted(n);
         Ok(())
     }
 
     /// Sends `msg` to `to` as a plain message (SEND_SENDER when negotiated, §5.1).
     pub fn send_message(&mut self, to: &Pid, msg: &Term) -> Result<(), DialError> {
-        let control = if self.negotiated.contains(DistFlags::SEND_SENDER) {
-            ControlMessage::SendSender {
-                from: self.me.clone(),
-                to: to.clone(),
-                token: None,
-            }
-        } else {
-            ControlMessage::Send {
-                to: to.clone(),
-                token: None,
-            }
+        // The connection turns it into a plain SEND for a peer without SEND_SENDER.
+        let control = ControlMessage::SendSender {
+            from: self.me.clone(),
+            to: to.clone(),
+            token: None,
         };
         self.send(&control, Some(msg))
     }
@@ -388,38 +385,17 @@ impl Connection {
             return Ok(Some(m));
         }
         loop {
-            while let Some(frame) = self.frames.next_frame()? {
-                let Frame::Data(payload) = frame else {
-                    continue;
-                };
-                let Some(msg) = self.decoder.decode(payload)? else {
-                    continue; // more fragments to come
-                };
-                msg.control
-                    .check_origin(&self.peer)
-                    .map_err(|e| DialError::Protocol(e.to_string()))?;
-                let dest = msg
-                    .control
-                    .check_destination(&self.me.node, self.me.creation)
-                    .map_err(|e| DialError::Protocol(e.to_string()))?;
-                if !matches!(dest, Destination::StaleIncarnation) {
-                    return Ok(Some(msg));
-                }
+            if let Some(msg) = self.conn.poll_message()? {
+                return Ok(Some(msg));
             }
             let now = Instant::now();
-            if now >= self.next_tick {
-                self.next_tick = now + self.tick_period;
-                match self.ticks.on_timer() {
-                    TickAction::None => {}
-                    TickAction::SendTick => self.stream.write_all(&TICK)?,
-                    TickAction::Timeout => return Err(DialError::TickTimeout),
-                }
-            }
-            // The socket's read timeout is the tick period, changed only when the
-            // caller's deadline is nearer: one system call per connection in the usual
-            // case, and a tick goes out at most one period late (well inside the peer's
-            // net_ticktime).
-            let mut wait = self.tick_period;
+            self.conn.handle_timeout(now)?;
+            self.flush()?;
+            // The socket's read timeout is the time to the next tick check, changed
+            // only when the caller's deadline is nearer or a check is due: one system
+            // call per connection in the usual case, and a tick goes out at most one
+            // period late (well inside the peer's net_ticktime).
+            let mut wait = self.conn.poll_timeout().saturating_duration_since(now);
             if let Some(d) = deadline {
                 if now >= d {
                     return Ok(None);
@@ -427,16 +403,14 @@ impl Connection {
                 wait = wait.min(d - now);
             }
             let wait = wait.max(Duration::from_millis(1));
-            if self.read_timeout != Some(wait) {
+            if !matches!(self.read_timeout, Some(t) if t <= wait && t >= wait / 2) {
                 self.stream.set_read_timeout(Some(wait))?;
                 self.read_timeout = Some(wait);
             }
-            match self.stream.read(&mut self.buf) {
+            let stream = &mut self.stream;
+            match self.conn.read_with(|buf| stream.read(buf)) {
                 Ok(0) => return Err(DialError::Closed),
-                Ok(n) => {
-                    self.ticks.on_read();
-                    self.frames.extend(&self.buf[..n]);
-                }
+                Ok(_) => {}
                 Err(e) if is_timeout(&e) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -1,42 +1,39 @@
-//! The driver of one up connection (protocol-notes §4): reads frames and hands decoded
-//! control messages to the node; drains the node's outgoing queue for the peer,
-//! coalescing many frames into one write; keeps ticks (§4.1).
+//! The tokio driver of one up connection: it only moves bytes and time between the
+//! socket, the node and [`crate::proto::connection::Connection`], which holds every
+//! rule (protocol-notes §4, §5). One task per connection: read what the socket has,
+//! hand complete messages to the node, take queued messages (many per write, up to a
+//! batch), write what the socket takes, and call the connection at its deadline.
 
-use crate::node::{ClosedOutcome, Node, NodeEvent, Outgoing, UpInfo};
-use crate::proto::control::{ControlMessage, Destination};
-use crate::proto::dist::{DistDecoder, DistEncoder};
-use crate::proto::framing::{Frame, FrameReader, TICK};
+use crate::node::{ClosedOutcome, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
+use crate::proto::connection::{Connection, ConnectionError, Endpoints};
+use crate::proto::dist::Payload;
 use crate::proto::handshake::Established;
-use crate::proto::tick::{TickAction, TickState};
-use crate::proto::DistFlags;
 use crate::term::Atom;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::ErrorKind;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tracing::{debug, info, warn};
 
-/// Upper bound on bytes gathered into one write when many messages are queued.
+/// Bytes of encoded frames gathered before they are written: past it, queued messages
+/// wait in the node's queue (where they count toward its busy limit) instead.
 const MAX_BATCH: usize = 256 * 1024;
 
 /// Why a connection ended; the text is the `nodedown_reason` OTP would report.
 #[derive(Debug)]
 enum Ended {
     Closed,
-    TickTimeout,
     Killed,
-    ProtocolError,
+    Failed(ConnectionError),
 }
 
 impl Ended {
     fn reason(&self) -> &'static str {
         match self {
             Ended::Closed => "connection_closed",
-            Ended::TickTimeout => "net_tick_timeout",
             Ended::Killed => "disconnect",
-            Ended::ProtocolError => "connection_closed",
+            Ended::Failed(e) => e.nodedown_reason(),
         }
     }
 }
@@ -52,7 +49,7 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         visible,
         kill: kill.clone(),
     };
-    let Some(queue) = node.inner.conns.established(&peer, attempt, info) else {
+    let Some((queue, rx)) = node.inner.conns.established(&peer, attempt, info) else {
         debug!(%peer, "connection superseded by another one to the same node; closing");
         return;
     };
@@ -61,16 +58,25 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         node: peer.clone(),
         visible,
     });
-
-    let (rd, wr) = stream.into_split();
-    let read_flag = Arc::new(AtomicBool::new(false));
-    let ended = tokio::select! {
-        e = read_loop(&node, &peer, rd, est.leftover, est.negotiated, read_flag.clone()) => e,
-        e = write_loop(&node, &peer, wr, queue, est.negotiated, visible, read_flag) => e,
-        _ = kill.notified() => Ended::Killed,
-    };
+    let conn = Connection::new(
+        Endpoints {
+            local: node.name().clone(),
+            local_creation: node.creation(),
+            peer: peer.clone(),
+            flags: est.negotiated,
+            visible,
+        },
+        &node.config().connection_config(),
+        &est.leftover,
+        Instant::now(),
+    );
+    let ended = drive(&node, conn, stream, &queue, rx, &kill).await;
+    queue.close();
     match &ended {
-        Ended::TickTimeout => warn!(%peer, "node not responding; removing (timed out) connection"),
+        Ended::Failed(ConnectionError::TickTimeout) => {
+            warn!(%peer, "node not responding; removing (timed out) connection")
+        }
+        Ended::Failed(e) => warn!(%peer, error = %e, "closing connection"),
         e => info!(%peer, reason = e.reason(), "connection down"),
     }
     // A connection replaced by a new incarnation of the peer (§2.6) goes down like any
@@ -96,156 +102,91 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
     }
 }
 
-async fn read_loop(
+/// Takes one queued message into the connection (encoding its control message).
+fn take(conn: &mut Connection, queue: &OutQueue, m: Outgoing) {
+    queue.taken(m.cost());
+    let payload = m.payload.as_ref().map(|p| Payload::Encoded(p.as_bytes()));
+    if let Err(e) = conn.send(&m.control, payload) {
+        // A message the peer would reject would kill the whole connection (§4.5):
+        // drop just this one.
+        warn!(peer = %conn.peer(), op = m.control.op(), error = %e, "message not sendable; dropped");
+    }
+}
+
+async fn drive(
     node: &Node,
-    peer: &Atom,
-    mut rd: OwnedReadHalf,
-    leftover: Vec<u8>,
-    flags: crate::proto::DistFlags,
-    read_flag: Arc<AtomicBool>,
+    mut conn: Connection,
+    stream: TcpStream,
+    queue: &OutQueue,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    kill: &Notify,
 ) -> Ended {
-    let mut frames = FrameReader::with_max_frame_len(node.config().max_frame_size);
-    let mut decoder = DistDecoder::new(flags);
-    frames.extend(&leftover);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut first = !leftover.is_empty();
+    let timer = tokio::time::sleep_until(conn.poll_timeout().into());
+    tokio::pin!(timer);
     loop {
-        if !first {
-            let n = match rd.read(&mut buf).await {
-                Ok(0) => return Ended::Closed,
-                Ok(n) => n,
-                Err(e) => {
-                    debug!(%peer, error = %e, "read failed");
-                    return Ended::Closed;
-                }
-            };
-            read_flag.store(true, Ordering::Relaxed);
-            frames.extend(&buf[..n]);
-        }
-        first = false;
+        // 1. Messages already complete go to their processes.
         loop {
-            let frame = match frames.next_frame() {
-                Ok(Some(f)) => f,
+            match conn.poll_message() {
+                Ok(Some(msg)) => node.dispatch(conn.peer(), msg.control, msg.payload),
                 Ok(None) => break,
-                Err(e) => {
-                    warn!(%peer, error = %e, "bad frame; closing connection");
-                    return Ended::ProtocolError;
-                }
-            };
-            let Frame::Data(payload) = frame else {
-                continue; // a tick: liveness only
-            };
-            match decoder.decode(payload) {
-                Ok(Some(msg)) => {
-                    // OTP's receive-side rules (§5.1): signals must come from the
-                    // sending node's pids and go to ours, or the connection is killed.
-                    let dest = msg
-                        .control
-                        .check_origin(peer)
-                        .and_then(|()| msg.control.check_destination(node.name(), node.creation()));
-                    match dest {
-                        Err(e) => {
-                            warn!(%peer, error = %e, "invalid distribution message; closing connection");
-                            return Ended::ProtocolError;
-                        }
-                        // A signal to an earlier incarnation of this node is dropped; a
-                        // LINK still gets its `noproc` answer from dispatch.
-                        Ok(Destination::StaleIncarnation)
-                            if !matches!(msg.control, ControlMessage::Link { .. }) => {}
-                        Ok(_) => node.dispatch(peer, msg.control, msg.payload),
-                    }
-                }
-                Ok(None) => {} // more fragments to come
-                Err(e) => {
-                    warn!(%peer, error = %e, "corrupted distribution message; closing connection");
-                    return Ended::ProtocolError;
-                }
+                Err(e) => return Ended::Failed(e),
             }
         }
-    }
-}
-
-async fn write_loop(
-    node: &Node,
-    peer: &Atom,
-    mut wr: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
-    flags: crate::proto::DistFlags,
-    visible: bool,
-    read_flag: Arc<AtomicBool>,
-) -> Ended {
-    let mut encoder = DistEncoder::new(flags);
-    let mut ticks = TickState::new(node.config().net_tickintensity, !visible);
-    let period = node.config().tick_interval();
-    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut out = Vec::with_capacity(64 * 1024);
-    loop {
-        tokio::select! {
-            biased;
-            m = queue.recv() => {
-                let Some(first) = m else { return Ended::Killed };
-                out.clear();
-                encode(&mut encoder, peer, flags, first, &mut out);
-                // Coalesce whatever else is already queued into the same write.
-                while out.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(m) => encode(&mut encoder, peer, flags, m, &mut out),
-                        Err(_) => break,
-                    }
-                }
-                if out.is_empty() {
-                    continue;
-                }
-                if let Err(e) = wr.write_all(&out).await {
-                    debug!(%peer, error = %e, "write failed");
+        // 2. Take what is queued, up to a batch.
+        while conn.transmit_len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => take(&mut conn, queue, m),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return Ended::Killed,
+            }
+        }
+        // 3. Write what the socket takes now.
+        while conn.transmit_len() > 0 {
+            match stream.try_write(conn.poll_transmit()) {
+                Ok(n) => conn.transmitted(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    debug!(peer = %conn.peer(), error = %e, "write failed");
                     return Ended::Closed;
                 }
-                ticks.on_write();
             }
-            _ = timer.tick() => {
-                if read_flag.swap(false, Ordering::Relaxed) {
-                    ticks.on_read();
+        }
+        let want_write = conn.transmit_len() > 0;
+        let room = conn.transmit_len() < MAX_BATCH;
+        // 4. Wait for the socket, the queue, the clock or a kill.
+        tokio::select! {
+            _ = kill.notified() => return Ended::Killed,
+            r = stream.readable() => {
+                if let Err(e) = r {
+                    debug!(peer = %conn.peer(), error = %e, "read failed");
+                    return Ended::Closed;
                 }
-                match ticks.on_timer() {
-                    TickAction::None => {}
-                    TickAction::SendTick => {
-                        if wr.write_all(&TICK).await.is_err() {
-                            return Ended::Closed;
-                        }
+                match conn.read_with(|buf| stream.try_read(buf)) {
+                    Ok(0) => return Ended::Closed,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        debug!(peer = %conn.peer(), error = %e, "read failed");
+                        return Ended::Closed;
                     }
-                    TickAction::Timeout => return Ended::TickTimeout,
                 }
             }
+            r = stream.writable(), if want_write => {
+                if let Err(e) = r {
+                    debug!(peer = %conn.peer(), error = %e, "write failed");
+                    return Ended::Closed;
+                }
+            }
+            m = rx.recv(), if room => match m {
+                Some(m) => take(&mut conn, queue, m),
+                None => return Ended::Killed,
+            },
+            _ = &mut timer => {
+                if let Err(e) = conn.handle_timeout(Instant::now()) {
+                    return Ended::Failed(e);
+                }
+                timer.as_mut().reset(conn.poll_timeout().into());
+            }
         }
-    }
-}
-
-/// A SEND_SENDER for a peer that did not negotiate DFLAG_SEND_SENDER becomes a plain
-/// SEND `{2, '', To}` (protocol-notes §5.1): C nodes (`erl_call`, ei programs, which
-/// reach `rex` with `{From, {call, …}}`, §9.4) offer no SEND_SENDER and drop the
-/// connection on an op they do not know. Messages are queued before the connection
-/// (and so the flags) exist, so this is decided here, per frame.
-fn for_peer(control: ControlMessage, flags: DistFlags) -> ControlMessage {
-    match control {
-        ControlMessage::SendSender { to, token, .. } if !flags.contains(DistFlags::SEND_SENDER) => {
-            ControlMessage::Send { to, token }
-        }
-        other => other,
-    }
-}
-
-fn encode(
-    encoder: &mut DistEncoder,
-    peer: &Atom,
-    flags: DistFlags,
-    m: Outgoing,
-    out: &mut Vec<u8>,
-) {
-    let control = for_peer(m.control, flags);
-    if let Err(e) = encoder.encode_frame(&control, m.payload.as_ref(), out) {
-        // A term the peer would reject would kill the whole connection (§4.5): drop
-        // just this message instead.
-        warn!(%peer, op = control.op(), error = %e, "message not sendable; dropped");
     }
 }

@@ -2,21 +2,15 @@
 //! per-node outgoing queue that keeps messages in order while a connection is being set
 //! up (auto-connect, protocol-notes §7.2) — net_kernel's bookkeeping in OTP terms.
 
-use crate::proto::control::ControlMessage;
+use super::outqueue::{OutQueue, Outgoing, Push};
 use crate::proto::handshake::{accept_status, Status};
 use crate::proto::DistFlags;
-use crate::term::{Atom, Term};
+use crate::term::Atom;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, Notify};
-
-/// One message for a connection's writer.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    pub control: ControlMessage,
-    pub payload: Option<Term>,
-}
+use tracing::warn;
 
 /// What the node keeps for an up connection.
 #[derive(Debug, Clone)]
@@ -49,7 +43,7 @@ struct Successor {
 
 #[derive(Debug)]
 struct Entry {
-    tx: mpsc::UnboundedSender<Outgoing>,
+    queue: Arc<OutQueue>,
     rx: Option<mpsc::UnboundedReceiver<Outgoing>>,
     phase: Phase,
     /// Set while an accept is replacing the up connection (only with `Phase::Up`).
@@ -57,10 +51,10 @@ struct Entry {
 }
 
 impl Entry {
-    fn pending(attempt: u64) -> Entry {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn pending(attempt: u64, limits: (usize, usize)) -> Entry {
+        let (queue, rx) = OutQueue::new(limits.0, limits.1);
         Entry {
-            tx,
+            queue: Arc::new(queue),
             rx: Some(rx),
             phase: Phase::Pending {
                 attempt,
@@ -95,20 +89,48 @@ pub(crate) enum ClosedOutcome {
 }
 
 /// Result of queuing a message for a node.
-pub(crate) enum Queued {
-    /// Queued on an existing (pending or up) connection.
-    Existing,
+pub(crate) struct Queued {
     /// A new pending entry was made: the caller must start a dial with this attempt id.
-    Dial(u64),
+    pub dial: Option<u64>,
+    /// The queue is over its busy limit: an async sender waits on it.
+    pub busy: Option<Arc<OutQueue>>,
+    /// Whether the message was queued (false: no connection, or dropped at the hard
+    /// limit).
+    pub queued: bool,
 }
 
-#[derive(Debug, Default)]
+/// Default busy limit of a connection's outgoing queue: OTP's `dist_buf_busy_limit`.
+pub(crate) const DEFAULT_BUSY_LIMIT: usize = 1024 * 1024;
+/// Default hard limit of a connection's outgoing queue.
+pub(crate) const DEFAULT_QUEUE_MAX: usize = 64 * 1024 * 1024;
+
+#[derive(Debug)]
 pub(crate) struct Connections {
     map: Mutex<HashMap<Atom, Entry>>,
     next_id: AtomicU64,
+    /// (busy limit, hard limit) of each outgoing queue.
+    limits: (usize, usize),
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections::new(DEFAULT_BUSY_LIMIT, DEFAULT_QUEUE_MAX)
+    }
 }
 
 impl Connections {
+    pub fn new(busy_limit: usize, max: usize) -> Connections {
+        Connections {
+            map: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            limits: (busy_limit, max),
+        }
+    }
+
+    fn new_entry(&self, attempt: u64) -> Entry {
+        Entry::pending(attempt, self.limits)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Atom, Entry>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -121,29 +143,56 @@ impl Connections {
     /// there is none. One queue per node keeps every sender's messages in order.
     pub fn queue(&self, node: &Atom, out: Outgoing) -> Queued {
         let mut map = self.lock();
-        if let Some(e) = map.get(node) {
-            // A closed receiver means the connection is going down; the message is
-            // dropped as BEAM drops messages to a node that is gone.
-            let _ = e.tx.send(out);
-            return Queued::Existing;
-        }
-        let attempt = self.new_id();
-        let e = Entry::pending(attempt);
-        let _ = e.tx.send(out);
-        map.insert(node.clone(), e);
-        Queued::Dial(attempt)
+        let mut dial = None;
+        let e = match map.get(node) {
+            Some(e) => e,
+            None => {
+                let attempt = self.new_id();
+                dial = Some(attempt);
+                map.entry(node.clone())
+                    .or_insert_with(|| self.new_entry(attempt))
+            }
+        };
+        let (queued, busy) = Self::push(node, e, out);
+        Queued { dial, busy, queued }
     }
 
-    /// Queues `out` for `node` only if a connection to it is up or being set up; false
-    /// (and `out` dropped) otherwise. OTP's `noconnect` send option (erts queues on a
-    /// pending connection too, and only refuses to start one).
-    pub fn queue_existing(&self, node: &Atom, out: Outgoing) -> bool {
-        match self.lock().get(node) {
-            Some(e) => {
-                let _ = e.tx.send(out);
-                true
+    /// Queues `out` for `node` only if a connection to it is up or being set up;
+    /// `queued: false` (and `out` dropped) otherwise. OTP's `noconnect` send option
+    /// (erts queues on a pending connection too, and only refuses to start one).
+    pub fn queue_existing(&self, node: &Atom, out: Outgoing) -> Queued {
+        let (queued, busy) = match self.lock().get(node) {
+            Some(e) => Self::push(node, e, out),
+            None => (false, None),
+        };
+        Queued {
+            dial: None,
+            busy,
+            queued,
+        }
+    }
+
+    /// Pushes onto an entry's queue; past the hard limit the message is dropped and an
+    /// up connection closed (see `outqueue`).
+    fn push(node: &Atom, e: &Entry, out: Outgoing) -> (bool, Option<Arc<OutQueue>>) {
+        match e.queue.push(out) {
+            Push::Queued => (true, None),
+            Push::Busy => (true, Some(e.queue.clone())),
+            // The connection is going down; the message is dropped as BEAM drops
+            // messages to a node that is gone.
+            Push::Closed => (false, None),
+            Push::Overflow => {
+                match &e.phase {
+                    Phase::Up(info) => {
+                        warn!(peer = %node, queued = e.queue.bytes(), "outgoing queue over its hard limit (dist_buf_max): the peer is not reading; closing the connection");
+                        info.kill.notify_one();
+                    }
+                    Phase::Pending { .. } => {
+                        warn!(peer = %node, queued = e.queue.bytes(), "outgoing queue of a connection being set up is over its hard limit (dist_buf_max); message dropped");
+                    }
+                }
+                (false, None)
             }
-            None => false,
         }
     }
 
@@ -166,7 +215,7 @@ impl Connections {
             }
             None => {
                 let attempt = self.new_id();
-                let mut e = Entry::pending(attempt);
+                let mut e = self.new_entry(attempt);
                 if let Phase::Pending { waiters, .. } = &mut e.phase {
                     waiters.push(tx);
                 }
@@ -197,7 +246,10 @@ impl Connections {
         match status {
             Status::Ok => {
                 let attempt = self.new_id();
-                map.insert(peer.clone(), Entry::pending(attempt));
+                let e = self.new_entry(attempt);
+                if let Some(old) = map.insert(peer.clone(), e) {
+                    old.queue.close();
+                }
                 AcceptDecision::Status(status, Some(attempt))
             }
             Status::OkSimultaneous => {
@@ -255,7 +307,7 @@ impl Connections {
         peer: &Atom,
         attempt: u64,
         info: UpInfo,
-    ) -> Option<mpsc::UnboundedReceiver<Outgoing>> {
+    ) -> Option<(Arc<OutQueue>, mpsc::UnboundedReceiver<Outgoing>)> {
         let mut map = self.lock();
         let e = map.get_mut(peer)?;
         match &mut e.phase {
@@ -268,7 +320,7 @@ impl Connections {
                 }
                 let rx = e.rx.take();
                 e.phase = Phase::Up(info);
-                rx
+                rx.map(|rx| (e.queue.clone(), rx))
             }
             _ => None,
         }
@@ -295,9 +347,11 @@ impl Connections {
         if owns {
             if let Some(Entry {
                 phase: Phase::Pending { waiters, .. },
+                queue,
                 ..
             }) = map.remove(peer)
             {
+                queue.close();
                 for w in waiters {
                     let _ = w.send(false);
                 }
@@ -316,9 +370,13 @@ impl Connections {
         if !current {
             return ClosedOutcome::NotCurrent;
         }
-        match map.remove(peer).and_then(|e| e.successor) {
+        let old = map.remove(peer);
+        if let Some(e) = &old {
+            e.queue.close();
+        }
+        match old.and_then(|e| e.successor) {
             Some(s) => {
-                map.insert(peer.clone(), Entry::pending(s.attempt));
+                map.insert(peer.clone(), self.new_entry(s.attempt));
                 ClosedOutcome::Replaced(s.gone)
             }
             None => ClosedOutcome::Down,

@@ -5,6 +5,7 @@
 mod connections;
 mod dispatch;
 mod monitor_nodes;
+mod outqueue;
 mod signals;
 mod spawn;
 
@@ -12,10 +13,12 @@ pub use monitor_nodes::{MonitorNodesOpts, NodeType};
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
-pub(crate) use connections::{AcceptDecision, ClosedOutcome, Outgoing, UpInfo};
+pub(crate) use connections::{AcceptDecision, ClosedOutcome, UpInfo};
+pub(crate) use outqueue::{OutQueue, Outgoing};
 
 use crate::config::NodeConfig;
 use crate::proto::control::{ControlMessage, ProcRef};
+use crate::proto::dist::EncodedTerm;
 use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
 use crate::runtime::mailbox::Mailbox;
@@ -23,7 +26,7 @@ use crate::runtime::process::{panic_reason, CatchUnwind};
 use crate::runtime::table::{LinkState, Monitor, ProcessTable, RegisterError, Watch, Watched};
 use crate::runtime::Process;
 use crate::term::{Atom, Pid, Reference, Term};
-use connections::{Connections, Queued};
+use connections::Connections;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -129,12 +132,13 @@ impl Node {
         let ids = IdAllocator::new(name, creation, u32::from_le_bytes(salt));
         let system_pid = ids.pid_with_id(1);
         let (events, _) = broadcast::channel(1024);
+        let conns = Connections::new(config.dist_buf_busy_limit, config.dist_buf_max);
         Node {
             inner: Arc::new(NodeInner {
                 config,
                 ids,
                 table: ProcessTable::default(),
-                conns: Connections::default(),
+                conns,
                 events,
                 node_monitors: Default::default(),
                 system_pid,
@@ -342,14 +346,24 @@ impl Node {
     /// `To ! Msg` from `from`. Local pids get the message directly; remote ones over
     /// the connection to their node, which is set up first if needed. A pid of an old
     /// incarnation of this node (same name, other creation) is dropped, as OTP does.
+    ///
+    /// It never waits: past the connection's busy limit the message is still queued
+    /// (see [`crate::Process::send`] for the send that waits, as a BEAM process does on
+    /// `busy_dist_port`), and past its hard limit (`dist_buf_max`) the message is
+    /// dropped and the connection closed.
     pub fn send_from(&self, from: &Pid, to: &Pid, msg: Term) {
+        self.send_pid(from, to, msg);
+    }
+
+    /// [`Node::send_from`], returning the connection's queue when it is busy.
+    pub(crate) fn send_pid(&self, from: &Pid, to: &Pid, msg: Term) -> Option<Arc<OutQueue>> {
         if to.node == *self.name() {
             if to.creation == self.creation() {
                 self.deliver_local(to.id, msg);
             } else {
                 debug!(to = %to, "message to an old incarnation dropped");
             }
-            return;
+            return None;
         }
         self.route(
             &to.node,
@@ -359,7 +373,7 @@ impl Node {
                 token: None,
             },
             Some(msg),
-        );
+        )
     }
 
     /// `erlang:send(To, Msg, [noconnect])` from `from`: as [`Node::send_from`], except
@@ -403,9 +417,20 @@ impl Node {
 
     /// `{Name, Node} ! Msg` from `from`.
     pub fn send_named_from(&self, from: &Pid, name: &Atom, node: &Atom, msg: Term) {
+        self.send_named(from, name, node, msg);
+    }
+
+    /// [`Node::send_named_from`], returning the connection's queue when it is busy.
+    pub(crate) fn send_named(
+        &self,
+        from: &Pid,
+        name: &Atom,
+        node: &Atom,
+        msg: Term,
+    ) -> Option<Arc<OutQueue>> {
         if node == self.name() {
             self.deliver_named(name, msg);
-            return;
+            return None;
         }
         self.route(
             node,
@@ -415,14 +440,24 @@ impl Node {
                 token: None,
             },
             Some(msg),
-        );
+        )
     }
 
     /// `Alias ! Msg` from `from`: to a remote alias via ALIAS_SEND (§5.1 op 33).
     pub fn send_alias_from(&self, from: &Pid, alias: &Reference, msg: Term) {
+        self.send_alias(from, alias, msg);
+    }
+
+    /// [`Node::send_alias_from`], returning the connection's queue when it is busy.
+    pub(crate) fn send_alias(
+        &self,
+        from: &Pid,
+        alias: &Reference,
+        msg: Term,
+    ) -> Option<Arc<OutQueue>> {
         if alias.node == *self.name() {
             self.deliver_alias(alias, msg);
-            return;
+            return None;
         }
         self.route(
             &alias.node,
@@ -432,14 +467,37 @@ impl Node {
                 token: None,
             },
             Some(msg),
-        );
+        )
     }
 
-    /// Queues a control message for `node`, connecting first when needed.
-    pub(crate) fn route(&self, node: &Atom, control: ControlMessage, payload: Option<Term>) {
-        if let Queued::Dial(attempt) = self.inner.conns.queue(node, Outgoing { control, payload }) {
+    /// Encodes a message's payload in the sender (see [`EncodedTerm`]); a term the
+    /// format cannot carry is dropped with a log line, as it would kill the
+    /// connection on the peer (§4.5).
+    fn outgoing(control: ControlMessage, payload: Option<Term>) -> Option<Outgoing> {
+        let payload = match payload.as_ref().map(EncodedTerm::new).transpose() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(op = control.op(), error = %e, "message not sendable; dropped");
+                return None;
+            }
+        };
+        Some(Outgoing { control, payload })
+    }
+
+    /// Queues a control message for `node`, connecting first when needed. Returns the
+    /// connection's queue when it is over its busy limit.
+    pub(crate) fn route(
+        &self,
+        node: &Atom,
+        control: ControlMessage,
+        payload: Option<Term>,
+    ) -> Option<Arc<OutQueue>> {
+        let out = Self::outgoing(control, payload)?;
+        let q = self.inner.conns.queue(node, out);
+        if let Some(attempt) = q.dial {
             crate::net::spawn_dial(self.clone(), node.clone(), attempt);
         }
+        q.busy
     }
 
     /// Queues a control message for `node` only if a connection to it is up or being
@@ -450,9 +508,10 @@ impl Node {
         control: ControlMessage,
         payload: Option<Term>,
     ) -> bool {
-        self.inner
-            .conns
-            .queue_existing(node, Outgoing { control, payload })
+        match Self::outgoing(control, payload) {
+            Some(out) => self.inner.conns.queue_existing(node, out).queued,
+            None => false,
+        }
     }
 
     pub(crate) fn deliver_local(&self, id: u32, msg: Term) -> bool {

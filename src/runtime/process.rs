@@ -61,12 +61,34 @@ impl Process {
     }
 
     /// Sends `msg` to `to` (local or remote; connects first if needed, as BEAM does).
-    pub fn send(&self, to: &Pid, msg: Term) {
+    ///
+    /// Like a BEAM process on a `busy_dist_port`, it waits when the connection's
+    /// outgoing queue is over its busy limit ([`crate::NodeConfig::dist_buf_busy_limit`])
+    /// until the connection has taken it below again, or is gone; the message itself is
+    /// queued at once, so messages keep their order. Local sends never wait.
+    pub async fn send(&self, to: &Pid, msg: Term) {
+        if let Some(q) = self.node.send_pid(&self.pid, to, msg) {
+            q.wait_not_busy().await;
+        }
+    }
+
+    /// Sends `msg` to the process registered as `name` on `node` (`{Name, Node} ! Msg`);
+    /// waits as [`Process::send`] does.
+    pub async fn send_named(&self, name: &Atom, node: &Atom, msg: Term) {
+        if let Some(q) = self.node.send_named(&self.pid, name, node, msg) {
+            q.wait_not_busy().await;
+        }
+    }
+
+    /// [`Process::send`] without waiting on a busy connection, for code that cannot
+    /// await. Past the connection's hard limit ([`crate::NodeConfig::dist_buf_max`])
+    /// the message is dropped and the connection closed.
+    pub fn send_nowait(&self, to: &Pid, msg: Term) {
         self.node.send_from(&self.pid, to, msg)
     }
 
-    /// Sends `msg` to the process registered as `name` on `node` (`{Name, Node} ! Msg`).
-    pub fn send_named(&self, name: &Atom, node: &Atom, msg: Term) {
+    /// [`Process::send_named`] without waiting (see [`Process::send_nowait`]).
+    pub fn send_named_nowait(&self, name: &Atom, node: &Atom, msg: Term) {
         self.node.send_named_from(&self.pid, name, node, msg)
     }
 
@@ -82,9 +104,12 @@ impl Process {
             .send_named_noconnect_from(&self.pid, name, node, msg)
     }
 
-    /// Sends `msg` to an alias reference (`Alias ! Msg`).
-    pub fn send_alias(&self, alias: &Reference, msg: Term) {
-        self.node.send_alias_from(&self.pid, alias, msg)
+    /// Sends `msg` to an alias reference (`Alias ! Msg`); waits as [`Process::send`]
+    /// does.
+    pub async fn send_alias(&self, alias: &Reference, msg: Term) {
+        if let Some(q) = self.node.send_alias(&self.pid, alias, msg) {
+            q.wait_not_busy().await;
+        }
     }
 
     /// Registers this process under `name`.

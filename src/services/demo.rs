@@ -46,7 +46,8 @@ async fn ping(mut p: Process, args: Vec<Term>, reply: bool) {
             p.send(
                 to,
                 Term::tuple(vec![Term::atom("ping"), node, Term::atom(word)]),
-            );
+            )
+            .await;
         }
         _ => {
             let text = format!("{word}\n");
@@ -63,7 +64,8 @@ async fn echo_loop(mut p: Process) {
             return;
         }
         if let Some([Term::Pid(from), m]) = msg.as_tuple() {
-            p.send(from, Term::tuple(vec![Term::atom("echo"), m.clone()]));
+            p.send(from, Term::tuple(vec![Term::atom("echo"), m.clone()]))
+                .await;
         }
     }
 }

@@ -12,7 +12,7 @@ pub fn start(node: &Node) -> Result<crate::term::Pid, crate::runtime::table::Reg
                 if v.len() == 2 {
                     let m = v.pop().unwrap_or(Term::Nil);
                     if let Some(Term::Pid(to)) = v.pop() {
-                        p.send(&to, Term::tuple(vec![Term::atom("echo"), m]));
+                        p.send(&to, Term::tuple(vec![Term::atom("echo"), m])).await;
                     }
                 }
             }

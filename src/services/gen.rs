@@ -39,11 +39,18 @@ impl Dest {
             Dest::Remote(_, n) => n,
         }
     }
-    fn send(&self, process: &Process, msg: Term) {
+    async fn send(&self, process: &Process, msg: Term) {
         match self {
-            Dest::Pid(p) => process.send(p, msg),
-            Dest::Local(n) => process.send_named(n, process.node().name(), msg),
-            Dest::Remote(n, node) => process.send_named(n, node, msg),
+            Dest::Pid(p) => process.send(p, msg).await,
+            Dest::Local(n) => process.send_named(n, process.node().name(), msg).await,
+            Dest::Remote(n, node) => process.send_named(n, node, msg).await,
+        }
+    }
+    fn send_nowait(&self, process: &Process, msg: Term) {
+        match self {
+            Dest::Pid(p) => process.send_nowait(p, msg),
+            Dest::Local(n) => process.send_named_nowait(n, process.node().name(), msg),
+            Dest::Remote(n, node) => process.send_named_nowait(n, node, msg),
         }
     }
     /// The destination as the term OTP puts in exit reasons (`Pid`, `Name`,
@@ -272,7 +279,8 @@ pub async fn call(
     dest.send(
         process,
         Term::tuple(vec![Term::atom("$gen_call"), from, request]),
-    );
+    )
+    .await;
     let got = process
         .receive_match(|m| is_answer(m, &tag, &mref), timeout.into())
         .await;
@@ -298,7 +306,7 @@ pub async fn call(
 
 /// `gen_server:cast(Dest, Request)`: `{'$gen_cast', Request}`, fire and forget (§8.2).
 pub fn cast(process: &Process, dest: &Dest, request: Term) {
-    dest.send(process, cast_msg(request));
+    dest.send_nowait(process, cast_msg(request));
 }
 
 fn cast_msg(request: Term) -> Term {
@@ -310,7 +318,7 @@ fn cast_msg(request: Term) -> Term {
 pub fn abcast(process: &Process, nodes: &[Atom], name: &Atom, request: Term) {
     let msg = cast_msg(request);
     for n in nodes {
-        process.send_named(name, n, msg.clone());
+        process.send_named_nowait(name, n, msg.clone());
     }
 }
 
@@ -341,11 +349,13 @@ pub async fn multi_call(
         let mref = process.monitor_alias(Watched::Name(name.clone(), n.clone()));
         let tag = Term::improper_list(vec![Term::atom("alias")], Term::Ref(mref.clone()));
         let from = Term::tuple(vec![Term::Pid(process.pid().clone()), tag.clone()]);
-        process.send_named(
-            name,
-            n,
-            Term::tuple(vec![Term::atom("$gen_call"), from, request.clone()]),
-        );
+        process
+            .send_named(
+                name,
+                n,
+                Term::tuple(vec![Term::atom("$gen_call"), from, request.clone()]),
+            )
+            .await;
         pending.push((n.clone(), mref, tag));
     }
     let deadline = timeout.into().map(|t| tokio::time::Instant::now() + t);

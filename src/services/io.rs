@@ -59,15 +59,17 @@ pub async fn request(
 ) -> Result<Term, IoError> {
     let mref = process.monitor(io_server);
     let from = Term::Pid(process.pid().clone());
-    process.send(
-        io_server,
-        Term::tuple(vec![
-            Term::atom("io_request"),
-            from,
-            Term::Ref(mref.clone()),
-            req,
-        ]),
-    );
+    process
+        .send(
+            io_server,
+            Term::tuple(vec![
+                Term::atom("io_request"),
+                from,
+                Term::Ref(mref.clone()),
+                req,
+            ]),
+        )
+        .await;
     let got = process
         .receive_match(
             |m| match m.as_tuple() {

@@ -165,7 +165,7 @@ fn handle_plain(p: &Process, from: &Pid, req: &Term) {
             Term::Atom(me),
             Term::list(vec![Term::atom("erpc")]),
         ]);
-        p.send(from, reply);
+        p.send_nowait(from, reply);
         return;
     }
     let Some(t) = req.as_tuple() else { return };
@@ -181,7 +181,7 @@ fn handle_plain(p: &Process, from: &Pid, req: &Term) {
         [tag, Term::Atom(name), msg] if tag.is_atom("sbcast") => {
             let reply = match node.whereis(name) {
                 Some(pid) => {
-                    p.send(&pid, msg.clone());
+                    p.send_nowait(&pid, msg.clone());
                     Term::tuple(vec![
                         Term::atom("rex"),
                         Term::Atom(me.clone()),
@@ -190,14 +190,14 @@ fn handle_plain(p: &Process, from: &Pid, req: &Term) {
                 }
                 None => nonexisting(&me, &Term::Atom(name.clone())),
             };
-            p.send(from, reply);
+            p.send_nowait(from, reply);
         }
         [tag, Term::Atom(name), msg] if tag.is_atom("send") => match node.whereis(name) {
-            Some(pid) => p.send(
+            Some(pid) => p.send_nowait(
                 &pid,
                 Term::tuple(vec![Term::Pid(from.clone()), msg.clone()]),
             ),
-            None => p.send(from, nonexisting(&me, &Term::Atom(name.clone()))),
+            None => p.send_nowait(from, nonexisting(&me, &Term::Atom(name.clone()))),
         },
         _ => debug!(%req, "rex: unknown request ignored"),
     }

@@ -173,7 +173,8 @@ pub fn start_io_sink(node: &Node) -> Pid {
             p.send(
                 from,
                 Term::tuple(vec![Term::atom("io_reply"), reply_as.clone(), reply]),
-            );
+            )
+            .await;
         }
     })
 }

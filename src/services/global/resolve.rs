@@ -72,7 +72,7 @@ pub(super) fn resolve_here(node: &Node, method: &Term, name: &Term, p1: &Pid, p2
         }
         Some(Method::RandomNotify) => {
             let (min, max) = minmax(p1, p2);
-            p.send(max, tuple(vec![atom("global_name_conflict"), name.clone()]));
+            p.send_nowait(max, tuple(vec![atom("global_name_conflict"), name.clone()]));
             Term::Pid(min.clone())
         }
         Some(Method::NotifyAll) => {
@@ -83,8 +83,8 @@ pub(super) fn resolve_here(node: &Node, method: &Term, name: &Term, p1: &Pid, p2
                     Term::Pid(other.clone()),
                 ])
             };
-            p.send(p1, note(p2));
-            p.send(p2, note(p1));
+            p.send_nowait(p1, note(p2));
+            p.send_nowait(p2, note(p1));
             atom("none")
         }
         // A method we cannot run: what `catch Method(…)` gives for a crash.

@@ -71,7 +71,7 @@ impl Server {
 
     pub(super) fn send_locker(&self, p: &Process, msg: Term) {
         if let Some(l) = &self.locker {
-            p.send(l, msg);
+            p.send_nowait(l, msg);
         }
     }
 
@@ -420,7 +420,7 @@ impl GenServer for Server {
             }
             Some([k, Term::Pid(from), r]) if k.is_atom("prepare_shutdown") => {
                 self.pop = false;
-                p.send(from, tuple(vec![r.clone(), atom("ok")]));
+                p.send_nowait(from, tuple(vec![r.clone(), atom("ok")]));
             }
             _ => tracing::warn!(%msg, "global: unexpected message"),
         }

@@ -1,0 +1,187 @@
+//! The outgoing queue of one connection (pending or up), bounded in bytes.
+//!
+//! OTP suspends a process that sends to a distribution port whose output buffer is
+//! over `dist_buf_busy_limit` (`busy_dist_port`, 1 MiB by default) until the buffer
+//! drains. Here the same: payloads are encoded by the sender ([`EncodedTerm`]), so the
+//! queue counts exactly the bytes it holds; an async send ([`crate::Process::send`])
+//! that leaves the queue over the busy limit waits until the connection's driver has
+//! taken it below again. Senders that cannot wait (replies of system services, sends
+//! from outside a process) are bounded by a hard limit, `dist_buf_max`: past it the
+//! peer is taken to be not reading, the message is dropped and an up connection is
+//! closed — its links and monitors fire as for any lost connection — so memory stays
+//! bounded whatever a peer does.
+
+use crate::proto::control::ControlMessage;
+use crate::proto::dist::EncodedTerm;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use tokio::sync::{mpsc, Notify};
+
+/// Bytes counted for a message besides its payload (its control tuple, framing).
+const CONTROL_COST: usize = 64;
+
+/// One message for a connection's driver.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub control: ControlMessage,
+    pub payload: Option<EncodedTerm>,
+}
+
+impl Outgoing {
+    /// Bytes this message is counted for in its queue.
+    pub fn cost(&self) -> usize {
+        CONTROL_COST + self.payload.as_ref().map_or(0, |p| p.len())
+    }
+}
+
+/// What became of a pushed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Push {
+    /// Queued; the queue is under its busy limit.
+    Queued,
+    /// Queued; the queue is over its busy limit (an async sender should wait).
+    Busy,
+    /// Not queued: the queue would pass its hard limit.
+    Overflow,
+    /// Not queued: the connection's driver is gone.
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct OutQueue {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    bytes: AtomicUsize,
+    closed: AtomicBool,
+    space: Notify,
+    busy_limit: usize,
+    max: usize,
+}
+
+impl OutQueue {
+    pub fn new(busy_limit: usize, max: usize) -> (OutQueue, mpsc::UnboundedReceiver<Outgoing>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            OutQueue {
+                tx,
+                bytes: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+                space: Notify::new(),
+                busy_limit,
+                max: max.max(busy_limit),
+            },
+            rx,
+        )
+    }
+
+    pub fn push(&self, out: Outgoing) -> Push {
+        if self.closed.load(Ordering::Acquire) {
+            return Push::Closed;
+        }
+        let cost = out.cost();
+        let before = self.bytes.fetch_add(cost, Ordering::AcqRel);
+        if before + cost > self.max {
+            self.bytes.fetch_sub(cost, Ordering::AcqRel);
+            return Push::Overflow;
+        }
+        if self.tx.send(out).is_err() {
+            self.bytes.fetch_sub(cost, Ordering::AcqRel);
+            return Push::Closed;
+        }
+        if before + cost > self.busy_limit {
+            Push::Busy
+        } else {
+            Push::Queued
+        }
+    }
+
+    /// The driver took a message of `cost` bytes out of the queue.
+    pub fn taken(&self, cost: usize) {
+        let before = self.bytes.fetch_sub(cost, Ordering::AcqRel);
+        if before > self.busy_limit && before - cost <= self.busy_limit {
+            self.space.notify_waiters();
+        }
+    }
+
+    /// Bytes queued and not yet taken by the driver.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Over the busy limit (`busy_dist_port`)?
+    pub fn is_busy(&self) -> bool {
+        self.bytes() > self.busy_limit
+    }
+
+    /// The connection is gone: nothing more is queued and waiting senders go on.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.space.notify_waiters();
+    }
+
+    /// Returns once the queue is under its busy limit or closed.
+    pub async fn wait_not_busy(&self) {
+        loop {
+            let notified = self.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.is_busy() || self.closed.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::{Atom, Pid, Term};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn msg(n: usize) -> Outgoing {
+        let p = Pid::new(Atom::new("a@h"), 1, 0, 1);
+        Outgoing {
+            control: ControlMessage::Send { to: p, token: None },
+            payload: Some(EncodedTerm::new(&Term::Binary(vec![0; n])).unwrap()),
+        }
+    }
+
+    #[tokio::test]
+    async fn busy_senders_wait_until_the_driver_takes_messages() {
+        let (q, mut rx) = OutQueue::new(1000, 10_000);
+        let q = Arc::new(q);
+        assert_eq!(q.push(msg(500)), Push::Queued);
+        assert_eq!(q.push(msg(500)), Push::Busy);
+        let waiter = tokio::spawn({
+            let q = q.clone();
+            async move { q.wait_not_busy().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        let m = rx.recv().await.unwrap();
+        q.taken(m.cost());
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_hard_limit_refuses_and_close_wakes_waiters() {
+        let (q, _rx) = OutQueue::new(100, 2000);
+        let q = Arc::new(q);
+        assert_eq!(q.push(msg(1500)), Push::Busy);
+        assert_eq!(q.push(msg(1500)), Push::Overflow);
+        assert!(q.bytes() < 2000);
+        let waiter = tokio::spawn({
+            let q = q.clone();
+            async move { q.wait_not_busy().await }
+        });
+        q.close();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .unwrap();
+        assert_eq!(q.push(msg(1)), Push::Closed);
+    }
+}
