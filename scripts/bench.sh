@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
-# Benchmarks that compare beamnode with BEAM doing the same work in the same run.
-# Usage: bash scripts/bench.sh [MESSAGES]
+# The side-by-side benchmark suite (examples/bench_dist.rs): every workload against a
+# BEAM target node and a beamnode target in the same run, alternating rounds, medians;
+# prints one table row per figure.
+#
+#   bash scripts/bench.sh --quick            small N, finishes in a few minutes
+#   bash scripts/bench.sh                    full mode
+#   bash scripts/bench.sh --rounds 5 --only msgs,calls
+#       groups: msgs large pingpong calls etf spawn
+#   bash scripts/bench.sh receive [MESSAGES] the older receive-throughput example
+#                                            (examples/bench_receive.rs)
+#
+# Builds with one job (the machine is shared); set CARGO_BUILD_JOBS to change that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v erl >/dev/null || { echo "erl not found: apt-get install -y erlang-nox elixir" >&2; exit 1; }
-cargo run --release --quiet --example bench_receive -- "${1:-1000000}"
+command -v erlc >/dev/null || { echo "erlc not found: apt-get install -y erlang-nox erlang-dev" >&2; exit 1; }
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
+if [ "${1:-}" = receive ]; then
+    shift
+    exec cargo run --release --quiet --example bench_receive -- "${1:-1000000}"
+fi
+cargo build --release --quiet --example bench_dist
+echo "load before the run: $(uptime)" >&2
+exec target/release/examples/bench_dist "$@"

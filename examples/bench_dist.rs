@@ -1,0 +1,690 @@
+//! The side-by-side benchmark suite: every workload runs against a BEAM target node and
+//! against a beamnode target (a `beamnode::Node` in this process) in the same run,
+//! driven by the same BEAM driver node, alternating BEAM / beamnode round by round;
+//! medians per side, one table row per figure. Run with `bash scripts/bench.sh
+//! [--quick] [--rounds N] [--only a,b]` (groups: msgs, large, pingpong, calls, etf,
+//! spawn).
+//!
+//! The BEAM code (driver, BEAM target, fresh nodes for the codec and spawn loops) is
+//! `scripts/bench/bench_beam.erl`, compiled with `erlc` into a temp dir at start; the
+//! beamnode target's logic is `examples/bench/target.rs`. The driver times everything
+//! that crosses the distribution, so both targets are measured by the same OTP code.
+
+#[path = "../tests/common/otp.rs"]
+#[allow(dead_code)]
+mod common;
+
+#[path = "bench/etf.rs"]
+mod etf;
+#[path = "bench/spawn.rs"]
+mod spawn;
+#[path = "bench/target.rs"]
+mod target;
+#[path = "bench/tcp.rs"]
+mod tcp;
+
+use beamnode::{Atom, Process, Term};
+use common::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Beam,
+    Rust,
+}
+
+struct Opts {
+    quick: bool,
+    rounds: usize,
+    only: Option<Vec<String>>,
+}
+
+impl Opts {
+    fn parse() -> Opts {
+        let mut o = Opts {
+            quick: false,
+            rounds: 3,
+            only: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--quick" => o.quick = true,
+                "--full" => o.quick = false,
+                "--rounds" => {
+                    o.rounds = args
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--rounds N")
+                }
+                "--only" => {
+                    o.only = Some(
+                        args.next()
+                            .expect("--only groups")
+                            .split(',')
+                            .map(str::to_string)
+                            .collect(),
+                    )
+                }
+                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,spawn]"),
+            }
+        }
+        assert!(o.rounds >= 1, "--rounds must be at least 1");
+        o
+    }
+    fn wants(&self, group: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(g) => g.iter().any(|x| x == group),
+        }
+    }
+    /// `quick` in quick mode, `full` otherwise.
+    fn n(&self, quick: usize, full: usize) -> usize {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+}
+
+/// One table row: a figure measured on both sides (`beam` empty for a reference row
+/// such as the TCP ceiling).
+struct Row {
+    name: String,
+    unit: &'static str,
+    higher_better: bool,
+    rust: Vec<f64>,
+    beam: Vec<f64>,
+}
+
+impl Row {
+    fn new(name: impl Into<String>, unit: &'static str, higher_better: bool) -> Row {
+        Row {
+            name: name.into(),
+            unit,
+            higher_better,
+            rust: Vec::new(),
+            beam: Vec::new(),
+        }
+    }
+    fn push(&mut self, side: Side, v: f64) {
+        match side {
+            Side::Rust => self.rust.push(v),
+            Side::Beam => self.beam.push(v),
+        }
+    }
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let m = s.len() / 2;
+    Some(if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    })
+}
+
+fn fmt_num(v: f64) -> String {
+    if v >= 1000.0 {
+        let s = format!("{:.0}", v);
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn print_row(r: &Row) {
+    let rust = median(&r.rust);
+    let beam = median(&r.beam);
+    let show = |m: Option<f64>| m.map(fmt_num).unwrap_or_else(|| "—".into());
+    let ratio = match (rust, beam) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{a:.2}", a = a / b),
+        _ => "—".into(),
+    };
+    println!(
+        "| {} | {} ({} is better) | {} | {} | {} |",
+        r.name,
+        r.unit,
+        if r.higher_better { "higher" } else { "lower" },
+        show(rust),
+        show(beam),
+        ratio
+    );
+}
+
+fn print_header() {
+    println!("| workload | unit | beamnode | BEAM | beamnode/BEAM |");
+    println!("|---|---|---|---|---|");
+}
+
+/// Everything a round needs: the harness's control process on the beamnode node, the
+/// driver and the two targets.
+struct Bench {
+    ctl: Process,
+    driver: Atom,
+    rust_target: Atom,
+    beam_target: Atom,
+    rounds: usize,
+}
+
+impl Bench {
+    fn target(&self, side: Side) -> Term {
+        Term::Atom(match side {
+            Side::Beam => self.beam_target.clone(),
+            Side::Rust => self.rust_target.clone(),
+        })
+    }
+
+    /// Runs `workload` on the driver (`run/2` in bench_beam.erl); its result.
+    async fn run(&mut self, workload: &str, args: Vec<Term>) -> Term {
+        let msg = Term::tuple(vec![
+            Term::atom("run"),
+            Term::Pid(self.ctl.pid().clone()),
+            Term::atom(workload),
+            Term::list(args),
+        ]);
+        self.ctl
+            .send_named(&Atom::new("bench_drv"), &self.driver, msg)
+            .await;
+        let got = self
+            .ctl
+            .receive_match(
+                |m| matches!(m.as_tuple(), Some([t, _]) if t.is_atom("result")),
+                Some(Duration::from_secs(1800)),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{workload}: no result from the driver: {e:?}"));
+        let r = match got {
+            Term::Tuple(t) => t.into_vec().pop().expect("result"),
+            _ => unreachable!(),
+        };
+        if let Some([tag, why]) = r.as_tuple() {
+            if tag.is_atom("error") {
+                panic!("{workload} failed on the driver: {why}");
+            }
+        }
+        r
+    }
+
+    async fn run_us(&mut self, workload: &str, args: Vec<Term>) -> f64 {
+        let r = self.run(workload, args).await;
+        r.as_int()
+            .unwrap_or_else(|| panic!("{workload}: expected microseconds, got {r}")) as f64
+    }
+
+    /// Sides in the order of round `r`: BEAM first in even rounds, beamnode first in
+    /// odd ones.
+    fn order(r: usize) -> [Side; 2] {
+        if r % 2 == 0 {
+            [Side::Beam, Side::Rust]
+        } else {
+            [Side::Rust, Side::Beam]
+        }
+    }
+}
+
+fn int(v: usize) -> Term {
+    Term::Int(v as i64)
+}
+
+struct Stream {
+    dir: &'static str,
+    k: usize,
+    n: usize,
+    size: usize,
+    ack_every: usize,
+    window: usize,
+}
+
+async fn stream_us(b: &mut Bench, side: Side, s: &Stream) -> f64 {
+    let args = vec![
+        b.target(side),
+        int(s.k),
+        int(s.n),
+        int(s.size),
+        int(s.ack_every),
+        int(s.window),
+    ];
+    b.run_us(s.dir, args).await
+}
+
+async fn group_msgs(b: &mut Bench, o: &Opts) -> Vec<Row> {
+    let n = o.n(320_000, 2_000_000);
+    let mut rows = Vec::new();
+    let shapes: [(&str, usize, usize, usize); 3] = [
+        ("1 -> 1 windowed (ack/1000, window 5000)", 1, 1000, 5000),
+        ("8 -> 8 registered, windowed", 8, 1000, 5000),
+        ("1 -> 1 flood (no acks)", 1, 0, usize::MAX / 4),
+    ];
+    for (label, k, ack_every, window) in shapes {
+        for (dir, arrow) in [
+            ("to_target", "BEAM driver -> target"),
+            ("from_target", "target -> BEAM driver"),
+        ] {
+            let window = window.min(n);
+            let s = Stream {
+                dir,
+                k,
+                n,
+                size: 64,
+                ack_every,
+                window,
+            };
+            let mut row = Row::new(
+                format!("small msgs {{seq,N,<<64 B>>}} {label}, {arrow}, {n} msgs"),
+                "msgs/s",
+                true,
+            );
+            for r in 0..b.rounds {
+                for side in Bench::order(r) {
+                    let us = stream_us(b, side, &s).await;
+                    row.push(side, n as f64 / (us / 1e6));
+                }
+            }
+            print_progress(&row);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (size, label, count, ack_every, window) in [
+        (64 << 10, "64 KiB", o.n(2048, 16384), 16, 64),
+        (1 << 20, "1 MiB", o.n(128, 1024), 1, 4),
+    ] {
+        let mb = (size * count) as f64 / 1e6;
+        let mut ceiling = Row::new(
+            format!(
+                "loopback TCP ceiling, plain Rust sockets, {label} writes, {mb:.0} MB (reference)"
+            ),
+            "MB/s",
+            true,
+        );
+        let mut dir_rows = Vec::new();
+        for (dir, arrow) in [
+            ("to_target", "BEAM driver -> target"),
+            ("from_target", "target -> BEAM driver"),
+        ] {
+            dir_rows.push((
+                Stream {
+                    dir,
+                    k: 1,
+                    n: count,
+                    size,
+                    ack_every,
+                    window,
+                },
+                Row::new(
+                    format!(
+                        "{label} binaries, {arrow}, {mb:.0} MB (ack/{ack_every}, window {window})"
+                    ),
+                    "MB/s",
+                    true,
+                ),
+            ));
+        }
+        for r in 0..b.rounds {
+            for (s, row) in dir_rows.iter_mut() {
+                for side in Bench::order(r) {
+                    let us = stream_us(b, side, s).await;
+                    row.push(side, mb / (us / 1e6));
+                }
+            }
+            let us = tokio::task::spawn_blocking(move || tcp::transfer_us(size, count))
+                .await
+                .expect("tcp");
+            ceiling.rust.push(mb / (us / 1e6));
+        }
+        for (_, row) in dir_rows {
+            print_progress(&row);
+            rows.push(row);
+        }
+        print_progress(&ceiling);
+        rows.push(ceiling);
+    }
+    rows
+}
+
+async fn group_pingpong(b: &mut Bench, o: &Opts) -> Vec<Row> {
+    let (warm, n) = (o.n(1000, 10_000), o.n(10_000, 100_000));
+    let mut p50 = Row::new(
+        format!("ping-pong round trip, BEAM process <-> target process, p50 of {n}"),
+        "µs",
+        false,
+    );
+    let mut p99 = Row::new(
+        format!("ping-pong round trip, BEAM process <-> target process, p99 of {n}"),
+        "µs",
+        false,
+    );
+    for r in 0..b.rounds {
+        for side in Bench::order(r) {
+            let t = b.target(side);
+            let sorted = b.run("pingpong", vec![t, int(warm), int(n)]).await;
+            let ns: Vec<i64> = sorted
+                .as_list()
+                .expect("list of round trips")
+                .iter()
+                .map(|t| t.as_int().expect("ns"))
+                .collect();
+            let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
+            p50.push(side, at(0.50));
+            p99.push(side, at(0.99));
+        }
+    }
+    print_progress(&p50);
+    print_progress(&p99);
+    vec![p50, p99]
+}
+
+async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
+    let n = o.n(8_000, 80_000);
+    let mut rows = Vec::new();
+    for (kind, label) in [
+        (
+            "rpc",
+            "rpc:call(T, M, F, [1, 2]) (beamnode: rust_math:add/2; BEAM: bench_beam:add/2)",
+        ),
+        ("erpc", "erpc:call(T, M, F, [1, 2]) (same functions)"),
+        ("genserver", "gen_server:call({kv, T}, {get, k})"),
+    ] {
+        for k in [1usize, 8] {
+            let mut row = Row::new(
+                format!("{label}, from BEAM driver, {k} caller(s), {n} calls"),
+                "calls/s",
+                true,
+            );
+            for r in 0..b.rounds {
+                for side in Bench::order(r) {
+                    let mfa = match side {
+                        Side::Rust => ("rust_math", "add"),
+                        Side::Beam => ("bench_beam", "add"),
+                    };
+                    let mfa = Term::tuple(vec![Term::atom(mfa.0), Term::atom(mfa.1)]);
+                    let args = vec![b.target(side), Term::atom(kind), int(k), int(n), mfa];
+                    let us = b.run_us("calls", args).await;
+                    row.push(side, n as f64 / (us / 1e6));
+                }
+            }
+            print_progress(&row);
+            rows.push(row);
+        }
+    }
+    for k in [1usize, 8] {
+        let mut row = Row::new(
+            format!("gen_server:call({{kv, Driver}}, {{get, k}}) from the target's processes into the BEAM driver, {k} caller(s), {n} calls"),
+            "calls/s",
+            true,
+        );
+        for r in 0..b.rounds {
+            for side in Bench::order(r) {
+                let args = vec![b.target(side), int(k), int(n)];
+                let us = b.run_us("reverse_calls", args).await;
+                row.push(side, n as f64 / (us / 1e6));
+            }
+        }
+        print_progress(&row);
+        rows.push(row);
+    }
+    rows
+}
+
+async fn group_etf(b: &mut Bench, o: &Opts, dir: &std::path::Path) -> Vec<Row> {
+    let path = dir.join("corpus.etf");
+    let count = 4000;
+    let path_term = Term::Binary(path.to_string_lossy().as_bytes().to_vec());
+    b.run("corpus", vec![path_term.clone(), int(count)]).await;
+    let corpus = std::sync::Arc::new(etf::read_corpus(&path));
+    let bytes: usize = corpus.iter().map(Vec::len).sum();
+    let reps = o.n(100, 500);
+    let mb = (bytes * reps) as f64 / 1e6;
+    let mut rows = Vec::new();
+    for what in ["decode", "encode"] {
+        let mut row = Row::new(
+            format!(
+                "ETF {what}, corpus of {count} terms / {:.2} MB × {reps} (BEAM: {} in a fresh process)",
+                bytes as f64 / 1e6,
+                if what == "decode" { "binary_to_term" } else { "term_to_binary" }
+            ),
+            "MB/s",
+            true,
+        );
+        for r in 0..b.rounds {
+            for side in Bench::order(r) {
+                let us = match side {
+                    Side::Beam => {
+                        let args = vec![path_term.clone(), int(reps), Term::atom(what)];
+                        b.run_us("etf", args).await
+                    }
+                    Side::Rust => {
+                        let c = corpus.clone();
+                        tokio::task::spawn_blocking(move || match what {
+                            "decode" => etf::decode_us(&c, reps as u32),
+                            _ => etf::encode_us(&c, reps as u32),
+                        })
+                        .await
+                        .expect("etf loop")
+                    }
+                };
+                row.push(side, mb / (us / 1e6));
+            }
+        }
+        print_progress(&row);
+        rows.push(row);
+    }
+    rows
+}
+
+/// `SPAWN Round Us Rss` lines -> (round, µs, bytes).
+fn parse_spawn(line: &str) -> (usize, f64, f64) {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    (
+        f[0].parse().expect("round"),
+        f[1].parse().expect("us"),
+        f[2].parse().expect("rss"),
+    )
+}
+
+async fn group_spawn(o: &Opts, epmd: u16, dir: &std::path::Path) -> Vec<Row> {
+    let n = o.n(100_000, 1_000_000);
+    let rounds = o.rounds + 1;
+    let mut cold_t = Row::new(
+        format!("spawn {n} idle processes, first round in a fresh node/process (cold)"),
+        "ms",
+        false,
+    );
+    let mut warm_t = Row::new(
+        format!("spawn {n} idle processes, later rounds (warm, median)"),
+        "ms",
+        false,
+    );
+    let mut cold_m = Row::new(
+        format!("memory per idle process, RSS growth / {n}, cold round"),
+        "bytes",
+        false,
+    );
+    let mut record = |side: Side, line: &str| {
+        let (round, us, rss) = parse_spawn(line);
+        if round == 1 {
+            cold_t.push(side, us / 1e3);
+            cold_m.push(side, rss / n as f64);
+        } else {
+            // RSS after a warm round says little (freed memory is reused), so only
+            // the cold round's growth is reported.
+            let _ = rss;
+            warm_t.push(side, us / 1e3);
+        }
+    };
+    // BEAM: a fresh node.
+    let eval = format!("bench_beam:spawn_main({n}, {rounds}).");
+    let pa = dir.to_string_lossy().to_string();
+    let mut erl = Erl::start_with(
+        &unique("bspawn"),
+        COOKIE,
+        epmd,
+        &eval,
+        &["-pa", &pa, "+P", "4000000"],
+    );
+    for _ in 0..rounds {
+        let line = erl.expect("SPAWN ", Duration::from_secs(600)).await;
+        record(Side::Beam, &line);
+    }
+    drop(erl);
+    // beamnode: a fresh OS process running this binary in --spawn-child mode.
+    let exe = std::env::current_exe().expect("current exe");
+    let out = tokio::process::Command::new(exe)
+        .args(["--spawn-child", &n.to_string(), &rounds.to_string()])
+        .output()
+        .await
+        .expect("run the spawn child");
+    assert!(out.status.success(), "spawn child failed: {out:?}");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(rest) = line.strip_prefix("SPAWN ") {
+            record(Side::Rust, rest);
+        }
+    }
+    let rows = vec![cold_t, warm_t, cold_m];
+    rows.iter().for_each(print_progress);
+    rows
+}
+
+fn print_progress(r: &Row) {
+    let show = |v: &[f64]| v.iter().map(|x| fmt_num(*x)).collect::<Vec<_>>().join(" ");
+    eprintln!(
+        "  {}: beamnode [{}] BEAM [{}] {}",
+        r.name,
+        show(&r.rust),
+        show(&r.beam),
+        r.unit
+    );
+}
+
+fn compile_erl() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("beamnode-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench/bench_beam.erl");
+    let st = std::process::Command::new("erlc")
+        .arg("-o")
+        .arg(&dir)
+        .arg(src)
+        .status()
+        .expect("run erlc (apt-get install -y erlang-nox erlang-dev)");
+    assert!(st.success(), "erlc {src} failed");
+    dir
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--spawn-child") {
+        let n = args.next().and_then(|v| v.parse().ok()).expect("N");
+        let rounds = args.next().and_then(|v| v.parse().ok()).expect("ROUNDS");
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(spawn::child(n, rounds));
+        return;
+    }
+    let opts = Opts::parse();
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(suite(opts));
+}
+
+async fn suite(o: Opts) {
+    let dir = compile_erl();
+    let epmd = private_epmd().await;
+    let pa = dir.to_string_lossy().to_string();
+    let erl_args = ["-pa", pa.as_str(), "-connect_all", "false"];
+
+    let node = rust_node("bench_rust", epmd, COOKIE).await;
+    target::start(&node).await;
+    let mut beam_target = Erl::start_with(
+        &unique("btarget"),
+        COOKIE,
+        epmd,
+        "bench_beam:target_main().",
+        &erl_args,
+    );
+    beam_target.expect("READY", Duration::from_secs(30)).await;
+    let mut driver = Erl::start_with(
+        &unique("bdriver"),
+        COOKIE,
+        epmd,
+        "bench_beam:driver_main().",
+        &erl_args,
+    );
+    let version = driver.expect("READY", Duration::from_secs(30)).await;
+
+    let mut b = Bench {
+        ctl: node.process(),
+        driver: Atom::new(&driver.name),
+        rust_target: node.name().clone(),
+        beam_target: Atom::new(&beam_target.name),
+        rounds: o.rounds,
+    };
+    // Connect everything and warm up both paths before any figure is taken.
+    for side in [Side::Beam, Side::Rust] {
+        let t = b.target(side);
+        b.run("pingpong", vec![t, int(100), int(100)]).await;
+    }
+
+    let mode = if o.quick { "quick" } else { "full" };
+    eprintln!(
+        "bench_dist: {mode} mode, {} rounds per row, alternating BEAM / beamnode",
+        o.rounds
+    );
+    let mut rows = Vec::new();
+    if o.wants("msgs") {
+        rows.extend(group_msgs(&mut b, &o).await);
+    }
+    if o.wants("large") {
+        rows.extend(group_large(&mut b, &o).await);
+    }
+    if o.wants("pingpong") {
+        rows.extend(group_pingpong(&mut b, &o).await);
+    }
+    if o.wants("calls") {
+        rows.extend(group_calls(&mut b, &o).await);
+    }
+    if o.wants("etf") {
+        rows.extend(group_etf(&mut b, &o, &dir).await);
+    }
+    drop(driver);
+    drop(beam_target);
+    if o.wants("spawn") {
+        rows.extend(group_spawn(&o, epmd, &dir).await);
+    }
+
+    println!();
+    println!(
+        "Side-by-side suite, {mode} mode: median of {} rounds per side (BEAM and beamnode alternating).",
+        o.rounds
+    );
+    println!("BEAM: {version}; every erl node with default scheduler flags ({} schedulers online, default busy wait +sbwt medium).",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!("beamnode: tokio multi-thread runtime with default worker threads (one per core), in the bench process.");
+    println!("Ratio is beamnode/BEAM: above 1 means beamnode is better for higher-is-better rows, worse for lower-is-better rows.");
+    println!();
+    print_header();
+    rows.iter().for_each(print_row);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,292 @@
+%% The BEAM side of the side-by-side benchmark suite (examples/bench_dist.rs).
+%%
+%% Compiled at run time with erlc into a temp dir and loaded (-pa) into every erl node
+%% the suite starts:
+%%   - the driver node runs driver_main/0: it receives {run, From, Workload, Args} from
+%%     the Rust harness, times the workload against the target node named in Args and
+%%     answers {result, Value};
+%%   - the BEAM target node runs target_main/0: the same target logic that
+%%     examples/bench/target.rs implements in Rust for the beamnode target;
+%%   - fresh nodes run spawn_main/2 (idle-process memory) and etf_main/2 (codec loops).
+-module(bench_beam).
+-behaviour(gen_server).
+
+-export([driver_main/0, target_main/0, spawn_main/2, etf_main/3, make_corpus/2]).
+-export([sink/0, sender/6, echo/0, add/2]).
+-export([init/1, handle_call/3, handle_cast/2]).
+
+%% ------------------------------------------------------------------------------
+%% Target logic (mirrored in Rust by examples/bench/target.rs)
+
+%% A sink counts {seq, I, Bin} messages. A stream starts with {hello, From, Total,
+%% AckEvery}; the sink sends {ack, Count} to From every AckEvery messages (0: never)
+%% and when Count reaches Total. Reusable: the next hello starts a new stream.
+sink() ->
+    receive
+        {hello, From, Total, AckEvery} -> sink(From, Total, AckEvery, 0)
+    end.
+
+sink(From, Total, _AckEvery, Total) ->
+    From ! {ack, Total},
+    sink();
+sink(From, Total, AckEvery, C) ->
+    receive
+        {seq, _, _} ->
+            C1 = C + 1,
+            case AckEvery > 0 andalso C1 rem AckEvery =:= 0 andalso C1 =/= Total of
+                true -> From ! {ack, C1};
+                false -> ok
+            end,
+            sink(From, Total, AckEvery, C1)
+    end.
+
+%% Sends N {seq, I, Bin} (Bin: Size bytes) to Dest, never more than Window messages
+%% ahead of the last ack; returns once the sink acknowledged all N.
+sender(Dest, N, Size, AckEvery, Window, ReplyTo) ->
+    Bin = binary:copy(<<7>>, Size),
+    Dest ! {hello, self(), N, AckEvery},
+    send_loop(Dest, 1, N, Bin, 0, Window),
+    ReplyTo ! {sent, self()}.
+
+send_loop(_Dest, I, N, _Bin, Acked, _Window) when I > N ->
+    wait_acks(Acked, N);
+send_loop(Dest, I, N, Bin, Acked, Window) when I - Acked > Window ->
+    receive {ack, A} -> send_loop(Dest, I, N, Bin, A, Window) end;
+send_loop(Dest, I, N, Bin, Acked, Window) ->
+    Dest ! {seq, I, Bin},
+    send_loop(Dest, I + 1, N, Bin, Acked, Window).
+
+wait_acks(Acked, N) when Acked >= N -> ok;
+wait_acks(_, N) -> receive {ack, A} -> wait_acks(A, N) end.
+
+%% {ping, From, I} -> From ! {pong, I}.
+echo() ->
+    receive
+        {ping, From, I} -> From ! {pong, I}, echo();
+        _ -> echo()
+    end.
+
+%% The rpc target on BEAM (beamnode serves rust_math:add/2).
+add(A, B) -> A + B.
+
+%% kv: the same store as beamnode's services::kv (only what the suite uses).
+init([]) -> {ok, #{k => 1}}.
+handle_call({get, K}, _From, S) ->
+    case S of
+        #{K := V} -> {reply, {ok, V}, S};
+        _ -> {reply, error, S}
+    end;
+handle_call({put, K, V}, _From, S) -> {reply, ok, S#{K => V}}.
+handle_cast(_, S) -> {noreply, S}.
+
+%% The target's controller, registered as bench_tgt.
+target_main() ->
+    register(bench_tgt, self()),
+    register(becho, spawn(fun echo/0)),
+    {ok, _} = gen_server:start({local, kv}, ?MODULE, [], []),
+    io:format("READY~n"),
+    target_loop().
+
+target_loop() ->
+    receive
+        {sinks, K, ReplyTo} ->
+            ensure_sinks(K),
+            ReplyTo ! sinks_ready;
+        {send, K, PerSender, Size, AckEvery, Window, DriverNode, ReplyTo} ->
+            [spawn(?MODULE, sender,
+                   [{sink_name(I), DriverNode}, PerSender, Size, AckEvery, Window, ReplyTo])
+             || I <- lists:seq(1, K)];
+        {call_loop, K, PerCaller, DriverNode, ReplyTo} ->
+            [spawn(fun() -> call_loop(PerCaller, {kv, DriverNode}), ReplyTo ! {called, self()} end)
+             || _ <- lists:seq(1, K)];
+        _ ->
+            ok
+    end,
+    target_loop().
+
+call_loop(0, _) -> ok;
+call_loop(N, Dest) -> {ok, 1} = gen_server:call(Dest, {get, k}), call_loop(N - 1, Dest).
+
+sink_name(I) -> list_to_atom("bsink_" ++ integer_to_list(I)).
+
+ensure_sinks(K) ->
+    [case whereis(sink_name(I)) of
+         undefined -> register(sink_name(I), spawn(fun sink/0));
+         _ -> ok
+     end || I <- lists:seq(1, K)].
+
+%% ------------------------------------------------------------------------------
+%% Driver
+
+driver_main() ->
+    register(bench_drv, self()),
+    {ok, _} = gen_server:start({local, kv}, ?MODULE, [], []),
+    io:format("READY ~s~n", [erlang:system_info(system_version)]),
+    driver_loop().
+
+driver_loop() ->
+    receive
+        {run, From, Workload, Args} ->
+            Result = try
+                         run(Workload, Args)
+                     catch
+                         C:R:St -> {error, iolist_to_binary(io_lib:format("~p:~p ~p", [C, R, St]))}
+                     end,
+            From ! {result, Result};
+        _ ->
+            ok
+    end,
+    driver_loop().
+
+us_since(T0) -> erlang:monotonic_time(microsecond) - T0.
+
+collect(0, _) -> ok;
+collect(K, Tag) -> receive {Tag, _} -> collect(K - 1, Tag) end.
+
+%% Stream of N messages split over K senders, driver -> target.
+run(to_target, [Target, K, N, Size, AckEvery, Window]) ->
+    {bench_tgt, Target} ! {sinks, K, self()},
+    receive sinks_ready -> ok end,
+    T0 = erlang:monotonic_time(microsecond),
+    [spawn(?MODULE, sender,
+           [{sink_name(I), Target}, N div K, Size, AckEvery, Window, self()])
+     || I <- lists:seq(1, K)],
+    collect(K, sent),
+    us_since(T0);
+%% The same stream, target's senders -> driver's sinks.
+run(from_target, [Target, K, N, Size, AckEvery, Window]) ->
+    ensure_sinks(K),
+    T0 = erlang:monotonic_time(microsecond),
+    {bench_tgt, Target} ! {send, K, N div K, Size, AckEvery, Window, node(), self()},
+    collect(K, sent),
+    us_since(T0);
+%% Ping-pong with the target's echo: sorted round trips in ns (after Warm discarded).
+run(pingpong, [Target, Warm, N]) ->
+    Dest = {becho, Target},
+    [begin Dest ! {ping, self(), I}, receive {pong, I} -> ok end end || I <- lists:seq(1, Warm)],
+    Ts = [begin
+              T0 = erlang:monotonic_time(nanosecond),
+              Dest ! {ping, self(), I},
+              receive {pong, I} -> ok end,
+              erlang:monotonic_time(nanosecond) - T0
+          end || I <- lists:seq(1, N)],
+    lists:sort(Ts);
+%% K concurrent callers, N calls in all; Kind: rpc | erpc | genserver.
+run(calls, [Target, Kind, K, N, {M, F}]) ->
+    Call = case Kind of
+               rpc -> fun() -> 3 = rpc:call(Target, M, F, [1, 2]) end;
+               erpc -> fun() -> 3 = erpc:call(Target, M, F, [1, 2]) end;
+               genserver -> fun() -> {ok, 1} = gen_server:call({kv, Target}, {get, k}) end
+           end,
+    Call(),
+    Per = N div K,
+    Self = self(),
+    T0 = erlang:monotonic_time(microsecond),
+    [spawn(fun() -> repeat(Per, Call), Self ! {called, self()} end) || _ <- lists:seq(1, K)],
+    collect(K, called),
+    us_since(T0);
+%% The target's K callers call the driver's kv (gen_server) N times in all.
+run(reverse_calls, [Target, K, N]) ->
+    T0 = erlang:monotonic_time(microsecond),
+    {bench_tgt, Target} ! {call_loop, K, N div K, node(), self()},
+    collect(K, called),
+    us_since(T0);
+run(corpus, [Path, Count]) ->
+    make_corpus(Path, Count);
+run(etf, [Path, Reps, What]) ->
+    etf_main(Path, Reps, What).
+
+repeat(0, _) -> ok;
+repeat(N, F) -> F(), repeat(N - 1, F).
+
+%% ------------------------------------------------------------------------------
+%% ETF corpus: Count terms, each written as <<Len:32, (term_to_binary(T))/binary>>.
+make_corpus(Path, Count) ->
+    rand:seed(exsss, {1, 2, 3}),
+    Terms = [corpus_term(I) || I <- lists:seq(1, Count)],
+    Bin = << <<(byte_size(B)):32, B/binary>> || T <- Terms, B <- [term_to_binary(T)] >>,
+    ok = file:write_file(Path, Bin),
+    byte_size(Bin).
+
+corpus_term(I) ->
+    case I rem 8 of
+        0 -> #{id => I, name => <<"user_", (integer_to_binary(I))/binary>>,
+               active => I rem 3 =:= 0, score => I * 1.5, owner => self(),
+               session => make_ref(), tags => [alpha, beta, gamma],
+               address => #{street => <<"Main Street">>, no => I rem 200, zip => "75001"}};
+        1 -> #{<<"event">> => <<"click">>, <<"ts">> => 1700000000000 + I,
+               <<"payload">> => #{<<"x">> => I, <<"y">> => -I, <<"path">> => <<"/a/b/c">>},
+               <<"ids">> => lists:seq(I, I + 20)};
+        2 -> {order, I, {customer, <<"c", (integer_to_binary(I))/binary>>, self()},
+              [{item, N, N * 2.25, <<"sku-", (integer_to_binary(N))/binary>>} || N <- lists:seq(1, 5)],
+              {status, shipped, {{2026, 12, 6}, {5, 0, I rem 60}}}};
+        3 -> rand_bin(16 + trunc(math:pow(4096, rand:uniform()) * 16) - 16);
+        4 -> lists:seq(1, 50 + I rem 200);
+        5 -> "The quick brown fox jumps over the lazy dog " ++ integer_to_list(I);
+        6 -> [rand:uniform() * 1000 || _ <- lists:seq(1, 32)];
+        7 -> {reply, make_ref(), {ok, [{key, I}, {value, <<"v", (integer_to_binary(I))/binary>>},
+                                        {pid, self()}, {nested, {a, {b, {c, [1, 2, 3]}}}}]}}
+    end.
+
+rand_bin(N) -> binary:copy(<<"0123456789abcdef">>, (N + 15) div 16).
+
+read_corpus(Path) ->
+    {ok, Bin} = file:read_file(Path),
+    split(Bin, []).
+
+split(<<>>, Acc) -> lists:reverse(Acc);
+split(<<L:32, B:L/binary, Rest/binary>>, Acc) -> split(Rest, [B | Acc]).
+
+%% In a fresh process: Reps passes of binary_to_term over the corpus (decode) or of
+%% term_to_binary over its decoded terms (encode); prints "ETF <decode|encode> Us".
+etf_main(Path, Reps, What) ->
+    Self = self(),
+    spawn(fun() ->
+                  Bins = read_corpus(Path),
+                  Us = case What of
+                           decode ->
+                               T0 = erlang:monotonic_time(microsecond),
+                               repeat(Reps, fun() -> lists:foreach(fun erlang:binary_to_term/1, Bins) end),
+                               us_since(T0);
+                           encode ->
+                               Terms = [binary_to_term(B) || B <- Bins],
+                               T0 = erlang:monotonic_time(microsecond),
+                               repeat(Reps, fun() -> lists:foreach(fun erlang:term_to_binary/1, Terms) end),
+                               us_since(T0)
+                       end,
+                  Self ! {done, Us}
+          end),
+    receive {done, Us} -> Us end.
+
+%% ------------------------------------------------------------------------------
+%% Idle processes in a fresh node: Rounds rounds of spawning N processes that wait
+%% for stop; prints "SPAWN Round Us RssGrowthBytes" per round.
+spawn_main(N, Rounds) ->
+    [begin
+         garbage_collect(),
+         Rss0 = rss(),
+         T0 = erlang:monotonic_time(microsecond),
+         Pids = spawn_n(N, []),
+         Us = us_since(T0),
+         timer:sleep(200),
+         Rss1 = rss(),
+         io:format("SPAWN ~p ~p ~p~n", [R, Us, Rss1 - Rss0]),
+         [P ! stop || P <- Pids],
+         wait_gone(N)
+     end || R <- lists:seq(1, Rounds)],
+    halt().
+
+spawn_n(0, Acc) -> Acc;
+spawn_n(N, Acc) -> spawn_n(N - 1, [spawn(fun() -> receive stop -> ok end end) | Acc]).
+
+wait_gone(N) ->
+    case erlang:system_info(process_count) > 200 of
+        true -> timer:sleep(50), wait_gone(N);
+        false -> ok
+    end.
+
+rss() ->
+    {ok, S} = file:read_file("/proc/self/status"),
+    [_, Rest] = binary:split(S, <<"VmRSS:">>),
+    [Kb | _] = string:lexemes(Rest, " \t\n"),
+    binary_to_integer(Kb) * 1024.
