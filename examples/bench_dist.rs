@@ -117,6 +117,13 @@ impl Row {
     }
 }
 
+static NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A line of the legend printed above the table (what a group's rows measure).
+fn note(s: String) {
+    NOTES.lock().expect("notes").push(s);
+}
+
 fn median(v: &[f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -269,15 +276,23 @@ async fn stream_us(b: &mut Bench, side: Side, s: &Stream) -> f64 {
 async fn group_msgs(b: &mut Bench, o: &Opts) -> Vec<Row> {
     let n = o.n(320_000, 2_000_000);
     let mut rows = Vec::new();
+    note(format!(
+        "msgs: {n} messages {{seq, I, <<64 bytes>>}} per run from sender process(es) to sink process(es) \
+         (registered bsink_1..K); a stream starts with {{hello, Sender, Total, AckEvery}}. \
+         Windowed: the sink acks every 1000, a sender stays at most 5000 ahead of the last ack. \
+         8->8: 8 senders to 8 registered sinks, {} each. Flood: no acks until the last message. \
+         Timed by the driver from the start to every sender's completion (last ack received).",
+        n / 8
+    ));
     let shapes: [(&str, usize, usize, usize); 3] = [
-        ("1 -> 1 windowed (ack/1000, window 5000)", 1, 1000, 5000),
-        ("8 -> 8 registered, windowed", 8, 1000, 5000),
-        ("1 -> 1 flood (no acks)", 1, 0, usize::MAX / 4),
+        ("1->1 windowed", 1, 1000, 5000),
+        ("8->8 windowed", 8, 1000, 5000),
+        ("1->1 flood", 1, 0, usize::MAX / 4),
     ];
     for (label, k, ack_every, window) in shapes {
         for (dir, arrow) in [
-            ("to_target", "BEAM driver -> target"),
-            ("from_target", "target -> BEAM driver"),
+            ("to_target", "driver->target"),
+            ("from_target", "target->driver"),
         ] {
             let window = window.min(n);
             let s = Stream {
@@ -288,11 +303,7 @@ async fn group_msgs(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 ack_every,
                 window,
             };
-            let mut row = Row::new(
-                format!("small msgs {{seq,N,<<64 B>>}} {label}, {arrow}, {n} msgs"),
-                "msgs/s",
-                true,
-            );
+            let mut row = Row::new(format!("msgs 64 B, {label}, {arrow}"), "msgs/s", true);
             for r in 0..b.rounds {
                 for side in Bench::order(r) {
                     let us = stream_us(b, side, &s).await;
@@ -313,17 +324,21 @@ async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
         (1 << 20, "1 MiB", o.n(128, 1024), 1, 4),
     ] {
         let mb = (size * count) as f64 / 1e6;
+        note(format!(
+            "{label}: {count} messages {{seq, I, <<{label}>>}} ({mb:.0} MB) per run, one sender, \
+             one sink acking every {ack_every}, window {window} messages. TCP ceiling: a plain Rust \
+             sender thread and receiver thread moving the same bytes in {label} writes over \
+             127.0.0.1 (no distribution, no term encoding), measured once per round."
+        ));
         let mut ceiling = Row::new(
-            format!(
-                "loopback TCP ceiling, plain Rust sockets, {label} writes, {mb:.0} MB (reference)"
-            ),
+            format!("loopback TCP ceiling, {label} writes (reference, Rust only)"),
             "MB/s",
             true,
         );
         let mut dir_rows = Vec::new();
         for (dir, arrow) in [
-            ("to_target", "BEAM driver -> target"),
-            ("from_target", "target -> BEAM driver"),
+            ("to_target", "driver->target"),
+            ("from_target", "target->driver"),
         ] {
             dir_rows.push((
                 Stream {
@@ -334,13 +349,7 @@ async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
                     ack_every,
                     window,
                 },
-                Row::new(
-                    format!(
-                        "{label} binaries, {arrow}, {mb:.0} MB (ack/{ack_every}, window {window})"
-                    ),
-                    "MB/s",
-                    true,
-                ),
+                Row::new(format!("{label} binaries, {arrow}"), "MB/s", true),
             ));
         }
         for r in 0..b.rounds {
@@ -367,16 +376,14 @@ async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
 
 async fn group_pingpong(b: &mut Bench, o: &Opts) -> Vec<Row> {
     let (warm, n) = (o.n(1000, 10_000), o.n(10_000, 100_000));
-    let mut p50 = Row::new(
-        format!("ping-pong round trip, BEAM process <-> target process, p50 of {n}"),
-        "µs",
-        false,
-    );
-    let mut p99 = Row::new(
-        format!("ping-pong round trip, BEAM process <-> target process, p99 of {n}"),
-        "µs",
-        false,
-    );
+    note(format!(
+        "ping-pong: a driver process sends {{ping, self(), I}} to the target's registered echo \
+         process (becho), which answers {{pong, I}}; {n} sequential round trips after {warm} \
+         discarded, timed one by one with erlang:monotonic_time(nanosecond); p50/p99 per run, \
+         median over rounds."
+    ));
+    let mut p50 = Row::new("ping-pong round trip p50", "µs", false);
+    let mut p99 = Row::new("ping-pong round trip p99", "µs", false);
     for r in 0..b.rounds {
         for side in Bench::order(r) {
             let t = b.target(side);
@@ -400,17 +407,25 @@ async fn group_pingpong(b: &mut Bench, o: &Opts) -> Vec<Row> {
 async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
     let n = o.n(8_000, 80_000);
     let mut rows = Vec::new();
+    note(format!(
+        "calls: {n} calls per run split over K concurrent caller processes on the driver, \
+         timed from the first to the last answer. rpc/erpc: rpc:call(T, M, F, [1, 2]) / \
+         erpc:call(...), answer 3 checked; M:F is rust_math:add/2 on beamnode (a registered \
+         Rust rpc function, services::rust_math; bignum-capable) and bench_beam:add/2 \
+         (A + B in a compiled Erlang module) on BEAM. gen_server: gen_server:call({{kv, T}}, \
+         {{get, k}}) -> {{ok, 1}} into beamnode's services::kv and into a gen_server with the \
+         same callbacks (bench_beam) on BEAM. Reverse: K processes on the target call \
+         gen_server:call({{kv, Driver}}, {{get, k}}) on the driver's gen_server (beamnode: \
+         services::gen::call)."
+    ));
     for (kind, label) in [
-        (
-            "rpc",
-            "rpc:call(T, M, F, [1, 2]) (beamnode: rust_math:add/2; BEAM: bench_beam:add/2)",
-        ),
-        ("erpc", "erpc:call(T, M, F, [1, 2]) (same functions)"),
-        ("genserver", "gen_server:call({kv, T}, {get, k})"),
+        ("rpc", "rpc:call"),
+        ("erpc", "erpc:call"),
+        ("genserver", "gen_server:call {kv,T}"),
     ] {
         for k in [1usize, 8] {
             let mut row = Row::new(
-                format!("{label}, from BEAM driver, {k} caller(s), {n} calls"),
+                format!("{label}, driver->target, {k} caller(s)"),
                 "calls/s",
                 true,
             );
@@ -432,7 +447,7 @@ async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
     }
     for k in [1usize, 8] {
         let mut row = Row::new(
-            format!("gen_server:call({{kv, Driver}}, {{get, k}}) from the target's processes into the BEAM driver, {k} caller(s), {n} calls"),
+            format!("gen_server:call {{kv,Driver}}, target->driver, {k} caller(s)"),
             "calls/s",
             true,
         );
@@ -450,47 +465,66 @@ async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
 }
 
 async fn group_etf(b: &mut Bench, o: &Opts, dir: &std::path::Path) -> Vec<Row> {
-    let path = dir.join("corpus.etf");
     let count = 4000;
-    let path_term = Term::Binary(path.to_string_lossy().as_bytes().to_vec());
-    b.run("corpus", vec![path_term.clone(), int(count)]).await;
-    let corpus = std::sync::Arc::new(etf::read_corpus(&path));
-    let bytes: usize = corpus.iter().map(Vec::len).sum();
-    let reps = o.n(100, 500);
-    let mb = (bytes * reps) as f64 / 1e6;
     let mut rows = Vec::new();
-    for what in ["decode", "encode"] {
-        let mut row = Row::new(
-            format!(
-                "ETF {what}, corpus of {count} terms / {:.2} MB × {reps} (BEAM: {} in a fresh process)",
-                bytes as f64 / 1e6,
-                if what == "decode" { "binary_to_term" } else { "term_to_binary" }
-            ),
-            "MB/s",
-            true,
-        );
-        for r in 0..b.rounds {
-            for side in Bench::order(r) {
-                let us = match side {
-                    Side::Beam => {
-                        let args = vec![path_term.clone(), int(reps), Term::atom(what)];
-                        b.run_us("etf", args).await
-                    }
-                    Side::Rust => {
-                        let c = corpus.clone();
-                        tokio::task::spawn_blocking(move || match what {
-                            "decode" => etf::decode_us(&c, reps as u32),
-                            _ => etf::encode_us(&c, reps as u32),
-                        })
-                        .await
-                        .expect("etf loop")
-                    }
-                };
-                row.push(side, mb / (us / 1e6));
+    for (kind, label) in [
+        ("mixed", "mixed corpus"),
+        ("structured", "structured corpus"),
+    ] {
+        let path = dir.join(format!("corpus_{kind}.etf"));
+        let path_term = Term::Binary(path.to_string_lossy().as_bytes().to_vec());
+        b.run(
+            "corpus",
+            vec![path_term.clone(), int(count), Term::atom(kind)],
+        )
+        .await;
+        let corpus = std::sync::Arc::new(etf::read_corpus(&path));
+        let bytes: usize = corpus.iter().map(Vec::len).sum();
+        let reps = match kind {
+            "mixed" => o.n(100, 500),
+            _ => o.n(200, 1000),
+        };
+        let mb = (bytes * reps) as f64 / 1e6;
+        note(format!(
+            "ETF {label}: {} terms, {:.2} MB of term_to_binary output made by the driver \
+             (make_corpus/3 in bench_beam.erl: maps with atom and binary keys, pids, refs, \
+             nested tuples, integer lists, strings, floats{}), written to a file both sides \
+             read; {reps} passes per run. beamnode: beamnode::etf::decode / encode (of the \
+             decoded terms) in this process; BEAM: binary_to_term / term_to_binary in a \
+             freshly spawned process on the driver doing only that loop. MB/s of corpus bytes.",
+            corpus.len(),
+            bytes as f64 / 1e6,
+            if kind == "mixed" {
+                ", and one term in 8 a binary of 16 B..64 KiB (log-uniform)"
+            } else {
+                "; no large binaries"
             }
+        ));
+        for what in ["decode", "encode"] {
+            let mut row = Row::new(format!("ETF {what}, {label}"), "MB/s", true);
+            for r in 0..b.rounds {
+                for side in Bench::order(r) {
+                    let us = match side {
+                        Side::Beam => {
+                            let args = vec![path_term.clone(), int(reps), Term::atom(what)];
+                            b.run_us("etf", args).await
+                        }
+                        Side::Rust => {
+                            let c = corpus.clone();
+                            tokio::task::spawn_blocking(move || match what {
+                                "decode" => etf::decode_us(&c, reps as u32),
+                                _ => etf::encode_us(&c, reps as u32),
+                            })
+                            .await
+                            .expect("etf loop")
+                        }
+                    };
+                    row.push(side, mb / (us / 1e6));
+                }
+            }
+            print_progress(&row);
+            rows.push(row);
         }
-        print_progress(&row);
-        rows.push(row);
     }
     rows
 }
@@ -508,21 +542,20 @@ fn parse_spawn(line: &str) -> (usize, f64, f64) {
 async fn group_spawn(o: &Opts, epmd: u16, dir: &std::path::Path) -> Vec<Row> {
     let n = o.n(100_000, 1_000_000);
     let rounds = o.rounds + 1;
-    let mut cold_t = Row::new(
-        format!("spawn {n} idle processes, first round in a fresh node/process (cold)"),
-        "ms",
-        false,
-    );
-    let mut warm_t = Row::new(
-        format!("spawn {n} idle processes, later rounds (warm, median)"),
-        "ms",
-        false,
-    );
-    let mut cold_m = Row::new(
-        format!("memory per idle process, RSS growth / {n}, cold round"),
-        "bytes",
-        false,
-    );
+    note(format!(
+        "spawn: {n} processes per round waiting in receive (BEAM: spawn(fun() -> receive stop \
+         -> ok end end) in a fresh erl node with +P 4000000; beamnode: node.spawn(|mut p| async \
+         move {{ p.receive(None).await }}) in a fresh OS process, the body also bumping two \
+         shared counters so the harness knows every task was polled). Time of the spawn loop; \
+         memory = VmRSS growth from before the loop to 200 ms after it (beamnode: after every \
+         body has run) / {n}, pid list included on both sides. {rounds} rounds in one fresh \
+         node per side: round 1 is cold (first touch of memory), rounds 2..{rounds} warm \
+         (median; their RSS growth reuses freed memory, so only the cold round's memory is \
+         reported). Both sides run one after the other, not interleaved."
+    ));
+    let mut cold_t = Row::new("spawn idle processes, cold (first round)", "ms", false);
+    let mut warm_t = Row::new("spawn idle processes, warm (later rounds)", "ms", false);
+    let mut cold_m = Row::new("memory per idle process (cold round)", "bytes", false);
     let mut record = |side: Side, line: &str| {
         let (round, us, rss) = parse_spawn(line);
         if round == 1 {
@@ -683,6 +716,10 @@ async fn suite(o: Opts) {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
     println!("beamnode: tokio multi-thread runtime with default worker threads (one per core), in the bench process.");
     println!("Ratio is beamnode/BEAM: above 1 means beamnode is better for higher-is-better rows, worse for lower-is-better rows.");
+    println!();
+    for n in NOTES.lock().expect("notes").iter() {
+        println!("- {n}");
+    }
     println!();
     print_header();
     rows.iter().for_each(print_row);

@@ -11,7 +11,7 @@
 -module(bench_beam).
 -behaviour(gen_server).
 
--export([driver_main/0, target_main/0, spawn_main/2, etf_main/3, make_corpus/2]).
+-export([driver_main/0, target_main/0, spawn_main/2, etf_main/3, make_corpus/3]).
 -export([sink/0, sender/6, echo/0, add/2]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -191,8 +191,8 @@ run(reverse_calls, [Target, K, N]) ->
     {bench_tgt, Target} ! {call_loop, K, N div K, node(), self()},
     collect(K, called),
     us_since(T0);
-run(corpus, [Path, Count]) ->
-    make_corpus(Path, Count);
+run(corpus, [Path, Count, Kind]) ->
+    make_corpus(Path, Count, Kind);
 run(etf, [Path, Reps, What]) ->
     etf_main(Path, Reps, What).
 
@@ -201,9 +201,14 @@ repeat(N, F) -> F(), repeat(N - 1, F).
 
 %% ------------------------------------------------------------------------------
 %% ETF corpus: Count terms, each written as <<Len:32, (term_to_binary(T))/binary>>.
-make_corpus(Path, Count) ->
+%% Kind: mixed (one term in 8 a binary of 16 B..64 KiB) or structured (no such binaries).
+make_corpus(Path, Count, Kind) ->
     rand:seed(exsss, {1, 2, 3}),
-    Terms = [corpus_term(I) || I <- lists:seq(1, Count)],
+    Is = case Kind of
+             mixed -> lists:seq(1, Count);
+             structured -> [I || I <- lists:seq(1, Count * 8 div 7 + 8), I rem 8 =/= 3]
+         end,
+    Terms = [corpus_term(I) || I <- lists:sublist(Is, Count)],
     Bin = << <<(byte_size(B)):32, B/binary>> || T <- Terms, B <- [term_to_binary(T)] >>,
     ok = file:write_file(Path, Bin),
     byte_size(Bin).
