@@ -215,7 +215,7 @@ impl Bench {
             .ctl
             .receive_match(
                 |m| matches!(m.as_tuple(), Some([t, _]) if t.is_atom("result")),
-                Some(Duration::from_secs(1800)),
+                Some(Duration::from_secs(900)),
             )
             .await
             .unwrap_or_else(|e| panic!("{workload}: no result from the driver: {e:?}"));

@@ -15,6 +15,10 @@
 -export([sink/0, sender/6, echo/0, add/2]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
+%% A stream, call loop or ping that sees nothing for this long has lost something (the
+%% suite reports it as an error instead of hanging).
+-define(LOST, 120000).
+
 %% ------------------------------------------------------------------------------
 %% Target logic (mirrored in Rust by examples/bench/target.rs)
 
@@ -51,13 +55,18 @@ sender(Dest, N, Size, AckEvery, Window, ReplyTo) ->
 send_loop(_Dest, I, N, _Bin, Acked, _Window) when I > N ->
     wait_acks(Acked, N);
 send_loop(Dest, I, N, Bin, Acked, Window) when I - Acked > Window ->
-    receive {ack, A} -> send_loop(Dest, I, N, Bin, A, Window) end;
+    receive {ack, A} -> send_loop(Dest, I, N, Bin, A, Window)
+    after ?LOST -> exit({no_ack_within_ms, ?LOST, {sent, I - 1}, {acked, Acked}})
+    end;
 send_loop(Dest, I, N, Bin, Acked, Window) ->
     Dest ! {seq, I, Bin},
     send_loop(Dest, I + 1, N, Bin, Acked, Window).
 
 wait_acks(Acked, N) when Acked >= N -> ok;
-wait_acks(_, N) -> receive {ack, A} -> wait_acks(A, N) end.
+wait_acks(Acked, N) ->
+    receive {ack, A} -> wait_acks(A, N)
+    after ?LOST -> exit({no_ack_within_ms, ?LOST, {sent, N}, {acked, Acked}})
+    end.
 
 %% {ping, From, I} -> From ! {pong, I}.
 echo() ->
@@ -141,12 +150,15 @@ driver_loop() ->
 us_since(T0) -> erlang:monotonic_time(microsecond) - T0.
 
 collect(0, _) -> ok;
-collect(K, Tag) -> receive {Tag, _} -> collect(K - 1, Tag) end.
+collect(K, Tag) ->
+    receive {Tag, _} -> collect(K - 1, Tag)
+    after ?LOST -> error({missing, K, Tag, within_ms, ?LOST})
+    end.
 
 %% Stream of N messages split over K senders, driver -> target.
 run(to_target, [Target, K, N, Size, AckEvery, Window]) ->
     {bench_tgt, Target} ! {sinks, K, self()},
-    receive sinks_ready -> ok end,
+    receive sinks_ready -> ok after ?LOST -> error(no_sinks_ready) end,
     T0 = erlang:monotonic_time(microsecond),
     [spawn(?MODULE, sender,
            [{sink_name(I), Target}, N div K, Size, AckEvery, Window, self()])
@@ -163,11 +175,12 @@ run(from_target, [Target, K, N, Size, AckEvery, Window]) ->
 %% Ping-pong with the target's echo: sorted round trips in ns (after Warm discarded).
 run(pingpong, [Target, Warm, N]) ->
     Dest = {becho, Target},
-    [begin Dest ! {ping, self(), I}, receive {pong, I} -> ok end end || I <- lists:seq(1, Warm)],
+    [begin Dest ! {ping, self(), I}, receive {pong, I} -> ok after ?LOST -> error({no_pong, I}) end end
+     || I <- lists:seq(1, Warm)],
     Ts = [begin
               T0 = erlang:monotonic_time(nanosecond),
               Dest ! {ping, self(), I},
-              receive {pong, I} -> ok end,
+              receive {pong, I} -> ok after ?LOST -> error({no_pong, I}) end,
               erlang:monotonic_time(nanosecond) - T0
           end || I <- lists:seq(1, N)],
     lists:sort(Ts);
