@@ -238,3 +238,30 @@ fn feed_state(state: usize, input: &[u8]) {
         }
     }
 }
+
+/// A name that cannot be an atom (over 255 characters) is refused before any status
+/// or challenge goes out, as OTP refuses it; 255 characters still pass.
+#[test]
+fn names_longer_than_an_atom_are_refused() {
+    let named = |name: String| {
+        frame(|o| {
+            SendName {
+                flags: F,
+                creation: 1,
+                name,
+            }
+            .encode(o)
+            .unwrap()
+        })
+    };
+    let long = format!("{}@h", "a".repeat(10_000));
+    match acceptor().handle(&named(long)) {
+        Err(HandshakeError::InvalidNodeName { reason, .. }) => {
+            assert!(reason.contains("255"), "{reason}")
+        }
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(step) => panic!("accepted, sending {} bytes", step.send.len()),
+    }
+    let just = format!("{}@h", "a".repeat(253));
+    assert!(acceptor().handle(&named(just)).is_ok());
+}

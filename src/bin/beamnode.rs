@@ -469,7 +469,7 @@ fn call_blocking(args: &CallArgs) -> u8 {
     let timeout = args
         .timeout
         .filter(|t| t.is_finite() && *t >= 0.0)
-        .map(Duration::from_secs_f64);
+        .map(|t| Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX));
     let mut stdout = std::io::stdout();
     let result = rpc::rex_call(
         &mut conn,

@@ -614,7 +614,7 @@ impl Node {
                 if let Some(attempt) = dial {
                     crate::net::spawn_dial(self.clone(), node.clone(), attempt);
                 }
-                let limit = self.inner.config.setup_time * 3;
+                let limit = self.inner.config.setup_time.saturating_mul(3);
                 matches!(tokio::time::timeout(limit, rx).await, Ok(Ok(true)))
             }
         }

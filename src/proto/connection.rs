@@ -132,7 +132,7 @@ impl Connection {
             ends,
             frames,
             tick_period,
-            next_tick: now + tick_period,
+            next_tick: later(now, tick_period),
             transmit: Vec::new(),
             sent: 0,
         }
@@ -284,7 +284,7 @@ impl Connection {
         if now < self.next_tick {
             return Ok(());
         }
-        self.next_tick = now + self.tick_period;
+        self.next_tick = later(now, self.tick_period);
         match self.ticks.on_timer() {
             TickAction::None => Ok(()),
             TickAction::SendTick => {
@@ -300,6 +300,14 @@ impl Connection {
     pub fn buffered_input(&self) -> usize {
         self.frames.buffered() + self.decoder.buffered_bytes()
     }
+}
+
+/// `now + d`, saturating: a tick time too large for the clock (`Duration::MAX`) means
+/// a check a century from now instead of a panic.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]

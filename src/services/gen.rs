@@ -358,7 +358,9 @@ pub async fn multi_call(
             .await;
         pending.push((n.clone(), mref, tag));
     }
-    let deadline = timeout.into().map(|t| tokio::time::Instant::now() + t);
+    let deadline = timeout
+        .into()
+        .and_then(|t| tokio::time::Instant::now().checked_add(t));
     let mut out = MultiCallResult::default();
     while !pending.is_empty() {
         let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));

@@ -214,7 +214,8 @@ pub async fn call_in(
     args: Vec<Term>,
     timeout: Duration,
 ) -> Result<Term, RpcError> {
-    let deadline = Instant::now() + timeout;
+    // A timeout too large to add to the clock (`Duration::MAX`) means no deadline.
+    let deadline = Instant::now().checked_add(timeout);
     let res = process.node().make_ref();
     let erpc_args = execute_call_args(&res, module, function, args.clone());
     let opts = SpawnRequestOpts {
@@ -235,8 +236,8 @@ pub async fn call_in(
         Err(e) => return Err(spawn_error(e, target)),
     };
     let is_down = |m: &Term| matches!(m.as_tuple(), Some([tag, Term::Ref(r), ..]) if tag.is_atom("DOWN") && *r == mref);
-    let left = deadline.saturating_duration_since(Instant::now());
-    match process.receive_match(is_down, Some(left)).await {
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    match process.receive_match(is_down, left).await {
         Ok(down) => {
             let reason = match down {
                 Term::Tuple(t) => t.into_vec().pop().unwrap_or(Term::Nil),

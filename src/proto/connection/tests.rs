@@ -268,6 +268,18 @@ fn handshake_leftover_is_the_start_of_the_first_frame() {
     );
 }
 
+#[test]
+fn a_tick_time_too_large_for_the_clock_saturates() {
+    let cfg = ConnectionConfig {
+        net_ticktime: Duration::MAX,
+        ..ConnectionConfig::default()
+    };
+    let now = Instant::now();
+    let mut c = Connection::new(ends("b@h", "a@h", DistFlags::IMPLEMENTED), &cfg, &[], now);
+    assert!(c.poll_timeout() > now);
+    c.handle_timeout(now + Duration::from_secs(3600)).unwrap();
+}
+
 proptest! {
     /// However the byte stream is cut, the same messages come out in the same order,
     /// with copied and with direct reads.
