@@ -25,8 +25,8 @@ pub mod services;
 pub mod term;
 
 pub use config::NodeConfig;
+pub use node::Process;
 pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType};
-pub use runtime::Process;
 pub use term::{Atom, Pid, Reference, Term};
 
 /// The README's Rust examples, compiled by `cargo test` so they stay true.

@@ -5,10 +5,12 @@
 mod connections;
 mod dispatch;
 mod monitor_nodes;
+mod process;
 mod signals;
 mod spawn;
 
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
+pub use process::Process;
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
@@ -19,9 +21,8 @@ use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
 use crate::runtime::mailbox::Mailbox;
-use crate::runtime::process::{panic_reason, CatchUnwind};
+use crate::runtime::panic::{panic_reason, CatchUnwind};
 use crate::runtime::table::{LinkState, Monitor, ProcessTable, RegisterError, Watch, Watched};
-use crate::runtime::Process;
 use crate::term::{Atom, Pid, Reference, Term};
 use connections::{Connections, Queued};
 use std::future::Future;

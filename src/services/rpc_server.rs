@@ -344,7 +344,7 @@ impl Node {
         let result = match (&mut task.0).await {
             Ok(r) => r,
             Err(e) if e.is_panic() => {
-                let reason = crate::runtime::process::panic_reason(&*e.into_panic());
+                let reason = crate::runtime::panic::panic_reason(&*e.into_panic());
                 warn!(%module, %function, %reason, "rpc handler panicked");
                 Err(RpcException::error(reason))
             }
