@@ -4,6 +4,7 @@
 
 mod connections;
 mod dispatch;
+pub(crate) mod gen_call;
 mod monitor_nodes;
 mod process;
 mod signals;
@@ -573,9 +574,9 @@ impl Node {
         }
         let mut p = self.process();
         let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(self.name().clone())]);
-        let dest = crate::services::gen::Dest::Remote(Atom::new("net_kernel"), node.clone());
+        let dest = gen_call::Dest::Remote(Atom::new("net_kernel"), node.clone());
         matches!(
-            crate::services::gen::call(&mut p, &dest, request, Duration::from_secs(10)).await,
+            gen_call::call(&mut p, &dest, request, Duration::from_secs(10)).await,
             Ok(t) if t.is_atom("yes")
         )
     }
