@@ -4,18 +4,21 @@
 
 mod connections;
 mod dispatch;
+mod functions;
 pub(crate) mod gen_call;
 mod monitor_nodes;
 mod process;
 mod signals;
 mod spawn;
 
+pub use functions::{RpcClass, RpcException, RpcHandler, RpcProcessHandler, RpcResult};
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
 pub use process::Process;
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{AcceptDecision, ClosedOutcome, Outgoing, UpInfo};
+pub(crate) use functions::Callable;
 
 use crate::config::NodeConfig;
 use crate::proto::control::{ControlMessage, ProcRef};

@@ -65,9 +65,9 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct SpawnState {
     functions: Mutex<HashMap<Mfa, SpawnHandler>>,
-    /// Functions callable through rpc/erpc (`services::rpc_server`, §9.2): kept here so
-    /// the registry lives and dies with its node.
-    pub(crate) callables: Mutex<HashMap<Mfa, crate::services::rpc_server::Callable>>,
+    /// Functions callable through rpc/erpc (see `functions`, §9.2): kept here so the
+    /// registry lives and dies with its node.
+    pub(crate) callables: Mutex<HashMap<Mfa, super::Callable>>,
     pending: Mutex<HashMap<Reference, Pending>>,
 }
 
