@@ -135,9 +135,8 @@ impl Node {
     /// [`register_rpc_async`](Self::register_rpc_async) for a function that runs as a
     /// process, as an Erlang function called by rpc does: `f` gets a fresh [`Process`]
     /// whose group leader is the caller's (the `GL` of the spawn request or of the
-    /// `rex` request, protocol-notes §9.2, §9.4, §12), so
-    /// [`io::put_chars`](crate::services::io::put_chars) on it prints in the calling
-    /// shell. The process ends when `f`'s future finishes.
+    /// `rex` request, protocol-notes §9.2, §9.4, §12), so `services::io::put_chars` on
+    /// it prints in the calling shell. The process ends when `f`'s future finishes.
     pub fn register_rpc_process<F, Fut>(&self, module: &str, function: &str, arity: u32, f: F)
     where
         F: Fn(Process, Vec<Term>) -> Fut + Send + Sync + 'static,

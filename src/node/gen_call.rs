@@ -1,7 +1,7 @@
 //! `gen:call/4` as the node itself needs it: `net_adm:ping/1` is a `'$gen_call'` to the
 //! peer's `net_kernel` (protocol-notes §7.1, §8.1). It lives here, below the services,
-//! so the node does not depend on them; [`crate::services::gen`] re-exports it next to
-//! cast, reply and multi_call.
+//! so the node does not depend on them; `services::gen` re-exports it next to cast,
+//! reply and multi_call.
 //!
 //! A call is made as OTP 24+ makes it: a monitor whose reference is also an alias, the
 //! request tagged `[alias | Ref]`, the reply expected at the alias; so a reply after a

@@ -3,6 +3,7 @@
 //! can run in one test process.
 
 mod connections;
+mod dial;
 mod dispatch;
 mod functions;
 pub(crate) mod gen_call;
@@ -18,6 +19,7 @@ pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{AcceptDecision, ClosedOutcome, Outgoing, UpInfo};
+pub(crate) use dial::Dial;
 pub(crate) use functions::Callable;
 
 use crate::config::NodeConfig;
@@ -81,7 +83,7 @@ pub enum NodeError {
     #[error("could not listen for distribution connections: {0}")]
     Listen(std::io::Error),
     #[error("EPMD registration failed: {0}")]
-    Epmd(#[from] crate::net::epmd_client::EpmdError),
+    Epmd(#[from] crate::proto::epmd::EpmdError),
     #[error("cookie: {0}")]
     Cookie(String),
 }
@@ -100,7 +102,11 @@ pub(crate) struct NodeInner {
     pub(crate) listen_port: u16,
     /// Tasks to stop at shutdown, and the EPMD registration guard.
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    pub(crate) epmd_registration: Mutex<Option<crate::net::epmd_client::EpmdRegistration>>,
+    /// Whatever keeps the name registered with EPMD (set by the net layer); held only to
+    /// be dropped at shutdown, which unregisters the name.
+    pub(crate) epmd_registration: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
+    /// Sets up connections for auto-connect (see `dial`); given by the net layer.
+    pub(crate) dialer: Arc<dyn Dial>,
     /// Registered spawnable functions and our outstanding spawn requests (§5.4).
     pub(crate) spawn: spawn::SpawnState,
 }
@@ -118,15 +124,14 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Starts a node: binds the distribution listener, registers with EPMD (the
-    /// registration lives as long as the node) and starts `net_kernel`, so peers can
-    /// connect and `net_adm:ping` it.
-    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
-        crate::net::start_node(config).await
-    }
-
-    /// Builds the node value around an already bound listener (used by the net layer).
-    pub(crate) fn from_parts(config: NodeConfig, creation: u32, listen_port: u16) -> Node {
+    /// Builds the node value around an already bound listener (used by the net layer,
+    /// which also defines `Node::start` and gives the node its `dialer`).
+    pub(crate) fn from_parts(
+        config: NodeConfig,
+        creation: u32,
+        listen_port: u16,
+        dialer: Arc<dyn Dial>,
+    ) -> Node {
         let name = Atom::new(&config.name);
         let mut salt = [0u8; 4];
         // The salt only makes refs of successive runs differ; a failing RNG is harmless.
@@ -146,6 +151,7 @@ impl Node {
                 listen_port,
                 background: Mutex::new(Vec::new()),
                 epmd_registration: Mutex::new(None),
+                dialer,
                 spawn: spawn::SpawnState::default(),
             }),
         }
@@ -443,7 +449,7 @@ impl Node {
     /// Queues a control message for `node`, connecting first when needed.
     pub(crate) fn route(&self, node: &Atom, control: ControlMessage, payload: Option<Term>) {
         if let Queued::Dial(attempt) = self.inner.conns.queue(node, Outgoing { control, payload }) {
-            crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+            self.inner.dialer.dial(self.clone(), node.clone(), attempt);
         }
     }
 
@@ -558,7 +564,7 @@ impl Node {
             Ok(up) => up,
             Err((rx, dial)) => {
                 if let Some(attempt) = dial {
-                    crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+                    self.inner.dialer.dial(self.clone(), node.clone(), attempt);
                 }
                 let limit = self.inner.config.setup_time * 3;
                 matches!(tokio::time::timeout(limit, rx).await, Ok(Ok(true)))
