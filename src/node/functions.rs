@@ -3,7 +3,7 @@
 //! Erlang code, so this table is what "a module is loaded here" means for rpc. It
 //! belongs to the node (it lives and dies with it, next to the spawn registry of
 //! [`Node::register_function`]); the rpc server in `services::rpc_server` looks
-//! functions up here with [`Node::callable`].
+//! functions up here with `Node::callable`.
 
 use super::{Node, Process};
 use crate::term::{Atom, Term};

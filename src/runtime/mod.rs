@@ -15,7 +15,7 @@ pub use mailbox::Mailbox;
 pub use mailbox::ReceiveError;
 pub use table::{AliasMode, Watched};
 
-/// The process handle is defined in [`crate::node`] (each of its operations is a signal
+/// The process handle is defined in the node module (each of its operations is a signal
 /// the node routes); this keeps `runtime::Process`, the path users already import.
 /// It is a name only: no code in `runtime` depends on the node.
 pub use crate::node::Process;
