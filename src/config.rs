@@ -1,6 +1,7 @@
 //! Node configuration: a plain struct with defaults and setters (quinn style). Limits are
 //! named, documented fields.
 
+use crate::proto::epmd::DEFAULT_EPMD_PORT;
 use std::time::Duration;
 
 /// How a node is set up. Build with [`NodeConfig::new`] and the setters.
@@ -67,7 +68,7 @@ impl NodeConfig {
             hidden: false,
             listen_port_range: (0, 0),
             listen_addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            epmd_port: crate::net::epmd_port_from_env(),
+            epmd_port: epmd_port_from_env(),
             net_ticktime: Duration::from_secs(60),
             net_tickintensity: 4,
             setup_time: Duration::from_secs(7),
@@ -125,5 +126,17 @@ impl NodeConfig {
     pub fn tick_interval(&self) -> Duration {
         let intensity = self.net_tickintensity.clamp(4, 1000);
         (self.net_ticktime / intensity).max(Duration::from_millis(10))
+    }
+}
+
+/// The EPMD port named by `ERL_EPMD_PORT`, else 4369 (§1.1). Part of the configuration
+/// (the default of [`NodeConfig::epmd_port`]); `net` re-exports it for its EPMD client.
+pub fn epmd_port_from_env() -> u16 {
+    match std::env::var("ERL_EPMD_PORT") {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            tracing::warn!(%value, "ERL_EPMD_PORT is not a port number; using 4369");
+            DEFAULT_EPMD_PORT
+        }),
+        Err(_) => DEFAULT_EPMD_PORT,
     }
 }

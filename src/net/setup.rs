@@ -5,20 +5,42 @@
 use super::connection;
 use super::epmd_client::{EpmdClient, EpmdError};
 use crate::config::NodeConfig;
-use crate::node::{AcceptDecision, Node, NodeError};
+use crate::node::{AcceptDecision, Dial, Node, NodeError};
 use crate::proto::handshake::{
     Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, Initiator,
     InitiatorConfig, InitiatorNext, LocalName,
 };
 use crate::term::Atom;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, info_span, warn, Instrument};
 
+impl Node {
+    /// Starts a node: binds the distribution listener, registers with EPMD (the
+    /// registration lives as long as the node) and starts `net_kernel`, so peers can
+    /// connect and `net_adm:ping` it.
+    ///
+    /// Defined here rather than in `node` because starting needs the tokio transport;
+    /// this keeps the node free of it.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        start_node(config).await
+    }
+}
+
+/// The node's [`Dial`]: connections over TCP, as OTP's `inet_tcp_dist` makes them.
+struct TcpDist;
+
+impl Dial for TcpDist {
+    fn dial(&self, node: Node, peer: Atom, attempt: u64) {
+        spawn_dial(node, peer, attempt);
+    }
+}
+
 /// Starts a node: listener, EPMD registration, accept loop, `net_kernel`.
-pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
+async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
     let (alive, _host) = match config.name.split_once('@') {
         Some((a, h)) if !a.is_empty() && !h.is_empty() => (a.to_string(), h.to_string()),
         _ => return Err(NodeError::BadName(config.name.clone())),
@@ -37,13 +59,13 @@ pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
         .as_ref()
         .map(|r| r.creation())
         .unwrap_or_else(|| random_u32().max(4));
-    let node = Node::from_parts(config, creation, port);
+    let node = Node::from_parts(config, creation, port, Arc::new(TcpDist));
     let span = info_span!("node", name = %node.name());
     *node
         .inner
         .epmd_registration
         .lock()
-        .unwrap_or_else(|e| e.into_inner()) = registration;
+        .unwrap_or_else(|e| e.into_inner()) = registration.map(|r| Box::new(r) as _);
     // net_kernel first: a peer's first act is often `net_adm:ping` (§7.1).
     crate::services::net_kernel::start(&node)
         .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
@@ -259,7 +281,7 @@ async fn take_over(node: &Node, peer: &Atom, attempt: u64) -> Result<(), SetupEr
 }
 
 /// Starts a dial toward `peer` in the background (auto-connect).
-pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
+fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
     let span = info_span!("dial", peer = %peer);
     tokio::spawn(
         async move {

@@ -3,17 +3,25 @@
 //! can run in one test process.
 
 mod connections;
+mod dial;
 mod dispatch;
+mod functions;
+pub(crate) mod gen_call;
 mod monitor_nodes;
 mod outqueue;
+mod process;
 mod signals;
 mod spawn;
 
+pub use functions::{RpcClass, RpcException, RpcHandler, RpcProcessHandler, RpcResult};
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
+pub use process::Process;
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{AcceptDecision, ClosedOutcome, UpInfo};
+pub(crate) use dial::Dial;
+pub(crate) use functions::Callable;
 pub(crate) use outqueue::{OutQueue, Outgoing};
 
 use crate::config::NodeConfig;
@@ -22,9 +30,8 @@ use crate::proto::dist::EncodedTerm;
 use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
 use crate::runtime::mailbox::Mailbox;
-use crate::runtime::process::{panic_reason, CatchUnwind};
+use crate::runtime::panic::{panic_reason, CatchUnwind};
 use crate::runtime::table::{LinkState, Monitor, ProcessTable, RegisterError, Watch, Watched};
-use crate::runtime::Process;
 use crate::term::{Atom, Pid, Reference, Term};
 use connections::Connections;
 use std::future::Future;
@@ -79,7 +86,7 @@ pub enum NodeError {
     #[error("could not listen for distribution connections: {0}")]
     Listen(std::io::Error),
     #[error("EPMD registration failed: {0}")]
-    Epmd(#[from] crate::net::epmd_client::EpmdError),
+    Epmd(#[from] crate::proto::epmd::EpmdError),
     #[error("cookie: {0}")]
     Cookie(String),
 }
@@ -98,7 +105,11 @@ pub(crate) struct NodeInner {
     pub(crate) listen_port: u16,
     /// Tasks to stop at shutdown, and the EPMD registration guard.
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    pub(crate) epmd_registration: Mutex<Option<crate::net::epmd_client::EpmdRegistration>>,
+    /// Whatever keeps the name registered with EPMD (set by the net layer); held only to
+    /// be dropped at shutdown, which unregisters the name.
+    pub(crate) epmd_registration: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
+    /// Sets up connections for auto-connect (see `dial`); given by the net layer.
+    pub(crate) dialer: Arc<dyn Dial>,
     /// Registered spawnable functions and our outstanding spawn requests (§5.4).
     pub(crate) spawn: spawn::SpawnState,
 }
@@ -116,15 +127,14 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Starts a node: binds the distribution listener, registers with EPMD (the
-    /// registration lives as long as the node) and starts `net_kernel`, so peers can
-    /// connect and `net_adm:ping` it.
-    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
-        crate::net::start_node(config).await
-    }
-
-    /// Builds the node value around an already bound listener (used by the net layer).
-    pub(crate) fn from_parts(config: NodeConfig, creation: u32, listen_port: u16) -> Node {
+    /// Builds the node value around an already bound listener (used by the net layer,
+    /// which also defines `Node::start` and gives the node its `dialer`).
+    pub(crate) fn from_parts(
+        config: NodeConfig,
+        creation: u32,
+        listen_port: u16,
+        dialer: Arc<dyn Dial>,
+    ) -> Node {
         let name = Atom::new(&config.name);
         let mut salt = [0u8; 4];
         // The salt only makes refs of successive runs differ; a failing RNG is harmless.
@@ -145,6 +155,7 @@ impl Node {
                 listen_port,
                 background: Mutex::new(Vec::new()),
                 epmd_registration: Mutex::new(None),
+                dialer,
                 spawn: spawn::SpawnState::default(),
             }),
         }
@@ -495,7 +506,7 @@ impl Node {
         let out = Self::outgoing(control, payload)?;
         let q = self.inner.conns.queue(node, out);
         if let Some(attempt) = q.dial {
-            crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+            self.inner.dialer.dial(self.clone(), node.clone(), attempt);
         }
         q.busy
     }
@@ -612,7 +623,7 @@ impl Node {
             Ok(up) => up,
             Err((rx, dial)) => {
                 if let Some(attempt) = dial {
-                    crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+                    self.inner.dialer.dial(self.clone(), node.clone(), attempt);
                 }
                 let limit = self.inner.config.setup_time.saturating_mul(3);
                 matches!(tokio::time::timeout(limit, rx).await, Ok(Ok(true)))
@@ -631,9 +642,9 @@ impl Node {
         }
         let mut p = self.process();
         let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(self.name().clone())]);
-        let dest = crate::services::gen::Dest::Remote(Atom::new("net_kernel"), node.clone());
+        let dest = gen_call::Dest::Remote(Atom::new("net_kernel"), node.clone());
         matches!(
-            crate::services::gen::call(&mut p, &dest, request, Duration::from_secs(10)).await,
+            gen_call::call(&mut p, &dest, request, Duration::from_secs(10)).await,
             Ok(t) if t.is_atom("yes")
         )
     }

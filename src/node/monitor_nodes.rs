@@ -14,8 +14,7 @@
 //! * `{node_type, visible}` (or only `nodedown_reason`) reports visible nodes,
 //!   `{node_type, hidden}` hidden ones, `{node_type, all}` both.
 
-use super::{Node, NodeEvent, NodeKind};
-use crate::runtime::Process;
+use super::{Node, NodeEvent, NodeKind, Process};
 use crate::term::{Atom, Term};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;

@@ -14,12 +14,12 @@
 //! error, Pid | Reason}`. Link and monitor state are set up by the dispatcher when the
 //! reply arrives, before any later signal of the new process is handled.
 
-use super::{Node, SpawnOpts};
+use super::{Node, Process, SpawnOpts};
 use crate::proto::control::spawn::{REPLY_FLAG_LINK, REPLY_FLAG_MONITOR};
 use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::DistFlags;
 use crate::runtime::table::{LinkState, Watch, Watched};
-use crate::runtime::{Process, ReceiveError};
+use crate::runtime::ReceiveError;
 use crate::term::{Atom, Pid, Reference, Term};
 use std::collections::HashMap;
 use std::future::Future;
@@ -65,9 +65,9 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct SpawnState {
     functions: Mutex<HashMap<Mfa, SpawnHandler>>,
-    /// Functions callable through rpc/erpc (`services::rpc_server`, §9.2): kept here so
-    /// the registry lives and dies with its node.
-    pub(crate) callables: Mutex<HashMap<Mfa, crate::services::rpc_server::Callable>>,
+    /// Functions callable through rpc/erpc (see `functions`, §9.2): kept here so the
+    /// registry lives and dies with its node.
+    pub(crate) callables: Mutex<HashMap<Mfa, super::Callable>>,
     pending: Mutex<HashMap<Reference, Pending>>,
 }
 

@@ -30,7 +30,7 @@
 
 use super::gen::From;
 use crate::node::{Node, SpawnOpts};
-use crate::runtime::process::panic_reason;
+use crate::runtime::panic::panic_reason;
 use crate::runtime::table::RegisterError;
 use crate::runtime::{Process, ReceiveError};
 use crate::term::{Atom, Pid, Term};

@@ -56,56 +56,20 @@ mod names;
 mod resolve;
 mod server;
 mod session;
+mod state;
 
 pub use resolve::Method;
+pub use state::SERVER;
 
 use self::lock::{delete_global_lock, lock_known};
-use self::names::Shared;
 use self::resolve::resolve_here;
-use self::server::Server;
+use self::state::{atom, server_atom, tuple, Server, Shared};
 use super::gen::{self, Dest};
 use super::gen_server::{self, StartError};
 use crate::node::Node;
 use crate::term::{Atom, Pid, Term};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// The registered name of the server on every node.
-pub const SERVER: &str = "global_name_server";
-const VSN: i64 = 8;
-const POP_VSN: i64 = 7;
-const LOST_CONN_KEEP: Duration = Duration::from_secs(3600);
-const RPC_TIMEOUT: Duration = Duration::from_secs(3600);
-
-fn atom(s: &str) -> Term {
-    Term::atom(s)
-}
-
-fn tuple(v: Vec<Term>) -> Term {
-    Term::tuple(v)
-}
-
-fn server_atom() -> Atom {
-    Atom::new(SERVER)
-}
-
-fn lock_mutex<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn node_of_list_entry(t: &Term) -> Option<(Atom, i64)> {
-    match t {
-        Term::Atom(a) => Some((a.clone(), 0)),
-        _ => match t.as_tuple() {
-            Some([Term::Atom(a), v]) => Some((a.clone(), v.as_int().unwrap_or(0))),
-            _ => None,
-        },
-    }
-}
-
-fn list_of(t: &Term) -> Vec<Term> {
-    t.as_list().map(|l| l.to_vec()).unwrap_or_default()
-}
 
 /// Why a [`Global`] operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -1,13 +1,15 @@
 //! The process API a library user (and every built-in service) programs against.
+//!
+//! It lives in `node`, not `runtime`: every operation of a [`Process`] (send, link,
+//! monitor, exit) is a signal the node routes, locally or over a connection, so the
+//! handle needs the [`Node`]. `runtime` keeps the parts that need no node (mailbox,
+//! process table, ids) and re-exports this type as `runtime::Process`.
 
-use super::mailbox::{Mailbox, ReceiveError};
-use super::table::{AliasMode, RegisterError, Watched};
-use crate::node::{LinkError, Node};
+use super::{LinkError, Node};
+use crate::runtime::mailbox::{Mailbox, ReceiveError};
+use crate::runtime::table::{AliasMode, RegisterError, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// A Rust process: a pid with a mailbox, owned by the task that runs it.
@@ -260,29 +262,4 @@ impl Drop for Process {
         };
         self.node.process_exited(&self.pid, reason);
     }
-}
-
-/// Runs a future, turning a panic inside it into an `Err` with the panic payload.
-pub(crate) struct CatchUnwind<F>(pub Pin<Box<F>>);
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
-}
-
-/// The exit reason for a panic: `{panic, <<"message">>}`.
-pub(crate) fn panic_reason(payload: &(dyn std::any::Any + Send)) -> Term {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "process panicked".to_string());
-    Term::tuple(vec![Term::atom("panic"), Term::binary(text.into_bytes())])
 }
