@@ -31,7 +31,9 @@ use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
 use crate::runtime::mailbox::Mailbox;
 use crate::runtime::panic::{panic_reason, CatchUnwind};
-use crate::runtime::table::{LinkState, Monitor, ProcessTable, RegisterError, Watch, Watched};
+use crate::runtime::table::{
+    key, LinkState, Monitor, ProcKey, ProcessTable, RegisterError, Watch, Watched,
+};
 use crate::term::{Atom, Pid, Reference, Term};
 use connections::Connections;
 use std::future::Future;
@@ -189,6 +191,14 @@ impl Node {
         }
     }
 
+    /// Moves this node's pid counter (id in the low word, serial in the high word), so
+    /// tests can reach the 32-bit id wrap without billions of spawns. Pids made before
+    /// stay valid and are never made again.
+    #[doc(hidden)]
+    pub fn set_next_pid_for_tests(&self, next: u64) {
+        self.inner.ids.set_next_pid(next);
+    }
+
     /// A new reference (`make_ref()`).
     pub fn make_ref(&self) -> Reference {
         self.inner.ids.new_ref()
@@ -246,8 +256,8 @@ impl Node {
         let p = self.new_process(opts.group_leader.clone(), true);
         let pid = p.pid().clone();
         if let Some(name) = &opts.name {
-            if let Err(e) = self.inner.table.register(name.clone(), pid.id) {
-                self.inner.table.with(|t| t.remove(pid.id));
+            if let Err(e) = self.inner.table.register(name.clone(), key(&pid)) {
+                self.inner.table.with(|t| t.remove(key(&pid)));
                 return Err((pid, e));
             }
         }
@@ -259,7 +269,7 @@ impl Node {
                 }
             } else {
                 self.inner.table.with(|t| {
-                    if let Some(e) = t.procs.get_mut(&pid.id) {
+                    if let Some(e) = t.procs.get_mut(&key(&pid)) {
                         e.links.insert(parent.clone(), LinkState::Active);
                     }
                 });
@@ -267,7 +277,7 @@ impl Node {
         }
         if let Some((watcher, reference)) = &opts.monitor {
             self.inner.table.with(|t| {
-                if let Some(e) = t.procs.get_mut(&pid.id) {
+                if let Some(e) = t.procs.get_mut(&key(&pid)) {
                     e.monitored_by.push(Monitor {
                         reference: reference.clone(),
                         watcher: watcher.clone(),
@@ -275,7 +285,7 @@ impl Node {
                     });
                 }
                 if self.inner.ids.is_local_pid(watcher) {
-                    if let Some(w) = t.procs.get_mut(&watcher.id) {
+                    if let Some(w) = t.procs.get_mut(&key(&watcher)) {
                         w.monitoring.insert(
                             reference.clone(),
                             Watch {
@@ -311,7 +321,7 @@ impl Node {
             }
             .instrument(span),
         );
-        self.inner.table.set_abort(pid.id, handle.abort_handle());
+        self.inner.table.set_abort(key(&pid), handle.abort_handle());
         Ok(pid)
     }
 
@@ -320,7 +330,7 @@ impl Node {
         if !self.inner.ids.is_local_pid(pid) {
             return Err(RegisterError::NoProc);
         }
-        self.inner.table.register(name, pid.id)
+        self.inner.table.register(name, key(&pid))
     }
 
     /// Removes a registered name.
@@ -345,7 +355,7 @@ impl Node {
 
     /// True if `pid` is a live local process.
     pub fn is_process_alive(&self, pid: &Pid) -> bool {
-        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(pid.id)
+        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(key(&pid))
     }
 
     /// Sends from the node's system pid (for code that is not a process).
@@ -370,7 +380,7 @@ impl Node {
     pub(crate) fn send_pid(&self, from: &Pid, to: &Pid, msg: Term) -> Option<Arc<OutQueue>> {
         if to.node == *self.name() {
             if to.creation == self.creation() {
-                self.deliver_local(to.id, msg);
+                self.deliver_local(key(&to), msg);
             } else {
                 debug!(to = %to, "message to an old incarnation dropped");
             }
@@ -525,7 +535,7 @@ impl Node {
         }
     }
 
-    pub(crate) fn deliver_local(&self, id: u32, msg: Term) -> bool {
+    pub(crate) fn deliver_local(&self, id: ProcKey, msg: Term) -> bool {
         match self.inner.table.sender(id) {
             Some(tx) => tx.send(msg).is_ok(),
             None => false,
@@ -684,7 +694,7 @@ impl Node {
     pub fn group_leader_of(&self, pid: &Pid) -> Option<Pid> {
         self.inner
             .table
-            .with(|t| t.procs.get(&pid.id).and_then(|e| e.group_leader.clone()))
+            .with(|t| t.procs.get(&key(&pid)).and_then(|e| e.group_leader.clone()))
     }
 
     /// Sets the group leader of local `pid` (`group_leader/2`; GROUP_LEADER, §5.1 op 7).
@@ -693,7 +703,7 @@ impl Node {
             return;
         }
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&pid.id) {
+            if let Some(e) = t.procs.get_mut(&key(&pid)) {
                 e.group_leader = Some(leader);
             }
         });

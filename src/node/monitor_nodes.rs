@@ -15,6 +15,7 @@
 //!   `{node_type, hidden}` hidden ones, `{node_type, all}` both.
 
 use super::{Node, NodeEvent, NodeKind, Process};
+use crate::runtime::table::{key, ProcKey};
 use crate::term::{Atom, Term};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -78,9 +79,9 @@ impl MonitorNodesOpts {
 struct State {
     /// `monitor_nodes` subscriptions: (pid id, options); one entry per call, as OTP
     /// counts repeated subscriptions.
-    subscribers: Vec<(u32, MonitorNodesOpts)>,
+    subscribers: Vec<(ProcKey, MonitorNodesOpts)>,
     /// `monitor_node(N, true)` calls not yet fired or cancelled: node → pid ids.
-    node_monitors: HashMap<Atom, Vec<u32>>,
+    node_monitors: HashMap<Atom, Vec<ProcKey>>,
     /// Whether each up connection is visible (NodeDown events do not say).
     up: HashMap<Atom, bool>,
     /// Every node this node has been connected to or asked about (`nodes(known)`).
@@ -102,7 +103,7 @@ impl NodeMonitors {
 impl State {
     /// Forgets what processes that have exited asked for, so a long-lived node whose
     /// short-lived processes subscribe does not accumulate entries.
-    fn prune(&mut self, alive: impl Fn(u32) -> bool) {
+    fn prune(&mut self, alive: impl Fn(ProcKey) -> bool) {
         self.subscribers.retain(|(id, _)| alive(*id));
         for v in self.node_monitors.values_mut() {
             v.retain(|id| alive(*id));
@@ -120,7 +121,7 @@ impl Node {
                 NodeEvent::NodeUp { node, visible } => {
                     s.up.insert(node.clone(), *visible);
                     s.known.insert(node.clone());
-                    let msgs: Vec<(u32, Term)> = s
+                    let msgs: Vec<(ProcKey, Term)> = s
                         .subscribers
                         .iter()
                         .filter(|(_, o)| o.reports(*visible))
@@ -130,7 +131,7 @@ impl Node {
                 }
                 NodeEvent::NodeDown { node, reason } => {
                     let visible = s.up.remove(node).unwrap_or(true);
-                    let msgs: Vec<(u32, Term)> = s
+                    let msgs: Vec<(ProcKey, Term)> = s
                         .subscribers
                         .iter()
                         .filter(|(_, o)| o.reports(visible))
@@ -188,7 +189,7 @@ impl Process {
         if node == me.name() {
             return true;
         }
-        let id = self.pid().id;
+        let id = key(self.pid());
         let mons = &me.inner.node_monitors;
         if !on {
             let mut s = mons.lock();
@@ -247,7 +248,7 @@ impl Process {
     /// the module docs); with `false` one subscription with the same options is
     /// removed. Returns false when `false` finds no such subscription.
     pub fn monitor_nodes(&self, on: bool, opts: MonitorNodesOpts) -> bool {
-        let id = self.pid().id;
+        let id = key(self.pid());
         let node = self.node();
         let mut s = node.inner.node_monitors.lock();
         if on {

@@ -18,7 +18,7 @@ use super::{Node, Process, SpawnOpts};
 use crate::proto::control::spawn::{REPLY_FLAG_LINK, REPLY_FLAG_MONITOR};
 use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::DistFlags;
-use crate::runtime::table::{LinkState, Watch, Watched};
+use crate::runtime::table::{key, LinkState, Watch, Watched};
 use crate::runtime::ReceiveError;
 use crate::term::{Atom, Pid, Reference, Term};
 use std::collections::HashMap;
@@ -337,7 +337,7 @@ impl Node {
         let pending = lock(&self.inner.spawn.pending).remove(req_id);
         let delivered = pending.is_some_and(|p| p.requester == *to)
             && self.inner.table.with(|t| {
-                let Some(e) = t.procs.get_mut(&to.id) else {
+                let Some(e) = t.procs.get_mut(&key(&to)) else {
                     return false;
                 };
                 let msg = match &result {
@@ -372,7 +372,7 @@ impl Node {
             }
             return;
         }
-        let reason = if self.inner.table.contains(to.id) {
+        let reason = if self.inner.table.contains(key(&to)) {
             "abandoned"
         } else {
             "noproc"
@@ -411,7 +411,7 @@ impl Node {
         };
         for (req_id, requester) in gone {
             self.deliver_local(
-                requester.id,
+                key(&requester),
                 spawn_reply_msg(&req_id, false, Term::atom("noconnection")),
             );
         }
