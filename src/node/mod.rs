@@ -285,7 +285,7 @@ impl Node {
                     });
                 }
                 if self.inner.ids.is_local_pid(watcher) {
-                    if let Some(w) = t.procs.get_mut(&key(&watcher)) {
+                    if let Some(w) = t.procs.get_mut(&key(watcher)) {
                         w.monitoring.insert(
                             reference.clone(),
                             Watch {
@@ -330,7 +330,7 @@ impl Node {
         if !self.inner.ids.is_local_pid(pid) {
             return Err(RegisterError::NoProc);
         }
-        self.inner.table.register(name, key(&pid))
+        self.inner.table.register(name, key(pid))
     }
 
     /// Removes a registered name.
@@ -355,7 +355,7 @@ impl Node {
 
     /// True if `pid` is a live local process.
     pub fn is_process_alive(&self, pid: &Pid) -> bool {
-        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(key(&pid))
+        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(key(pid))
     }
 
     /// Sends from the node's system pid (for code that is not a process).
@@ -380,7 +380,7 @@ impl Node {
     pub(crate) fn send_pid(&self, from: &Pid, to: &Pid, msg: Term) -> Option<Arc<OutQueue>> {
         if to.node == *self.name() {
             if to.creation == self.creation() {
-                self.deliver_local(key(&to), msg);
+                self.deliver_local(key(to), msg);
             } else {
                 debug!(to = %to, "message to an old incarnation dropped");
             }
@@ -694,7 +694,7 @@ impl Node {
     pub fn group_leader_of(&self, pid: &Pid) -> Option<Pid> {
         self.inner
             .table
-            .with(|t| t.procs.get(&key(&pid)).and_then(|e| e.group_leader.clone()))
+            .with(|t| t.procs.get(&key(pid)).and_then(|e| e.group_leader.clone()))
     }
 
     /// Sets the group leader of local `pid` (`group_leader/2`; GROUP_LEADER, §5.1 op 7).
@@ -703,7 +703,7 @@ impl Node {
             return;
         }
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&key(&pid)) {
+            if let Some(e) = t.procs.get_mut(&key(pid)) {
                 e.group_leader = Some(leader);
             }
         });

@@ -307,12 +307,10 @@ impl Node {
 
     /// Sets `trap_exit` for local `pid`; returns the old value.
     pub(crate) fn set_trap_exit(&self, pid: &Pid, on: bool) -> bool {
-        self.inner
-            .table
-            .with(|t| match t.procs.get_mut(&key(&pid)) {
-                Some(e) => std::mem::replace(&mut e.trap_exit, on),
-                None => false,
-            })
+        self.inner.table.with(|t| match t.procs.get_mut(&key(pid)) {
+            Some(e) => std::mem::replace(&mut e.trap_exit, on),
+            None => false,
+        })
     }
 
     /// `link(Other)` by local `me`.
@@ -323,10 +321,10 @@ impl Node {
         match self.local_id(other) {
             Some(oid) => {
                 let ok = self.inner.table.with(|t| {
-                    if !t.procs.contains_key(&oid) || !t.procs.contains_key(&key(&me)) {
+                    if !t.procs.contains_key(&oid) || !t.procs.contains_key(&key(me)) {
                         return false;
                     }
-                    if let Some(e) = t.procs.get_mut(&key(&me)) {
+                    if let Some(e) = t.procs.get_mut(&key(me)) {
                         e.links.insert(other.clone(), LinkState::Active);
                     }
                     if let Some(e) = t.procs.get_mut(&oid) {
@@ -343,7 +341,7 @@ impl Node {
             None if other.node == *self.name() => Err(LinkError::NoProc), // old incarnation
             None => {
                 self.inner.table.with(|t| {
-                    if let Some(e) = t.procs.get_mut(&key(&me)) {
+                    if let Some(e) = t.procs.get_mut(&key(me)) {
                         e.links.insert(other.clone(), LinkState::Active);
                     }
                 });
@@ -364,7 +362,7 @@ impl Node {
     pub(crate) fn unlink(&self, me: &Pid, other: &Pid) {
         match self.local_id(other) {
             Some(oid) => self.inner.table.with(|t| {
-                if let Some(e) = t.procs.get_mut(&key(&me)) {
+                if let Some(e) = t.procs.get_mut(&key(me)) {
                     e.links.remove(other);
                 }
                 if let Some(e) = t.procs.get_mut(&oid) {
@@ -373,7 +371,7 @@ impl Node {
             }),
             None => {
                 let id = self.inner.ids.new_unlink_id();
-                let had = self.inner.table.with(|t| match t.procs.get_mut(&key(&me)) {
+                let had = self.inner.table.with(|t| match t.procs.get_mut(&key(me)) {
                     Some(e) if e.links.get(other) == Some(&LinkState::Active) => {
                         e.links.insert(other.clone(), LinkState::Unlinking(id));
                         true
@@ -397,7 +395,7 @@ impl Node {
 
     /// LINK from remote `from` to local `to`.
     pub(crate) fn link_in(&self, from: &Pid, to: &Pid) {
-        let linked = self.inner.table.with(|t| match t.procs.get_mut(&key(&to)) {
+        let linked = self.inner.table.with(|t| match t.procs.get_mut(&key(to)) {
             Some(e) if self.inner.ids.is_local_pid(to) => {
                 // Existing state (even an unlink in flight) means the link is ignored.
                 e.links.entry(from.clone()).or_insert(LinkState::Active);
@@ -413,7 +411,7 @@ impl Node {
     /// UNLINK_ID from remote `from` to local `to`; always acknowledged (§5.2).
     pub(crate) fn unlink_id_in(&self, id: u64, from: &Pid, to: &Pid) {
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&key(&to)) {
+            if let Some(e) = t.procs.get_mut(&key(to)) {
                 if e.links.get(from) == Some(&LinkState::Active) {
                     e.links.remove(from);
                 }
@@ -433,7 +431,7 @@ impl Node {
     /// UNLINK_ID_ACK: our unlink `id` from local `to` toward remote `from` is done.
     pub(crate) fn unlink_ack_in(&self, id: u64, from: &Pid, to: &Pid) {
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&key(&to)) {
+            if let Some(e) = t.procs.get_mut(&key(to)) {
                 if e.links.get(from) == Some(&LinkState::Unlinking(id)) {
                     e.links.remove(from);
                 }
@@ -444,7 +442,7 @@ impl Node {
     /// Old UNLINK (op 4) from a peer without UNLINK_ID.
     pub(crate) fn unlink_in(&self, from: &Pid, to: &Pid) {
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&key(&to)) {
+            if let Some(e) = t.procs.get_mut(&key(to)) {
                 e.links.remove(from);
             }
         });
@@ -459,7 +457,7 @@ impl Node {
             alias,
         };
         let registered = self.inner.table.with(|t| {
-            let Some(e) = t.procs.get_mut(&key(&me)) else {
+            let Some(e) = t.procs.get_mut(&key(me)) else {
                 return false;
             };
             e.monitoring.insert(reference.clone(), watch);
@@ -537,7 +535,7 @@ impl Node {
     pub(crate) fn alias(&self, me: &Pid, mode: AliasMode) -> Reference {
         let reference = self.make_ref();
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&key(&me)) {
+            if let Some(e) = t.procs.get_mut(&key(me)) {
                 e.aliases.push(reference.clone());
                 t.aliases.insert(reference.clone(), (key(me), mode));
             }
@@ -550,7 +548,7 @@ impl Node {
         self.inner.table.with(|t| match t.aliases.get(alias) {
             Some((owner, _)) if *owner == key(me) => {
                 t.aliases.remove(alias);
-                if let Some(e) = t.procs.get_mut(&key(&me)) {
+                if let Some(e) = t.procs.get_mut(&key(me)) {
                     e.aliases.retain(|a| a != alias);
                 }
                 true

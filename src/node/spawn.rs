@@ -337,7 +337,7 @@ impl Node {
         let pending = lock(&self.inner.spawn.pending).remove(req_id);
         let delivered = pending.is_some_and(|p| p.requester == *to)
             && self.inner.table.with(|t| {
-                let Some(e) = t.procs.get_mut(&key(&to)) else {
+                let Some(e) = t.procs.get_mut(&key(to)) else {
                     return false;
                 };
                 let msg = match &result {
@@ -372,7 +372,7 @@ impl Node {
             }
             return;
         }
-        let reason = if self.inner.table.contains(key(&to)) {
+        let reason = if self.inner.table.contains(key(to)) {
             "abandoned"
         } else {
             "noproc"
