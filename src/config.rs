@@ -12,7 +12,7 @@ pub struct NodeConfig {
     /// The shared secret. Never logged.
     pub cookie: String,
     /// Hidden nodes are left out of peers' `nodes()` and do not take part in `global`
-    /// (protocol-notes §3.4).
+    /// (docs/protocol.md §3.4).
     pub hidden: bool,
     /// Port range for the distribution listener (`inet_dist_listen_min/max`). `(0, 0)`
     /// lets the OS choose.

@@ -1,7 +1,7 @@
 //! beamnode: a Rust node that joins Erlang/Elixir clusters as a distribution peer.
 //!
 //! Layout, bottom layer first; a module uses only the ones listed before it (see
-//! `docs/architecture.md`; `../shared/protocol-notes.md` for the protocol sections cited
+//! `docs/architecture.md`; `docs/protocol.md` for the protocol sections cited
 //! in docs):
 //! - [`term`]: the term model; [`etf`]: the External Term Format codec (§6).
 //! - [`proto`]: sans-IO protocol pieces — flags (§3), EPMD messages (§1), the handshake

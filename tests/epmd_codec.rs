@@ -1,4 +1,4 @@
-//! Byte-vector tests and proptest round trips for the EPMD codec (protocol-notes §1).
+//! Byte-vector tests and proptest round trips for the EPMD codec (docs/protocol.md §1).
 
 use beamnode::proto::epmd::*;
 use proptest::prelude::*;

@@ -1,4 +1,4 @@
-//! `EpmdClient::from_env` honours `ERL_EPMD_PORT` (protocol-notes §1.1). Kept alone in
+//! `EpmdClient::from_env` honours `ERL_EPMD_PORT` (docs/protocol.md §1.1). Kept alone in
 //! its own test binary because it changes the process environment.
 
 use beamnode::net::EpmdClient;

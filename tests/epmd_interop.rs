@@ -1,4 +1,4 @@
-//! EPMD interop with REAL OTP 25 (protocol-notes §1): OTP nodes and the `epmd` command
+//! EPMD interop with REAL OTP 25 (docs/protocol.md §1): OTP nodes and the `epmd` command
 //! line client against our server, and our client against the real `epmd` daemon.
 //!
 //! Never touches port 4369: every EPMD here listens on a free port, and OTP finds it via

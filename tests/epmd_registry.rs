@@ -1,4 +1,4 @@
-//! The sans-IO EPMD registry (protocol-notes §1.2, §1.3), driven without sockets.
+//! The sans-IO EPMD registry (docs/protocol.md §1.2, §1.3), driven without sockets.
 
 use beamnode::proto::epmd::*;
 

@@ -1,5 +1,5 @@
 //! Our EPMD client against our EPMD server, and hostile input to the server
-//! (protocol-notes §1). Real-OTP interop is in `epmd_interop.rs`.
+//! (docs/protocol.md §1). Real-OTP interop is in `epmd_interop.rs`.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Byte-vector tests from live OTP 25.2.3 captures (protocol-notes §13, §16.4): every
+//! Byte-vector tests from live OTP 25.2.3 captures (docs/protocol.md §13, §16.4): every
 //! term in the captured pass-through frames decodes and re-encodes to the same bytes.
 
 use beamnode::etf::{self, DecodeOptions};

@@ -1,5 +1,5 @@
 //! The handshake state machines against REAL OTP (`erl`, `epmd`), through a tiny
-//! test-only tokio driver (protocol-notes §2, §16.3).
+//! test-only tokio driver (docs/protocol.md §2, §16.3).
 //!
 //! Every `erl`/`epmd` started here is private: EPMD runs in the foreground on a free
 //! port (never 4369, never `-daemon`), `erl` gets `ERL_EPMD_PORT` and

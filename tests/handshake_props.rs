@@ -1,4 +1,4 @@
-//! proptest round trips for every handshake message (protocol-notes §2.2) and
+//! proptest round trips for every handshake message (docs/protocol.md §2.2) and
 //! "arbitrary bytes never panic" for every state.
 
 use beamnode::proto::handshake::messages::*;

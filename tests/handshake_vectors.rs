@@ -1,4 +1,4 @@
-//! Byte-exact handshake vectors (protocol-notes §16.3) and in-memory initiator ↔
+//! Byte-exact handshake vectors (docs/protocol.md §16.3) and in-memory initiator ↔
 //! acceptor runs covering every status path.
 
 use beamnode::proto::handshake::messages::{Complement, OldSendName, SendName};

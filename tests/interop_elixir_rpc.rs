@@ -1,4 +1,4 @@
-//! rpc and erpc from Elixir (issue 5; protocol-notes §9): an `elixir --sname` script
+//! rpc and erpc from Elixir (issue 5; docs/protocol.md §9): an `elixir --sname` script
 //! calls beamnode's `rust_math` with `:rpc.call`, `:erpc.call`, `:erpc.multicall`,
 //! `:erpc.send_request` + `:erpc.receive_response`, inside a `Task`, and sees the
 //! `{:badrpc, …}` / `{:exception, …}` shapes of a raising Rust function and of an

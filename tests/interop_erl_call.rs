@@ -1,4 +1,4 @@
-//! `erl_call -a` against beamnode (protocol-notes §9.4): erl_call is a C node (ei). It
+//! `erl_call -a` against beamnode (docs/protocol.md §9.4): erl_call is a C node (ei). It
 //! sends `{From, {call, M, F, A, user}}` to `rex` and waits for `{rex, Reply}`, and
 //! it does not offer DFLAG_SEND_SENDER, so the reply must travel as a plain SEND
 //! (§5.1). Run with the host's erl_call (OTP 25) and the newer-OTP root's (OTP 27),

@@ -1,4 +1,4 @@
-//! `global` against real OTP (docs/global-design.md, protocol-notes §10): a beamnode
+//! `global` against real OTP (docs/global-design.md, docs/protocol.md §10): a beamnode
 //! `global_name_server` is a peer of OTP's. OTP's `global:sync()` completes with us,
 //! names registered on either side (before or after the connection) are seen on the
 //! other, `global:send` reaches a Rust owner, and an owner's exit removes the name on

@@ -1,4 +1,4 @@
-//! Links and exit signals against real OTP 25 (protocol-notes §5.1, §5.2): LINK,
+//! Links and exit signals against real OTP 25 (docs/protocol.md §5.1, §5.2): LINK,
 //! UNLINK_ID / UNLINK_ID_ACK, EXIT / EXIT2 in their payload forms, trap_exit, `kill`,
 //! `noconnection`. Driven from the BEAM side (as typed in `erl`) and from Rust.
 

@@ -1,4 +1,4 @@
-//! Monitors against real OTP 25 (protocol-notes §5.1 MONITOR_P / DEMONITOR_P /
+//! Monitors against real OTP 25 (docs/protocol.md §5.1 MONITOR_P / DEMONITOR_P /
 //! MONITOR_P_EXIT, §7.3): by pid and by registered name, both directions, with the
 //! `DOWN` reasons `noproc`, `noconnection` and the real exit reason.
 

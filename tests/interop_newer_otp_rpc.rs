@@ -1,4 +1,4 @@
-//! rpc and erpc against a newer OTP (27 by default; issue 5; protocol-notes §9.1–§9.4,
+//! rpc and erpc against a newer OTP (27 by default; issue 5; docs/protocol.md §9.1–§9.4,
 //! §5.4), run from the Debian root made by `scripts/otp-root.sh` (see
 //! `tests/interop_newer_otp.rs`; `BEAMNODE_OTP_ROOT` picks another, such as OTP 29).
 //! The scenarios are the ones run against the host's OTP 25 (tests/rpc_scenarios/):

@@ -1,4 +1,4 @@
-//! Node monitoring against real OTP 25 (protocol-notes §7.3): `monitor_node` and
+//! Node monitoring against real OTP 25 (docs/protocol.md §7.3): `monitor_node` and
 //! `monitor_nodes` (with and without options, hidden peers) from Rust, and
 //! `erlang:monitor_node/2` + `net_kernel:monitor_nodes/2` on BEAM watching the Rust
 //! node come and go; `nodes/1` kinds.

@@ -1,4 +1,4 @@
-//! `pg` process groups against real OTP (protocol-notes §11): a beamnode scope is a
+//! `pg` process groups against real OTP (docs/protocol.md §11): a beamnode scope is a
 //! peer of OTP's own `pg` scope processes. Membership travels both ways (join, leave,
 //! member exit, node down), a node that connects later gets the full state by `sync`,
 //! several groups and a non-default scope are kept apart, `monitor_scope` reports

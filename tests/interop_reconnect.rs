@@ -1,5 +1,5 @@
 //! A peer that comes back under the same name before its old connection is seen to
-//! die (protocol-notes §2.6, §7.3), against real OTP 25:
+//! die (docs/protocol.md §2.6, §7.3), against real OTP 25:
 //!
 //! * the restarted `erl` dials us while the old connection is still up (the old VM is
 //!   frozen with SIGSTOP, the new one registers with a second private EPMD): we answer

@@ -1,4 +1,4 @@
-//! The legacy `rex` rpc server against real OTP 25 (issue 5, protocol-notes §9.3, §9.4,
+//! The legacy `rex` rpc server against real OTP 25 (issue 5, docs/protocol.md §9.3, §9.4,
 //! §12), both ways:
 //!
 //! - Client: `rpc_client::call` / `cast` / `multicall` toward a peer *without*

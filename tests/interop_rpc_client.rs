@@ -1,4 +1,4 @@
-//! Calling BEAM from Rust against real OTP 25 (issue 5 part 2, protocol-notes §9.1,
+//! Calling BEAM from Rust against real OTP 25 (issue 5 part 2, docs/protocol.md §9.1,
 //! §9.2, §5.4): `rpc_client::call` / `cast` / `multicall` over erpc spawn requests, with
 //! typed errors (tests/rpc_scenarios/client.rs, also run against a newer OTP by
 //! tests/interop_newer_otp_rpc.rs), and the `beamnode call | names | ping` commands as a

@@ -1,4 +1,4 @@
-//! Serving rpc and erpc against real OTP 25 (issue 5, protocol-notes §9.2, §9.4,
+//! Serving rpc and erpc against real OTP 25 (issue 5, docs/protocol.md §9.2, §9.4,
 //! §15 traps 3–4). The scenarios (tests/rpc_scenarios/server.rs, also run against a
 //! newer OTP by tests/interop_newer_otp_rpc.rs): an `erl -eval` script calls the Rust
 //! node through every OTP rpc/erpc path and makes the same calls to a second BEAM node,

@@ -1,4 +1,4 @@
-//! Spawn requests and group-leader I/O against real OTP 25 (issue 4, protocol-notes
+//! Spawn requests and group-leader I/O against real OTP 25 (issue 4, docs/protocol.md
 //! §5.4, §12, §15 trap 3). BEAM → Rust: `spawn/4`, `spawn_link/4`, `spawn_monitor/4`,
 //! an undefined function (compared with a BEAM → BEAM spawn in the same script), a
 //! fun, `rpc:call`, output through the spawner's group leader, and the same from

@@ -1,4 +1,4 @@
-//! Real OTP 25.2.3 frames from protocol-notes §16.4 (captured live, pass-through
+//! Real OTP 25.2.3 frames from docs/protocol.md §16.4 (captured live, pass-through
 //! framing): decoded byte-exact through framing → DistDecoder, checked field by field,
 //! and re-encoded with DistEncoder to the identical bytes.
 

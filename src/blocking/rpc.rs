@@ -1,5 +1,5 @@
 //! `rpc:call` and `net_adm:ping` over one blocking [`Connection`], with the same wire
-//! shapes and result mapping as [`crate::services::rpc_client`] (protocol-notes §9.1,
+//! shapes and result mapping as [`crate::services::rpc_client`] (docs/protocol.md §9.1,
 //! §9.2, §9.4, §7.1).
 //!
 //! Two ways to call, both with our pid as the group leader of the process that runs

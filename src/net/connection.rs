@@ -1,6 +1,6 @@
 //! The tokio driver of one up connection: it only moves bytes and time between the
 //! socket, the node and [`crate::proto::connection::Connection`], which holds every
-//! rule (protocol-notes §4, §5). One task per connection: read what the socket has,
+//! rule (docs/protocol.md §4, §5). One task per connection: read what the socket has,
 //! hand complete messages to the node, take queued messages (many per write, up to a
 //! batch), write what the socket takes, and call the connection at its deadline.
 

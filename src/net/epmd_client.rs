@@ -1,4 +1,4 @@
-//! EPMD client (protocol-notes §1): register this node, look up others, list names.
+//! EPMD client (docs/protocol.md §1): register this node, look up others, list names.
 //!
 //! Every call opens its own TCP connection, as OTP's `erl_epmd` does (§1.3); the
 //! registration connection must then stay open for as long as the node wants to be

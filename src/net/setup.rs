@@ -1,5 +1,5 @@
 //! Connection set-up: the listener with the acceptor handshake, the dialer with the
-//! initiator handshake (protocol-notes §2), and node start-up (listen, register with
+//! initiator handshake (docs/protocol.md §2), and node start-up (listen, register with
 //! EPMD, start `net_kernel`).
 
 use super::connection;

@@ -1,4 +1,4 @@
-//! Delivery of control messages received from a peer (protocol-notes §5): the single
+//! Delivery of control messages received from a peer (docs/protocol.md §5): the single
 //! dispatch point. Messages for dead or unknown processes are dropped silently, as OTP
 //! does (§4.5); signals follow the rules in `signals.rs`.
 

@@ -1,5 +1,5 @@
 //! The node's table of callable Rust functions: `{Module, Function, Arity}` to the Rust
-//! code that answers rpc and erpc calls for it (protocol-notes §9). beamnode cannot load
+//! code that answers rpc and erpc calls for it (docs/protocol.md §9). beamnode cannot load
 //! Erlang code, so this table is what "a module is loaded here" means for rpc. It
 //! belongs to the node (it lives and dies with it, next to the spawn registry of
 //! [`Node::register_function`]); the rpc server in `services::rpc_server` looks
@@ -135,7 +135,7 @@ impl Node {
     /// [`register_rpc_async`](Self::register_rpc_async) for a function that runs as a
     /// process, as an Erlang function called by rpc does: `f` gets a fresh [`Process`]
     /// whose group leader is the caller's (the `GL` of the spawn request or of the
-    /// `rex` request, protocol-notes §9.2, §9.4, §12), so `services::io::put_chars` on
+    /// `rex` request, docs/protocol.md §9.2, §9.4, §12), so `services::io::put_chars` on
     /// it prints in the calling shell. The process ends when `f`'s future finishes.
     pub fn register_rpc_process<F, Fut>(&self, module: &str, function: &str, arity: u32, f: F)
     where

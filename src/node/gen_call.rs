@@ -1,5 +1,5 @@
 //! `gen:call/4` as the node itself needs it: `net_adm:ping/1` is a `'$gen_call'` to the
-//! peer's `net_kernel` (protocol-notes §7.1, §8.1). It lives here, below the services,
+//! peer's `net_kernel` (docs/protocol.md §7.1, §8.1). It lives here, below the services,
 //! so the node does not depend on them; `services::gen` re-exports it next to cast,
 //! reply and multi_call.
 //!

@@ -182,7 +182,7 @@ impl Node {
         &self.inner.config
     }
 
-    /// The flags this node offers in handshakes (protocol-notes §3).
+    /// The flags this node offers in handshakes (docs/protocol.md §3).
     pub fn dist_flags(&self) -> DistFlags {
         if self.inner.config.hidden {
             DistFlags::IMPLEMENTED

@@ -1,4 +1,4 @@
-//! Node monitoring (protocol-notes §7.3): `erlang:monitor_node/2` (`{nodedown, N}`)
+//! Node monitoring (docs/protocol.md §7.3): `erlang:monitor_node/2` (`{nodedown, N}`)
 //! and `net_kernel:monitor_nodes/1,2` (`{nodeup, N}` / `{nodedown, N}` and, with
 //! options, `{nodeup, N, Info}` / `{nodedown, N, Info}`). Like in OTP this is purely
 //! local bookkeeping: nothing goes over the wire. Subscriptions are driven by the

@@ -166,7 +166,7 @@ impl Process {
         self.node.link(&self.pid, other)
     }
 
-    /// `unlink(Pid)` (UNLINK_ID for remote pids, protocol-notes §5.2).
+    /// `unlink(Pid)` (UNLINK_ID for remote pids, docs/protocol.md §5.2).
     pub fn unlink(&self, other: &Pid) {
         self.node.unlink(&self.pid, other)
     }

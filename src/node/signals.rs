@@ -1,4 +1,4 @@
-//! Erlang's signal rules for links, monitors, aliases and exits (protocol-notes §5.2,
+//! Erlang's signal rules for links, monitors, aliases and exits (docs/protocol.md §5.2,
 //! §5.1 MONITOR_P/EXIT rows, §7.3), applied to local processes. Remote ends get the
 //! matching control messages; local ends are updated in the process table.
 //!

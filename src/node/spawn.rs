@@ -1,4 +1,4 @@
-//! Spawn requests both ways (protocol-notes §5.4, §15 trap 3, §9.1).
+//! Spawn requests both ways (docs/protocol.md §5.4, §15 trap 3, §9.1).
 //!
 //! Serving: a BEAM node's `spawn/4`, `spawn_link/4`, `spawn_monitor/4` (and erpc) arrive
 //! as SPAWN_REQUEST for `{M, F, Arity}` + ArgList. beamnode cannot load Erlang code, so

@@ -1,4 +1,4 @@
-//! One up distribution connection as a sans-IO state machine (protocol-notes §4, §5):
+//! One up distribution connection as a sans-IO state machine (docs/protocol.md §4, §5):
 //! bytes and time in; messages, bytes to write and the next deadline out.
 //!
 //! Every rule of a connection after its handshake lives here, once, for both drivers

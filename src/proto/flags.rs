@@ -1,4 +1,4 @@
-//! Distribution capability flags (protocol-notes §3). Values are taken from OTP's
+//! Distribution capability flags (docs/protocol.md §3). Values are taken from OTP's
 //! `lib/kernel/include/dist.hrl` / `erts/emulator/beam/dist.h`, not from the prose docs
 //! (which give the wrong bit for `MANDATORY_25_DIGEST`, §3.2).
 
@@ -71,7 +71,8 @@ impl DistFlags {
     pub const MANDATORY_26: DistFlags = DistFlags((1 << 34) | 0x200_0000);
 
     /// What beamnode requires of every peer: the OTP 26+ mandatory set. OTP 25 offers
-    /// all of it by default (§3.3), and OTP 23/24 offer V4_NC/UNLINK_ID too.
+    /// all of it by default (§3.3), and so does OTP 24; OTP 23 lacks V4_NC (added in
+    /// OTP 24) and is refused with a log line naming the missing flag.
     pub const REQUIRED: DistFlags = DistFlags(Self::MANDATORY_25.0 | Self::MANDATORY_26.0);
 
     /// Everything beamnode implements, without PUBLISHED. Each bit here is backed by

@@ -1,4 +1,4 @@
-//! Post-handshake framing (protocol-notes §4.1): every frame is `Len:32 | Payload`
+//! Post-handshake framing (docs/protocol.md §4.1): every frame is `Len:32 | Payload`
 //! (big-endian, "packet 4"), and `Len = 0` is a tick.
 //!
 //! [`FrameReader`] splits a byte stream into frames without copying payloads: feed it

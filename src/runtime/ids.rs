@@ -78,7 +78,7 @@ impl IdAllocator {
         }
     }
 
-    /// A fresh, non-zero UNLINK_ID id (protocol-notes §5.2: id 0 is invalid).
+    /// A fresh, non-zero UNLINK_ID id (docs/protocol.md §5.2: id 0 is invalid).
     pub fn new_unlink_id(&self) -> u64 {
         self.next_unlink.fetch_add(1, Ordering::Relaxed).max(1)
     }

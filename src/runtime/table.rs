@@ -14,7 +14,7 @@ pub struct Monitor {
     /// Who gets the `DOWN`.
     pub watcher: Pid,
     /// Set when the monitor was made by registered name: the `DOWN` then names the
-    /// process as `{Name, Node}` (protocol-notes §5.1, MONITOR_P_EXIT).
+    /// process as `{Name, Node}` (docs/protocol.md §5.1, MONITOR_P_EXIT).
     pub by_name: Option<Atom>,
 }
 
@@ -45,7 +45,7 @@ pub struct Watch {
     pub alias: bool,
 }
 
-/// State of one link (protocol-notes §5.2): active, or being removed by our
+/// State of one link (docs/protocol.md §5.2): active, or being removed by our
 /// UNLINK_ID with this id (exit signals over it are ignored meanwhile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {

@@ -1,4 +1,4 @@
-//! gen_server call/cast/reply wire shapes (protocol-notes §8), for Rust clients and
+//! gen_server call/cast/reply wire shapes (docs/protocol.md §8), for Rust clients and
 //! servers. A call is made as OTP 24+ makes it: a monitor whose reference is also an
 //! alias, the request tagged `[alias | Ref]`, the reply expected at the alias; so a
 //! reply after a timeout is dropped by the node instead of lingering in the mailbox.

@@ -1,5 +1,5 @@
 //! The gen_server behaviour for Rust processes: a [`GenServer`] value runs in its own
-//! process and answers what OTP's `gen_server` module sends (protocol-notes §8), so
+//! process and answers what OTP's `gen_server` module sends (docs/protocol.md §8), so
 //! Elixir's `GenServer.call/3`, `cast/2`, `multi_call/4`, `abcast/3` and
 //! `Process.monitor/1` work on it as on a BEAM server, and `:sys.get_state/1`,
 //! `get_status`, `suspend`, `resume` and `terminate` are answered.

@@ -1,5 +1,5 @@
 //! `pg`: OTP's process groups (OTP 23+), as a peer of OTP's own scope processes
-//! (protocol-notes §11), not a proxy. A scope is a process registered under the scope
+//! (docs/protocol.md §11), not a proxy. A scope is a process registered under the scope
 //! name (default `pg`) on every node that takes part; scopes of the same name on
 //! connected nodes find each other and exchange their **local** members:
 //!

@@ -1,4 +1,4 @@
-//! Serving rpc and erpc (protocol-notes §9.2, §9.4, §5.4, §15 traps 3–4).
+//! Serving rpc and erpc (docs/protocol.md §9.2, §9.4, §5.4, §15 traps 3–4).
 //!
 //! Rust functions registered with [`Node::register_rpc`] (sync) or
 //! [`Node::register_rpc_async`] are *callables*: they take the argument list and

@@ -1,4 +1,4 @@
-//! Calling BEAM from Rust with `rpc_client` (issue 5 part 2, protocol-notes §9.1, §9.2,
+//! Calling BEAM from Rust with `rpc_client` (issue 5 part 2, docs/protocol.md §9.1, §9.2,
 //! §5.4): `call` / `call_in` / `cast` / `multicall` over erpc spawn requests, with typed
 //! errors. Written once and run against two releases: the host's OTP 25 (`root` None,
 //! tests/interop_rpc_client.rs) and a newer OTP run through chroot (`root` Some,

@@ -1,4 +1,4 @@
-//! BEAM calling beamnode's rpc server (issue 5; protocol-notes §9.2–§9.4, §15 traps
+//! BEAM calling beamnode's rpc server (issue 5; docs/protocol.md §9.2–§9.4, §15 traps
 //! 3–4), written once and run against two releases: the host's OTP 25 (`root` None,
 //! tests/interop_rpc_server.rs) and a newer OTP run through chroot (`root` Some,
 //! tests/interop_newer_otp_rpc.rs). Included with `#[path]` by those test files only.

@@ -1,5 +1,5 @@
 //! EPMD, the Erlang port mapper daemon: sans-IO message codec and registry
-//! (protocol-notes §1).
+//! (docs/protocol.md §1).
 //!
 //! * [`EpmdRequest`] — the requests a client sends, each framed as `Len:16 | Request`
 //!   (§1.1). Decoding is two-pass: [`request_frame_len`] answers "is a whole request in

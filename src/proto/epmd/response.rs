@@ -1,4 +1,4 @@
-//! EPMD responses. None carries a length prefix (protocol-notes §1.1); the ALIVE2 and
+//! EPMD responses. None carries a length prefix (docs/protocol.md §1.1); the ALIVE2 and
 //! PORT2 replies are self-delimiting, the text replies end when EPMD closes the socket.
 
 use super::{code, get_u16, get_u32, EpmdError, NodeInfo, FAILED_CREATION};

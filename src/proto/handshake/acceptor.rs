@@ -1,4 +1,4 @@
-//! The listening side (B) of the handshake (protocol-notes §2.2, §2.4, §2.5, §2.6).
+//! The listening side (B) of the handshake (docs/protocol.md §2.2, §2.4, §2.5, §2.6).
 
 use super::digest::{digests_equal, gen_digest, Cookie};
 use super::messages::{

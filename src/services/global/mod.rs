@@ -1,5 +1,5 @@
 //! `global`: OTP's global name server (`global_name_server`, protocol version 8), as a
-//! **peer** of OTP's own, following `docs/global-design.md` (protocol-notes §10).
+//! **peer** of OTP's own, following `docs/global-design.md` (docs/protocol.md §10).
 //!
 //! # Status (read first)
 //!
