@@ -22,3 +22,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 echo "== $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(cargo --version)"
 cargo test --locked "$@"
+if [ $# -eq 0 ]; then
+  # The library without the CLI's dependencies, and the crate as it would be published.
+  echo "== library alone (--no-default-features) and cargo publish --dry-run"
+  cargo clippy --locked --quiet --lib --no-default-features -- -D warnings
+  cargo publish --locked --dry-run --allow-dirty --quiet
+fi

@@ -61,20 +61,14 @@ async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
         .unwrap_or_else(|| random_u32().max(4));
     let node = Node::from_parts(config, creation, port, Arc::new(TcpDist));
     let span = info_span!("node", name = %node.name());
-    *node
-        .inner
-        .epmd_registration
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = registration.map(|r| Box::new(r) as _);
+    if let Some(r) = registration {
+        node.hold_until_shutdown(Box::new(r));
+    }
     // net_kernel first: a peer's first act is often `net_adm:ping` (§7.1).
     crate::services::net_kernel::start(&node)
         .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
     let accept = tokio::spawn(accept_loop(node.clone(), listener).instrument(span));
-    node.inner
-        .background
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(accept);
+    node.stop_at_shutdown(accept);
     info!(node = %node.name(), port, creation = node.creation(), "node started");
     Ok(node)
 }
@@ -218,7 +212,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
                     AcceptorNext::NeedStatus(waiting) => {
                         let peer = Atom::new(waiting.peer_name());
                         let (status, a) =
-                            match node.inner.conns.accept_status(node.name(), &peer) {
+                            match node.connections().accept_status(node.name(), &peer) {
                                 AcceptDecision::Status(s, a) => (s, a),
                                 AcceptDecision::AlreadyReplacing => {
                                     debug!(%peer, "another connection is already replacing this node's; closing");
@@ -260,7 +254,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
             // Ended without a connection (e.g. the peer declined `alive`) or failed:
             // give up the attempt; an up connection it meant to replace stays.
             if let Some((peer, a)) = attempt {
-                node.inner.conns.failed(&peer, a);
+                node.connections().failed(&peer, a);
             }
             result.map(|_| ())
         }
@@ -270,7 +264,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
 /// Waits until the up connection that accept `attempt` replaces is down (its nodedown
 /// delivered), bounded by the set-up time (net_kernel's `wait_pending`, §2.6).
 async fn take_over(node: &Node, peer: &Atom, attempt: u64) -> Result<(), SetupError> {
-    let Some(gone) = node.inner.conns.take_over(peer, attempt) else {
+    let Some(gone) = node.connections().take_over(peer, attempt) else {
         return Ok(());
     };
     info!(%peer, "peer reconnected as a new connection; taking the old one down");
@@ -295,13 +289,13 @@ fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
                     // incoming connection takes it over (with its queue); give up only
                     // if that does not happen within the set-up time.
                     tokio::time::sleep(node.config().setup_time).await;
-                    if node.inner.conns.failed(&peer, attempt) {
+                    if node.connections().failed(&peer, attempt) {
                         node.connection_lost(&peer);
                     }
                 }
                 Err(e) => {
                     warn!(error = %e, "could not connect");
-                    if node.inner.conns.failed(&peer, attempt) {
+                    if node.connections().failed(&peer, attempt) {
                         // Links and monitors toward an unreachable node fire
                         // `noconnection`, as in OTP.
                         node.connection_lost(&peer);
@@ -346,7 +340,7 @@ async fn dial(
         // it has not noticed our old connection die), it says `alive`; like
         // net_kernel's `is_pending` we confirm while this dial still owns the pending
         // connection, so the peer takes the stale one down (§2.6).
-        reconnecting: node.inner.conns.owns_pending(peer, attempt),
+        reconnecting: node.connections().owns_pending(peer, attempt),
     })?;
     write_all(&mut stream, &hello, limit).await?;
     let mut buf = vec![0u8; 4096];

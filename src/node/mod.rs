@@ -35,7 +35,7 @@ use crate::runtime::table::{
     key, LinkState, Monitor, ProcKey, ProcessTable, RegisterError, Watch, Watched,
 };
 use crate::term::{Atom, Pid, Reference, Term};
-use connections::Connections;
+pub(crate) use connections::Connections;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -197,6 +197,30 @@ impl Node {
     #[doc(hidden)]
     pub fn set_next_pid_for_tests(&self, next: u64) {
         self.inner.ids.set_next_pid(next);
+    }
+
+    /// Keeps `guard` (the EPMD registration) alive until [`Node::shutdown`].
+    pub(crate) fn hold_until_shutdown(&self, guard: Box<dyn std::any::Any + Send + Sync>) {
+        *self
+            .inner
+            .epmd_registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(guard);
+    }
+
+    /// Aborts `task` (the accept loop) at [`Node::shutdown`].
+    pub(crate) fn stop_at_shutdown(&self, task: tokio::task::JoinHandle<()>) {
+        self.inner
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
+    /// The node's connection bookkeeping (net_kernel's state), for the drivers in
+    /// `net`: they report handshakes, status decisions and ends through it.
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.inner.conns
     }
 
     /// A new reference (`make_ref()`).

@@ -11,6 +11,8 @@
 //! never reserves memory from the length field — the buffer only grows by the bytes that
 //! actually arrived.
 
+use byteorder::{BigEndian, ByteOrder};
+
 /// The default upper bound on one frame's payload: 128 MiB. OTP has no such limit, but a
 /// single distribution frame that large is already far beyond normal traffic (OTP
 /// fragments messages into 64 KiB pieces when FRAGMENTS is negotiated, §4.4); raise it
@@ -48,7 +50,7 @@ pub fn complete_frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, F
     let Some(prefix) = buf.get(..HEADER_LEN) else {
         return Ok(None);
     };
-    let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+    let len = BigEndian::read_u32(prefix) as usize;
     if len > max_len {
         return Err(FrameError::TooLarge { len, max: max_len });
     }
