@@ -139,12 +139,18 @@ impl FrameReader {
         &mut self,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
-        self.compact();
+        if self.start == self.end {
+            self.compact();
+        } else if self.buf.len() - self.end < READ_CHUNK && self.start > 0 {
+            // Only when the free tail is short: moving a partial frame to the front
+            // after every read would copy most large frames twice.
+            self.compact();
+        }
         let want = self.end + READ_CHUNK;
         if self.buf.len() < want {
             // Grows only while a frame larger than the buffer is arriving; the zeroing
             // touches just the new part.
-            self.buf.resize(want, 0);
+            self.buf.resize(want.max(2 * READ_CHUNK), 0);
         }
         let n = read(&mut self.buf[self.end..])?;
         self.end += n.min(self.buf.len() - self.end);
