@@ -43,6 +43,13 @@ pub struct NodeConfig {
     /// (system services, sends from outside a process): past it the peer is taken to
     /// be not reading, and the connection is closed. Default 64 MiB.
     pub dist_buf_max: usize,
+    /// Incoming handshakes in progress at once; past it new connections are closed at
+    /// once with a log line (a flood of idle or trickling connections cannot pile up
+    /// tasks and memory). Default 256.
+    pub max_pending_handshakes: usize,
+    /// Bound on a whole incoming handshake, whatever the pace of each step (each step
+    /// is also bound by `setup_time`, as in OTP). Default 3 × `setup_time` (21 s).
+    pub max_handshake_time: Duration,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -76,7 +83,16 @@ impl NodeConfig {
             register_with_epmd: true,
             dist_buf_busy_limit: 1024 * 1024,
             dist_buf_max: 64 * 1024 * 1024,
+            max_pending_handshakes: 256,
+            max_handshake_time: Duration::from_secs(21),
         }
+    }
+    /// Sets [`NodeConfig::max_pending_handshakes`] and
+    /// [`NodeConfig::max_handshake_time`].
+    pub fn handshake_limits(mut self, pending: usize, time: Duration) -> Self {
+        self.max_pending_handshakes = pending;
+        self.max_handshake_time = time;
+        self
     }
     /// Sets [`NodeConfig::dist_buf_busy_limit`] and [`NodeConfig::dist_buf_max`].
     pub fn dist_buf_limits(mut self, busy: usize, max: usize) -> Self {

@@ -87,14 +87,24 @@ async fn bind_listener(config: &NodeConfig) -> std::io::Result<TcpListener> {
 }
 
 async fn accept_loop(node: Node, listener: TcpListener) {
+    // Handshakes in progress are bounded: a peer that opens connections and sends
+    // nothing (or trickles) holds a slot for at most the handshake deadline, and past
+    // the limit new connections are closed at once instead of piling up tasks.
+    let max = node.config().max_pending_handshakes.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    warn!(%addr, max, "too many handshakes in progress (max_pending_handshakes); connection closed");
+                    drop(stream);
+                    continue;
+                };
                 let node = node.clone();
                 let span = info_span!("accept", %addr);
                 tokio::spawn(
                     async move {
-                        if let Err(e) = accept_one(node, stream).await {
+                        if let Err(e) = accept_one(node, stream, slot).await {
                             warn!(error = %e, "incoming connection refused");
                         }
                     }
@@ -143,6 +153,13 @@ fn random_u64() -> u64 {
     (random_u32() as u64) << 32 | random_u32() as u64
 }
 
+/// `now + d`, saturating (a `Duration::MAX` setting means no deadline).
+fn later(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
+}
+
 async fn read_some(
     stream: &mut TcpStream,
     buf: &mut [u8],
@@ -170,9 +187,20 @@ async fn write_all(
     }
 }
 
-async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError> {
+/// The read limit of one handshake step: the set-up time, cut short by the deadline
+/// of the whole handshake so a trickling peer cannot hold it open step after step.
+fn step_limit(limit: Duration, deadline: tokio::time::Instant) -> Duration {
+    limit.min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+}
+
+async fn accept_one(
+    node: Node,
+    mut stream: TcpStream,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) -> Result<(), SetupError> {
     stream.set_nodelay(true)?;
     let limit = node.config().setup_time;
+    let deadline = later(node.config().max_handshake_time.max(limit));
     let cookie = Cookie::new(&node.config().cookie)?;
     let mut state = Acceptor::new(AcceptorConfig {
         our_name: node.name().as_str().to_string(),
@@ -188,7 +216,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
     let mut attempt: Option<(Atom, u64)> = None;
     let result = async {
         loop {
-            let n = read_some(&mut stream, &mut buf, limit).await?;
+            let n = read_some(&mut stream, &mut buf, step_limit(limit, deadline)).await?;
             input.extend_from_slice(&buf[..n]);
             let mut step = state.handle(&input)?;
             input.clear();
@@ -239,6 +267,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
     match (result, attempt) {
         (Ok(Some(est)), Some((peer, id))) => {
             let span = info_span!("conn", peer = %peer);
+            drop(slot);
             connection::run(node, stream, est, id)
                 .instrument(span)
                 .await;
