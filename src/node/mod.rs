@@ -112,6 +112,9 @@ pub(crate) struct NodeInner {
     pub(crate) epmd_registration: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
     /// Sets up connections for auto-connect (see `dial`); given by the net layer.
     pub(crate) dialer: Arc<dyn Dial>,
+    /// State that services keep per node (see [`Node::service_state`]).
+    pub(crate) service_states:
+        Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
     /// Registered spawnable functions and our outstanding spawn requests (§5.4).
     pub(crate) spawn: spawn::SpawnState,
 }
@@ -159,6 +162,7 @@ impl Node {
                 epmd_registration: Mutex::new(None),
                 dialer,
                 spawn: spawn::SpawnState::default(),
+                service_states: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -215,6 +219,29 @@ impl Node {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(task);
+    }
+
+    /// The value of type `T` this node keeps for a service (made with `T::default()` on
+    /// first use): per-node state of code built on the public API, such as caches,
+    /// without process-wide statics.
+    pub fn service_state<T: std::any::Any + Send + Sync + Default>(&self) -> Arc<T> {
+        let mut map = self
+            .inner
+            .service_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match entry.clone().downcast::<T>() {
+            Ok(v) => v,
+            Err(_) => {
+                // Cannot happen: the key is T's TypeId. Replace rather than panic.
+                let v = Arc::new(T::default());
+                *entry = v.clone();
+                v
+            }
+        }
     }
 
     /// The node's connection bookkeeping (net_kernel's state), for the drivers in

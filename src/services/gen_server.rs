@@ -274,7 +274,23 @@ impl<S: GenServer> Loop<S> {
                 self.suspended = false;
                 Term::atom("ok")
             }
-            Term::Atom(a) if a.as_str() == "get_state" => self.server.format_state(),
+            Term::Atom(a) if a.as_str() == "get_state" => {
+                // OTP 26+ callers expect `{ok, State}`, OTP 25 the bare state
+                // (`services::sys`): answered at once when the caller's release is
+                // known, else once it has been asked.
+                let state = self.server.format_state();
+                match super::sys::known_release(p.node(), &from.pid) {
+                    Some(r) => super::sys::state_reply(Some(r), state),
+                    None => {
+                        let (node, me, from) = (p.node().clone(), p.pid().clone(), from.clone());
+                        tokio::spawn(async move {
+                            let release = super::sys::release_of(&node, &from.pid).await;
+                            from.reply_via(&node, &me, super::sys::state_reply(release, state));
+                        });
+                        return SysOutcome::Continue;
+                    }
+                }
+            }
             Term::Atom(a) if a.as_str() == "get_status" => self.status(p),
             _ => match msg.as_tuple() {
                 Some([t, reason]) if t.is_atom("terminate") => {
