@@ -644,6 +644,11 @@ impl Node {
         }
     }
 
+    /// The flags negotiated with `node` while a connection to it is up (§3.3).
+    pub fn connection_flags(&self, node: &Atom) -> Option<DistFlags> {
+        self.inner.conns.up_info(node).map(|i| i.flags)
+    }
+
     /// Connected nodes of the given kind (`nodes(visible | hidden | connected)`).
     pub fn nodes_of(&self, kind: NodeKind) -> Vec<Atom> {
         if matches!(kind, NodeKind::This | NodeKind::Known) {

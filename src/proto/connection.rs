@@ -22,7 +22,7 @@
 //! is the reason OTP's `monitor_nodes` would report. An error from 3 concerns that one
 //! message only.
 
-use crate::proto::control::{ControlError, ControlMessage, Destination};
+use crate::proto::control::{altact, ControlError, ControlMessage, Destination};
 use crate::proto::dist::{
     DistDecoder, DistEncoder, DistError, DistMessage, FragmentLimits, Payload,
 };
@@ -218,6 +218,19 @@ impl Connection {
             {
                 downgraded = ControlMessage::Send {
                     to: to.clone(),
+                    token: token.clone(),
+                };
+                &downgraded
+            }
+            // OTP 28+ sends alias messages as ALTACT_SIG_SEND and OTP 30 drops
+            // ALIAS_SEND: a peer that has ALTACT_SIG gets op 37 (§5.3).
+            ControlMessage::AliasSend { from, alias, token }
+                if self.ends.flags.contains(DistFlags::ALTACT_SIG) =>
+            {
+                downgraded = ControlMessage::AltactSigSend {
+                    flags: altact::ALIAS,
+                    from: from.clone(),
+                    to: Term::Ref(alias.clone()),
                     token: token.clone(),
                 };
                 &downgraded
