@@ -110,11 +110,95 @@ pub fn start(node: &Node) -> Result<Global, StartError> {
             Err(_) => Err(super::rpc_server::RpcException::badarg()),
         }
     });
-    Ok(Global {
+    let global = Global {
         node: node.clone(),
         pid,
         shared,
-    })
+    };
+    register_api(node, &global);
+    Ok(global)
+}
+
+/// Serves OTP's `global` API over rpc from this node's name server, so
+/// `:rpc.call(node, :global, :registered_names, [])` and the like answer as a BEAM
+/// node's `global` does: `whereis_name/1`, `registered_names/0`, `register_name/2,3`
+/// and `unregister_name/1` on behalf of any pid, `send/2`, `sync/0`.
+fn register_api(node: &Node, global: &Global) {
+    use super::rpc_server::RpcException;
+    let g = global.clone();
+    node.register_rpc_async("global", "whereis_name", 1, move |_, a| {
+        let g = g.clone();
+        async move {
+            let name = a.into_iter().next().unwrap_or(Term::Nil);
+            Ok(g.whereis_name(&name)
+                .map(Term::Pid)
+                .unwrap_or_else(|| Term::atom("undefined")))
+        }
+    });
+    let g = global.clone();
+    node.register_rpc_async("global", "registered_names", 0, move |_, _| {
+        let g = g.clone();
+        async move { Ok(Term::list(g.registered_names())) }
+    });
+    for arity in [2, 3] {
+        let g = global.clone();
+        node.register_rpc_async("global", "register_name", arity, move |_, a| {
+            let g = g.clone();
+            async move {
+                let (name, pid, method) = match a.as_slice() {
+                    [name, Term::Pid(pid)] => (name.clone(), pid.clone(), None),
+                    [name, Term::Pid(pid), method] => {
+                        (name.clone(), pid.clone(), Some(method.clone()))
+                    }
+                    _ => return Err(RpcException::badarg()),
+                };
+                let ok = match method {
+                    Some(m) => g.register_name_with(name, &pid, m).await,
+                    None => g.register_name(name, &pid).await,
+                };
+                Ok(Term::atom(if ok { "yes" } else { "no" }))
+            }
+        });
+    }
+    let g = global.clone();
+    node.register_rpc_async("global", "unregister_name", 1, move |_, a| {
+        let g = g.clone();
+        async move {
+            g.unregister_name(a.into_iter().next().unwrap_or(Term::Nil))
+                .await;
+            Ok(Term::atom("ok"))
+        }
+    });
+    let g = global.clone();
+    node.register_rpc_async("global", "send", 2, move |_, a| {
+        let g = g.clone();
+        async move {
+            match <[Term; 2]>::try_from(a) {
+                Ok([name, msg]) => match g.send(&name, msg.clone()) {
+                    Some(pid) => Ok(Term::Pid(pid)),
+                    // OTP exits {badarg, {Name, Msg}} for an unknown name.
+                    None => Err(RpcException::exit(Term::tuple(vec![
+                        Term::atom("badarg"),
+                        Term::tuple(vec![name, msg]),
+                    ]))),
+                },
+                Err(_) => Err(RpcException::badarg()),
+            }
+        }
+    });
+    let g = global.clone();
+    node.register_rpc_async("global", "sync", 0, move |_, _| {
+        let g = g.clone();
+        async move {
+            match g.sync(None).await {
+                Ok(()) => Ok(Term::atom("ok")),
+                Err(e) => Ok(Term::tuple(vec![
+                    Term::atom("error"),
+                    Term::string(&e.to_string()),
+                ])),
+            }
+        }
+    });
 }
 
 impl Global {
