@@ -346,10 +346,13 @@ async fn beamnode_run_hosts_the_default_scope_for_elixir() {
         IO.puts("CONNECT #{Node.connect(r)}")
         :ok = :pg.join(:workers, self())
         wait = fn want -> Enum.find_value(1..100, false, fn _ ->
-          if :sys.get_state({:pg, r}) == want, do: true, else: (Process.sleep(100); nil) end) end
-        IO.puts("SEEN #{wait.(%{workers: [self()]})}")
+          if Map.get(:sys.get_state({:pg, r}), :workers) == want, do: true, else: (Process.sleep(100); nil) end) end
+        IO.puts("SEEN #{wait.([self()])}")
         :ok = :pg.leave(:workers, self())
-        IO.puts("GONE #{wait.(%{})}")
+        IO.puts("GONE #{wait.(nil)}")
+        rust = Enum.find_value(1..100, [], fn _ ->
+          case :pg.get_members(:beamnode) do [] -> (Process.sleep(100); nil); m -> m end end)
+        IO.puts("RUST #{length(rust)} #{Enum.all?(rust, &(node(&1) == r))}")
     "#
     .replace("NODE", &sname);
     let name = format!("{}@localhost", unique("pgex"));
@@ -360,4 +363,6 @@ async fn beamnode_run_hosts_the_default_scope_for_elixir() {
     assert_eq!(ex.expect("CONNECT ", T).await, "true");
     assert_eq!(ex.expect("SEEN ", T).await, "true");
     assert_eq!(ex.expect("GONE ", T).await, "true");
+    // `beamnode run` puts its echo and kv processes in the `beamnode` group.
+    assert_eq!(ex.expect("RUST ", T).await, "2 true");
 }

@@ -73,9 +73,12 @@ struct RunArgs {
     /// net_ticktime in seconds (default 60).
     #[arg(long, default_value_t = 60)]
     ticktime: u64,
-    /// Run OTP's `global` name server natively (opt-in) and register the `kv` server
-    /// globally as `{kv, NodeName}`.
+    /// Leave out OTP's `global` name server (by default it runs, natively, and the
+    /// `kv` server is registered globally as `{kv, NodeName}`).
     #[arg(long)]
+    no_global: bool,
+    /// Run `global` (the default; kept for scripts written when it was opt-in).
+    #[arg(long, hide = true)]
     global: bool,
 }
 
@@ -338,15 +341,28 @@ async fn run(args: RunArgs) -> Result<(), String> {
             .map_err(|e| format!("could not start the embedded EPMD: {e}"))?;
     }
     let node = Node::start(config).await.map_err(|e| e.to_string())?;
-    services::echo::start(&node).map_err(|e| e.to_string())?;
+    let echo = services::echo::start(&node).map_err(|e| e.to_string())?;
     let kv = services::kv::start(&node).map_err(|e| e.to_string())?;
     services::demo::register(&node);
     services::rpc_server::start(&node).map_err(|e| e.to_string())?;
     services::rust_math::register(&node);
-    services::pg::start(&node, services::pg::DEFAULT_SCOPE).map_err(|e| e.to_string())?;
-    // `global` is opt-in (README "Global names"). The kv name holds the node name, so
-    // several beamnodes in one cluster never clash over it.
-    let global = if args.global {
+    let scope =
+        services::pg::start(&node, services::pg::DEFAULT_SCOPE).map_err(|e| e.to_string())?;
+    // Rust processes in process groups, so `:pg.get_members(:echo)` in iex lists them.
+    for (group, pid) in [
+        ("echo", &echo),
+        ("kv", &kv),
+        ("beamnode", &echo),
+        ("beamnode", &kv),
+    ] {
+        scope
+            .join(Term::atom(group), std::slice::from_ref(pid))
+            .await
+            .map_err(|e| format!("pg join {group}: {e}"))?;
+    }
+    // `global` runs unless left out (README "Global names"). The kv name holds the node
+    // name, so several beamnodes in one cluster never clash over it.
+    let global = if !args.no_global || args.global {
         let g = services::global::start(&node).map_err(|e| e.to_string())?;
         let name = Term::tuple(vec![Term::atom("kv"), Term::Atom(node.name().clone())]);
         if !g.register_name(name, &kv).await {
@@ -375,7 +391,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:put, :k, 42}})");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
     println!("  iex> :rpc.call(:\"{me}\", :rust_math, :add, [1, 2])");
-    println!("  iex> :pg.start_link(); :pg.which_groups()   # beamnode runs the `pg` scope");
+    println!("  iex> :pg.start_link(); :pg.get_members(:beamnode)   # echo and kv, Rust pids");
     if global.is_some() {
         println!(
             "  iex> :global.sync(); GenServer.call({{:global, {{:kv, :\"{me}\"}}}}, {{:get, :k}})"
