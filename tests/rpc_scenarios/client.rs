@@ -1,8 +1,9 @@
 //! Calling BEAM from Rust with `rpc_client` (issue 5 part 2, docs/protocol.md §9.1, §9.2,
 //! §5.4): `call` / `call_in` / `cast` / `multicall` over erpc spawn requests, with typed
 //! errors. Written once and run against two releases: the host's OTP 25 (`root` None,
-//! tests/interop_rpc_client.rs) and a newer OTP run through chroot (`root` Some,
-//! tests/interop_newer_otp_rpc.rs). Included with `#[path]` by those test files only.
+//! tests/cli/interop_rpc_client.rs) and a newer OTP run through chroot (`root` Some,
+//! tests/newer_otp/interop_newer_otp_rpc.rs). Included with `#[path]` by the roots of
+//! the test crates of those files (tests/cli/main.rs and tests/newer_otp/main.rs).
 
 use crate::common::*;
 use beamnode::services::rpc_client::{self, ExceptionClass, RpcError};

@@ -1,7 +1,8 @@
 //! BEAM calling beamnode's rpc server (issue 5; docs/protocol.md §9.2–§9.4, §15 traps
 //! 3–4), written once and run against two releases: the host's OTP 25 (`root` None,
-//! tests/interop_rpc_server.rs) and a newer OTP run through chroot (`root` Some,
-//! tests/interop_newer_otp_rpc.rs). Included with `#[path]` by those test files only.
+//! tests/interop/interop_rpc_server.rs) and a newer OTP run through chroot (`root` Some,
+//! tests/newer_otp/interop_newer_otp_rpc.rs). Included with `#[path]` by the roots of
+//! the test crates of those files (tests/interop/main.rs and tests/newer_otp/main.rs).
 //!
 //! An `erl -eval` script calls beamnode through every path — `erpc:call`/`multicall`/
 //! `send_request` (+ `receive_response`, `wait_response`, `check_response`, request-id
