@@ -128,7 +128,7 @@ async fn pg_peer_of_otp25_scopes() {
     let mut me = node.process();
 
     let mut a = Erl::start(&unique("pga"), COOKIE, epmd, SCRIPT);
-    assert_eq!(a.expect("UP ", T).await, "25");
+    assert_eq!(a.expect("UP ", T).await, host_otp_release());
     let an = Atom::new(&a.name);
     assert!(node.connect(&an).await);
     // What erl had before the connection comes over by sync.
