@@ -168,7 +168,9 @@ async fn blocking_calls_against_real_erl() {
 }
 
 /// A call that outlives several tick intervals keeps the connection alive (we tick,
-/// erl ticks), then a call interrupted by the node's death reports nodedown.
+/// erl ticks), then a call interrupted by the node's death reports nodedown: the erl
+/// node's `sink` prints the `gen_server:call` it gets and never answers, so the call is
+/// under way on the node when it is killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_call_survives_ticks_and_reports_nodedown() {
     require("erl");
@@ -178,7 +180,8 @@ async fn blocking_call_survives_ticks_and_reports_nodedown() {
         &name,
         COOKIE,
         epmd,
-        "io:format(\"UP~n\").",
+        "register(sink, self()), io:format(\"UP~n\"), \
+         receive M -> io:format(\"SINK ~p~n\", [M]) end, receive after infinity -> ok end.",
         &["-kernel", "net_ticktime", "4"],
     );
     erl.expect("UP", T).await;
@@ -188,8 +191,14 @@ async fn blocking_call_survives_ticks_and_reports_nodedown() {
     let (r, _) = call(cfg.clone(), "timer", "sleep", vec![Term::Int(6000)], None).await;
     assert_eq!(r, Ok(Term::atom("ok")), "a 6 s call with net_ticktime 4");
 
-    let pending = tokio::spawn(call(cfg, "timer", "sleep", vec![Term::Int(60_000)], None));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let args = vec![
+        Term::atom("sink"),
+        Term::atom("mid_call"),
+        Term::atom("infinity"),
+    ];
+    let pending = tokio::spawn(call(cfg, "gen_server", "call", args, None));
+    let got = erl.expect("SINK ", T).await;
+    assert!(got.contains("mid_call"), "{got}");
     erl.kill9();
     let (r, _) = tokio::time::timeout(T, pending).await.unwrap().unwrap();
     assert!(matches!(r, Err(RpcError::NodeDown(_))), "{r:?}");
