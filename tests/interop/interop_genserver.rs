@@ -369,7 +369,7 @@ defmodule Counter do
   def init(n), do: {:ok, n}
   def handle_call(:get, _from, n), do: {:reply, n, n}
   def handle_call(:slow, _from, n), do: (Process.sleep(800); {:reply, :late, n})
-  def handle_call(:hang, _from, n), do: {:noreply, n}
+  def handle_call(:hang, _from, n), do: (IO.puts("HANG"); {:noreply, n})
   def handle_call(:crash, _from, n), do: {:stop, :boom, n}
   def handle_cast(:inc, n), do: {:noreply, n + 1}
 end
@@ -474,14 +474,15 @@ async fn rust_calls_elixir_genservers() {
         Ok(Term::Int(2))
     );
 
-    // The node dies (kill -9) while a call is pending: NodeDown.
+    // The node dies (kill -9) while a call is pending (its server printed `HANG`, so
+    // the call reached it): NodeDown.
     let n2 = node.clone();
     let dest_b = at(&b);
     let pending = tokio::spawn(async move {
         let mut q = n2.process();
         gen::call(&mut q, &dest_b, Term::atom("hang"), T).await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eb.expect("HANG", T).await;
     eb.kill9();
     let got = tokio::time::timeout(T, pending)
         .await
