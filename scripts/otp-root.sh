@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a Debian root with a newer Erlang/OTP and Elixir, for the interop tests
-# against newer OTP (tests/interop_newer_otp*.rs and the other tests that call
+# against newer OTP (tests/newer_otp/ and the other tests that call
 # `newer_otp_root()`). The tests run `erl` inside it with chroot, sharing the host's
 # loopback. Needs root and debootstrap.
 # Usage: bash scripts/otp-root.sh [DIR [SUITE]]

@@ -11,7 +11,8 @@ if ! command -v erl >/dev/null 2>&1 || ! command -v elixir >/dev/null 2>&1 || ! 
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq erlang-nox elixir >/dev/null
 fi
-# A newer OTP (27, Debian trixie) for tests/interop_newer_otp.rs, built once with
+# A newer OTP (27, Debian trixie) for the newer_otp test crate (tests/newer_otp/) and the
+# newer-OTP tests of the interop and cli crates, built once with
 # debootstrap into target/otp-roots/trixie.
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

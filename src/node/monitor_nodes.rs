@@ -6,7 +6,7 @@
 //! to the subscribing process. A subscriber that has exited is forgotten the first
 //! time a message to it cannot be delivered.
 //!
-//! Message shapes were checked against OTP 25 (`erl`, see tests/interop_nodes.rs):
+//! Message shapes were checked against OTP 25 (`erl`, see tests/interop/interop_nodes.rs):
 //! * no options: `{nodeup, N}` / `{nodedown, N}`, visible nodes only;
 //! * any option: `{nodeup, N, [{node_type, T}]}` (the list is `[]` without a
 //!   `node_type` option) and `{nodedown, N, [{nodedown_reason, R}, {node_type, T}]}`

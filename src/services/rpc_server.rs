@@ -20,7 +20,7 @@
 //! ([`super::rex`]) serves `block_call`, old callers and `features_request`.
 //!
 //! Newer OTP: OTP 27 puts exactly what OTP 25 puts on the wire (checked live in
-//! `tests/interop_newer_otp_rpc.rs`): spawn options `[monitor]` for calls and `[]` for
+//! `tests/newer_otp/interop_newer_otp_rpc.rs`): spawn options `[monitor]` for calls and `[]` for
 //! casts; `{reply, error_only}`, `{reply_tag, T}` and `{monitor, [{tag, T}]}` /
 //! `{monitor, [{alias, _}]}` stay in the requester's erts (a monitor with options
 //! arrives as a bare `monitor`); user `spawn_opt` options such as `{priority, _}` or

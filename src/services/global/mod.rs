@@ -13,7 +13,7 @@
 //! standard methods (run here when the conflicting pid is ours, by rpc otherwise, and
 //! `global:resolve_it/4` callable by OTP's rpc), `lost_connection` /
 //! `remove_connection` (prevent_overlapping_partitions) and `prepare_shutdown`.
-//! Verified against real OTP by `tests/interop_global.rs` (all pass on OTP 25, and the
+//! Verified against real OTP by `tests/interop/interop_global.rs` (all pass on OTP 25, and the
 //! 2-node scenario on the OTP 27 and OTP 29 roots): OTP's `global:sync()` returns
 //! with us connected; names registered before and after the connection are seen
 //! both ways; `global:send` reaches a Rust owner; owner exit removes the name on both
