@@ -10,5 +10,6 @@ mod common;
 #[path = "../rpc_scenarios/server.rs"]
 mod server;
 
+mod interop_altact;
 mod interop_newer_otp;
 mod interop_newer_otp_rpc;

@@ -3,10 +3,8 @@
 //! closed at once, and real BEAM peers — one connected before the flood, one
 //! connecting after it — keep working.
 
-mod common;
-
+use crate::common::*;
 use beamnode::Atom;
-use common::*;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -3,9 +3,7 @@
 //! `erlang:apply/3` and `apply(fun M:F/A, Args)` run on beamnode, with BEAM's exit
 //! reasons, and what rpc and erpc call — checked from a real OTP node.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);

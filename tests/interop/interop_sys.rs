@@ -3,9 +3,7 @@
 //! node serving both releases answers each caller in its own shape (services::sys).
 //! Also `sys:get_status/1`, `suspend` and `resume`, which did not change.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);

@@ -3,10 +3,8 @@
 //! without a scope) and `global` (registered_names, whereis_name, register_name on
 //! behalf of a pid, unregister_name, send, sync), from a real OTP node over rpc.
 
-mod common;
-
+use crate::common::*;
 use beamnode::Term;
-use common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);

@@ -4,12 +4,10 @@
 //! Rust to a BEAM alias, BEAM to a Rust alias, and a gen_server reply (which OTP sends
 //! to the caller's alias).
 
-mod common;
-
+use crate::common::*;
 use beamnode::proto::DistFlags;
 use beamnode::services::gen::{self, Dest};
 use beamnode::{Atom, Term};
-use common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
