@@ -28,4 +28,12 @@ if [ $# -eq 0 ]; then
   echo "== library alone (--no-default-features) and cargo publish --dry-run"
   cargo clippy --locked --quiet --lib --no-default-features -- -D warnings
   cargo publish --locked --dry-run --allow-dirty --quiet
+  # The newer-OTP tests once more against Debian sid's OTP (29 in December 2026), so
+  # every change is checked against 25, 27 and 29. A root that cannot be built fails
+  # here with the reason (scripts/otp-root.sh).
+  echo "== newer-OTP tests against Debian sid's OTP"
+  $SUDO bash scripts/otp-root.sh target/otp-roots/sid sid
+  BEAMNODE_OTP_ROOT="$PWD/target/otp-roots/sid" cargo test --locked --test newer_otp \
+    --test interop --test cli -- interop_newer_otp interop_altact interop_sys:: \
+    interop_elixir_rpc:: interop_erl_call:: interop_pg:: interop_blocking:: interop_global::
 fi
