@@ -11,7 +11,8 @@ if ! command -v erl >/dev/null 2>&1 || ! command -v elixir >/dev/null 2>&1 || ! 
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq erlang-nox elixir >/dev/null
 fi
-# A newer OTP (27, Debian trixie) for tests/interop_newer_otp.rs, built once with
+# A newer OTP (27, Debian trixie) for the newer_otp test crate (tests/newer_otp/) and the
+# newer-OTP tests of the interop and cli crates, built once with
 # debootstrap into target/otp-roots/trixie.
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -22,3 +23,17 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 echo "== $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(cargo --version)"
 cargo test --locked "$@"
+if [ $# -eq 0 ]; then
+  # The library without the CLI's dependencies, and the crate as it would be published.
+  echo "== library alone (--no-default-features) and cargo publish --dry-run"
+  cargo clippy --locked --quiet --lib --no-default-features -- -D warnings
+  cargo publish --locked --dry-run --allow-dirty --quiet
+  # The newer-OTP tests once more against Debian sid's OTP (29 in December 2026), so
+  # every change is checked against 25, 27 and 29. A root that cannot be built fails
+  # here with the reason (scripts/otp-root.sh).
+  echo "== newer-OTP tests against Debian sid's OTP"
+  $SUDO bash scripts/otp-root.sh target/otp-roots/sid sid
+  BEAMNODE_OTP_ROOT="$PWD/target/otp-roots/sid" cargo test --locked --test newer_otp \
+    --test interop --test cli -- interop_newer_otp interop_altact interop_sys:: \
+    interop_elixir_rpc:: interop_erl_call:: interop_pg:: interop_blocking:: interop_global::
+fi

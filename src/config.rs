@@ -1,6 +1,7 @@
 //! Node configuration: a plain struct with defaults and setters (quinn style). Limits are
 //! named, documented fields.
 
+use crate::proto::epmd::DEFAULT_EPMD_PORT;
 use std::time::Duration;
 
 /// How a node is set up. Build with [`NodeConfig::new`] and the setters.
@@ -11,7 +12,7 @@ pub struct NodeConfig {
     /// The shared secret. Never logged.
     pub cookie: String,
     /// Hidden nodes are left out of peers' `nodes()` and do not take part in `global`
-    /// (protocol-notes §3.4).
+    /// (docs/protocol.md §3.4).
     pub hidden: bool,
     /// Port range for the distribution listener (`inet_dist_listen_min/max`). `(0, 0)`
     /// lets the OS choose.
@@ -42,6 +43,13 @@ pub struct NodeConfig {
     /// (system services, sends from outside a process): past it the peer is taken to
     /// be not reading, and the connection is closed. Default 64 MiB.
     pub dist_buf_max: usize,
+    /// Incoming handshakes in progress at once; past it new connections are closed at
+    /// once with a log line (a flood of idle or trickling connections cannot pile up
+    /// tasks and memory). Default 256.
+    pub max_pending_handshakes: usize,
+    /// Bound on a whole incoming handshake, whatever the pace of each step (each step
+    /// is also bound by `setup_time`, as in OTP). Default 3 × `setup_time` (21 s).
+    pub max_handshake_time: Duration,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -67,7 +75,7 @@ impl NodeConfig {
             hidden: false,
             listen_port_range: (0, 0),
             listen_addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            epmd_port: crate::net::epmd_port_from_env(),
+            epmd_port: epmd_port_from_env(),
             net_ticktime: Duration::from_secs(60),
             net_tickintensity: 4,
             setup_time: Duration::from_secs(7),
@@ -75,7 +83,16 @@ impl NodeConfig {
             register_with_epmd: true,
             dist_buf_busy_limit: 1024 * 1024,
             dist_buf_max: 64 * 1024 * 1024,
+            max_pending_handshakes: 256,
+            max_handshake_time: Duration::from_secs(21),
         }
+    }
+    /// Sets [`NodeConfig::max_pending_handshakes`] and
+    /// [`NodeConfig::max_handshake_time`].
+    pub fn handshake_limits(mut self, pending: usize, time: Duration) -> Self {
+        self.max_pending_handshakes = pending;
+        self.max_handshake_time = time;
+        self
     }
     /// Sets [`NodeConfig::dist_buf_busy_limit`] and [`NodeConfig::dist_buf_max`].
     pub fn dist_buf_limits(mut self, busy: usize, max: usize) -> Self {
@@ -125,5 +142,17 @@ impl NodeConfig {
     pub fn tick_interval(&self) -> Duration {
         let intensity = self.net_tickintensity.clamp(4, 1000);
         (self.net_ticktime / intensity).max(Duration::from_millis(10))
+    }
+}
+
+/// The EPMD port named by `ERL_EPMD_PORT`, else 4369 (§1.1). Part of the configuration
+/// (the default of [`NodeConfig::epmd_port`]); `net` re-exports it for its EPMD client.
+pub fn epmd_port_from_env() -> u16 {
+    match std::env::var("ERL_EPMD_PORT") {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            tracing::warn!(%value, "ERL_EPMD_PORT is not a port number; using 4369");
+            DEFAULT_EPMD_PORT
+        }),
+        Err(_) => DEFAULT_EPMD_PORT,
     }
 }

@@ -1,17 +1,20 @@
 //! beamnode: a Rust node that joins Erlang/Elixir clusters as a distribution peer.
 //!
-//! Layout (see `../shared/protocol-notes.md` for the protocol sections cited in docs):
+//! Layout, bottom layer first; a module uses only the ones listed before it (see
+//! `docs/architecture.md`; `docs/protocol.md` for the protocol sections cited
+//! in docs):
 //! - [`term`]: the term model; [`etf`]: the External Term Format codec (§6).
 //! - [`proto`]: sans-IO protocol pieces — flags (§3), EPMD messages (§1), the handshake
 //!   state machines (§2), framing and distribution headers (§4), control messages (§5),
 //!   tick bookkeeping. No sockets, clocks or random numbers inside.
-//! - [`net`]: the tokio layer that drives them — EPMD client and server, listener,
-//!   dialer, per-connection driver.
-//! - [`runtime`]: pids, refs, mailboxes and the process API.
-//! - [`node`]: a [`Node`] owns everything; there are no process-wide statics, so
-//!   several nodes can run in one process.
-//! - [`services`]: built-in processes (net_kernel, echo, kv) written against the same
-//!   public process API a library user gets.
+//! - [`runtime`]: pids, refs, mailboxes and the process table.
+//! - [`node`]: a [`Node`] owns everything and its [`Process`] handles route every
+//!   signal; there are no process-wide statics, so several nodes can run in one process.
+//! - [`services`]: built-in processes (net_kernel, rex, gen_server, pg, global) written
+//!   against the same public process API a library user gets.
+//! - [`net`]: the tokio layer that drives the node over sockets — EPMD client and
+//!   server, listener, dialer, per-connection driver; [`blocking`]: one connection over
+//!   `std::net` for one-shot clients.
 
 pub mod blocking;
 pub mod config;
@@ -25,8 +28,8 @@ pub mod services;
 pub mod term;
 
 pub use config::NodeConfig;
+pub use node::Process;
 pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType};
-pub use runtime::Process;
 pub use term::{Atom, Pid, Reference, Term};
 
 /// The README's Rust examples, compiled by `cargo test` so they stay true.

@@ -338,13 +338,28 @@ async fn run(args: RunArgs) -> Result<(), String> {
             .map_err(|e| format!("could not start the embedded EPMD: {e}"))?;
     }
     let node = Node::start(config).await.map_err(|e| e.to_string())?;
-    services::echo::start(&node).map_err(|e| e.to_string())?;
+    let echo = services::echo::start(&node).map_err(|e| e.to_string())?;
     let kv = services::kv::start(&node).map_err(|e| e.to_string())?;
     services::demo::register(&node);
     services::rpc_server::start(&node).map_err(|e| e.to_string())?;
     services::rust_math::register(&node);
-    services::pg::start(&node, services::pg::DEFAULT_SCOPE).map_err(|e| e.to_string())?;
-    // `global` is opt-in (README "Global names"). The kv name holds the node name, so
+    let scope =
+        services::pg::start(&node, services::pg::DEFAULT_SCOPE).map_err(|e| e.to_string())?;
+    // Rust processes in process groups, so `:pg.get_members(:echo)` in iex lists them.
+    for (group, pid) in [
+        ("echo", &echo),
+        ("kv", &kv),
+        ("beamnode", &echo),
+        ("beamnode", &kv),
+    ] {
+        scope
+            .join(Term::atom(group), std::slice::from_ref(pid))
+            .await
+            .map_err(|e| format!("pg join {group}: {e}"))?;
+    }
+    // `global` is opt-in (README "Global names"): on by default it made OTP 25's
+    // `prevent_overlapping_partitions` disconnect nodes in the Docker suite's
+    // scenarios, which is not understood yet. The kv name holds the node name, so
     // several beamnodes in one cluster never clash over it.
     let global = if args.global {
         let g = services::global::start(&node).map_err(|e| e.to_string())?;
@@ -375,7 +390,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:put, :k, 42}})");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
     println!("  iex> :rpc.call(:\"{me}\", :rust_math, :add, [1, 2])");
-    println!("  iex> :pg.start_link(); :pg.which_groups()   # beamnode runs the `pg` scope");
+    println!("  iex> :pg.start_link(); :pg.get_members(:beamnode)   # echo and kv, Rust pids");
     if global.is_some() {
         println!(
             "  iex> :global.sync(); GenServer.call({{:global, {{:kv, :\"{me}\"}}}}, {{:get, :k}})"
@@ -469,7 +484,7 @@ fn call_blocking(args: &CallArgs) -> u8 {
     let timeout = args
         .timeout
         .filter(|t| t.is_finite() && *t >= 0.0)
-        .map(Duration::from_secs_f64);
+        .map(|t| Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX));
     let mut stdout = std::io::stdout();
     let result = rpc::rex_call(
         &mut conn,

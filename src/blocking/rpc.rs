@@ -1,5 +1,5 @@
 //! `rpc:call` and `net_adm:ping` over one blocking [`Connection`], with the same wire
-//! shapes and result mapping as [`crate::services::rpc_client`] (protocol-notes §9.1,
+//! shapes and result mapping as [`crate::services::rpc_client`] (docs/protocol.md §9.1,
 //! §9.2, §9.4, §7.1).
 //!
 //! Two ways to call, both with our pid as the group leader of the process that runs
@@ -51,7 +51,7 @@ pub fn call(
     if !supports_call(conn) {
         return Err(RpcError::BadRpc(Term::atom("notsup")));
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     execute(conn, Via::Erpc, module, function, args, deadline, Some(out))
 }
 
@@ -68,7 +68,7 @@ pub fn rex_call(
     timeout: Option<Duration>,
     out: &mut dyn Write,
 ) -> Result<Term, RpcError> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     execute(conn, Via::Rex, module, function, args, deadline, Some(out))
 }
 
@@ -82,7 +82,7 @@ enum Via {
 /// `net_adm:ping(Peer)` on an established connection: `{is_auth, Us}` to the peer's
 /// `net_kernel` (§7.1); true when it answers `yes`.
 pub fn ping(conn: &mut Connection, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     let tag = conn.make_ref();
     let me = conn.pid().clone();
     let from = Term::tuple(vec![Term::Pid(me.clone()), Term::Ref(tag.clone())]);
@@ -97,7 +97,7 @@ pub fn ping(conn: &mut Connection, timeout: Duration) -> bool {
         return false;
     }
     loop {
-        match conn.recv(Some(deadline)) {
+        match conn.recv(deadline) {
             Ok(Some(m)) => match message_to_us(&m) {
                 Some(Term::Tuple(t)) if matches!(t.as_slice(), [Term::Ref(r), _] if *r == tag) => {
                     return t.as_slice()[1].is_atom("yes")

@@ -1,4 +1,4 @@
-//! External Term Format codec (protocol-notes §6).
+//! External Term Format codec (docs/protocol.md §6).
 //!
 //! Both directions are *iterative* (explicit stacks, no recursion), so a term nested a
 //! million levels deep — which OTP itself will happily decode and send — is decoded,

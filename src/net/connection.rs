@@ -1,6 +1,6 @@
 //! The tokio driver of one up connection: it only moves bytes and time between the
 //! socket, the node and [`crate::proto::connection::Connection`], which holds every
-//! rule (protocol-notes §4, §5). One task per connection: read what the socket has,
+//! rule (docs/protocol.md §4, §5). One task per connection: read what the socket has,
 //! hand complete messages to the node, take queued messages (many per write, up to a
 //! batch), write what the socket takes, and call the connection at its deadline.
 
@@ -49,7 +49,7 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         visible,
         kill: kill.clone(),
     };
-    let Some((queue, rx)) = node.inner.conns.established(&peer, attempt, info) else {
+    let Some((queue, rx)) = node.connections().established(&peer, attempt, info) else {
         debug!(%peer, "connection superseded by another one to the same node; closing");
         return;
     };
@@ -82,7 +82,7 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
     // A connection replaced by a new incarnation of the peer (§2.6) goes down like any
     // other: links break, monitors fire, nodedown is delivered; only then may the
     // successor come up.
-    let successor = match node.inner.conns.closed(&peer, attempt) {
+    let successor = match node.connections().closed(&peer, attempt) {
         ClosedOutcome::NotCurrent => return,
         ClosedOutcome::Down => None,
         ClosedOutcome::Replaced(gone) => gone,

@@ -1,4 +1,4 @@
-//! EPMD client (protocol-notes §1): register this node, look up others, list names.
+//! EPMD client (docs/protocol.md §1): register this node, look up others, list names.
 //!
 //! Every call opens its own TCP connection, as OTP's `erl_epmd` does (§1.3); the
 //! registration connection must then stay open for as long as the node wants to be
@@ -13,9 +13,10 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::config::epmd_port_from_env;
 pub use crate::proto::epmd::{EpmdError, NodeInfo};
 
-use crate::proto::epmd::{Alive2Resp, EpmdRequest, NamesResp, Port2Resp, DEFAULT_EPMD_PORT};
+use crate::proto::epmd::{Alive2Resp, EpmdRequest, NamesResp, Port2Resp};
 
 /// OTP waits 10 s for the ALIVE2 reply (`wait_for_reg_reply`, §1.3); we use the same
 /// bound for connecting and for every other exchange.
@@ -303,16 +304,5 @@ impl Drop for EpmdRegistration {
         // Dropping the write half sends FIN; aborting the reader drops the read half,
         // which closes the socket completely.
         self.reader.abort();
-    }
-}
-
-/// The EPMD port named by `ERL_EPMD_PORT`, else 4369 (§1.1).
-pub fn epmd_port_from_env() -> u16 {
-    match std::env::var("ERL_EPMD_PORT") {
-        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
-            tracing::warn!(%value, "ERL_EPMD_PORT is not a port number; using 4369");
-            DEFAULT_EPMD_PORT
-        }),
-        Err(_) => DEFAULT_EPMD_PORT,
     }
 }

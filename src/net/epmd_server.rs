@@ -1,4 +1,4 @@
-//! A working EPMD (protocol-notes §1) on tokio, for hosts or containers without one.
+//! A working EPMD (docs/protocol.md §1) on tokio, for hosts or containers without one.
 //!
 //! All protocol decisions live in the sans-IO [`EpmdRegistry`]; this module only moves
 //! bytes, reads the wall clock, enforces the 60 s limit for an incomplete request and

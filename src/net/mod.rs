@@ -10,4 +10,3 @@ mod setup;
 pub use epmd_client::{epmd_port_from_env, EpmdClient, EpmdError, EpmdRegistration, NodeInfo};
 pub use epmd_server::{EpmdServer, EpmdServerConfig, EpmdServerHandle};
 pub use setup::{ensure_epmd, SetupError};
-pub(crate) use setup::{spawn_dial, start_node};

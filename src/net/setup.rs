@@ -1,24 +1,46 @@
 //! Connection set-up: the listener with the acceptor handshake, the dialer with the
-//! initiator handshake (protocol-notes §2), and node start-up (listen, register with
+//! initiator handshake (docs/protocol.md §2), and node start-up (listen, register with
 //! EPMD, start `net_kernel`).
 
 use super::connection;
 use super::epmd_client::{EpmdClient, EpmdError};
 use crate::config::NodeConfig;
-use crate::node::{AcceptDecision, Node, NodeError};
+use crate::node::{AcceptDecision, Dial, Node, NodeError};
 use crate::proto::handshake::{
     Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, Initiator,
     InitiatorConfig, InitiatorNext, LocalName,
 };
 use crate::term::Atom;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, info_span, warn, Instrument};
 
+impl Node {
+    /// Starts a node: binds the distribution listener, registers with EPMD (the
+    /// registration lives as long as the node) and starts `net_kernel`, so peers can
+    /// connect and `net_adm:ping` it.
+    ///
+    /// Defined here rather than in `node` because starting needs the tokio transport;
+    /// this keeps the node free of it.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        start_node(config).await
+    }
+}
+
+/// The node's [`Dial`]: connections over TCP, as OTP's `inet_tcp_dist` makes them.
+struct TcpDist;
+
+impl Dial for TcpDist {
+    fn dial(&self, node: Node, peer: Atom, attempt: u64) {
+        spawn_dial(node, peer, attempt);
+    }
+}
+
 /// Starts a node: listener, EPMD registration, accept loop, `net_kernel`.
-pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
+async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
     let (alive, _host) = match config.name.split_once('@') {
         Some((a, h)) if !a.is_empty() && !h.is_empty() => (a.to_string(), h.to_string()),
         _ => return Err(NodeError::BadName(config.name.clone())),
@@ -37,22 +59,16 @@ pub(crate) async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
         .as_ref()
         .map(|r| r.creation())
         .unwrap_or_else(|| random_u32().max(4));
-    let node = Node::from_parts(config, creation, port);
+    let node = Node::from_parts(config, creation, port, Arc::new(TcpDist));
     let span = info_span!("node", name = %node.name());
-    *node
-        .inner
-        .epmd_registration
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = registration;
+    if let Some(r) = registration {
+        node.hold_until_shutdown(Box::new(r));
+    }
     // net_kernel first: a peer's first act is often `net_adm:ping` (§7.1).
     crate::services::net_kernel::start(&node)
         .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
     let accept = tokio::spawn(accept_loop(node.clone(), listener).instrument(span));
-    node.inner
-        .background
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(accept);
+    node.stop_at_shutdown(accept);
     info!(node = %node.name(), port, creation = node.creation(), "node started");
     Ok(node)
 }
@@ -71,14 +87,24 @@ async fn bind_listener(config: &NodeConfig) -> std::io::Result<TcpListener> {
 }
 
 async fn accept_loop(node: Node, listener: TcpListener) {
+    // Handshakes in progress are bounded: a peer that opens connections and sends
+    // nothing (or trickles) holds a slot for at most the handshake deadline, and past
+    // the limit new connections are closed at once instead of piling up tasks.
+    let max = node.config().max_pending_handshakes.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    warn!(%addr, max, "too many handshakes in progress (max_pending_handshakes); connection closed");
+                    drop(stream);
+                    continue;
+                };
                 let node = node.clone();
                 let span = info_span!("accept", %addr);
                 tokio::spawn(
                     async move {
-                        if let Err(e) = accept_one(node, stream).await {
+                        if let Err(e) = accept_one(node, stream, slot).await {
                             warn!(error = %e, "incoming connection refused");
                         }
                     }
@@ -127,6 +153,13 @@ fn random_u64() -> u64 {
     (random_u32() as u64) << 32 | random_u32() as u64
 }
 
+/// `now + d`, saturating (a `Duration::MAX` setting means no deadline).
+fn later(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
+}
+
 async fn read_some(
     stream: &mut TcpStream,
     buf: &mut [u8],
@@ -154,9 +187,20 @@ async fn write_all(
     }
 }
 
-async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError> {
+/// The read limit of one handshake step: the set-up time, cut short by the deadline
+/// of the whole handshake so a trickling peer cannot hold it open step after step.
+fn step_limit(limit: Duration, deadline: tokio::time::Instant) -> Duration {
+    limit.min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+}
+
+async fn accept_one(
+    node: Node,
+    mut stream: TcpStream,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) -> Result<(), SetupError> {
     stream.set_nodelay(true)?;
     let limit = node.config().setup_time;
+    let deadline = later(node.config().max_handshake_time.max(limit));
     let cookie = Cookie::new(&node.config().cookie)?;
     let mut state = Acceptor::new(AcceptorConfig {
         our_name: node.name().as_str().to_string(),
@@ -172,7 +216,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
     let mut attempt: Option<(Atom, u64)> = None;
     let result = async {
         loop {
-            let n = read_some(&mut stream, &mut buf, limit).await?;
+            let n = read_some(&mut stream, &mut buf, step_limit(limit, deadline)).await?;
             input.extend_from_slice(&buf[..n]);
             let mut step = state.handle(&input)?;
             input.clear();
@@ -196,7 +240,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
                     AcceptorNext::NeedStatus(waiting) => {
                         let peer = Atom::new(waiting.peer_name());
                         let (status, a) =
-                            match node.inner.conns.accept_status(node.name(), &peer) {
+                            match node.connections().accept_status(node.name(), &peer) {
                                 AcceptDecision::Status(s, a) => (s, a),
                                 AcceptDecision::AlreadyReplacing => {
                                     debug!(%peer, "another connection is already replacing this node's; closing");
@@ -223,6 +267,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
     match (result, attempt) {
         (Ok(Some(est)), Some((peer, id))) => {
             let span = info_span!("conn", peer = %peer);
+            drop(slot);
             connection::run(node, stream, est, id)
                 .instrument(span)
                 .await;
@@ -238,7 +283,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
             // Ended without a connection (e.g. the peer declined `alive`) or failed:
             // give up the attempt; an up connection it meant to replace stays.
             if let Some((peer, a)) = attempt {
-                node.inner.conns.failed(&peer, a);
+                node.connections().failed(&peer, a);
             }
             result.map(|_| ())
         }
@@ -248,7 +293,7 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), SetupError>
 /// Waits until the up connection that accept `attempt` replaces is down (its nodedown
 /// delivered), bounded by the set-up time (net_kernel's `wait_pending`, §2.6).
 async fn take_over(node: &Node, peer: &Atom, attempt: u64) -> Result<(), SetupError> {
-    let Some(gone) = node.inner.conns.take_over(peer, attempt) else {
+    let Some(gone) = node.connections().take_over(peer, attempt) else {
         return Ok(());
     };
     info!(%peer, "peer reconnected as a new connection; taking the old one down");
@@ -259,7 +304,7 @@ async fn take_over(node: &Node, peer: &Atom, attempt: u64) -> Result<(), SetupEr
 }
 
 /// Starts a dial toward `peer` in the background (auto-connect).
-pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
+fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
     let span = info_span!("dial", peer = %peer);
     tokio::spawn(
         async move {
@@ -273,13 +318,13 @@ pub(crate) fn spawn_dial(node: Node, peer: Atom, attempt: u64) {
                     // incoming connection takes it over (with its queue); give up only
                     // if that does not happen within the set-up time.
                     tokio::time::sleep(node.config().setup_time).await;
-                    if node.inner.conns.failed(&peer, attempt) {
+                    if node.connections().failed(&peer, attempt) {
                         node.connection_lost(&peer);
                     }
                 }
                 Err(e) => {
                     warn!(error = %e, "could not connect");
-                    if node.inner.conns.failed(&peer, attempt) {
+                    if node.connections().failed(&peer, attempt) {
                         // Links and monitors toward an unreachable node fire
                         // `noconnection`, as in OTP.
                         node.connection_lost(&peer);
@@ -324,7 +369,7 @@ async fn dial(
         // it has not noticed our old connection die), it says `alive`; like
         // net_kernel's `is_pending` we confirm while this dial still owns the pending
         // connection, so the peer takes the stale one down (§2.6).
-        reconnecting: node.inner.conns.owns_pending(peer, attempt),
+        reconnecting: node.connections().owns_pending(peer, attempt),
     })?;
     write_all(&mut stream, &hello, limit).await?;
     let mut buf = vec![0u8; 4096];

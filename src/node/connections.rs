@@ -1,6 +1,6 @@
 //! The node's view of its connections: pending attempts, up connections, and the
 //! per-node outgoing queue that keeps messages in order while a connection is being set
-//! up (auto-connect, protocol-notes §7.2) — net_kernel's bookkeeping in OTP terms.
+//! up (auto-connect, docs/protocol.md §7.2) — net_kernel's bookkeeping in OTP terms.
 
 use super::outqueue::{OutQueue, Outgoing, Push};
 use crate::proto::handshake::{accept_status, Status};
@@ -32,7 +32,7 @@ enum Phase {
 }
 
 /// An accept that found a connection up to the same node and was told by the peer
-/// that it really is a new connection (`alive` → `true`, protocol-notes §2.6):
+/// that it really is a new connection (`alive` → `true`, docs/protocol.md §2.6):
 /// net_kernel's `up_pending`. It takes the entry over once the old connection is gone.
 #[derive(Debug)]
 struct Successor {
@@ -225,7 +225,7 @@ impl Connections {
         }
     }
 
-    /// net_kernel's decision when `peer` dials us (protocol-notes §2.6).
+    /// net_kernel's decision when `peer` dials us (docs/protocol.md §2.6).
     pub fn accept_status(&self, our_name: &Atom, peer: &Atom) -> AcceptDecision {
         let mut map = self.lock();
         let (pending, up) = match map.get(peer) {
@@ -283,7 +283,7 @@ impl Connections {
 
     /// The accept `attempt` (which got `alive` → `true` and verified the peer) takes
     /// over from the up connection: that connection is told to close, and the returned
-    /// receiver fires once it is down and its nodedown delivered (protocol-notes §2.6).
+    /// receiver fires once it is down and its nodedown delivered (docs/protocol.md §2.6).
     /// `None` when there is nothing to wait for: the old connection is already gone
     /// and the entry is this attempt's, or the attempt lost the entry (then
     /// [`Connections::established`] refuses it).

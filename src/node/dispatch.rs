@@ -1,9 +1,10 @@
-//! Delivery of control messages received from a peer (protocol-notes §5): the single
+//! Delivery of control messages received from a peer (docs/protocol.md §5): the single
 //! dispatch point. Messages for dead or unknown processes are dropped silently, as OTP
 //! does (§4.5); signals follow the rules in `signals.rs`.
 
 use super::Node;
 use crate::proto::control::{altact, ControlMessage, ProcRef};
+use crate::runtime::table::key;
 use crate::runtime::table::Monitor;
 use crate::term::{Atom, Pid, Term};
 use tracing::debug;
@@ -65,7 +66,7 @@ impl Node {
                 reference,
             } => {
                 let target = match &to {
-                    ProcRef::Pid(p) => Some(p.id),
+                    ProcRef::Pid(p) => Some(key(p)),
                     ProcRef::Name(n) => self.inner.table.with(|t| t.resolve(n)),
                 };
                 if let Some(id) = target {
@@ -121,7 +122,7 @@ impl Node {
 
     fn deliver_to_pid(&self, to: &Pid, msg: Term) -> bool {
         if self.inner.ids.is_local_pid(to) {
-            self.deliver_local(to.id, msg)
+            self.deliver_local(key(to), msg)
         } else {
             false
         }
@@ -131,7 +132,7 @@ impl Node {
     /// targets are answered at once with a `DOWN` `noproc`.
     fn monitor_in(&self, from: Pid, to: ProcRef, reference: crate::term::Reference) {
         let (target, by_name) = match &to {
-            ProcRef::Pid(p) if self.inner.ids.is_local_pid(p) => (Some(p.id), None),
+            ProcRef::Pid(p) if self.inner.ids.is_local_pid(p) => (Some(key(p)), None),
             ProcRef::Pid(_) => (None, None),
             ProcRef::Name(n) => (self.inner.table.with(|t| t.resolve(n)), Some(n.clone())),
         };

@@ -3,17 +3,25 @@
 //! can run in one test process.
 
 mod connections;
+mod dial;
 mod dispatch;
+mod functions;
+pub(crate) mod gen_call;
 mod monitor_nodes;
 mod outqueue;
+mod process;
 mod signals;
 mod spawn;
 
+pub use functions::{RpcClass, RpcException, RpcHandler, RpcProcessHandler, RpcResult};
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
+pub use process::Process;
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{AcceptDecision, ClosedOutcome, UpInfo};
+pub(crate) use dial::Dial;
+pub(crate) use functions::Callable;
 pub(crate) use outqueue::{OutQueue, Outgoing};
 
 use crate::config::NodeConfig;
@@ -22,11 +30,12 @@ use crate::proto::dist::EncodedTerm;
 use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
 use crate::runtime::mailbox::Mailbox;
-use crate::runtime::process::{panic_reason, CatchUnwind};
-use crate::runtime::table::{LinkState, Monitor, ProcessTable, RegisterError, Watch, Watched};
-use crate::runtime::Process;
+use crate::runtime::panic::{panic_reason, CatchUnwind};
+use crate::runtime::table::{
+    key, LinkState, Monitor, ProcKey, ProcessTable, RegisterError, Watch, Watched,
+};
 use crate::term::{Atom, Pid, Reference, Term};
-use connections::Connections;
+pub(crate) use connections::Connections;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,7 +88,7 @@ pub enum NodeError {
     #[error("could not listen for distribution connections: {0}")]
     Listen(std::io::Error),
     #[error("EPMD registration failed: {0}")]
-    Epmd(#[from] crate::net::epmd_client::EpmdError),
+    Epmd(#[from] crate::proto::epmd::EpmdError),
     #[error("cookie: {0}")]
     Cookie(String),
 }
@@ -98,7 +107,14 @@ pub(crate) struct NodeInner {
     pub(crate) listen_port: u16,
     /// Tasks to stop at shutdown, and the EPMD registration guard.
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    pub(crate) epmd_registration: Mutex<Option<crate::net::epmd_client::EpmdRegistration>>,
+    /// Whatever keeps the name registered with EPMD (set by the net layer); held only to
+    /// be dropped at shutdown, which unregisters the name.
+    pub(crate) epmd_registration: Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>,
+    /// Sets up connections for auto-connect (see `dial`); given by the net layer.
+    pub(crate) dialer: Arc<dyn Dial>,
+    /// State that services keep per node (see [`Node::service_state`]).
+    pub(crate) service_states:
+        Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
     /// Registered spawnable functions and our outstanding spawn requests (§5.4).
     pub(crate) spawn: spawn::SpawnState,
 }
@@ -116,15 +132,14 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// Starts a node: binds the distribution listener, registers with EPMD (the
-    /// registration lives as long as the node) and starts `net_kernel`, so peers can
-    /// connect and `net_adm:ping` it.
-    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
-        crate::net::start_node(config).await
-    }
-
-    /// Builds the node value around an already bound listener (used by the net layer).
-    pub(crate) fn from_parts(config: NodeConfig, creation: u32, listen_port: u16) -> Node {
+    /// Builds the node value around an already bound listener (used by the net layer,
+    /// which also defines `Node::start` and gives the node its `dialer`).
+    pub(crate) fn from_parts(
+        config: NodeConfig,
+        creation: u32,
+        listen_port: u16,
+        dialer: Arc<dyn Dial>,
+    ) -> Node {
         let name = Atom::new(&config.name);
         let mut salt = [0u8; 4];
         // The salt only makes refs of successive runs differ; a failing RNG is harmless.
@@ -145,7 +160,9 @@ impl Node {
                 listen_port,
                 background: Mutex::new(Vec::new()),
                 epmd_registration: Mutex::new(None),
+                dialer,
                 spawn: spawn::SpawnState::default(),
+                service_states: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -169,13 +186,68 @@ impl Node {
         &self.inner.config
     }
 
-    /// The flags this node offers in handshakes (protocol-notes §3).
+    /// The flags this node offers in handshakes (docs/protocol.md §3).
     pub fn dist_flags(&self) -> DistFlags {
         if self.inner.config.hidden {
             DistFlags::IMPLEMENTED
         } else {
             DistFlags::IMPLEMENTED | DistFlags::PUBLISHED
         }
+    }
+
+    /// Moves this node's pid counter (id in the low word, serial in the high word), so
+    /// tests can reach the 32-bit id wrap without billions of spawns. Pids made before
+    /// stay valid and are never made again.
+    #[doc(hidden)]
+    pub fn set_next_pid_for_tests(&self, next: u64) {
+        self.inner.ids.set_next_pid(next);
+    }
+
+    /// Keeps `guard` (the EPMD registration) alive until [`Node::shutdown`].
+    pub(crate) fn hold_until_shutdown(&self, guard: Box<dyn std::any::Any + Send + Sync>) {
+        *self
+            .inner
+            .epmd_registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(guard);
+    }
+
+    /// Aborts `task` (the accept loop) at [`Node::shutdown`].
+    pub(crate) fn stop_at_shutdown(&self, task: tokio::task::JoinHandle<()>) {
+        self.inner
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
+    /// The value of type `T` this node keeps for a service (made with `T::default()` on
+    /// first use): per-node state of code built on the public API, such as caches,
+    /// without process-wide statics.
+    pub fn service_state<T: std::any::Any + Send + Sync + Default>(&self) -> Arc<T> {
+        let mut map = self
+            .inner
+            .service_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match entry.clone().downcast::<T>() {
+            Ok(v) => v,
+            Err(_) => {
+                // Cannot happen: the key is T's TypeId. Replace rather than panic.
+                let v = Arc::new(T::default());
+                *entry = v.clone();
+                v
+            }
+        }
+    }
+
+    /// The node's connection bookkeeping (net_kernel's state), for the drivers in
+    /// `net`: they report handshakes, status decisions and ends through it.
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.inner.conns
     }
 
     /// A new reference (`make_ref()`).
@@ -235,8 +307,8 @@ impl Node {
         let p = self.new_process(opts.group_leader.clone(), true);
         let pid = p.pid().clone();
         if let Some(name) = &opts.name {
-            if let Err(e) = self.inner.table.register(name.clone(), pid.id) {
-                self.inner.table.with(|t| t.remove(pid.id));
+            if let Err(e) = self.inner.table.register(name.clone(), key(&pid)) {
+                self.inner.table.with(|t| t.remove(key(&pid)));
                 return Err((pid, e));
             }
         }
@@ -248,7 +320,7 @@ impl Node {
                 }
             } else {
                 self.inner.table.with(|t| {
-                    if let Some(e) = t.procs.get_mut(&pid.id) {
+                    if let Some(e) = t.procs.get_mut(&key(&pid)) {
                         e.links.insert(parent.clone(), LinkState::Active);
                     }
                 });
@@ -256,7 +328,7 @@ impl Node {
         }
         if let Some((watcher, reference)) = &opts.monitor {
             self.inner.table.with(|t| {
-                if let Some(e) = t.procs.get_mut(&pid.id) {
+                if let Some(e) = t.procs.get_mut(&key(&pid)) {
                     e.monitored_by.push(Monitor {
                         reference: reference.clone(),
                         watcher: watcher.clone(),
@@ -264,7 +336,7 @@ impl Node {
                     });
                 }
                 if self.inner.ids.is_local_pid(watcher) {
-                    if let Some(w) = t.procs.get_mut(&watcher.id) {
+                    if let Some(w) = t.procs.get_mut(&key(watcher)) {
                         w.monitoring.insert(
                             reference.clone(),
                             Watch {
@@ -300,7 +372,7 @@ impl Node {
             }
             .instrument(span),
         );
-        self.inner.table.set_abort(pid.id, handle.abort_handle());
+        self.inner.table.set_abort(key(&pid), handle.abort_handle());
         Ok(pid)
     }
 
@@ -309,7 +381,7 @@ impl Node {
         if !self.inner.ids.is_local_pid(pid) {
             return Err(RegisterError::NoProc);
         }
-        self.inner.table.register(name, pid.id)
+        self.inner.table.register(name, key(pid))
     }
 
     /// Removes a registered name.
@@ -334,7 +406,7 @@ impl Node {
 
     /// True if `pid` is a live local process.
     pub fn is_process_alive(&self, pid: &Pid) -> bool {
-        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(pid.id)
+        self.inner.ids.is_local_pid(pid) && self.inner.table.contains(key(pid))
     }
 
     /// Sends from the node's system pid (for code that is not a process).
@@ -359,7 +431,7 @@ impl Node {
     pub(crate) fn send_pid(&self, from: &Pid, to: &Pid, msg: Term) -> Option<Arc<OutQueue>> {
         if to.node == *self.name() {
             if to.creation == self.creation() {
-                self.deliver_local(to.id, msg);
+                self.deliver_local(key(to), msg);
             } else {
                 debug!(to = %to, "message to an old incarnation dropped");
             }
@@ -495,7 +567,7 @@ impl Node {
         let out = Self::outgoing(control, payload)?;
         let q = self.inner.conns.queue(node, out);
         if let Some(attempt) = q.dial {
-            crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+            self.inner.dialer.dial(self.clone(), node.clone(), attempt);
         }
         q.busy
     }
@@ -514,7 +586,7 @@ impl Node {
         }
     }
 
-    pub(crate) fn deliver_local(&self, id: u32, msg: Term) -> bool {
+    pub(crate) fn deliver_local(&self, id: ProcKey, msg: Term) -> bool {
         match self.inner.table.sender(id) {
             Some(tx) => tx.send(msg).is_ok(),
             None => false,
@@ -572,6 +644,11 @@ impl Node {
         }
     }
 
+    /// The flags negotiated with `node` while a connection to it is up (§3.3).
+    pub fn connection_flags(&self, node: &Atom) -> Option<DistFlags> {
+        self.inner.conns.up_info(node).map(|i| i.flags)
+    }
+
     /// Connected nodes of the given kind (`nodes(visible | hidden | connected)`).
     pub fn nodes_of(&self, kind: NodeKind) -> Vec<Atom> {
         if matches!(kind, NodeKind::This | NodeKind::Known) {
@@ -612,9 +689,9 @@ impl Node {
             Ok(up) => up,
             Err((rx, dial)) => {
                 if let Some(attempt) = dial {
-                    crate::net::spawn_dial(self.clone(), node.clone(), attempt);
+                    self.inner.dialer.dial(self.clone(), node.clone(), attempt);
                 }
-                let limit = self.inner.config.setup_time * 3;
+                let limit = self.inner.config.setup_time.saturating_mul(3);
                 matches!(tokio::time::timeout(limit, rx).await, Ok(Ok(true)))
             }
         }
@@ -631,9 +708,9 @@ impl Node {
         }
         let mut p = self.process();
         let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(self.name().clone())]);
-        let dest = crate::services::gen::Dest::Remote(Atom::new("net_kernel"), node.clone());
+        let dest = gen_call::Dest::Remote(Atom::new("net_kernel"), node.clone());
         matches!(
-            crate::services::gen::call(&mut p, &dest, request, Duration::from_secs(10)).await,
+            gen_call::call(&mut p, &dest, request, Duration::from_secs(10)).await,
             Ok(t) if t.is_atom("yes")
         )
     }
@@ -673,7 +750,7 @@ impl Node {
     pub fn group_leader_of(&self, pid: &Pid) -> Option<Pid> {
         self.inner
             .table
-            .with(|t| t.procs.get(&pid.id).and_then(|e| e.group_leader.clone()))
+            .with(|t| t.procs.get(&key(pid)).and_then(|e| e.group_leader.clone()))
     }
 
     /// Sets the group leader of local `pid` (`group_leader/2`; GROUP_LEADER, §5.1 op 7).
@@ -682,7 +759,7 @@ impl Node {
             return;
         }
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&pid.id) {
+            if let Some(e) = t.procs.get_mut(&key(pid)) {
                 e.group_leader = Some(leader);
             }
         });

@@ -1,4 +1,4 @@
-//! Node monitoring (protocol-notes §7.3): `erlang:monitor_node/2` (`{nodedown, N}`)
+//! Node monitoring (docs/protocol.md §7.3): `erlang:monitor_node/2` (`{nodedown, N}`)
 //! and `net_kernel:monitor_nodes/1,2` (`{nodeup, N}` / `{nodedown, N}` and, with
 //! options, `{nodeup, N, Info}` / `{nodedown, N, Info}`). Like in OTP this is purely
 //! local bookkeeping: nothing goes over the wire. Subscriptions are driven by the
@@ -6,7 +6,7 @@
 //! to the subscribing process. A subscriber that has exited is forgotten the first
 //! time a message to it cannot be delivered.
 //!
-//! Message shapes were checked against OTP 25 (`erl`, see tests/interop_nodes.rs):
+//! Message shapes were checked against OTP 25 (`erl`, see tests/interop/interop_nodes.rs):
 //! * no options: `{nodeup, N}` / `{nodedown, N}`, visible nodes only;
 //! * any option: `{nodeup, N, [{node_type, T}]}` (the list is `[]` without a
 //!   `node_type` option) and `{nodedown, N, [{nodedown_reason, R}, {node_type, T}]}`
@@ -14,8 +14,8 @@
 //! * `{node_type, visible}` (or only `nodedown_reason`) reports visible nodes,
 //!   `{node_type, hidden}` hidden ones, `{node_type, all}` both.
 
-use super::{Node, NodeEvent, NodeKind};
-use crate::runtime::Process;
+use super::{Node, NodeEvent, NodeKind, Process};
+use crate::runtime::table::{key, ProcKey};
 use crate::term::{Atom, Term};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -79,9 +79,9 @@ impl MonitorNodesOpts {
 struct State {
     /// `monitor_nodes` subscriptions: (pid id, options); one entry per call, as OTP
     /// counts repeated subscriptions.
-    subscribers: Vec<(u32, MonitorNodesOpts)>,
+    subscribers: Vec<(ProcKey, MonitorNodesOpts)>,
     /// `monitor_node(N, true)` calls not yet fired or cancelled: node → pid ids.
-    node_monitors: HashMap<Atom, Vec<u32>>,
+    node_monitors: HashMap<Atom, Vec<ProcKey>>,
     /// Whether each up connection is visible (NodeDown events do not say).
     up: HashMap<Atom, bool>,
     /// Every node this node has been connected to or asked about (`nodes(known)`).
@@ -103,7 +103,7 @@ impl NodeMonitors {
 impl State {
     /// Forgets what processes that have exited asked for, so a long-lived node whose
     /// short-lived processes subscribe does not accumulate entries.
-    fn prune(&mut self, alive: impl Fn(u32) -> bool) {
+    fn prune(&mut self, alive: impl Fn(ProcKey) -> bool) {
         self.subscribers.retain(|(id, _)| alive(*id));
         for v in self.node_monitors.values_mut() {
             v.retain(|id| alive(*id));
@@ -121,7 +121,7 @@ impl Node {
                 NodeEvent::NodeUp { node, visible } => {
                     s.up.insert(node.clone(), *visible);
                     s.known.insert(node.clone());
-                    let msgs: Vec<(u32, Term)> = s
+                    let msgs: Vec<(ProcKey, Term)> = s
                         .subscribers
                         .iter()
                         .filter(|(_, o)| o.reports(*visible))
@@ -131,7 +131,7 @@ impl Node {
                 }
                 NodeEvent::NodeDown { node, reason } => {
                     let visible = s.up.remove(node).unwrap_or(true);
-                    let msgs: Vec<(u32, Term)> = s
+                    let msgs: Vec<(ProcKey, Term)> = s
                         .subscribers
                         .iter()
                         .filter(|(_, o)| o.reports(visible))
@@ -189,7 +189,7 @@ impl Process {
         if node == me.name() {
             return true;
         }
-        let id = self.pid().id;
+        let id = key(self.pid());
         let mons = &me.inner.node_monitors;
         if !on {
             let mut s = mons.lock();
@@ -248,7 +248,7 @@ impl Process {
     /// the module docs); with `false` one subscription with the same options is
     /// removed. Returns false when `false` finds no such subscription.
     pub fn monitor_nodes(&self, on: bool, opts: MonitorNodesOpts) -> bool {
-        let id = self.pid().id;
+        let id = key(self.pid());
         let node = self.node();
         let mut s = node.inner.node_monitors.lock();
         if on {

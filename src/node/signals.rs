@@ -1,4 +1,4 @@
-//! Erlang's signal rules for links, monitors, aliases and exits (protocol-notes §5.2,
+//! Erlang's signal rules for links, monitors, aliases and exits (docs/protocol.md §5.2,
 //! §5.1 MONITOR_P/EXIT rows, §7.3), applied to local processes. Remote ends get the
 //! matching control messages; local ends are updated in the process table.
 //!
@@ -8,7 +8,7 @@
 use super::Node;
 use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::DistFlags;
-use crate::runtime::table::{AliasMode, LinkState, Monitor, Watch, Watched};
+use crate::runtime::table::{key, AliasMode, LinkState, Monitor, ProcKey, Watch, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
 use std::collections::VecDeque;
 
@@ -17,13 +17,13 @@ enum Work {
     /// An exit signal to local process `target`. `link`: it comes from a link (only
     /// acted on while the link is active); otherwise it is `exit/2`.
     Exit {
-        target: u32,
+        target: ProcKey,
         from: Pid,
         reason: Term,
         link: bool,
     },
     /// Local process `id` ends with `reason`.
-    Terminate { id: u32, reason: Term },
+    Terminate { id: ProcKey, reason: Term },
 }
 
 /// Why `link` failed.
@@ -54,8 +54,8 @@ fn watched_object(w: &Watched) -> Term {
 }
 
 impl Node {
-    fn local_id(&self, pid: &Pid) -> Option<u32> {
-        self.inner.ids.is_local_pid(pid).then_some(pid.id)
+    fn local_id(&self, pid: &Pid) -> Option<ProcKey> {
+        self.inner.ids.is_local_pid(pid).then(|| key(pid))
     }
 
     fn run(&self, mut work: VecDeque<Work>) {
@@ -74,7 +74,7 @@ impl Node {
 
     fn exit_step(
         &self,
-        target: u32,
+        target: ProcKey,
         from: Pid,
         reason: Term,
         link: bool,
@@ -125,7 +125,7 @@ impl Node {
         }
     }
 
-    fn terminate_step(&self, id: u32, reason: Term, work: &mut VecDeque<Work>) {
+    fn terminate_step(&self, id: ProcKey, reason: Term, work: &mut VecDeque<Work>) {
         let Some(entry) = self.inner.table.with(|t| t.remove(id)) else {
             return;
         };
@@ -307,7 +307,7 @@ impl Node {
 
     /// Sets `trap_exit` for local `pid`; returns the old value.
     pub(crate) fn set_trap_exit(&self, pid: &Pid, on: bool) -> bool {
-        self.inner.table.with(|t| match t.procs.get_mut(&pid.id) {
+        self.inner.table.with(|t| match t.procs.get_mut(&key(pid)) {
             Some(e) => std::mem::replace(&mut e.trap_exit, on),
             None => false,
         })
@@ -321,10 +321,10 @@ impl Node {
         match self.local_id(other) {
             Some(oid) => {
                 let ok = self.inner.table.with(|t| {
-                    if !t.procs.contains_key(&oid) || !t.procs.contains_key(&me.id) {
+                    if !t.procs.contains_key(&oid) || !t.procs.contains_key(&key(me)) {
                         return false;
                     }
-                    if let Some(e) = t.procs.get_mut(&me.id) {
+                    if let Some(e) = t.procs.get_mut(&key(me)) {
                         e.links.insert(other.clone(), LinkState::Active);
                     }
                     if let Some(e) = t.procs.get_mut(&oid) {
@@ -341,7 +341,7 @@ impl Node {
             None if other.node == *self.name() => Err(LinkError::NoProc), // old incarnation
             None => {
                 self.inner.table.with(|t| {
-                    if let Some(e) = t.procs.get_mut(&me.id) {
+                    if let Some(e) = t.procs.get_mut(&key(me)) {
                         e.links.insert(other.clone(), LinkState::Active);
                     }
                 });
@@ -362,7 +362,7 @@ impl Node {
     pub(crate) fn unlink(&self, me: &Pid, other: &Pid) {
         match self.local_id(other) {
             Some(oid) => self.inner.table.with(|t| {
-                if let Some(e) = t.procs.get_mut(&me.id) {
+                if let Some(e) = t.procs.get_mut(&key(me)) {
                     e.links.remove(other);
                 }
                 if let Some(e) = t.procs.get_mut(&oid) {
@@ -371,7 +371,7 @@ impl Node {
             }),
             None => {
                 let id = self.inner.ids.new_unlink_id();
-                let had = self.inner.table.with(|t| match t.procs.get_mut(&me.id) {
+                let had = self.inner.table.with(|t| match t.procs.get_mut(&key(me)) {
                     Some(e) if e.links.get(other) == Some(&LinkState::Active) => {
                         e.links.insert(other.clone(), LinkState::Unlinking(id));
                         true
@@ -395,7 +395,7 @@ impl Node {
 
     /// LINK from remote `from` to local `to`.
     pub(crate) fn link_in(&self, from: &Pid, to: &Pid) {
-        let linked = self.inner.table.with(|t| match t.procs.get_mut(&to.id) {
+        let linked = self.inner.table.with(|t| match t.procs.get_mut(&key(to)) {
             Some(e) if self.inner.ids.is_local_pid(to) => {
                 // Existing state (even an unlink in flight) means the link is ignored.
                 e.links.entry(from.clone()).or_insert(LinkState::Active);
@@ -411,7 +411,7 @@ impl Node {
     /// UNLINK_ID from remote `from` to local `to`; always acknowledged (§5.2).
     pub(crate) fn unlink_id_in(&self, id: u64, from: &Pid, to: &Pid) {
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&to.id) {
+            if let Some(e) = t.procs.get_mut(&key(to)) {
                 if e.links.get(from) == Some(&LinkState::Active) {
                     e.links.remove(from);
                 }
@@ -431,7 +431,7 @@ impl Node {
     /// UNLINK_ID_ACK: our unlink `id` from local `to` toward remote `from` is done.
     pub(crate) fn unlink_ack_in(&self, id: u64, from: &Pid, to: &Pid) {
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&to.id) {
+            if let Some(e) = t.procs.get_mut(&key(to)) {
                 if e.links.get(from) == Some(&LinkState::Unlinking(id)) {
                     e.links.remove(from);
                 }
@@ -442,7 +442,7 @@ impl Node {
     /// Old UNLINK (op 4) from a peer without UNLINK_ID.
     pub(crate) fn unlink_in(&self, from: &Pid, to: &Pid) {
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&to.id) {
+            if let Some(e) = t.procs.get_mut(&key(to)) {
                 e.links.remove(from);
             }
         });
@@ -457,14 +457,14 @@ impl Node {
             alias,
         };
         let registered = self.inner.table.with(|t| {
-            let Some(e) = t.procs.get_mut(&me.id) else {
+            let Some(e) = t.procs.get_mut(&key(me)) else {
                 return false;
             };
             e.monitoring.insert(reference.clone(), watch);
             if alias {
                 e.aliases.push(reference.clone());
                 t.aliases
-                    .insert(reference.clone(), (me.id, AliasMode::Demonitor));
+                    .insert(reference.clone(), (key(me), AliasMode::Demonitor));
             }
             true
         });
@@ -514,7 +514,7 @@ impl Node {
     pub(crate) fn demonitor(&self, me: &Pid, reference: &Reference) -> bool {
         let watch = self.inner.table.with(|t| {
             t.procs
-                .get_mut(&me.id)
+                .get_mut(&key(me))
                 .and_then(|e| e.monitoring.remove(reference))
         });
         match watch {
@@ -535,9 +535,9 @@ impl Node {
     pub(crate) fn alias(&self, me: &Pid, mode: AliasMode) -> Reference {
         let reference = self.make_ref();
         self.inner.table.with(|t| {
-            if let Some(e) = t.procs.get_mut(&me.id) {
+            if let Some(e) = t.procs.get_mut(&key(me)) {
                 e.aliases.push(reference.clone());
-                t.aliases.insert(reference.clone(), (me.id, mode));
+                t.aliases.insert(reference.clone(), (key(me), mode));
             }
         });
         reference
@@ -546,9 +546,9 @@ impl Node {
     /// Deactivates an alias of local `me`; true if it was active.
     pub(crate) fn unalias(&self, me: &Pid, alias: &Reference) -> bool {
         self.inner.table.with(|t| match t.aliases.get(alias) {
-            Some((owner, _)) if *owner == me.id => {
+            Some((owner, _)) if *owner == key(me) => {
                 t.aliases.remove(alias);
-                if let Some(e) = t.procs.get_mut(&me.id) {
+                if let Some(e) = t.procs.get_mut(&key(me)) {
                     e.aliases.retain(|a| a != alias);
                 }
                 true
@@ -580,7 +580,7 @@ impl Node {
                 for (other, state) in &e.links {
                     if other.node == *peer && *state == LinkState::Active {
                         work.push_back(Work::Exit {
-                            target: e.pid.id,
+                            target: key(&e.pid),
                             from: other.clone(),
                             reason: Term::atom("noconnection"),
                             link: true,

@@ -1,4 +1,4 @@
-//! Spawn requests both ways (protocol-notes §5.4, §15 trap 3, §9.1).
+//! Spawn requests both ways (docs/protocol.md §5.4, §15 trap 3, §9.1).
 //!
 //! Serving: a BEAM node's `spawn/4`, `spawn_link/4`, `spawn_monitor/4` (and erpc) arrive
 //! as SPAWN_REQUEST for `{M, F, Arity}` + ArgList. beamnode cannot load Erlang code, so
@@ -14,12 +14,12 @@
 //! error, Pid | Reason}`. Link and monitor state are set up by the dispatcher when the
 //! reply arrives, before any later signal of the new process is handled.
 
-use super::{Node, SpawnOpts};
+use super::{Node, Process, SpawnOpts};
 use crate::proto::control::spawn::{REPLY_FLAG_LINK, REPLY_FLAG_MONITOR};
 use crate::proto::control::{ControlMessage, ProcRef};
 use crate::proto::DistFlags;
-use crate::runtime::table::{LinkState, Watch, Watched};
-use crate::runtime::{Process, ReceiveError};
+use crate::runtime::table::{key, LinkState, Watch, Watched};
+use crate::runtime::ReceiveError;
 use crate::term::{Atom, Pid, Reference, Term};
 use std::collections::HashMap;
 use std::future::Future;
@@ -65,9 +65,9 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct SpawnState {
     functions: Mutex<HashMap<Mfa, SpawnHandler>>,
-    /// Functions callable through rpc/erpc (`services::rpc_server`, §9.2): kept here so
-    /// the registry lives and dies with its node.
-    pub(crate) callables: Mutex<HashMap<Mfa, crate::services::rpc_server::Callable>>,
+    /// Functions callable through rpc/erpc (see `functions`, §9.2): kept here so the
+    /// registry lives and dies with its node.
+    pub(crate) callables: Mutex<HashMap<Mfa, super::Callable>>,
     pending: Mutex<HashMap<Reference, Pending>>,
 }
 
@@ -186,7 +186,34 @@ pub(crate) struct IncomingSpawn {
 /// What runs in a served spawn.
 enum Plan {
     Run(SpawnHandler, Vec<Term>),
+    /// A function registered for rpc (`Node::register_rpc*`): spawn, rpc and erpc run
+    /// the same registered functions, as BEAM runs one exported function for all
+    /// three.
+    Call(super::Callable, Atom, Atom, Vec<Term>),
     Undef(Term),
+}
+
+/// The exit reason of a spawned process whose function raised `e`, as BEAM gives it:
+/// `exit(R)` exits `R`, `error(R)` exits `{R, Stack}`, an uncaught `throw(V)` exits
+/// `{{nocatch, V}, Stack}`; the stack is the function itself when none was given.
+fn exit_reason(e: super::RpcException, module: &Atom, function: &Atom, arity: usize) -> Term {
+    use super::RpcClass;
+    let stack = e.stack.unwrap_or_else(|| {
+        Term::list(vec![Term::tuple(vec![
+            Term::Atom(module.clone()),
+            Term::Atom(function.clone()),
+            Term::from(arity as i64),
+            Term::Nil,
+        ])])
+    });
+    match e.class {
+        RpcClass::Exit => e.reason,
+        RpcClass::Throw => Term::tuple(vec![
+            Term::tuple(vec![Term::atom("nocatch"), e.reason]),
+            stack,
+        ]),
+        _ => Term::tuple(vec![e.reason, stack]),
+    }
 }
 
 impl Node {
@@ -229,6 +256,25 @@ impl Node {
         v
     }
 
+    /// What spawning `Module:Function(Args)` runs: a spawn handler, else a function
+    /// registered for rpc, else `undef`. `erlang:apply(M, F, Args)` is `M:F(Args)`.
+    fn plan(&self, module: &Atom, function: &Atom, args: Vec<Term>) -> Plan {
+        if let Some(h) = self.lookup(module, function, args.len()) {
+            return Plan::Run(h, args);
+        }
+        if let Some(c) = self.callable(module, function, args.len()) {
+            return Plan::Call(c, module.clone(), function.clone(), args);
+        }
+        if module.as_str() == "erlang" && function.as_str() == "apply" && args.len() == 3 {
+            if let [Term::Atom(m), Term::Atom(f), list] = args.as_slice() {
+                if let Some(a) = list.as_list() {
+                    return self.plan(m, f, a.to_vec());
+                }
+            }
+        }
+        Plan::Undef(undef_reason(module, function, args))
+    }
+
     fn lookup(&self, module: &Atom, function: &Atom, arity: usize) -> Option<SpawnHandler> {
         let arity = u32::try_from(arity).ok()?;
         lock(&self.inner.spawn.functions)
@@ -256,19 +302,19 @@ impl Node {
             warn!(%module, %function, "spawn request without a proper argument list: badarg");
             return self.send_spawn_reply(&from, req_id, 0, Term::atom("badarg"));
         };
-        let plan = match self.lookup(&module, &function, args.len()) {
-            Some(h) => Plan::Run(h, args),
-            None if module.as_str() == "erlang"
-                && function.as_str() == "apply"
-                && args.len() == 2 =>
-            {
+        let apply_fun = module.as_str() == "erlang"
+            && function.as_str() == "apply"
+            && args.len() == 2
+            && self.lookup(&module, &function, 2).is_none();
+        let plan = match apply_fun {
+            false => self.plan(&module, &function, args),
+            true => {
                 match (&args[0], &args[1]) {
-                    // `fun m:f/0` can run if m:f/0 is registered here.
-                    (Term::ExportFun(f), Term::Nil) => match self.lookup(&f.module, &f.function, 0)
-                    {
-                        Some(h) => Plan::Run(h, Vec::new()),
-                        None => Plan::Undef(undef_reason(&f.module, &f.function, Vec::new())),
-                    },
+                    // `apply(fun m:f/N, Args)` runs `m:f(Args)` if it is registered here.
+                    (Term::ExportFun(f), list) if list.as_list().is_some() => {
+                        let a = list.as_list().map(|a| a.to_vec()).unwrap_or_default();
+                        self.plan(&f.module, &f.function, a)
+                    }
                     (Term::InternalFun(_), _) => {
                         warn!(requester = %from, "peer asked to run a fun; refused with {CANNOT_RUN_FUNS}");
                         return self.send_spawn_reply(
@@ -281,7 +327,6 @@ impl Node {
                     _ => Plan::Undef(undef_reason(&module, &function, args)),
                 }
             }
-            None => Plan::Undef(undef_reason(&module, &function, args)),
         };
         let spawn_opts = SpawnOpts {
             link: opts.link.then(|| from.clone()),
@@ -296,6 +341,20 @@ impl Node {
             let _ = gate.await;
             match plan {
                 Plan::Run(h, args) => h(p, args).await,
+                Plan::Call(c, m, f, args) => {
+                    let arity = args.len();
+                    let cell = p.exit_cell();
+                    let result = match c {
+                        super::Callable::Plain(h) => h(p.node().clone(), args).await,
+                        super::Callable::InProcess(h) => h(p, args).await,
+                    };
+                    // A normal return exits `normal`; a raise exits as on BEAM.
+                    if let Err(e) = result {
+                        if let Ok(mut g) = cell.lock() {
+                            *g = Some(exit_reason(e, &m, &f, arity));
+                        }
+                    }
+                }
                 Plan::Undef(reason) => {
                     warn!(pid = %p.pid(), reason = %reason, "spawned function is not registered");
                     p.exit(reason);
@@ -337,7 +396,7 @@ impl Node {
         let pending = lock(&self.inner.spawn.pending).remove(req_id);
         let delivered = pending.is_some_and(|p| p.requester == *to)
             && self.inner.table.with(|t| {
-                let Some(e) = t.procs.get_mut(&to.id) else {
+                let Some(e) = t.procs.get_mut(&key(to)) else {
                     return false;
                 };
                 let msg = match &result {
@@ -372,7 +431,7 @@ impl Node {
             }
             return;
         }
-        let reason = if self.inner.table.contains(to.id) {
+        let reason = if self.inner.table.contains(key(to)) {
             "abandoned"
         } else {
             "noproc"
@@ -411,7 +470,7 @@ impl Node {
         };
         for (req_id, requester) in gone {
             self.deliver_local(
-                requester.id,
+                key(&requester),
                 spawn_reply_msg(&req_id, false, Term::atom("noconnection")),
             );
         }

@@ -1,4 +1,4 @@
-//! One up distribution connection as a sans-IO state machine (protocol-notes §4, §5):
+//! One up distribution connection as a sans-IO state machine (docs/protocol.md §4, §5):
 //! bytes and time in; messages, bytes to write and the next deadline out.
 //!
 //! Every rule of a connection after its handshake lives here, once, for both drivers
@@ -22,7 +22,7 @@
 //! is the reason OTP's `monitor_nodes` would report. An error from 3 concerns that one
 //! message only.
 
-use crate::proto::control::{ControlError, ControlMessage, Destination};
+use crate::proto::control::{altact, ControlError, ControlMessage, Destination};
 use crate::proto::dist::{
     DistDecoder, DistEncoder, DistError, DistMessage, FragmentLimits, Payload,
 };
@@ -132,7 +132,7 @@ impl Connection {
             ends,
             frames,
             tick_period,
-            next_tick: now + tick_period,
+            next_tick: later(now, tick_period),
             transmit: Vec::new(),
             sent: 0,
         }
@@ -222,6 +222,19 @@ impl Connection {
                 };
                 &downgraded
             }
+            // OTP 28+ sends alias messages as ALTACT_SIG_SEND and OTP 30 drops
+            // ALIAS_SEND: a peer that has ALTACT_SIG gets op 37 (§5.3).
+            ControlMessage::AliasSend { from, alias, token }
+                if self.ends.flags.contains(DistFlags::ALTACT_SIG) =>
+            {
+                downgraded = ControlMessage::AltactSigSend {
+                    flags: altact::ALIAS,
+                    from: from.clone(),
+                    to: Term::Ref(alias.clone()),
+                    token: token.clone(),
+                };
+                &downgraded
+            }
             other => other,
         };
         self.compact_transmit();
@@ -284,7 +297,7 @@ impl Connection {
         if now < self.next_tick {
             return Ok(());
         }
-        self.next_tick = now + self.tick_period;
+        self.next_tick = later(now, self.tick_period);
         match self.ticks.on_timer() {
             TickAction::None => Ok(()),
             TickAction::SendTick => {
@@ -300,6 +313,14 @@ impl Connection {
     pub fn buffered_input(&self) -> usize {
         self.frames.buffered() + self.decoder.buffered_bytes()
     }
+}
+
+/// `now + d`, saturating: a tick time too large for the clock (`Duration::MAX`) means
+/// a check a century from now instead of a panic.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Distribution capability flags (protocol-notes §3). Values are taken from OTP's
+//! Distribution capability flags (docs/protocol.md §3). Values are taken from OTP's
 //! `lib/kernel/include/dist.hrl` / `erts/emulator/beam/dist.h`, not from the prose docs
 //! (which give the wrong bit for `MANDATORY_25_DIGEST`, §3.2).
 
@@ -71,7 +71,8 @@ impl DistFlags {
     pub const MANDATORY_26: DistFlags = DistFlags((1 << 34) | 0x200_0000);
 
     /// What beamnode requires of every peer: the OTP 26+ mandatory set. OTP 25 offers
-    /// all of it by default (§3.3), and OTP 23/24 offer V4_NC/UNLINK_ID too.
+    /// all of it by default (§3.3), and so does OTP 24; OTP 23 lacks V4_NC (added in
+    /// OTP 24) and is refused with a log line naming the missing flag.
     pub const REQUIRED: DistFlags = DistFlags(Self::MANDATORY_25.0 | Self::MANDATORY_26.0);
 
     /// Everything beamnode implements, without PUBLISHED. Each bit here is backed by
@@ -79,8 +80,9 @@ impl DistFlags {
     /// payload exits, fragments (received and reassembled), the atom-cache distribution
     /// header (decoded on receive; we send with zero cache refs, §4.3), spawn
     /// requests served and made (`node::spawn`, §5.4; MFAs come from the node's
-    /// function registry, so `rpc:call` reaches us and gets `undef` until erpc is
-    /// served) and aliases. ALTACT_SIG (OTP 28) is added once op 37 is decoded.
+    /// function registry and erpc's `execute_call`), aliases, and ALTACT_SIG (OTP 28+,
+    /// §5.3: op 37 decoded and dispatched; alias messages to a peer that has it go as
+    /// op 37, since OTP 30 drops ALIAS_SEND).
     pub const IMPLEMENTED: DistFlags = DistFlags(
         Self::REQUIRED.0
             | Self::MANDATORY_25_DIGEST.0
@@ -94,7 +96,8 @@ impl DistFlags {
             | Self::EXIT_PAYLOAD.0
             | Self::FRAGMENTS.0
             | Self::SPAWN.0
-            | Self::ALIAS.0,
+            | Self::ALIAS.0
+            | Self::ALTACT_SIG.0,
     );
 
     pub const fn empty() -> Self {
@@ -204,6 +207,8 @@ mod tests {
         // §16.1 row 1: what a hidden OTP 25.2.3 node sends.
         let otp = DistFlags(0x0000_000D_07DF_7FBC);
         assert!(otp.contains(DistFlags::REQUIRED));
-        assert!(otp.contains(DistFlags::IMPLEMENTED));
+        // Everything we implement but what came after OTP 25.
+        let since_25 = DistFlags::ALTACT_SIG;
+        assert!(otp.contains(DistFlags(DistFlags::IMPLEMENTED.0 & !since_25.0)));
     }
 }

@@ -1,4 +1,4 @@
-//! Post-handshake framing (protocol-notes §4.1): every frame is `Len:32 | Payload`
+//! Post-handshake framing (docs/protocol.md §4.1): every frame is `Len:32 | Payload`
 //! (big-endian, "packet 4"), and `Len = 0` is a tick.
 //!
 //! [`FrameReader`] splits a byte stream into frames without copying payloads: feed it
@@ -10,6 +10,8 @@
 //! ([`DEFAULT_MAX_FRAME_LEN`] = 128 MiB) as soon as the 4 length bytes are visible, and
 //! never reserves memory from the length field — the buffer only grows by the bytes that
 //! actually arrived.
+
+use byteorder::{BigEndian, ByteOrder};
 
 /// The default upper bound on one frame's payload: 128 MiB. OTP has no such limit, but a
 /// single distribution frame that large is already far beyond normal traffic (OTP
@@ -48,7 +50,7 @@ pub fn complete_frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, F
     let Some(prefix) = buf.get(..HEADER_LEN) else {
         return Ok(None);
     };
-    let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+    let len = BigEndian::read_u32(prefix) as usize;
     if len > max_len {
         return Err(FrameError::TooLarge { len, max: max_len });
     }
@@ -137,12 +139,18 @@ impl FrameReader {
         &mut self,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
-        self.compact();
+        if self.start == self.end {
+            self.compact();
+        } else if self.buf.len() - self.end < READ_CHUNK && self.start > 0 {
+            // Only when the free tail is short: moving a partial frame to the front
+            // after every read would copy most large frames twice.
+            self.compact();
+        }
         let want = self.end + READ_CHUNK;
         if self.buf.len() < want {
             // Grows only while a frame larger than the buffer is arriving; the zeroing
             // touches just the new part.
-            self.buf.resize(want, 0);
+            self.buf.resize(want.max(2 * READ_CHUNK), 0);
         }
         let n = read(&mut self.buf[self.end..])?;
         self.end += n.min(self.buf.len() - self.end);

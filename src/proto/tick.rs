@@ -1,4 +1,4 @@
-//! Tick bookkeeping for one connection (protocol-notes §4.1), as data: the driver calls
+//! Tick bookkeeping for one connection (docs/protocol.md §4.1), as data: the driver calls
 //! [`TickState::on_timer`] every `net_ticktime / intensity` and records reads and writes.
 
 /// What the driver must do at a tick-timer firing.

@@ -2,14 +2,20 @@
 //! word mixed into references is supplied by the caller (the node reads the OS RNG once).
 
 use crate::term::{Atom, Pid, Reference};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// First id handed out; 0..=99 are kept for system processes so their pids look
+/// familiar.
+const FIRST_ID: u64 = 100;
 
 /// Hands out unique pids and references for one node incarnation (name + creation).
 #[derive(Debug)]
 pub struct IdAllocator {
     node: Atom,
     creation: u32,
-    next_pid: AtomicU32,
+    /// Pids made so far (plus the reserved range): the low word is the pid's id, the
+    /// high word its serial, so a pid is never made twice in an incarnation.
+    next_pid: AtomicU64,
     next_ref: AtomicU64,
     next_unlink: AtomicU64,
     ref_salt: u32,
@@ -21,8 +27,7 @@ impl IdAllocator {
         IdAllocator {
             node,
             creation,
-            // Ids 0..=99 are kept for system processes so their pids look familiar.
-            next_pid: AtomicU32::new(100),
+            next_pid: AtomicU64::new(FIRST_ID),
             next_ref: AtomicU64::new(1),
             next_unlink: AtomicU64::new(1),
             ref_salt,
@@ -37,11 +42,25 @@ impl IdAllocator {
         self.creation
     }
 
-    /// A fresh pid. With DFLAG_V4_NC (required of every peer) ids are full 32-bit
-    /// values; the serial word carries the wrap count so pids stay unique.
+    /// A fresh pid, never one made before by this incarnation (so never a live one).
+    /// With DFLAG_V4_NC (required of every peer) id and serial are full 32-bit words
+    /// on the wire (§6.1 NEW_PID_EXT); the serial counts how often the id wrapped, as
+    /// BEAM's serial does, and ids below 100 stay reserved for system processes.
     pub fn new_pid(&self) -> Pid {
-        let n = self.next_pid.fetch_add(1, Ordering::Relaxed);
-        Pid::new(self.node.clone(), n, 0, self.creation)
+        loop {
+            let n = self.next_pid.fetch_add(1, Ordering::Relaxed);
+            let (id, serial) = (n as u32, (n >> 32) as u32);
+            if id >= FIRST_ID as u32 {
+                return Pid::new(self.node.clone(), id, serial, self.creation);
+            }
+        }
+    }
+
+    /// Starts the pid counter at `next` (id in the low word, serial in the high word):
+    /// lets tests reach the 32-bit wrap without four billion spawns.
+    #[doc(hidden)]
+    pub fn set_next_pid(&self, next: u64) {
+        self.next_pid.store(next, Ordering::Relaxed);
     }
 
     /// A pid with a fixed id, for system processes.
@@ -59,7 +78,7 @@ impl IdAllocator {
         }
     }
 
-    /// A fresh, non-zero UNLINK_ID id (protocol-notes §5.2: id 0 is invalid).
+    /// A fresh, non-zero UNLINK_ID id (docs/protocol.md §5.2: id 0 is invalid).
     pub fn new_unlink_id(&self) -> u64 {
         self.next_unlink.fetch_add(1, Ordering::Relaxed).max(1)
     }

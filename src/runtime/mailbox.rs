@@ -2,7 +2,7 @@
 //! receive, and the process's exit state.
 //!
 //! Exit signals are not queued behind messages: they are acted on when they arrive
-//! (protocol-notes §5.2; Erlang handles signals before the messages that follow them).
+//! (docs/protocol.md §5.2; Erlang handles signals before the messages that follow them).
 //! A signal that ends the process marks its [`ProcControl`] and wakes the mailbox, so
 //! a `receive` in progress returns [`ReceiveError::Exited`] at once.
 

@@ -14,7 +14,7 @@ pub struct Monitor {
     /// Who gets the `DOWN`.
     pub watcher: Pid,
     /// Set when the monitor was made by registered name: the `DOWN` then names the
-    /// process as `{Name, Node}` (protocol-notes §5.1, MONITOR_P_EXIT).
+    /// process as `{Name, Node}` (docs/protocol.md §5.1, MONITOR_P_EXIT).
     pub by_name: Option<Atom>,
 }
 
@@ -45,7 +45,7 @@ pub struct Watch {
     pub alias: bool,
 }
 
-/// State of one link (protocol-notes §5.2): active, or being removed by our
+/// State of one link (docs/protocol.md §5.2): active, or being removed by our
 /// UNLINK_ID with this id (exit signals over it are ignored meanwhile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -96,15 +96,28 @@ pub enum RegisterError {
 /// The table's contents, for code that must change several entries atomically.
 #[derive(Debug, Default)]
 pub struct TableInner {
-    pub procs: HashMap<u32, ProcEntry>,
-    pub names: HashMap<Atom, u32>,
-    /// Active aliases: reference → (owner pid id, mode).
-    pub aliases: HashMap<Reference, (u32, AliasMode)>,
+    pub procs: HashMap<ProcKey, ProcEntry>,
+    pub names: HashMap<Atom, ProcKey>,
+    /// Active aliases: reference → (owner's key, mode).
+    pub aliases: HashMap<Reference, (ProcKey, AliasMode)>,
+}
+
+/// A local process's key in the table: its pid's serial and id words together.
+///
+/// The id allocator never hands out the same (id, serial) pair twice in an
+/// incarnation (the serial counts the wraps of the 32-bit id, `ids.rs`), so a key is
+/// never reused: a message or signal to a dead pid finds no process, even when a new
+/// process got the same id word after a wrap.
+pub type ProcKey = u64;
+
+/// The table key of a pid of this node (the node/creation check is the caller's).
+pub fn key(pid: &Pid) -> ProcKey {
+    (u64::from(pid.serial) << 32) | u64::from(pid.id)
 }
 
 impl TableInner {
     /// Removes a process with its name and aliases.
-    pub fn remove(&mut self, id: u32) -> Option<ProcEntry> {
+    pub fn remove(&mut self, id: ProcKey) -> Option<ProcEntry> {
         let e = self.procs.remove(&id)?;
         if let Some(n) = &e.name {
             self.names.remove(n);
@@ -116,7 +129,7 @@ impl TableInner {
     }
 
     /// Resolves a registered name to a pid id.
-    pub fn resolve(&self, name: &Atom) -> Option<u32> {
+    pub fn resolve(&self, name: &Atom) -> Option<ProcKey> {
         self.names.get(name).copied()
     }
 }
@@ -147,7 +160,7 @@ impl ProcessTable {
         group_leader: Option<Pid>,
     ) {
         self.lock().procs.insert(
-            pid.id,
+            key(&pid),
             ProcEntry {
                 pid,
                 tx,
@@ -164,7 +177,7 @@ impl ProcessTable {
         );
     }
 
-    pub fn sender(&self, id: u32) -> Option<MailboxSender> {
+    pub fn sender(&self, id: ProcKey) -> Option<MailboxSender> {
         self.lock().procs.get(&id).map(|e| e.tx.clone())
     }
 
@@ -187,11 +200,11 @@ impl ProcessTable {
         g.procs.get(&id).map(|e| e.tx.clone())
     }
 
-    pub fn contains(&self, id: u32) -> bool {
+    pub fn contains(&self, id: ProcKey) -> bool {
         self.lock().procs.contains_key(&id)
     }
 
-    pub fn register(&self, name: Atom, id: u32) -> Result<(), RegisterError> {
+    pub fn register(&self, name: Atom, id: ProcKey) -> Result<(), RegisterError> {
         let mut g = self.lock();
         if g.names.contains_key(&name) {
             return Err(RegisterError::NameTaken(name));
@@ -232,7 +245,7 @@ impl ProcessTable {
         self.lock().procs.values().map(|e| e.pid.clone()).collect()
     }
 
-    pub fn set_abort(&self, id: u32, abort: tokio::task::AbortHandle) {
+    pub fn set_abort(&self, id: ProcKey, abort: tokio::task::AbortHandle) {
         if let Some(e) = self.lock().procs.get_mut(&id) {
             e.abort = Some(abort);
         }

@@ -1,5 +1,5 @@
 //! `beamnode_demo`: a few functions a BEAM node can spawn on beamnode through the
-//! function registry (protocol-notes §5.4), to try spawn requests from iex:
+//! function registry (docs/protocol.md §5.4), to try spawn requests from iex:
 //!
 //! - `beamnode_demo:echo_loop/0` — for each `{Pid, Msg}` sends `{echo, Msg}` to Pid;
 //!   `stop` ends it with reason `normal`.

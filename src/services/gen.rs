@@ -1,122 +1,22 @@
-//! gen_server call/cast/reply wire shapes (protocol-notes §8), for Rust clients and
+//! gen_server call/cast/reply wire shapes (docs/protocol.md §8), for Rust clients and
 //! servers. A call is made as OTP 24+ makes it: a monitor whose reference is also an
 //! alias, the request tagged `[alias | Ref]`, the reply expected at the alias; so a
 //! reply after a timeout is dropped by the node instead of lingering in the mailbox.
+//! [`call`], [`Dest`] and [`CallError`] are defined in the node, which needs them for
+//! `net_adm:ping`, and re-exported here.
 //!
 //! Servers answer with [`reply`] / [`From::reply`], which implement `gen:reply/2`'s
 //! rule for every tag shape OTP sends (§8.1, §8.3, §15 trap 5): `[alias | Ref]`
 //! (OTP 24+ `call`), `[[alias | Ref] | Mon]` (OTP 26+ `multi_call`) and plain tags such
 //! as OTP 25 `multi_call`'s `{Ref, Node}`, which go to the caller's pid.
 
+pub use crate::node::gen_call::{call, CallError, Dest};
+
+use crate::node::gen_call::is_answer;
 use crate::node::Node;
-use crate::runtime::{Process, ReceiveError, Watched};
+use crate::runtime::{Process, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
 use std::time::Duration;
-
-/// Where a call or cast goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dest {
-    /// A process by pid (local or remote).
-    Pid(Pid),
-    /// A name registered on this node.
-    Local(Atom),
-    /// `{Name, Node}`.
-    Remote(Atom, Atom),
-}
-
-impl Dest {
-    fn watched(&self, here: &Atom) -> Watched {
-        match self {
-            Dest::Pid(p) => Watched::Pid(p.clone()),
-            Dest::Local(n) => Watched::Name(n.clone(), here.clone()),
-            Dest::Remote(n, node) => Watched::Name(n.clone(), node.clone()),
-        }
-    }
-    fn node<'a>(&'a self, here: &'a Atom) -> &'a Atom {
-        match self {
-            Dest::Pid(p) => &p.node,
-            Dest::Local(_) => here,
-            Dest::Remote(_, n) => n,
-        }
-    }
-    async fn send(&self, process: &Process, msg: Term) {
-        match self {
-            Dest::Pid(p) => process.send(p, msg).await,
-            Dest::Local(n) => process.send_named(n, process.node().name(), msg).await,
-            Dest::Remote(n, node) => process.send_named(n, node, msg).await,
-        }
-    }
-    fn send_nowait(&self, process: &Process, msg: Term) {
-        match self {
-            Dest::Pid(p) => process.send_nowait(p, msg),
-            Dest::Local(n) => process.send_named_nowait(n, process.node().name(), msg),
-            Dest::Remote(n, node) => process.send_named_nowait(n, node, msg),
-        }
-    }
-    /// The destination as the term OTP puts in exit reasons (`Pid`, `Name`,
-    /// `{Name, Node}`).
-    pub fn to_term(&self) -> Term {
-        match self {
-            Dest::Pid(p) => Term::Pid(p.clone()),
-            Dest::Local(n) => Term::Atom(n.clone()),
-            Dest::Remote(n, node) => {
-                Term::tuple(vec![Term::Atom(n.clone()), Term::Atom(node.clone())])
-            }
-        }
-    }
-    /// True if this names `process` itself (a call to self would deadlock).
-    fn is_self(&self, process: &Process) -> bool {
-        let node = process.node();
-        match self {
-            Dest::Pid(p) => p == process.pid(),
-            Dest::Local(n) => node.whereis(n).as_ref() == Some(process.pid()),
-            Dest::Remote(n, at) => {
-                at == node.name() && node.whereis(n).as_ref() == Some(process.pid())
-            }
-        }
-    }
-}
-
-/// How a call failed, as `gen_server:call/3` exits.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CallError {
-    /// `exit(timeout)`.
-    #[error("no reply within the timeout")]
-    Timeout,
-    /// `exit(noproc)`: no such process (or name).
-    #[error("no such process")]
-    NoProc,
-    /// `exit({nodedown, Node})`: the node could not be reached, or went down before
-    /// the reply came.
-    #[error("node {0} is down")]
-    NodeDown(Atom),
-    /// The server exited with this reason before replying.
-    #[error("server exited: {0}")]
-    Exit(Term),
-    /// `exit(calling_self)`: the destination is the calling process.
-    #[error("a process cannot call itself")]
-    CallingSelf,
-    /// The calling process itself was ended.
-    #[error("caller exited: {0}")]
-    CallerExited(Term),
-}
-
-impl CallError {
-    /// The reason `gen_server:call/3` exits with (the first element of
-    /// `{Reason, {gen_server, call, Args}}`).
-    pub fn reason(&self) -> Term {
-        match self {
-            CallError::Timeout => Term::atom("timeout"),
-            CallError::NoProc => Term::atom("noproc"),
-            CallError::NodeDown(n) => {
-                Term::tuple(vec![Term::atom("nodedown"), Term::Atom(n.clone())])
-            }
-            CallError::Exit(r) | CallError::CallerExited(r) => r.clone(),
-            CallError::CallingSelf => Term::atom("calling_self"),
-        }
-    }
-}
 
 /// A caller's `From = {Pid, Tag}`, as a server gets it with a `'$gen_call'`. Keep it
 /// to answer later (after async work) with [`From::reply`] or [`From::reply_via`].
@@ -233,77 +133,6 @@ pub fn reply(process: &Process, from: &Term, reply: Term) {
     }
 }
 
-/// The `{[alias | Ref], Reply}` or `DOWN` for monitor `mref`, whichever comes first.
-fn is_answer(m: &Term, tag: &Term, mref: &Reference) -> bool {
-    match m.as_tuple() {
-        Some([t, _]) => t == tag,
-        Some([d, Term::Ref(r), ..]) => d.is_atom("DOWN") && r == mref,
-        _ => false,
-    }
-}
-
-/// The error a `DOWN` reason stands for in a call to a process on `node`.
-fn down_error(reason: Term, node: &Atom) -> CallError {
-    if reason.is_atom("noconnection") {
-        CallError::NodeDown(node.clone())
-    } else if reason.is_atom("noproc") {
-        CallError::NoProc
-    } else {
-        CallError::Exit(reason)
-    }
-}
-
-/// `gen_server:call(Dest, Request, Timeout)`; `timeout` is a [`Duration`] or `None`
-/// for `infinity`.
-///
-/// As OTP 24+ does (§8.1): monitor the destination with a reference that is also an
-/// alias, send `{'$gen_call', {Self, [alias | Ref]}, Request}`, wait for the reply at
-/// the alias or the `DOWN`. Outcomes: the reply; [`CallError::NoProc`] (no such
-/// process or name), [`CallError::NodeDown`] (`noconnection`: unreachable, or lost
-/// mid-call), [`CallError::Exit`] (the server died first), [`CallError::Timeout`].
-/// On timeout the monitor and its alias are removed, so a late reply is dropped by
-/// the node and never reaches the mailbox.
-pub async fn call(
-    process: &mut Process,
-    dest: &Dest,
-    request: Term,
-    timeout: impl Into<Option<Duration>>,
-) -> Result<Term, CallError> {
-    if dest.is_self(process) {
-        return Err(CallError::CallingSelf);
-    }
-    let here = process.node().name().clone();
-    let mref = process.monitor_alias(dest.watched(&here));
-    let tag = Term::improper_list(vec![Term::atom("alias")], Term::Ref(mref.clone()));
-    let from = Term::tuple(vec![Term::Pid(process.pid().clone()), tag.clone()]);
-    dest.send(
-        process,
-        Term::tuple(vec![Term::atom("$gen_call"), from, request]),
-    )
-    .await;
-    let got = process
-        .receive_match(|m| is_answer(m, &tag, &mref), timeout.into())
-        .await;
-    match got {
-        Ok(Term::Tuple(t)) if t.len() == 2 => {
-            process.demonitor_flush(&mref);
-            Ok(t.into_vec().pop().unwrap_or(Term::Nil))
-        }
-        Ok(down) => {
-            let reason = match down {
-                Term::Tuple(t) => t.into_vec().pop().unwrap_or(Term::Nil),
-                _ => Term::Nil,
-            };
-            Err(down_error(reason, dest.node(&here)))
-        }
-        Err(ReceiveError::Timeout) => {
-            process.demonitor_flush(&mref);
-            Err(CallError::Timeout)
-        }
-        Err(ReceiveError::Exited(r)) => Err(CallError::CallerExited(r)),
-    }
-}
-
 /// `gen_server:cast(Dest, Request)`: `{'$gen_cast', Request}`, fire and forget (§8.2).
 pub fn cast(process: &Process, dest: &Dest, request: Term) {
     dest.send_nowait(process, cast_msg(request));
@@ -358,7 +187,9 @@ pub async fn multi_call(
             .await;
         pending.push((n.clone(), mref, tag));
     }
-    let deadline = timeout.into().map(|t| tokio::time::Instant::now() + t);
+    let deadline = timeout
+        .into()
+        .and_then(|t| tokio::time::Instant::now().checked_add(t));
     let mut out = MultiCallResult::default();
     while !pending.is_empty() {
         let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
@@ -436,23 +267,5 @@ mod tests {
         assert_eq!(f.to_term(), t);
         assert!(From::parse(&Term::tuple(vec![Term::atom("x"), Term::Nil])).is_none());
         assert!(From::parse(&Term::tuple(vec![Term::Pid(pid)])).is_none());
-    }
-
-    #[test]
-    fn call_errors_carry_otp_exit_reasons() {
-        let n = Atom::new("x@h");
-        assert_eq!(
-            down_error(Term::atom("noconnection"), &n),
-            CallError::NodeDown(n.clone())
-        );
-        assert_eq!(down_error(Term::atom("noproc"), &n), CallError::NoProc);
-        assert_eq!(
-            down_error(Term::atom("boom"), &n),
-            CallError::Exit(Term::atom("boom"))
-        );
-        assert_eq!(
-            CallError::NodeDown(n.clone()).reason(),
-            Term::tuple(vec![Term::atom("nodedown"), Term::Atom(n)])
-        );
     }
 }

@@ -1,5 +1,5 @@
 //! The gen_server behaviour for Rust processes: a [`GenServer`] value runs in its own
-//! process and answers what OTP's `gen_server` module sends (protocol-notes §8), so
+//! process and answers what OTP's `gen_server` module sends (docs/protocol.md §8), so
 //! Elixir's `GenServer.call/3`, `cast/2`, `multi_call/4`, `abcast/3` and
 //! `Process.monitor/1` work on it as on a BEAM server, and `:sys.get_state/1`,
 //! `get_status`, `suspend`, `resume` and `terminate` are answered.
@@ -30,7 +30,7 @@
 
 use super::gen::From;
 use crate::node::{Node, SpawnOpts};
-use crate::runtime::process::panic_reason;
+use crate::runtime::panic::panic_reason;
 use crate::runtime::table::RegisterError;
 use crate::runtime::{Process, ReceiveError};
 use crate::term::{Atom, Pid, Term};
@@ -274,7 +274,23 @@ impl<S: GenServer> Loop<S> {
                 self.suspended = false;
                 Term::atom("ok")
             }
-            Term::Atom(a) if a.as_str() == "get_state" => self.server.format_state(),
+            Term::Atom(a) if a.as_str() == "get_state" => {
+                // OTP 26+ callers expect `{ok, State}`, OTP 25 the bare state
+                // (`services::sys`): answered at once when the caller's release is
+                // known, else once it has been asked.
+                let state = self.server.format_state();
+                match super::sys::known_release(p.node(), &from.pid) {
+                    Some(r) => super::sys::state_reply(Some(r), state),
+                    None => {
+                        let (node, me, from) = (p.node().clone(), p.pid().clone(), from.clone());
+                        tokio::spawn(async move {
+                            let release = super::sys::release_of(&node, &from.pid).await;
+                            from.reply_via(&node, &me, super::sys::state_reply(release, state));
+                        });
+                        return SysOutcome::Continue;
+                    }
+                }
+            }
             Term::Atom(a) if a.as_str() == "get_status" => self.status(p),
             _ => match msg.as_tuple() {
                 Some([t, reason]) if t.is_atom("terminate") => {

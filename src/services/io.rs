@@ -1,4 +1,4 @@
-//! The client side of Erlang's I/O protocol (protocol-notes §12): how a Rust process
+//! The client side of Erlang's I/O protocol (docs/protocol.md §12): how a Rust process
 //! prints through its group leader. A process spawned by a BEAM node has that node's
 //! group leader (the iex/erl shell's `group` process, from SPAWN_REQUEST element 4), so
 //! its output appears in the session that spawned it — as `io:put_chars/1` would.

@@ -15,3 +15,4 @@ pub mod rex;
 pub mod rpc_client;
 pub mod rpc_server;
 pub mod rust_math;
+pub(crate) mod sys;

@@ -1,4 +1,4 @@
-//! `net_kernel`: answers `net_adm:ping/1` (`{is_auth, Node}` → `yes`, protocol-notes
+//! `net_kernel`: answers `net_adm:ping/1` (`{is_auth, Node}` → `yes`, docs/protocol.md
 //! §7.1). Without it OTP gets `pang` and drops the connection (§15 trap 9).
 
 use super::gen::{reply, CallRequest};

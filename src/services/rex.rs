@@ -1,4 +1,4 @@
-//! `rex`: the legacy rpc server (protocol-notes §9.4).
+//! `rex`: the legacy rpc server (docs/protocol.md §9.4).
 //!
 //! OTP 25+ sends `rpc:call`/`cast`/`multicall`/`async_call` as spawn requests (served
 //! in [`super::rpc_server`]), but some requests still go to the registered process

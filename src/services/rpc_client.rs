@@ -1,5 +1,5 @@
 //! Calling BEAM functions from Rust: `rpc:call/5`, `rpc:cast/4` and `rpc:multicall/5`
-//! as OTP 25+ implements them, on top of spawn requests (protocol-notes §9.1, §5.4).
+//! as OTP 25+ implements them, on top of spawn requests (docs/protocol.md §9.1, §5.4).
 //!
 //! A call sends `SPAWN_REQUEST` for `erpc:execute_call(Res, M, F, A)` on the target with
 //! a `monitor` option. The target's erpc code runs `M:F(A…)` and *exits* with the result
@@ -140,7 +140,7 @@ pub async fn call(
     r
 }
 
-/// The group leader of the processes [`call`] starts (protocol-notes §12): an I/O
+/// The group leader of the processes [`call`] starts (docs/protocol.md §12): an I/O
 /// server that writes their output (`io:format/2` in the called function) to this
 /// program's stdout, as `rpc:call` from a shell shows it in that shell. Without one a
 /// remote `io:format` would wait forever for an `io_reply`. Formatting requests
@@ -214,7 +214,8 @@ pub async fn call_in(
     args: Vec<Term>,
     timeout: Duration,
 ) -> Result<Term, RpcError> {
-    let deadline = Instant::now() + timeout;
+    // A timeout too large to add to the clock (`Duration::MAX`) means no deadline.
+    let deadline = Instant::now().checked_add(timeout);
     let res = process.node().make_ref();
     let erpc_args = execute_call_args(&res, module, function, args.clone());
     let opts = SpawnRequestOpts {
@@ -235,8 +236,8 @@ pub async fn call_in(
         Err(e) => return Err(spawn_error(e, target)),
     };
     let is_down = |m: &Term| matches!(m.as_tuple(), Some([tag, Term::Ref(r), ..]) if tag.is_atom("DOWN") && *r == mref);
-    let left = deadline.saturating_duration_since(Instant::now());
-    match process.receive_match(is_down, Some(left)).await {
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    match process.receive_match(is_down, left).await {
         Ok(down) => {
             let reason = match down {
                 Term::Tuple(t) => t.into_vec().pop().unwrap_or(Term::Nil),

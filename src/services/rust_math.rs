@@ -1,4 +1,4 @@
-//! `rust_math`: a demo module served through rpc (protocol-notes §9.2), to try
+//! `rust_math`: a demo module served through rpc (docs/protocol.md §9.2), to try
 //! `rpc:call`/`erpc:call` against beamnode from iex or erl:
 //!
 //! - `add/2`, `mul/2` — integers of any size, or floats (`error:badarith` otherwise,

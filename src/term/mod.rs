@@ -1,4 +1,4 @@
-//! The Erlang term model (protocol-notes §6).
+//! The Erlang term model (docs/protocol.md §6).
 //!
 //! beamnode keeps its own term type instead of using `eetf::Term` directly because the
 //! node must survive hostile input: a term nested a million levels deep (OTP decodes

@@ -1,8 +1,9 @@
-//! Calling BEAM from Rust with `rpc_client` (issue 5 part 2, protocol-notes §9.1, §9.2,
+//! Calling BEAM from Rust with `rpc_client` (issue 5 part 2, docs/protocol.md §9.1, §9.2,
 //! §5.4): `call` / `call_in` / `cast` / `multicall` over erpc spawn requests, with typed
 //! errors. Written once and run against two releases: the host's OTP 25 (`root` None,
-//! tests/interop_rpc_client.rs) and a newer OTP run through chroot (`root` Some,
-//! tests/interop_newer_otp_rpc.rs). Included with `#[path]` by those test files only.
+//! tests/cli/interop_rpc_client.rs) and a newer OTP run through chroot (`root` Some,
+//! tests/newer_otp/interop_newer_otp_rpc.rs). Included with `#[path]` by the roots of
+//! the test crates of those files (tests/cli/main.rs and tests/newer_otp/main.rs).
 
 use crate::common::*;
 use beamnode::services::rpc_client::{self, ExceptionClass, RpcError};
@@ -194,13 +195,20 @@ pub async fn rust_calls_beam_functions(root: Option<&Path>) {
     .unwrap();
     assert_eq!(a.expect("SINK ", T).await, "cast_hello");
 
-    // The node dies mid-call.
+    // The node dies mid-call: the called `gen_server:call` reaches b's `sink` (which
+    // prints it and never answers), so the call is under way on b when b is killed.
     let n2 = node.clone();
     let bn = b_node.clone();
     let pending = tokio::spawn(async move {
-        rpc_client::call(&n2, &bn, "timer", "sleep", vec![Term::Int(15000)], T).await
+        let args = vec![
+            Term::atom("sink"),
+            Term::atom("mid_call"),
+            Term::atom("infinity"),
+        ];
+        rpc_client::call(&n2, &bn, "gen_server", "call", args, T).await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = b.expect("SINK ", T).await;
+    assert!(got.contains("mid_call"), "{got}");
     b.kill9();
     let e = tokio::time::timeout(T, pending).await.unwrap().unwrap();
     assert_eq!(e, Err(RpcError::NodeDown(b_node.clone())));

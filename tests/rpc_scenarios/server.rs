@@ -1,7 +1,8 @@
-//! BEAM calling beamnode's rpc server (issue 5; protocol-notes §9.2–§9.4, §15 traps
+//! BEAM calling beamnode's rpc server (issue 5; docs/protocol.md §9.2–§9.4, §15 traps
 //! 3–4), written once and run against two releases: the host's OTP 25 (`root` None,
-//! tests/interop_rpc_server.rs) and a newer OTP run through chroot (`root` Some,
-//! tests/interop_newer_otp_rpc.rs). Included with `#[path]` by those test files only.
+//! tests/interop/interop_rpc_server.rs) and a newer OTP run through chroot (`root` Some,
+//! tests/newer_otp/interop_newer_otp_rpc.rs). Included with `#[path]` by the roots of
+//! the test crates of those files (tests/interop/main.rs and tests/newer_otp/main.rs).
 //!
 //! An `erl -eval` script calls beamnode through every path — `erpc:call`/`multicall`/
 //! `send_request` (+ `receive_response`, `wait_response`, `check_response`, request-id
@@ -16,6 +17,7 @@ use crate::common::*;
 use beamnode::services::rpc_server::RpcException;
 use beamnode::{Node, Term};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -377,18 +379,31 @@ pub async fn beam_calls_rust_through_rpc_and_erpc(root: Option<&Path>) {
     node.shutdown();
 }
 
-/// The Rust node goes away while `rpc:call`, `erpc:call` and `rpc:block_call` wait on it.
+/// The Rust node goes away while `rpc:call`, `erpc:call` and `rpc:block_call` wait on it:
+/// the called `test_hooks:hold/1` counts its calls, so the node goes down only once all
+/// three are running on it.
 pub async fn node_going_down_mid_call_gives_nodedown(root: Option<&Path>) {
     let epmd = private_epmd().await;
     let node = rust_rpc_node(epmd).await;
+    let running = Arc::new(AtomicUsize::new(0));
+    let counter = running.clone();
+    node.register_rpc_async("test_hooks", "hold", 1, move |_, args| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if let [Term::Int(ms)] = args.as_slice() {
+                tokio::time::sleep(Duration::from_millis(*ms as u64)).await;
+            }
+            Ok(Term::atom("ok"))
+        }
+    });
     let r = node.name().as_str().to_string();
     let eval = format!(
         r#"R = '{r}',
         io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
         Self = self(),
-        spawn(fun() -> Self ! {{rpc, rpc:call(R, rust_math, sleep, [10000])}} end),
-        spawn(fun() -> Self ! {{erpc, try erpc:call(R, rust_math, sleep, [10000]) catch C:E -> {{C, E}} end}} end),
-        spawn(fun() -> Self ! {{block, rpc:block_call(R, rust_math, sleep, [10000])}} end),
+        spawn(fun() -> Self ! {{rpc, rpc:call(R, test_hooks, hold, [10000])}} end),
+        spawn(fun() -> Self ! {{erpc, try erpc:call(R, test_hooks, hold, [10000]) catch C:E -> {{C, E}} end}} end),
+        spawn(fun() -> Self ! {{block, rpc:block_call(R, test_hooks, hold, [10000])}} end),
         timer:sleep(300),
         io:format("WAITING~n"),
         io:format("DOWN_RPC ~w~n", [receive {{rpc, X}} -> X after 10000 -> timeout end]),
@@ -399,6 +414,11 @@ pub async fn node_going_down_mid_call_gives_nodedown(root: Option<&Path>) {
     let mut erl = Erl::start_on(root, &unique("beam"), COOKIE, epmd, &eval);
     assert_eq!(erl.expect("CONNECT ", T).await, "true");
     erl.expect("WAITING", T).await;
+    until("the three calls running on the Rust node", || {
+        let running = running.clone();
+        async move { running.load(Ordering::SeqCst) == 3 }
+    })
+    .await;
     node.shutdown();
     expect_lines(
         &mut erl,

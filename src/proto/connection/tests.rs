@@ -107,6 +107,36 @@ fn send_sender_goes_as_send_to_a_peer_without_it() {
 }
 
 #[test]
+fn alias_messages_go_as_altact_sig_send_to_peers_that_have_it() {
+    let alias = crate::term::Reference {
+        node: Atom::new("b@h"),
+        creation: 7,
+        ids: vec![1, 2, 3],
+    };
+    let send = ControlMessage::AliasSend {
+        from: pid("a@h", 1),
+        alias: alias.clone(),
+        token: None,
+    };
+    let old = DistFlags(DistFlags::IMPLEMENTED.bits() & !DistFlags::ALTACT_SIG.bits());
+    for (flags, altact) in [(DistFlags::IMPLEMENTED, true), (old, false)] {
+        let (mut a, mut b) = pair(flags, Instant::now());
+        a.send_term(&send, Some(&Term::atom("hi"))).unwrap();
+        pump(&mut a, &mut b, 1000);
+        let got = drain(&mut b);
+        match &got[0].control {
+            ControlMessage::AltactSigSend { flags, to, .. } => {
+                assert!(altact);
+                assert_eq!(*flags, crate::proto::control::altact::ALIAS);
+                assert_eq!(to, &Term::Ref(alias.clone()));
+            }
+            ControlMessage::AliasSend { .. } => assert!(!altact),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_signal_from_a_third_node_ends_the_connection() {
     let (mut a, mut b) = pair(DistFlags::IMPLEMENTED, Instant::now());
     let link = ControlMessage::Link {
@@ -266,6 +296,18 @@ fn handshake_leftover_is_the_start_of_the_first_frame() {
         b.poll_message().unwrap().unwrap().payload,
         Some(Term::atom("first"))
     );
+}
+
+#[test]
+fn a_tick_time_too_large_for_the_clock_saturates() {
+    let cfg = ConnectionConfig {
+        net_ticktime: Duration::MAX,
+        ..ConnectionConfig::default()
+    };
+    let now = Instant::now();
+    let mut c = Connection::new(ends("b@h", "a@h", DistFlags::IMPLEMENTED), &cfg, &[], now);
+    assert!(c.poll_timeout() > now);
+    c.handle_timeout(now + Duration::from_secs(3600)).unwrap();
 }
 
 proptest! {

@@ -1,4 +1,4 @@
-//! Distribution control messages (protocol-notes §5).
+//! Distribution control messages (docs/protocol.md §5).
 //!
 //! Every non-tick distribution message starts with a control tuple `{Op, …}`, optionally
 //! followed by a second term (the "payload": a message, an exit reason or a spawn

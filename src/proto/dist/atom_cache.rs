@@ -1,4 +1,4 @@
-//! The receive-side atom cache of the normal distribution header (protocol-notes §4.3).
+//! The receive-side atom cache of the normal distribution header (docs/protocol.md §4.3).
 //!
 //! Each connection keeps, per direction, 2048 slots (8 segments × 256). A header lists
 //! the atoms its message uses: either a *new entry* (slot + atom text, which overwrites

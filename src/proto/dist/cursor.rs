@@ -1,6 +1,7 @@
 //! Bounds-checked big-endian reader for header bytes.
 
 use super::DistError;
+use byteorder::{BigEndian, ByteOrder};
 
 pub(super) struct Cursor<'a> {
     bytes: &'a [u8],
@@ -34,13 +35,11 @@ impl<'a> Cursor<'a> {
 
     pub(super) fn u16(&mut self, what: &'static str) -> Result<u16, DistError> {
         let b = self.take(2, what)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+        Ok(BigEndian::read_u16(b))
     }
 
     pub(super) fn u64(&mut self, what: &'static str) -> Result<u64, DistError> {
         let b = self.take(8, what)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_be_bytes(a))
+        Ok(BigEndian::read_u64(b))
     }
 }

@@ -1,4 +1,4 @@
-//! Send side of the distribution payload codec (protocol-notes §4.2–§4.4).
+//! Send side of the distribution payload codec (docs/protocol.md §4.2–§4.4).
 //!
 //! **We never use the atom cache when sending.** A sender that negotiated
 //! DIST_HDR_ATOM_CACHE may send every message with zero cache refs (`131 68 0`) and plain

@@ -1,4 +1,4 @@
-//! Reassembly of fragmented messages (protocol-notes §4.4).
+//! Reassembly of fragmented messages (docs/protocol.md §4.4).
 //!
 //! A start fragment (`131 69`) carries the sequence id, the total fragment count F, the
 //! header and the whole control term; continuations (`131 70`) carry F−1 … 1 and more

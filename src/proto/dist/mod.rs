@@ -1,4 +1,4 @@
-//! The distribution payload codec (protocol-notes §4.2–§4.5), sans-IO.
+//! The distribution payload codec (docs/protocol.md §4.2–§4.5), sans-IO.
 //!
 //! A frame payload (what [`crate::proto::framing`] hands out) is, depending on the
 //! negotiated flags — the same in both directions, and all-or-nothing (§4.2, §15.6):

@@ -1,4 +1,4 @@
-//! Errors of the EPMD codec, client and server (protocol-notes §1).
+//! Errors of the EPMD codec, client and server (docs/protocol.md §1).
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! EPMD, the Erlang port mapper daemon: sans-IO message codec and registry
-//! (protocol-notes §1).
+//! (docs/protocol.md §1).
 //!
 //! * [`EpmdRequest`] — the requests a client sends, each framed as `Len:16 | Request`
 //!   (§1.1). Decoding is two-pass: [`request_frame_len`] answers "is a whole request in
@@ -18,6 +18,8 @@ mod request;
 mod response;
 
 pub use error::{EpmdError, NameError};
+
+use byteorder::{BigEndian, ByteOrder};
 pub use registry::{ConnectionId, EpmdRegistry, Outcome, DEFAULT_MAX_UNUSED_NAMES};
 pub use request::{request_frame_len, EpmdRequest};
 pub use response::{Alive2Resp, DumpEntry, DumpResp, KillResp, NamesResp, Port2Resp, StopResp};
@@ -149,11 +151,11 @@ pub fn validate_name(bytes: &[u8]) -> Result<&str, EpmdError> {
 /// Reads a big-endian u16 at `at`, if the bytes are there.
 pub(crate) fn get_u16(buf: &[u8], at: usize) -> Option<u16> {
     let bytes = buf.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([bytes[0], bytes[1]]))
+    Some(BigEndian::read_u16(bytes))
 }
 
 /// Reads a big-endian u32 at `at`, if the bytes are there.
 pub(crate) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
     let bytes = buf.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    Some(BigEndian::read_u32(bytes))
 }

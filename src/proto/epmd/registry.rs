@@ -1,4 +1,4 @@
-//! The name table of an EPMD server (protocol-notes §1.2, §1.3), as a plain struct: the
+//! The name table of an EPMD server (docs/protocol.md §1.2, §1.3), as a plain struct: the
 //! tokio server feeds it complete request bodies, connection closures and the wall clock,
 //! and sends whatever [`Outcome`] it returns.
 

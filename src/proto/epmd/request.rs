@@ -1,4 +1,4 @@
-//! EPMD requests: `Len:16 | Request` (protocol-notes §1.1, §1.2).
+//! EPMD requests: `Len:16 | Request` (docs/protocol.md §1.1, §1.2).
 
 use super::{code, get_u16, validate_name, EpmdError, NodeInfo, MAX_REQUEST_LEN, MAX_SYMBOL_BYTES};
 

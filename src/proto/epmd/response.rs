@@ -1,7 +1,8 @@
-//! EPMD responses. None carries a length prefix (protocol-notes §1.1); the ALIVE2 and
+//! EPMD responses. None carries a length prefix (docs/protocol.md §1.1); the ALIVE2 and
 //! PORT2 replies are self-delimiting, the text replies end when EPMD closes the socket.
 
 use super::{code, get_u16, get_u32, EpmdError, NodeInfo, FAILED_CREATION};
+use byteorder::{BigEndian, ByteOrder};
 
 /// Reply to `ALIVE2_REQ` (§1.2). Which shape EPMD sends depends on the request's
 /// HighestVersion: ≥ 6 gets [`Alive2Resp::Extended`].
@@ -163,11 +164,11 @@ impl Port2Resp {
         })?;
         let info = NodeInfo {
             name: name.to_owned(),
-            port: u16::from_be_bytes([buf[2], buf[3]]),
+            port: BigEndian::read_u16(&buf[2..4]),
             node_type: buf[4],
             protocol: buf[5],
-            highest_version: u16::from_be_bytes([buf[6], buf[7]]),
-            lowest_version: u16::from_be_bytes([buf[8], buf[9]]),
+            highest_version: BigEndian::read_u16(&buf[6..8]),
+            lowest_version: BigEndian::read_u16(&buf[8..10]),
             extra: buf[name_end + 2..end].to_vec(),
         };
         Ok(Some((Port2Resp::Found(info), end)))

@@ -1,4 +1,4 @@
-//! The listening side (B) of the handshake (protocol-notes §2.2, §2.4, §2.5, §2.6).
+//! The listening side (B) of the handshake (docs/protocol.md §2.2, §2.4, §2.5, §2.6).
 
 use super::digest::{digests_equal, gen_digest, Cookie};
 use super::messages::{
@@ -96,6 +96,9 @@ pub struct AcceptorAwaitingStatus {
     inner: Acceptor,
     peer: Peer,
 }
+
+/// Longest node name accepted: the atom length limit.
+pub const MAX_NODE_NAME_CHARS: usize = 255;
 
 impl Acceptor {
     /// Validates our own name and returns the state waiting for the peer's name.
@@ -203,6 +206,15 @@ impl Acceptor {
             }
             (name, None)
         };
+        // The name becomes an atom on every node of the cluster: OTP cannot make one
+        // longer than 255 characters and closes the connection (§2.2), so do we —
+        // before answering with a challenge.
+        if full_name.chars().count() > MAX_NODE_NAME_CHARS {
+            return Err(HandshakeError::InvalidNodeName {
+                name: full_name.chars().take(64).collect::<String>() + "...",
+                reason: "longer than an atom can be (255 characters)",
+            });
+        }
         let flags = flags.expand_digest();
         // With the old 'n' name only the low word is known yet; the rest is checked
         // when the complement arrives (§2.4).

@@ -1,4 +1,4 @@
-//! The challenge digest (protocol-notes §2.3) and the cookie it is computed from.
+//! The challenge digest (docs/protocol.md §2.3) and the cookie it is computed from.
 
 use super::HandshakeError;
 use md5::{Digest as _, Md5};

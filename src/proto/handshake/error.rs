@@ -1,4 +1,4 @@
-//! Handshake errors (protocol-notes §2).
+//! Handshake errors (docs/protocol.md §2).
 
 use crate::proto::DistFlags;
 

@@ -1,4 +1,4 @@
-//! The dialling side (A) of the handshake (protocol-notes §2.2, §2.4, §2.5 last
+//! The dialling side (A) of the handshake (docs/protocol.md §2.2, §2.4, §2.5 last
 //! paragraph).
 
 use super::digest::{digests_equal, gen_digest, Cookie};

@@ -1,4 +1,4 @@
-//! Handshake message layouts (protocol-notes §2.2) and their 2-byte framing (§2.1).
+//! Handshake message layouts (docs/protocol.md §2.2) and their 2-byte framing (§2.1).
 //!
 //! Decoding is two-pass: [`take_frame`] answers "is a whole message here?" without
 //! looking inside, then the `decode` of the expected message parses the body (the bytes

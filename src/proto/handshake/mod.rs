@@ -1,4 +1,4 @@
-//! The distribution handshake (protocol-notes §2) as sans-IO state machines.
+//! The distribution handshake (docs/protocol.md §2) as sans-IO state machines.
 //!
 //! Nothing in here touches a socket, a clock or a random number generator: the driver
 //! (under `src/net/`) reads bytes, feeds them to [`Initiator::handle`] or

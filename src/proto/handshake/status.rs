@@ -1,4 +1,4 @@
-//! net_kernel's decision when a node's name arrives at the acceptor (protocol-notes
+//! net_kernel's decision when a node's name arrives at the acceptor (docs/protocol.md
 //! §2.6, `accept_pending` in net_kernel.erl).
 
 use super::Status;

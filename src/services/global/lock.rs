@@ -1,8 +1,7 @@
 //! Locking helpers shared by the locker and the registrar (set_lock_on_nodes/2,
 //! check_replies/3, del_lock/2, delete_global_lock/2, set_lock_known/2).
 
-use super::names::Shared;
-use super::{atom, server_atom, tuple};
+use super::state::{atom, server_atom, tuple, Shared};
 use crate::runtime::Process;
 use crate::services::gen;
 use crate::term::{Atom, Term};

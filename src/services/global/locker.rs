@@ -1,8 +1,7 @@
 //! The locker (loop_the_locker/1 and friends).
 
 use super::lock::{del_lock, delete_global_lock, random_below, set_lock_on_nodes, the_boss};
-use super::names::Shared;
-use super::{atom, list_of, server_atom, tuple};
+use super::state::{atom, list_of, server_atom, tuple, Shared};
 use crate::runtime::{Process, ReceiveError};
 use crate::services::gen::{self, Dest};
 use crate::term::{Atom, Pid, Term};

@@ -1,5 +1,5 @@
 //! `global`: OTP's global name server (`global_name_server`, protocol version 8), as a
-//! **peer** of OTP's own, following `docs/global-design.md` (protocol-notes §10).
+//! **peer** of OTP's own, following `docs/global-design.md` (docs/protocol.md §10).
 //!
 //! # Status (read first)
 //!
@@ -13,7 +13,7 @@
 //! standard methods (run here when the conflicting pid is ours, by rpc otherwise, and
 //! `global:resolve_it/4` callable by OTP's rpc), `lost_connection` /
 //! `remove_connection` (prevent_overlapping_partitions) and `prepare_shutdown`.
-//! Verified against real OTP by `tests/interop_global.rs` (all pass on OTP 25, and the
+//! Verified against real OTP by `tests/interop/interop_global.rs` (all pass on OTP 25, and the
 //! 2-node scenario on the OTP 27 and OTP 29 roots): OTP's `global:sync()` returns
 //! with us connected; names registered before and after the connection are seen
 //! both ways; `global:send` reaches a Rust owner; owner exit removes the name on both
@@ -56,56 +56,20 @@ mod names;
 mod resolve;
 mod server;
 mod session;
+mod state;
 
 pub use resolve::Method;
+pub use state::SERVER;
 
 use self::lock::{delete_global_lock, lock_known};
-use self::names::Shared;
 use self::resolve::resolve_here;
-use self::server::Server;
+use self::state::{atom, server_atom, tuple, Server, Shared};
 use super::gen::{self, Dest};
 use super::gen_server::{self, StartError};
 use crate::node::Node;
 use crate::term::{Atom, Pid, Term};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// The registered name of the server on every node.
-pub const SERVER: &str = "global_name_server";
-const VSN: i64 = 8;
-const POP_VSN: i64 = 7;
-const LOST_CONN_KEEP: Duration = Duration::from_secs(3600);
-const RPC_TIMEOUT: Duration = Duration::from_secs(3600);
-
-fn atom(s: &str) -> Term {
-    Term::atom(s)
-}
-
-fn tuple(v: Vec<Term>) -> Term {
-    Term::tuple(v)
-}
-
-fn server_atom() -> Atom {
-    Atom::new(SERVER)
-}
-
-fn lock_mutex<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn node_of_list_entry(t: &Term) -> Option<(Atom, i64)> {
-    match t {
-        Term::Atom(a) => Some((a.clone(), 0)),
-        _ => match t.as_tuple() {
-            Some([Term::Atom(a), v]) => Some((a.clone(), v.as_int().unwrap_or(0))),
-            _ => None,
-        },
-    }
-}
-
-fn list_of(t: &Term) -> Vec<Term> {
-    t.as_list().map(|l| l.to_vec()).unwrap_or_default()
-}
 
 /// Why a [`Global`] operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -146,11 +110,95 @@ pub fn start(node: &Node) -> Result<Global, StartError> {
             Err(_) => Err(super::rpc_server::RpcException::badarg()),
         }
     });
-    Ok(Global {
+    let global = Global {
         node: node.clone(),
         pid,
         shared,
-    })
+    };
+    register_api(node, &global);
+    Ok(global)
+}
+
+/// Serves OTP's `global` API over rpc from this node's name server, so
+/// `:rpc.call(node, :global, :registered_names, [])` and the like answer as a BEAM
+/// node's `global` does: `whereis_name/1`, `registered_names/0`, `register_name/2,3`
+/// and `unregister_name/1` on behalf of any pid, `send/2`, `sync/0`.
+fn register_api(node: &Node, global: &Global) {
+    use super::rpc_server::RpcException;
+    let g = global.clone();
+    node.register_rpc_async("global", "whereis_name", 1, move |_, a| {
+        let g = g.clone();
+        async move {
+            let name = a.into_iter().next().unwrap_or(Term::Nil);
+            Ok(g.whereis_name(&name)
+                .map(Term::Pid)
+                .unwrap_or_else(|| Term::atom("undefined")))
+        }
+    });
+    let g = global.clone();
+    node.register_rpc_async("global", "registered_names", 0, move |_, _| {
+        let g = g.clone();
+        async move { Ok(Term::list(g.registered_names())) }
+    });
+    for arity in [2, 3] {
+        let g = global.clone();
+        node.register_rpc_async("global", "register_name", arity, move |_, a| {
+            let g = g.clone();
+            async move {
+                let (name, pid, method) = match a.as_slice() {
+                    [name, Term::Pid(pid)] => (name.clone(), pid.clone(), None),
+                    [name, Term::Pid(pid), method] => {
+                        (name.clone(), pid.clone(), Some(method.clone()))
+                    }
+                    _ => return Err(RpcException::badarg()),
+                };
+                let ok = match method {
+                    Some(m) => g.register_name_with(name, &pid, m).await,
+                    None => g.register_name(name, &pid).await,
+                };
+                Ok(Term::atom(if ok { "yes" } else { "no" }))
+            }
+        });
+    }
+    let g = global.clone();
+    node.register_rpc_async("global", "unregister_name", 1, move |_, a| {
+        let g = g.clone();
+        async move {
+            g.unregister_name(a.into_iter().next().unwrap_or(Term::Nil))
+                .await;
+            Ok(Term::atom("ok"))
+        }
+    });
+    let g = global.clone();
+    node.register_rpc_async("global", "send", 2, move |_, a| {
+        let g = g.clone();
+        async move {
+            match <[Term; 2]>::try_from(a) {
+                Ok([name, msg]) => match g.send(&name, msg.clone()) {
+                    Some(pid) => Ok(Term::Pid(pid)),
+                    // OTP exits {badarg, {Name, Msg}} for an unknown name.
+                    None => Err(RpcException::exit(Term::tuple(vec![
+                        Term::atom("badarg"),
+                        Term::tuple(vec![name, msg]),
+                    ]))),
+                },
+                Err(_) => Err(RpcException::badarg()),
+            }
+        }
+    });
+    let g = global.clone();
+    node.register_rpc_async("global", "sync", 0, move |_, _| {
+        let g = g.clone();
+        async move {
+            match g.sync(None).await {
+                Ok(()) => Ok(Term::atom("ok")),
+                Err(e) => Ok(Term::tuple(vec![
+                    Term::atom("error"),
+                    Term::string(&e.to_string()),
+                ])),
+            }
+        }
+    });
 }
 
 impl Global {

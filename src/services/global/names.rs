@@ -4,64 +4,9 @@
 //!
 //! [`Global`]: super::Global
 
-use super::server::Server;
-use super::{atom, list_of, lock_mutex};
+use super::state::{atom, list_of, lock_mutex, Registrar, Server};
 use crate::runtime::Process;
-use crate::term::{Atom, Pid, Reference, Term};
-use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
-
-/// ResourceId → (LockRequesterId, holders with their monitors).
-type LockTable = HashMap<Term, (Term, Vec<(Pid, Reference)>)>;
-
-/// State shared by the server (writer), the locker and [`Global`] handles (readers).
-///
-/// [`Global`]: super::Global
-#[derive(Debug, Default)]
-pub(super) struct Shared {
-    /// Name → (Pid, Method) (OTP's `global_names`).
-    names: RwLock<HashMap<Term, (Pid, Term)>>,
-    /// ResourceId → (LockRequesterId, holders with their monitors) (`global_locks`).
-    locks: Mutex<LockTable>,
-    /// Known nodes (atoms).
-    pub(super) known: Mutex<Vec<Atom>>,
-}
-
-impl Shared {
-    /// `can_set_lock/1` as a yes/no.
-    pub(super) fn can_set_lock(&self, id: &Term) -> bool {
-        let Some([res, req]) = id.as_tuple() else {
-            return false;
-        };
-        match lock_mutex(&self.locks).get(res) {
-            Some((r, _)) => r == req,
-            None => true,
-        }
-    }
-
-    pub(super) fn global_locked(&self) -> bool {
-        lock_mutex(&self.locks).contains_key(&atom("global"))
-    }
-
-    pub(super) fn known(&self) -> Vec<Atom> {
-        lock_mutex(&self.known).clone()
-    }
-
-    pub(super) fn names(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Term, (Pid, Term)>> {
-        self.names.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn names_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Term, (Pid, Term)>> {
-        self.names.write().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Who asked for a name insert, for `lock_still_set/3`.
-pub(super) enum Registrar<'a> {
-    Pid(&'a Pid),
-    /// Ops from a sync session: the `{lock, LockId}` of its ExtraInfo.
-    Session(Option<&'a Term>),
-}
+use crate::term::{Pid, Reference, Term};
 
 impl Server {
     // -- names ---------------------------------------------------------------------
@@ -218,22 +163,5 @@ impl Server {
         if let Some(name) = name {
             self.delete_name(p, &name);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::services::global::tuple;
-
-    #[test]
-    fn lock_table_same_requester_shares() {
-        let s = Shared::default();
-        let id = tuple(vec![atom("global"), atom("r1")]);
-        assert!(s.can_set_lock(&id));
-        lock_mutex(&s.locks).insert(atom("global"), (atom("r1"), vec![]));
-        assert!(s.can_set_lock(&id));
-        assert!(!s.can_set_lock(&tuple(vec![atom("global"), atom("r2")])));
-        assert!(s.global_locked());
     }
 }

@@ -1,7 +1,6 @@
 //! Name-clash resolution (exchange_names/4, resolve_it/4 and the standard methods).
 
-use super::names::Shared;
-use super::{atom, tuple, RPC_TIMEOUT};
+use super::state::{atom, tuple, Shared, RPC_TIMEOUT};
 use crate::node::Node;
 use crate::services::rpc_client;
 use crate::term::{Atom, ExportFun, Pid, Term};

@@ -1,17 +1,17 @@
-//! The server: its state, the helpers its handlers share, syncers, nodedown and
-//! `lost_connection` handling, and the [`GenServer`] call/cast/info dispatch.
+//! The server on top of the other parts: nodedown and `lost_connection` handling, and
+//! the [`GenServer`] call/cast/info dispatch to the handlers of `names` and `session`.
+//! Its state ([`Server`]) is defined in `state`.
 
 use super::locker::Locker;
-use super::names::{Registrar, Shared};
-use super::session::{SaveOps, Session};
-use super::{atom, list_of, lock_mutex, server_atom, tuple, LOST_CONN_KEEP, POP_VSN, VSN};
+use super::state::{
+    atom, list_of, tuple, Registrar, SaveOps, Server, LOST_CONN_KEEP, POP_VSN, VSN,
+};
 use crate::node::MonitorNodesOpts;
 use crate::runtime::Process;
-use crate::services::gen::{self, Dest, From};
+use crate::services::gen::From;
 use crate::services::gen_server::{CallResult, CastResult, GenServer};
-use crate::term::{Atom, Pid, Reference, Term};
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use crate::term::{Atom, Term};
+use std::collections::HashSet;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,128 +20,7 @@ enum DownKind {
     RemoveConnection,
 }
 
-pub(super) struct Server {
-    pub(super) shared: Arc<Shared>,
-    pub(super) me: Atom,
-    pub(super) locker: Option<Pid>,
-    pub(super) known: HashMap<Atom, i64>,
-    pub(super) pending: HashMap<Atom, i64>,
-    removing: HashSet<Atom>,
-    pub(super) synced: Vec<Atom>,
-    pub(super) sessions: HashMap<Atom, Session>,
-    pub(super) pre_connect: HashMap<Atom, (Term, Term)>,
-    /// Name → monitor of its pid; the reverse is looked up by scanning.
-    pub(super) name_mon: HashMap<Term, Reference>,
-    pub(super) names_ext: Vec<Term>,
-    pub(super) global_lock_down: bool,
-    lost: HashMap<(Atom, Atom), (Term, Term, Instant)>,
-    cre_ext: i64,
-    pop: bool,
-    /// `{sync, Nodes}` callers and the nodes they still wait for.
-    syncers: Vec<(From, Vec<Atom>)>,
-    /// Syncers to answer `ok` at the end of the current message.
-    done_syncers: Vec<From>,
-    pub(super) next_tag: i64,
-}
-
 impl Server {
-    /// The initial state of the server of the node named `me`.
-    pub(super) fn new(shared: Arc<Shared>, me: Atom) -> Server {
-        Server {
-            shared,
-            me,
-            locker: None,
-            known: HashMap::new(),
-            pending: HashMap::new(),
-            removing: HashSet::new(),
-            synced: Vec::new(),
-            sessions: HashMap::new(),
-            pre_connect: HashMap::new(),
-            name_mon: HashMap::new(),
-            names_ext: Vec::new(),
-            global_lock_down: false,
-            lost: HashMap::new(),
-            cre_ext: (getrandom::u64().unwrap_or(1) as i64 & ((1i64 << 59) - 1)) & !0xffff_ffff,
-            pop: true,
-            syncers: Vec::new(),
-            done_syncers: Vec::new(),
-            next_tag: 1,
-        }
-    }
-
-    pub(super) fn send_locker(&self, p: &Process, msg: Term) {
-        if let Some(l) = &self.locker {
-            p.send_nowait(l, msg);
-        }
-    }
-
-    pub(super) fn cast_to(&self, p: &Process, node: &Atom, msg: Term) {
-        gen::cast(p, &Dest::Remote(server_atom(), node.clone()), msg);
-    }
-
-    pub(super) fn volatile_send(&self, p: &Process, node: &Atom, msg: Term) {
-        p.send_named_noconnect(&server_atom(), node, msg);
-    }
-
-    pub(super) fn publish_known(&self) {
-        *lock_mutex(&self.shared.known) = self.known.keys().cloned().collect();
-    }
-
-    pub(super) fn node_vsn(&self, n: &Atom) -> i64 {
-        if *n == self.me {
-            return VSN;
-        }
-        self.known
-            .get(n)
-            .or_else(|| self.pending.get(n))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// `mk_known_list/2`.
-    pub(super) fn known_list(&self, vsn: i64) -> Term {
-        Term::list(
-            self.known
-                .iter()
-                .map(|(n, v)| {
-                    if vsn < POP_VSN {
-                        Term::Atom(n.clone())
-                    } else {
-                        tuple(vec![Term::Atom(n.clone()), Term::Int(*v)])
-                    }
-                })
-                .collect(),
-        )
-    }
-
-    pub(super) fn names_list(&self) -> Term {
-        Term::list(
-            self.shared
-                .names()
-                .iter()
-                .map(|(n, (p, m))| tuple(vec![n.clone(), Term::Pid(p.clone()), m.clone()]))
-                .collect(),
-        )
-    }
-
-    pub(super) fn my_tag(&self, n: &Atom) -> Option<Term> {
-        self.sessions.get(n).map(|s| s.my_tag.clone())
-    }
-
-    pub(super) fn notify_syncers(&mut self, nodes: &[Atom]) {
-        for (_, waiting) in self.syncers.iter_mut() {
-            waiting.retain(|w| !nodes.contains(w));
-        }
-        self.flush_syncers();
-    }
-
-    fn flush_syncers(&mut self) {
-        let (done, rest): (Vec<_>, Vec<_>) =
-            self.syncers.drain(..).partition(|(_, w)| w.is_empty());
-        self.syncers = rest;
-        self.done_syncers.extend(done.into_iter().map(|(f, _)| f));
-    }
-
     /// `handle_nodedown/3`.
     fn nodedown(&mut self, p: &Process, n: &Atom, kind: DownKind) {
         let t = self.my_tag(n);

@@ -2,39 +2,13 @@
 //! side: init_connect, the locker hand-off, exchange, resolved, new_nodes, in_sync.
 
 use super::resolve::exchange_names;
-use super::server::Server;
-use super::{atom, list_of, node_of_list_entry, server_atom, tuple, POP_VSN, VSN};
+use super::state::{
+    atom, list_of, node_of_list_entry, server_atom, tuple, SaveOps, Server, Session, WaitLock,
+    POP_VSN, VSN,
+};
 use crate::runtime::Process;
 use crate::services::gen::{self, Dest};
 use crate::term::{Atom, Term};
-
-#[derive(Debug)]
-pub(super) enum WaitLock {
-    LockIsSet,
-    Exchange(Vec<Term>),
-}
-
-#[derive(Debug)]
-pub(super) enum SaveOps {
-    Ops(Vec<Term>),
-    Resolved {
-        his_known: Vec<Term>,
-        names_ext: Term,
-        his_resolved: Vec<Term>,
-    },
-}
-
-/// One connect session (OTP: the resolver entry plus the process-dictionary keys).
-#[derive(Debug)]
-pub(super) struct Session {
-    pub(super) my_tag: Term,
-    pub(super) his_tag: Option<Term>,
-    his_vsn: i64,
-    wait_lock: Option<WaitLock>,
-    save_ops: Option<SaveOps>,
-    lock_id: Option<Term>,
-    resolver: Option<tokio::task::JoinHandle<()>>,
-}
 
 impl Server {
     /// `handle_nodeup/2`.

@@ -1,0 +1,103 @@
+//! The `beamnode` binary as a user runs it: `beamnode epmd` serving real erl nodes, and
+//! `beamnode run` with its embedded EPMD and the cookie file, reached from real erl.
+
+use crate::common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+/// Starts the binary and waits for a stdout line containing `ready`.
+fn start_bin(args: &[&str], envs: &[(&str, &str)], ready: &str) -> ChildGuard {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beamnode"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn beamnode");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(ready) => return ChildGuard(child),
+            Ok(_) => continue,
+            Err(_) => panic!("beamnode {args:?} did not print {ready:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamnode_epmd_serves_real_erl_nodes() {
+    require("epmd");
+    let port = free_port();
+    let ps = port.to_string();
+    let _epmd = start_bin(
+        &["epmd", "--port", &ps, "--address", "127.0.0.1"],
+        &[],
+        "listening",
+    );
+    let mut a = Erl::start(
+        &unique("a"),
+        COOKIE,
+        port,
+        r#"io:format("READY~n"), receive after 30000 -> halt() end."#,
+    );
+    a.expect("READY", T).await;
+    let names = Command::new("epmd")
+        .args(["-port", &ps, "-names"])
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&names.stdout).to_string();
+    let alive = a.name.split('@').next().unwrap().to_string();
+    assert!(names.contains(&format!("name {alive} at port")), "{names}");
+    let eval = format!(
+        r#"io:format("PING ~p~n", [net_adm:ping('{}')]), {{ok, Names}} = net_adm:names(), io:format("NAMES ~p~n", [lists:sort([N || {{N, _}} <- Names])]), halt()."#,
+        a.name
+    );
+    let mut b = Erl::start(&unique("b"), COOKIE, port, &eval);
+    assert_eq!(b.expect("PING ", T).await, "pong");
+    let listed = b.expect("NAMES ", T).await;
+    assert!(listed.contains(&format!("\"{alive}\"")), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamnode_run_with_embedded_epmd_and_cookie_file() {
+    require("erl");
+    let epmd_port = free_port().to_string();
+    let home = std::env::temp_dir().join(unique("home"));
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.to_str().unwrap().to_string();
+    let sname = format!("{}@localhost", unique("rustcli"));
+    // No EPMD on that port and no cookie file: the node starts its own EPMD and
+    // creates ~/.erlang.cookie as erl would.
+    let _node = start_bin(
+        &["run", "--sname", &sname, "--epmd-port", &epmd_port],
+        &[("HOME", &home_s)],
+        "is up",
+    );
+    let cookie = std::fs::read_to_string(home.join(".erlang.cookie")).unwrap();
+    assert_eq!(cookie.len(), 20);
+    let eval = format!(
+        r#"R = '{sname}',
+        io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
+        io:format("PUT ~p~n", [gen_server:call({{kv, R}}, {{put, k, 42}})]),
+        io:format("GET ~p~n", [gen_server:call({{kv, R}}, {{get, k}})]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("user"), &cookie, epmd_port.parse().unwrap(), &eval);
+    assert_eq!(erl.expect("CONNECT ", T).await, "true");
+    assert_eq!(erl.expect("PUT ", T).await, "ok");
+    assert_eq!(erl.expect("GET ", T).await, "{ok,42}");
+    let _ = std::fs::remove_dir_all(&home);
+}
