@@ -18,7 +18,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(msg) = ControlMessage::from_term(t) else {
         return;
     };
-    let _ = (msg.op(), msg.name(), msg.has_payload(), msg.sender(), msg.token());
+    let _ = (
+        msg.op(),
+        msg.name(),
+        msg.has_payload(),
+        msg.sender(),
+        msg.token(),
+    );
     let _ = msg.check_origin(&Atom::new("otp_vis@localhost"));
     let _ = msg.check_destination(&Atom::new("py@localhost"), 0x6B06_2EBA);
     let term = msg.to_term();

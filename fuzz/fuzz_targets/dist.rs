@@ -56,8 +56,12 @@ fn check(msg: &DistMessage, flags: DistFlags, sel: u8) {
         enc = enc.with_fragment_size(usize::from(sel >> 4) + 1);
     }
     let mut out = Vec::new();
-    enc.encode_message(&msg.control, msg.payload.as_ref().map(Payload::Term), &mut out)
-        .expect("a received message must re-encode");
+    enc.encode_message(
+        &msg.control,
+        msg.payload.as_ref().map(Payload::Term),
+        &mut out,
+    )
+    .expect("a received message must re-encode");
     let mut dec = DistDecoder::new(flags);
     let mut got = None;
     let mut rest = &out[..];
