@@ -1,0 +1,42 @@
+//! The ETF decoder: `etf::decode_with` (standalone terms) and `etf::decode_body` (terms
+//! after a distribution header), with and without COMPRESSED and an atom cache, picked
+//! by the first input byte. Whatever decodes must re-encode and decode to an equal term.
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use beamnode::etf::{self, DecodeOptions};
+use beamnode::Atom;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, bytes)) = data.split_first() else {
+        return;
+    };
+    let cache = [Atom::new("a"), Atom::new("node@host"), Atom::new("")];
+    let opts = DecodeOptions {
+        atom_cache: (sel & 2 != 0).then_some(&cache[..]),
+        allow_compressed: sel & 1 != 0,
+    };
+    if sel & 4 == 0 {
+        if let Ok(t) = etf::decode_with(bytes, &opts) {
+            common::check_term(&t);
+            if sel & 8 != 0 {
+                // The compressed encoding decodes to the same term too.
+                let z = etf::encode_compressed(&t, u32::from(sel >> 4) % 10)
+                    .expect("a decoded term must compress");
+                assert!(etf::decode(&z).expect("our compressed term decodes") == t);
+            }
+        }
+    } else if let Ok((t, used)) = etf::decode_body(bytes, &opts) {
+        assert!(used <= bytes.len());
+        common::check_term(&t);
+        // Without the options' extras, the body bytes it used encode the same term.
+        let mut body = Vec::new();
+        etf::encode_body_into(&t, &mut body).expect("a decoded term must re-encode");
+        let (again, n) = etf::decode_body(&body, &DecodeOptions::default()).expect("decodes");
+        assert_eq!(n, body.len());
+        assert!(again == t);
+    }
+});
