@@ -10,6 +10,14 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-20}"
 export RUSTC_BOOTSTRAP=1
 
+# libFuzzer is built with a C++ compiler; the seeds are made by a Python script.
+if ! command -v c++ >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+  echo "== installing g++ and python3 (apt-get)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq g++ python3 >/dev/null
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
   cargo install cargo-fuzz --locked
