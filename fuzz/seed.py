@@ -2,8 +2,8 @@
 """Writes seed inputs for every fuzz target into fuzz/corpus/<target>/.
 
 Sources: the OTP-made ETF files in fixtures/, the OTP 25 wire captures quoted in
-tests/etf_captures.rs and tests/wire_frames.rs, the handshake vectors of
-tests/handshake_vectors.rs, and a few control tuples / EPMD messages built here by
+tests/codec/etf_captures.rs and tests/codec/wire_frames.rs, the handshake vectors of
+tests/codec/handshake_vectors.rs, and a few control tuples / EPMD messages built here by
 hand. Seed files are named by content hash, so running this again adds nothing twice.
 Input layouts are described at the top of each fuzz_targets/*.rs.
 """
@@ -131,7 +131,7 @@ def captured_frames():
     """4-byte-framed pass-through frames quoted (as hex) in the wire tests."""
     out = []
     for name in ("etf_captures.rs", "wire_frames.rs"):
-        text = open(os.path.join(ROOT, "tests", name)).read()
+        text = open(os.path.join(ROOT, "tests", "codec", name)).read()
         for lit in re.findall(r'"((?:[0-9a-f]|\\\s*|\s)+)"', text):
             digits = re.sub(r"[^0-9a-f]", "", lit)
             if len(digits) < 20 or len(digits) % 2:
@@ -239,7 +239,7 @@ def main():
     put("connection", b"\x0b" + chunks(b"", frame(start(1, 2, ctrl + a)), tick, frame(cont(1, 1, msg[5:]))))
     put("connection", b"\x39" + chunks(b"", frame(header_payload(CONTROLS[4][0] + b"\x6b\x08\x00" + b"x" * 2048))))
 
-    # ---- handshakes: vectors A and B of tests/handshake_vectors.rs (OTP 25.2.3)
+    # ---- handshakes: vectors A and B of tests/codec/handshake_vectors.rs (OTP 25.2.3)
     ok = unhex("00 03 73 6f 6b")
     challenge = unhex(
         "00 21 4e 00 00 00 0d 07 df 7f bd 1d a2 bd 74 6b 06 2e ac 00 0e 6f 74 70 61 40 6c 6f 63 61 6c 68 6f 73 74"

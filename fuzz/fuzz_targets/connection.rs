@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
-    // Names and creation of the OTP 25 captures in tests/etf_captures.rs.
+    // Names and creation of the OTP 25 captures in tests/codec/etf_captures.rs.
     let mut flags = DistFlags::REQUIRED;
     if sel & 1 != 0 {
         flags |= DistFlags::DIST_HDR_ATOM_CACHE;

@@ -3,7 +3,7 @@
 //! input byte (bits 0-2: ok, ok_simultaneous, nok, not_allowed, alive, or
 //! `accept_status` with bits 3-4 as "pending attempt" / "connection up"; bit 7: switch
 //! to another cookie). The configuration is the one of vector B in
-//! tests/handshake_vectors.rs (a real OTP 25 exchange), so the captured messages make a
+//! tests/codec/handshake_vectors.rs (a real OTP 25 exchange), so the captured messages make a
 //! seed that reaches `Established`; from there the rest of the input drives the
 //! connection.
 #![no_main]

@@ -1,5 +1,5 @@
 //! The dialling side of the handshake (`Initiator`), fed arbitrary input chunks. The
-//! configuration is the one of vector A in tests/handshake_vectors.rs (a real OTP 25
+//! configuration is the one of vector A in tests/codec/handshake_vectors.rs (a real OTP 25
 //! exchange), so the captured replies, digests included, make a seed that reaches
 //! `Established`; from there the rest of the input drives the connection.
 //! First input byte: bit 0 = we are reconnecting, bit 1 = ask for a dynamic name
