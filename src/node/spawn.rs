@@ -356,7 +356,17 @@ impl Node {
                     }
                 }
                 Plan::Undef(reason) => {
-                    warn!(pid = %p.pid(), reason = %reason, "spawned function is not registered");
+                    let rpc_not_served = matches!(reason.as_tuple(),
+                        Some([_, Term::List(l)]) if matches!(l.first().and_then(|f| f.as_tuple()),
+                            Some([Term::Atom(m), Term::Atom(f), ..])
+                                if m.as_str() == "erpc" && f.as_str().starts_with("execute_")));
+                    if rpc_not_served && !p.node().registered_rpc().is_empty() {
+                        // Registered functions that rpc can never reach would answer
+                        // `undef` without a word: say why.
+                        warn!(pid = %p.pid(), "an rpc/erpc call arrived but rpc serving is not started (services::rpc_server::start): it gets undef although {} rpc functions are registered", p.node().registered_rpc().len());
+                    } else {
+                        warn!(pid = %p.pid(), reason = %reason, "spawned function is not registered");
+                    }
                     p.exit(reason);
                 }
             }

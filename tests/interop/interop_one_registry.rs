@@ -56,3 +56,48 @@ async fn spawn_rpc_and_erpc_run_the_same_functions() {
     assert_eq!(erl.expect("RPC ", T).await, "3");
     assert_eq!(erl.expect("ERPC ", T).await, "42");
 }
+
+/// Log lines written while the test runs (a global subscriber: this test is the only
+/// one in the crate that installs one).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Functions registered for rpc while rpc serving is not started: a BEAM rpc call
+/// gets `undef`, as from a node without the code, and the node says why in its log
+/// instead of staying silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_without_rpc_serving_is_logged() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init();
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    beamnode::services::rust_math::register(&node); // but no rpc_server::start
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}', true = net_kernel:connect_node(R),
+        io:format("RPC ~0p~n", [rpc:call(R, rust_math, add, [1, 2])]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, &eval);
+    let got = erl.expect("RPC ", T).await;
+    assert!(got.contains("undef"), "{got}");
+    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).to_string();
+    assert!(
+        text.contains("rpc serving is not started"),
+        "no log line saying why; log:\n{text}"
+    );
+}
