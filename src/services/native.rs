@@ -13,6 +13,10 @@ use crate::term::{Atom, Term};
 
 /// Registers the native functions on `node`.
 pub fn register(node: &Node) {
+    // `net_kernel:get_net_ticktime/0`: the configured tick time in whole seconds.
+    node.register_rpc_async("net_kernel", "get_net_ticktime", 0, |n, _| async move {
+        Ok(Term::from(n.config().net_ticktime.as_secs() as i64))
+    });
     node.register_rpc_async("erlang", "node", 0, |n, _| async move {
         Ok(Term::Atom(n.name().clone()))
     });

@@ -44,6 +44,7 @@ async fn pg_and_global_answer_rpc_from_beam() {
         P("UNREGISTER", rpc:call(R, global, unregister_name, [beam_thing])),
         P("GONE", global:whereis_name(beam_thing)),
         P("SYNC", rpc:call(R, global, sync, [])),
+        P("TICKTIME", rpc:call(R, net_kernel, get_net_ticktime, [])),
         halt()."#
     );
     let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, &eval);
@@ -61,4 +62,5 @@ async fn pg_and_global_answer_rpc_from_beam() {
     assert_eq!(erl.expect("UNREGISTER ", T).await, "ok");
     assert_eq!(erl.expect("GONE ", T).await, "undefined");
     assert_eq!(erl.expect("SYNC ", T).await, "ok");
+    assert_eq!(erl.expect("TICKTIME ", T).await, "60");
 }
