@@ -30,8 +30,9 @@
 //! view (like OTP's ETS table), updates go through the scope process.
 
 use super::gen::{self, CallError, Dest, From};
+mod api;
+
 use super::gen_server::{self, CallResult, CastResult, GenServer, StartError};
-use super::rpc_server::RpcException;
 use crate::node::MonitorNodesOpts;
 use crate::node::Node;
 use crate::runtime::Process;
@@ -130,7 +131,7 @@ pub fn start(node: &Node, scope: &str) -> Result<Scope, StartError> {
         node: node.clone(),
         view,
     };
-    let scopes = node.service_state::<Scopes>();
+    let scopes = node.service_state::<api::Scopes>();
     let first = {
         let mut map = scopes.0.write().unwrap_or_else(|e| e.into_inner());
         let first = map.is_empty();
@@ -138,133 +139,9 @@ pub fn start(node: &Node, scope: &str) -> Result<Scope, StartError> {
         first
     };
     if first {
-        register_api(node);
+        api::register(node);
     }
     Ok(handle)
-}
-
-/// The scopes running on a node, by name, for the `pg` API served over rpc.
-#[derive(Default)]
-struct Scopes(RwLock<HashMap<Atom, Scope>>);
-
-fn scope_of(node: &Node, name: &Atom) -> Result<Scope, RpcException> {
-    let scopes = node.service_state::<Scopes>();
-    let map = scopes.0.read().unwrap_or_else(|e| e.into_inner());
-    // OTP raises badarg for a scope that does not run on the node (no ets table).
-    map.get(name).cloned().ok_or_else(RpcException::badarg)
-}
-
-/// Pids from `pg:join/leave`'s argument: a pid or a list of pids.
-fn pids_arg(t: &Term) -> Option<Vec<Pid>> {
-    match t {
-        Term::Pid(p) => Some(vec![p.clone()]),
-        other => other
-            .as_list()?
-            .iter()
-            .map(|p| p.as_pid().cloned())
-            .collect(),
-    }
-}
-
-/// Serves OTP's `pg` API over rpc, so `:rpc.call(node, :pg, :get_members, [g])` and
-/// the like answer from beamnode's scopes as from a BEAM node's: the default scope
-/// `pg` for the `/0,1,2` forms, any running scope for the forms that name it.
-fn register_api(node: &Node) {
-    let pg = Atom::new("pg");
-    fn members(node: &Node, scope: &Atom, group: &Term, local: bool) -> Result<Term, RpcException> {
-        let s = scope_of(node, scope)?;
-        let pids = if local {
-            s.get_local_members(group)
-        } else {
-            s.get_members(group)
-        };
-        Ok(pid_list(&pids))
-    }
-    fn groups(node: &Node, scope: &Atom, local: bool) -> Result<Term, RpcException> {
-        let s = scope_of(node, scope)?;
-        Ok(Term::list(if local {
-            s.which_local_groups()
-        } else {
-            s.which_groups()
-        }))
-    }
-    async fn change(
-        node: Node,
-        scope: Atom,
-        group: Term,
-        pids: Term,
-        join: bool,
-    ) -> Result<Term, RpcException> {
-        let s = scope_of(&node, &scope)?;
-        let pids = pids_arg(&pids).ok_or_else(RpcException::badarg)?;
-        let r = if join {
-            s.join(group, &pids).await.map(|()| Term::atom("ok"))
-        } else {
-            s.leave(group, &pids)
-                .await
-                .map(|left| Term::atom(if left { "ok" } else { "not_joined" }))
-        };
-        // Only local pids join or leave: OTP's `pg` raises `{nolocal, Pid}`.
-        r.map_err(|e| match e {
-            PgError::NotLocal(p) => {
-                RpcException::error(Term::tuple(vec![Term::atom("nolocal"), Term::Pid(p)]))
-            }
-            other => RpcException::exit(Term::string(&other.to_string())),
-        })
-    }
-    for local in [false, true] {
-        let f = if local {
-            "get_local_members"
-        } else {
-            "get_members"
-        };
-        let d = pg.clone();
-        node.register_rpc_async("pg", f, 1, move |n, a| {
-            let d = d.clone();
-            async move { members(&n, &d, a.first().unwrap_or(&Term::Nil), local) }
-        });
-        node.register_rpc_async("pg", f, 2, move |n, a| async move {
-            match a.as_slice() {
-                [Term::Atom(scope), group] => members(&n, scope, group, local),
-                _ => Err(RpcException::badarg()),
-            }
-        });
-        let f = if local {
-            "which_local_groups"
-        } else {
-            "which_groups"
-        };
-        let d = pg.clone();
-        node.register_rpc_async("pg", f, 0, move |n, _| {
-            let d = d.clone();
-            async move { groups(&n, &d, local) }
-        });
-        node.register_rpc_async("pg", f, 1, move |n, a| async move {
-            match a.as_slice() {
-                [Term::Atom(scope)] => groups(&n, scope, local),
-                _ => Err(RpcException::badarg()),
-            }
-        });
-    }
-    for join in [true, false] {
-        let f = if join { "join" } else { "leave" };
-        let d = pg.clone();
-        node.register_rpc_async("pg", f, 2, move |n, a| {
-            let d = d.clone();
-            async move {
-                match <[Term; 2]>::try_from(a) {
-                    Ok([group, pids]) => change(n, d, group, pids, join).await,
-                    Err(_) => Err(RpcException::badarg()),
-                }
-            }
-        });
-        node.register_rpc_async("pg", f, 3, move |n, a| async move {
-            match <[Term; 3]>::try_from(a) {
-                Ok([Term::Atom(scope), group, pids]) => change(n, scope, group, pids, join).await,
-                _ => Err(RpcException::badarg()),
-            }
-        });
-    }
 }
 
 fn pid_list(pids: &[Pid]) -> Term {
