@@ -12,6 +12,7 @@ mod outqueue;
 mod process;
 mod signals;
 mod spawn;
+mod task;
 
 pub use functions::{RpcClass, RpcException, RpcHandler, RpcProcessHandler, RpcResult};
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
@@ -30,7 +31,6 @@ use crate::proto::dist::EncodedTerm;
 use crate::proto::DistFlags;
 use crate::runtime::ids::IdAllocator;
 use crate::runtime::mailbox::Mailbox;
-use crate::runtime::panic::{panic_reason, CatchUnwind};
 use crate::runtime::table::{
     key, LinkState, Monitor, ProcKey, ProcessTable, RegisterError, Watch, Watched,
 };
@@ -263,10 +263,8 @@ impl Node {
 
     fn new_process(&self, group_leader: Option<Pid>, managed: bool) -> Process {
         let pid = self.inner.ids.new_pid();
-        let (tx, control, mailbox) = Mailbox::new();
-        self.inner
-            .table
-            .insert(pid.clone(), tx, control, group_leader);
+        let (control, _, mailbox) = Mailbox::new();
+        self.inner.table.insert(pid.clone(), control, group_leader);
         Process::new(pid, self.clone(), mailbox, managed)
     }
 
@@ -348,31 +346,12 @@ impl Node {
                 }
             });
         }
-        let cell = p.exit_cell();
-        let node = self.clone();
+        let control = p.control();
         let span = info_span!("process", pid = %pid);
-        let exit_pid = pid.clone();
         let fut = body(p);
-        let handle = tokio::spawn(
-            async move {
-                let outcome = CatchUnwind(Box::pin(fut)).await;
-                let reason = match outcome {
-                    Ok(()) => cell
-                        .lock()
-                        .ok()
-                        .and_then(|mut g| g.take())
-                        .unwrap_or_else(|| Term::atom("normal")),
-                    Err(payload) => {
-                        let r = panic_reason(payload.as_ref());
-                        tracing::error!(reason = %r, "process panicked");
-                        r
-                    }
-                };
-                node.process_exited(&exit_pid, reason);
-            }
-            .instrument(span),
+        tokio::spawn(
+            task::ProcessTask::new(fut, control, self.clone(), pid.clone()).instrument(span),
         );
-        self.inner.table.set_abort(key(&pid), handle.abort_handle());
         Ok(pid)
     }
 

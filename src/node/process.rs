@@ -9,7 +9,6 @@ use super::{LinkError, Node};
 use crate::runtime::mailbox::{Mailbox, ReceiveError};
 use crate::runtime::table::{AliasMode, RegisterError, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A Rust process: a pid with a mailbox, owned by the task that runs it.
@@ -28,7 +27,6 @@ pub struct Process {
     mailbox: Mailbox,
     /// Set for processes whose task wrapper reports the exit (see [`Node::spawn`]).
     managed: bool,
-    exit_reason: Arc<Mutex<Option<Term>>>,
 }
 
 impl std::fmt::Debug for Process {
@@ -44,12 +42,12 @@ impl Process {
             node,
             mailbox,
             managed,
-            exit_reason: Arc::new(Mutex::new(None)),
         }
     }
 
-    pub(crate) fn exit_cell(&self) -> Arc<Mutex<Option<Term>>> {
-        self.exit_reason.clone()
+    /// The mailbox's shared state (for the task wrapper of a spawned process).
+    pub(crate) fn control(&self) -> crate::runtime::mailbox::MailboxSender {
+        self.mailbox.control()
     }
 
     /// This process's pid.
@@ -148,9 +146,8 @@ impl Process {
 
     /// Ends the process with `reason` (links and monitors see it).
     pub fn exit(self, reason: Term) {
-        if let Ok(mut g) = self.exit_reason.lock() {
-            *g = Some(reason.clone());
-        }
+        // Ending it marks the mailbox with the reason, which the task wrapper (or the
+        // drop below) reads.
         self.node.process_exited(&self.pid, reason);
     }
 
@@ -253,7 +250,7 @@ impl Drop for Process {
         if self.managed {
             return; // the task wrapper reports the exit, with a panic's text if any
         }
-        let reason = match self.exit_reason.lock().ok().and_then(|mut g| g.take()) {
+        let reason = match self.mailbox.exited() {
             Some(r) => r,
             None if std::thread::panicking() => {
                 Term::tuple(vec![Term::atom("panic"), Term::binary("process panicked")])

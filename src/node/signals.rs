@@ -99,7 +99,7 @@ impl Node {
                 });
                 None
             } else if e.trap_exit {
-                Some(e.tx.clone())
+                Some(e.control.clone())
             } else if reason.is_atom("normal") {
                 if !link && from == e.pid {
                     work.push_back(Work::Terminate {
@@ -129,10 +129,9 @@ impl Node {
         let Some(entry) = self.inner.table.with(|t| t.remove(id)) else {
             return;
         };
+        // Marks the mailbox and wakes the process's task, which stops at its next
+        // await (node/task.rs); its links and monitors are handled here.
         entry.control.kill(reason.clone());
-        if let Some(a) = &entry.abort {
-            a.abort();
-        }
         let me = entry.pid;
         for (other, state) in entry.links {
             if state != LinkState::Active {
@@ -212,7 +211,7 @@ impl Node {
         let found = self.inner.table.with(|t| {
             let e = t.procs.get_mut(&id)?;
             let w = e.monitoring.remove(reference)?;
-            let tx = e.tx.clone();
+            let tx = e.control.clone();
             if w.alias {
                 t.aliases.remove(reference);
             }
@@ -398,7 +397,7 @@ impl Node {
         let linked = self.inner.table.with(|t| match t.procs.get_mut(&key(to)) {
             Some(e) if self.inner.ids.is_local_pid(to) => {
                 // Existing state (even an unlink in flight) means the link is ignored.
-                e.links.entry(from.clone()).or_insert(LinkState::Active);
+                e.links.insert_if_absent(from.clone(), LinkState::Active);
                 true
             }
             _ => false,
@@ -577,7 +576,7 @@ impl Node {
         let mut downs = Vec::new();
         self.inner.table.with(|t| {
             for e in t.procs.values_mut() {
-                for (other, state) in &e.links {
+                for (other, state) in e.links.iter() {
                     if other.node == *peer && *state == LinkState::Active {
                         work.push_back(Work::Exit {
                             target: key(&e.pid),

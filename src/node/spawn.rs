@@ -343,16 +343,14 @@ impl Node {
                 Plan::Run(h, args) => h(p, args).await,
                 Plan::Call(c, m, f, args) => {
                     let arity = args.len();
-                    let cell = p.exit_cell();
+                    let (node, pid) = (p.node().clone(), p.pid().clone());
                     let result = match c {
                         super::Callable::Plain(h) => h(p.node().clone(), args).await,
                         super::Callable::InProcess(h) => h(p, args).await,
                     };
                     // A normal return exits `normal`; a raise exits as on BEAM.
                     if let Err(e) = result {
-                        if let Ok(mut g) = cell.lock() {
-                            *g = Some(exit_reason(e, &m, &f, arity));
-                        }
+                        node.process_exited(&pid, exit_reason(e, &m, &f, arity));
                     }
                 }
                 Plan::Undef(reason) => {
@@ -427,7 +425,7 @@ impl Node {
                     }
                     other => spawn_reply_msg(req_id, false, other.clone()),
                 };
-                let _ = e.tx.send(msg);
+                let _ = e.control.send(msg);
                 true
             });
         if delivered {

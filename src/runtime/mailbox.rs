@@ -1,19 +1,30 @@
-//! A process mailbox: an ordered channel of messages, a save queue for selective
-//! receive, and the process's exit state.
+//! A process mailbox: an ordered queue of messages, a save queue for selective
+//! receive, and the process's exit state, behind one small shared allocation.
 //!
 //! Exit signals are not queued behind messages: they are acted on when they arrive
 //! (docs/protocol.md §5.2; Erlang handles signals before the messages that follow them).
-//! A signal that ends the process marks its [`ProcControl`] and wakes the mailbox, so
-//! a `receive` in progress returns [`ReceiveError::Exited`] at once.
+//! A signal that ends the process marks its [`ProcControl`] and wakes both the mailbox
+//! and the task that runs the process, so a `receive` in progress returns
+//! [`ReceiveError::Exited`] at once and a spawned process stops at its next await.
+//!
+//! Why not a tokio channel: an idle process is mostly its mailbox, and tokio's
+//! unbounded channel allocates a 32-slot block (32 × 48-byte terms) plus a
+//! cache-padded channel header up front — about 2 KiB per process before the first
+//! message. Here an empty mailbox is one `Arc` of about 150 bytes: a mutex, an empty
+//! `VecDeque` (no allocation until a message arrives), the exit reason and two wakers.
+//! The lock is held only to push, pop or swap; user code (a selective receive's
+//! pattern) never runs under it.
 
 use crate::term::Term;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
 
-/// The sending half, kept in the process table.
-pub type MailboxSender = mpsc::UnboundedSender<Term>;
+/// The sending half, kept in the process table: the shared state itself.
+pub type MailboxSender = Arc<ProcControl>;
 
 /// Why a receive returned without a message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -26,57 +37,144 @@ pub enum ReceiveError {
     Exited(Term),
 }
 
-/// Exit state shared by a process's mailbox and the process table.
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Term>,
+    /// Boxed: 8 bytes in every mailbox instead of a 48-byte term for the rare exit.
+    exit: Option<Box<Term>>,
+    /// The receive waiting for a message or an exit.
+    receiver: Option<Waker>,
+    /// The task running the process (spawned processes): woken only by an exit, so
+    /// the process stops even when it waits on something other than its mailbox.
+    task: Option<Waker>,
+}
+
+/// The state one process's senders, the process table and the process share: queued
+/// messages and the exit reason.
 #[derive(Debug, Default)]
 pub struct ProcControl {
-    exit: Mutex<Option<Term>>,
-    wake: Notify,
+    state: Mutex<State>,
+}
+
+fn store(slot: &mut Option<Waker>, w: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(w) => {}
+        _ => *slot = Some(w.clone()),
+    }
 }
 
 impl ProcControl {
-    /// Marks the process as exited with `reason` and wakes its mailbox.
-    pub fn kill(&self, reason: Term) {
-        let mut g = self.exit.lock().unwrap_or_else(|e| e.into_inner());
-        if g.is_none() {
-            *g = Some(reason);
-        }
-        drop(g);
-        // notify_one keeps a permit if nobody waits yet, so no wake-up is lost.
-        self.wake.notify_one();
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The lock only guards pushes and pops; a panic cannot leave it half-done.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Queues `msg`. A process that has exited takes no more messages: the message
+    /// comes back as the error and is dropped by the caller, as a message to a dead
+    /// pid is.
+    pub fn send(&self, msg: Term) -> Result<(), Term> {
+        let mut g = self.lock();
+        if g.exit.is_some() {
+            return Err(msg);
+        }
+        g.queue.push_back(msg);
+        let w = g.receiver.take();
+        drop(g);
+        if let Some(w) = w {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Marks the process as exited with `reason` (the first reason wins), drops the
+    /// queued messages, and wakes its receive and its task.
+    pub fn kill(&self, reason: Term) {
+        let mut g = self.lock();
+        if g.exit.is_none() {
+            g.exit = Some(Box::new(reason));
+        }
+        let queue = std::mem::take(&mut g.queue);
+        let (r, t) = (g.receiver.take(), g.task.take());
+        drop(g);
+        drop(queue);
+        for w in [r, t].into_iter().flatten() {
+            w.wake();
+        }
+    }
+
     /// The exit reason, once the process has exited.
     pub fn exited(&self) -> Option<Term> {
-        self.exit.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.lock().exit.as_deref().cloned()
+    }
+
+    /// For the task that runs a spawned process: ready with the reason once the
+    /// process has been killed; otherwise remembers the task's waker.
+    pub(crate) fn poll_killed(&self, cx: &mut Context<'_>) -> Poll<Term> {
+        let mut g = self.lock();
+        match &g.exit {
+            Some(r) => Poll::Ready(Term::clone(r)),
+            None => {
+                store(&mut g.task, cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Messages queued and not yet taken by the process.
+    fn queued(&self) -> usize {
+        self.lock().queue.len()
     }
 }
 
 /// The receiving half, owned by the process.
 #[derive(Debug)]
 pub struct Mailbox {
-    rx: mpsc::UnboundedReceiver<Term>,
-    control: Arc<ProcControl>,
-    /// Messages a selective receive skipped, oldest first.
+    shared: Arc<ProcControl>,
+    /// Messages a selective receive skipped, oldest first; all older than `queue`'s.
     saved: VecDeque<Term>,
 }
 
 impl Mailbox {
+    /// A new mailbox: the sender (for the process table and senders), the same shared
+    /// state as the control handle, and the receiving half.
     pub fn new() -> (MailboxSender, Arc<ProcControl>, Mailbox) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let control = Arc::new(ProcControl::default());
+        let shared = Arc::new(ProcControl::default());
         (
-            tx,
-            control.clone(),
+            shared.clone(),
+            shared.clone(),
             Mailbox {
-                rx,
-                control,
+                shared,
                 saved: VecDeque::new(),
             },
         )
     }
 
+    /// The shared state behind this mailbox.
+    pub(crate) fn control(&self) -> MailboxSender {
+        self.shared.clone()
+    }
+
     /// The oldest message, waiting up to `timeout` (`None` waits forever).
     pub async fn receive(&mut self, timeout: Option<Duration>) -> Result<Term, ReceiveError> {
-        self.receive_match(|_| true, timeout).await
+        let shared = &self.shared;
+        let saved = &mut self.saved;
+        let wait = std::future::poll_fn(|cx| {
+            if let Some(m) = saved.pop_front() {
+                return Poll::Ready(Ok(m));
+            }
+            let mut g = shared.lock();
+            if let Some(r) = &g.exit {
+                return Poll::Ready(Err(ReceiveError::Exited(Term::clone(r))));
+            }
+            match g.queue.pop_front() {
+                Some(m) => Poll::Ready(Ok(m)),
+                None => {
+                    store(&mut g.receiver, cx.waker());
+                    Poll::Pending
+                }
+            }
+        });
+        with_timeout(wait, timeout).await
     }
 
     /// The oldest message for which `matches` is true; others stay in the mailbox in
@@ -89,43 +187,35 @@ impl Mailbox {
     where
         F: FnMut(&Term) -> bool,
     {
-        if let Some(r) = self.control.exited() {
-            return Err(ReceiveError::Exited(r));
-        }
-        if let Some(i) = self.saved.iter().position(&mut matches) {
-            if let Some(m) = self.saved.remove(i) {
-                return Ok(m);
+        let shared = &self.shared;
+        let saved = &mut self.saved;
+        // Messages in `saved` before index `scanned` did not match.
+        let mut scanned = 0;
+        let wait = std::future::poll_fn(move |cx| {
+            if let Some(r) = shared.exited() {
+                return Poll::Ready(Err(ReceiveError::Exited(r)));
             }
-        }
-        let control = self.control.clone();
-        let wait = async {
             loop {
-                tokio::select! {
-                    biased;
-                    _ = control.wake.notified() => {
-                        if let Some(r) = control.exited() {
-                            return Err(ReceiveError::Exited(r));
-                        }
+                if let Some(i) = saved.range(scanned..).position(&mut matches) {
+                    if let Some(m) = saved.remove(scanned + i) {
+                        return Poll::Ready(Ok(m));
                     }
-                    m = self.rx.recv() => match m {
-                        Some(m) if matches(&m) => return Ok(m),
-                        Some(m) => self.saved.push_back(m),
-                        // Every sender is gone: the process left the table.
-                        None => {
-                            return Err(ReceiveError::Exited(
-                                control.exited().unwrap_or_else(|| Term::atom("noproc")),
-                            ))
-                        }
-                    },
                 }
+                scanned = saved.len();
+                // Take whatever arrived since (one move under the lock), then scan it
+                // without the lock.
+                let mut g = shared.lock();
+                if let Some(r) = &g.exit {
+                    return Poll::Ready(Err(ReceiveError::Exited(Term::clone(r))));
+                }
+                if g.queue.is_empty() {
+                    store(&mut g.receiver, cx.waker());
+                    return Poll::Pending;
+                }
+                saved.extend(g.queue.drain(..));
             }
-        };
-        match timeout {
-            None => wait.await,
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .unwrap_or(Err(ReceiveError::Timeout)),
-        }
+        });
+        with_timeout(wait, timeout).await
     }
 
     /// A message already in the mailbox, without waiting.
@@ -133,7 +223,7 @@ impl Mailbox {
         if let Some(m) = self.saved.pop_front() {
             return Some(m);
         }
-        self.rx.try_recv().ok()
+        self.shared.lock().queue.pop_front()
     }
 
     /// Puts messages back at the front of the save queue, in order (used after a
@@ -146,7 +236,7 @@ impl Mailbox {
 
     /// Number of messages waiting.
     pub fn len(&self) -> usize {
-        self.saved.len() + self.rx.len()
+        self.saved.len() + self.shared.queued()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -155,7 +245,23 @@ impl Mailbox {
 
     /// The exit reason, if the process has been ended by a signal.
     pub fn exited(&self) -> Option<Term> {
-        self.control.exited()
+        self.shared.exited()
+    }
+}
+
+/// Waits for `wait`, or up to `timeout`. The timer lives in its own allocation, made
+/// only when a timeout is given, so a process idle in `receive(None)` does not carry
+/// one in its task.
+async fn with_timeout<F>(wait: F, timeout: Option<Duration>) -> Result<Term, ReceiveError>
+where
+    F: Future<Output = Result<Term, ReceiveError>>,
+{
+    match timeout {
+        None => wait.await,
+        Some(t) => {
+            let timed: Pin<Box<_>> = Box::pin(tokio::time::timeout(t, wait));
+            timed.await.unwrap_or(Err(ReceiveError::Timeout))
+        }
     }
 }
 
@@ -192,6 +298,39 @@ mod tests {
         assert_eq!(
             h.await.unwrap(),
             Err(ReceiveError::Exited(Term::atom("killed")))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_selective_receive_sees_messages_that_arrive_while_it_waits() {
+        let (tx, _c, mut mb) = Mailbox::new();
+        tx.send(Term::Int(1)).unwrap();
+        let h = tokio::spawn(async move {
+            let got = mb.receive_match(|t| *t == Term::Int(3), None).await;
+            (got, mb)
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tx.send(Term::Int(2)).unwrap();
+        tx.send(Term::Int(3)).unwrap();
+        tx.send(Term::Int(4)).unwrap();
+        let (got, mut mb) = h.await.unwrap();
+        assert_eq!(got, Ok(Term::Int(3)));
+        assert_eq!(mb.len(), 3);
+        for want in [1, 2, 4] {
+            assert_eq!(mb.try_receive(), Some(Term::Int(want)));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_killed_mailbox_refuses_messages_and_keeps_the_first_reason() {
+        let (tx, control, mut mb) = Mailbox::new();
+        tx.send(Term::Int(1)).unwrap();
+        control.kill(Term::atom("first"));
+        control.kill(Term::atom("second"));
+        assert_eq!(tx.send(Term::Int(2)), Err(Term::Int(2)));
+        assert_eq!(
+            mb.receive(None).await,
+            Err(ReceiveError::Exited(Term::atom("first")))
         );
     }
 }

@@ -2,10 +2,10 @@
 //! and registered names. Plain data under one lock; the rules that act on it (exit
 //! signals, `DOWN`s) live in `node::signals`.
 
-use super::mailbox::{MailboxSender, ProcControl};
+use super::mailbox::MailboxSender;
 use crate::term::{Atom, Pid, Reference};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// A monitor some process holds on one of our processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,21 +64,89 @@ pub enum AliasMode {
     Demonitor,
 }
 
+/// A map that allocates nothing until its first entry: 8 bytes in every process
+/// entry instead of an empty `HashMap`'s 48, since most processes have no links or
+/// monitors (an idle process's footprint, BENCHMARKS.md).
+#[derive(Debug)]
+#[allow(clippy::box_collection)] // the point: one pointer while empty
+pub struct LazyMap<K, V>(Option<Box<HashMap<K, V>>>);
+
+impl<K, V> Default for LazyMap<K, V> {
+    fn default() -> Self {
+        LazyMap(None)
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> LazyMap<K, V> {
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.0.as_ref()?.get(k)
+    }
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.0.as_mut()?.get_mut(k)
+    }
+    pub fn contains_key(&self, k: &K) -> bool {
+        self.get(k).is_some()
+    }
+    pub fn insert(&mut self, k: K, v: V) -> Option<V> {
+        self.0.get_or_insert_with(Default::default).insert(k, v)
+    }
+    /// Inserts `v` under `k` unless `k` is there already.
+    pub fn insert_if_absent(&mut self, k: K, v: V) {
+        self.0
+            .get_or_insert_with(Default::default)
+            .entry(k)
+            .or_insert(v);
+    }
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        let map = self.0.as_mut()?;
+        let v = map.remove(k);
+        if map.is_empty() {
+            self.0 = None;
+        }
+        v
+    }
+    pub fn retain(&mut self, f: impl FnMut(&K, &mut V) -> bool) {
+        if let Some(map) = self.0.as_mut() {
+            map.retain(f);
+            if map.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().flat_map(|m| m.iter())
+    }
+}
+
+impl<K, V> IntoIterator for LazyMap<K, V> {
+    type Item = (K, V);
+    type IntoIter =
+        std::iter::Flatten<std::option::IntoIter<std::collections::hash_map::IntoIter<K, V>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.map(|m| m.into_iter()).into_iter().flatten()
+    }
+}
+
 /// One live process.
 #[derive(Debug)]
 pub struct ProcEntry {
     pub pid: Pid,
-    pub tx: MailboxSender,
-    pub control: Arc<ProcControl>,
+    /// The process's mailbox and exit state (senders queue through it; an exit
+    /// signal that ends the process marks it, which also stops a spawned task).
+    pub control: MailboxSender,
     pub name: Option<Atom>,
     pub trap_exit: bool,
     pub group_leader: Option<Pid>,
-    pub links: HashMap<Pid, LinkState>,
+    pub links: LazyMap<Pid, LinkState>,
     pub monitored_by: Vec<Monitor>,
-    pub monitoring: HashMap<Reference, Watch>,
+    pub monitoring: LazyMap<Reference, Watch>,
     pub aliases: Vec<Reference>,
-    /// Aborts the task of a spawned process when a signal ends it.
-    pub abort: Option<tokio::task::AbortHandle>,
 }
 
 /// Why a registration was refused (as `register/2` raises `badarg`).
@@ -96,7 +164,10 @@ pub enum RegisterError {
 /// The table's contents, for code that must change several entries atomically.
 #[derive(Debug, Default)]
 pub struct TableInner {
-    pub procs: HashMap<ProcKey, ProcEntry>,
+    /// Boxed: the map keeps spare buckets (up to twice the live count just after it
+    /// grows), and a spare bucket of a 250-byte entry costs as much as a live one;
+    /// boxed, a bucket is 16 bytes, and growing moves 16 bytes per process.
+    pub procs: HashMap<ProcKey, Box<ProcEntry>>,
     pub names: HashMap<Atom, ProcKey>,
     /// Active aliases: reference → (owner's key, mode).
     pub aliases: HashMap<Reference, (ProcKey, AliasMode)>,
@@ -118,7 +189,7 @@ pub fn key(pid: &Pid) -> ProcKey {
 impl TableInner {
     /// Removes a process with its name and aliases.
     pub fn remove(&mut self, id: ProcKey) -> Option<ProcEntry> {
-        let e = self.procs.remove(&id)?;
+        let e = *self.procs.remove(&id)?;
         if let Some(n) = &e.name {
             self.names.remove(n);
         }
@@ -152,39 +223,30 @@ impl ProcessTable {
         f(&mut self.lock())
     }
 
-    pub fn insert(
-        &self,
-        pid: Pid,
-        tx: MailboxSender,
-        control: Arc<ProcControl>,
-        group_leader: Option<Pid>,
-    ) {
-        self.lock().procs.insert(
-            key(&pid),
-            ProcEntry {
-                pid,
-                tx,
-                control,
-                name: None,
-                trap_exit: false,
-                group_leader,
-                links: HashMap::new(),
-                monitored_by: Vec::new(),
-                monitoring: HashMap::new(),
-                aliases: Vec::new(),
-                abort: None,
-            },
-        );
+    pub fn insert(&self, pid: Pid, control: MailboxSender, group_leader: Option<Pid>) {
+        let entry = Box::new(ProcEntry {
+            pid,
+            control,
+            name: None,
+            trap_exit: false,
+            group_leader,
+            links: LazyMap::default(),
+            monitored_by: Vec::new(),
+            monitoring: LazyMap::default(),
+            aliases: Vec::new(),
+        });
+        // Allocated before the lock is taken, so spawns contend less.
+        self.lock().procs.insert(key(&entry.pid), entry);
     }
 
     pub fn sender(&self, id: ProcKey) -> Option<MailboxSender> {
-        self.lock().procs.get(&id).map(|e| e.tx.clone())
+        self.lock().procs.get(&id).map(|e| e.control.clone())
     }
 
     pub fn sender_by_name(&self, name: &Atom) -> Option<MailboxSender> {
         let g = self.lock();
         let id = g.names.get(name)?;
-        g.procs.get(id).map(|e| e.tx.clone())
+        g.procs.get(id).map(|e| e.control.clone())
     }
 
     /// The mailbox behind an active alias; a `[reply]` alias is used up by this.
@@ -197,7 +259,7 @@ impl ProcessTable {
                 e.aliases.retain(|a| a != alias);
             }
         }
-        g.procs.get(&id).map(|e| e.tx.clone())
+        g.procs.get(&id).map(|e| e.control.clone())
     }
 
     pub fn contains(&self, id: ProcKey) -> bool {
@@ -243,12 +305,6 @@ impl ProcessTable {
 
     pub fn pids(&self) -> Vec<Pid> {
         self.lock().procs.values().map(|e| e.pid.clone()).collect()
-    }
-
-    pub fn set_abort(&self, id: ProcKey, abort: tokio::task::AbortHandle) {
-        if let Some(e) = self.lock().procs.get_mut(&id) {
-            e.abort = Some(abort);
-        }
     }
 
     pub fn len(&self) -> usize {
