@@ -35,5 +35,6 @@ if [ $# -eq 0 ]; then
   $SUDO bash scripts/otp-root.sh target/otp-roots/sid sid
   BEAMNODE_OTP_ROOT="$PWD/target/otp-roots/sid" cargo test --locked --test newer_otp \
     --test interop --test cli -- interop_newer_otp interop_altact interop_sys:: \
-    interop_elixir_rpc:: interop_erl_call:: interop_pg:: interop_blocking:: interop_global::
+    interop_elixir_rpc:: interop_erl_call:: interop_pg:: interop_blocking:: interop_global:: \
+    interop_atom_cache::
 fi

@@ -211,7 +211,7 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<()> {
 }
 
 /// SMALL_ATOM_UTF8_EXT when the UTF-8 text is under 256 bytes, else ATOM_UTF8_EXT.
-fn write_atom(a: &Atom, out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn write_atom(a: &Atom, out: &mut Vec<u8>) -> Result<()> {
     let s = a.as_str();
     if s.len() > 255 {
         let chars = s.chars().count();
@@ -237,7 +237,7 @@ fn write_pid(p: &Pid, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-fn write_int(i: i64, out: &mut Vec<u8>) {
+pub(crate) fn write_int(i: i64, out: &mut Vec<u8>) {
     if (0..=255).contains(&i) {
         out.push(tag::SMALL_INTEGER_EXT);
         out.push(i as u8);

@@ -23,6 +23,7 @@ mod keyorder;
 pub use compressed::encode_compressed;
 pub use decode::{decode, decode_body, decode_with};
 pub use encode::{encode, encode_body_into, encode_into};
+pub(crate) use encode::{write_atom, write_int};
 
 /// The version byte that starts a standalone encoded term.
 pub const VERSION_MAGIC: u8 = 131;

@@ -95,6 +95,38 @@ proptest! {
         round_trip(frag(), Some(size), &msg, p);
     }
 
+    /// Control tuples are written directly, not through a term: without cached atoms
+    /// the bytes are exactly those of the term encoding.
+    #[test]
+    fn direct_control_encoding_matches_the_term_encoding(msg in control_message(), p in term()) {
+        let p = payload_for(&msg, p);
+        let mut out = Vec::new();
+        DistEncoder::new(HDR).without_atom_cache().encode_frame(&msg, p.as_ref(), &mut out).unwrap();
+        let mut expected = vec![131, 68, 0];
+        expected.extend(body(&msg.to_term()));
+        if let Some(p) = &p {
+            expected.extend(body(p));
+        }
+        prop_assert_eq!(&out[4..], &expected[..]);
+    }
+
+    /// A run of messages through one encoder with the send-side atom cache decodes,
+    /// through one decoder, to the same messages: new entries and cached refs agree.
+    #[test]
+    fn atom_cache_sequences_round_trip(msgs in proptest::collection::vec((control_message(), term()), 1..12)) {
+        let mut enc = DistEncoder::new(HDR);
+        let mut dec = DistDecoder::new(HDR);
+        for (msg, p) in msgs {
+            let p = payload_for(&msg, p);
+            let mut wire = Vec::new();
+            enc.encode_frame(&msg, p.as_ref(), &mut wire).unwrap();
+            let got = decode_all(&mut dec, &wire).unwrap();
+            prop_assert_eq!(got.len(), 1);
+            prop_assert_eq!(&got[0].control, &msg);
+            prop_assert_eq!(&got[0].payload, &p);
+        }
+    }
+
     #[test]
     fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         for flags in [PASS, HDR, frag()] {
@@ -289,6 +321,7 @@ fn framing_mode_mixing_is_fatal() {
         .unwrap();
     let mut hdr = Vec::new();
     DistEncoder::new(HDR)
+        .without_atom_cache()
         .encode_frame(&reg_send(), Some(&Term::Nil), &mut hdr)
         .unwrap();
     assert_eq!(
@@ -489,4 +522,36 @@ fn fragment_errors() {
         dec.decode(&cont(1, 1, &msg[8..])),
         Err(DistError::FragmentBufferFull { max: 8 })
     );
+}
+
+/// The first REG_SEND carries its atoms' text as new cache entries; the second one
+/// only their slots (one byte each), and both decode.
+#[test]
+fn repeated_atoms_travel_as_cache_refs() {
+    let mut enc = DistEncoder::new(HDR);
+    let mut dec = DistDecoder::new(HDR);
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    enc.encode_frame(&reg_send(), Some(&Term::Nil), &mut first)
+        .unwrap();
+    enc.encode_frame(&reg_send(), Some(&Term::Nil), &mut second)
+        .unwrap();
+    // 131 68 N: the sender's node, '' and net_kernel.
+    assert_eq!(&first[4..7], &[131, 68, 3]);
+    assert_eq!(&second[4..7], &[131, 68, 3]);
+    let has = |frame: &[u8], text: &[u8]| frame.windows(text.len()).any(|w| w == text);
+    assert!(has(&first, b"net_kernel"));
+    assert!(!has(&second, b"net_kernel"));
+    // Three new-entry nibbles (bit 3 set) in the first, none in the second.
+    assert_eq!(first[7] & 0x88, 0x88);
+    assert_eq!(second[7] & 0x88, 0);
+    assert!(second.len() < first.len());
+    for wire in [&first, &second] {
+        let got = decode_all(&mut dec, wire).unwrap();
+        assert_eq!(got[0].control, reg_send());
+    }
+    // A decoder that missed the first frame has empty slots: the header is corrupt.
+    assert!(matches!(
+        DistDecoder::new(HDR).decode(&second[4..]),
+        Err(DistError::EmptyCacheSlot { .. })
+    ));
 }

@@ -293,6 +293,7 @@ fn section_13_reg_send_both_modes() {
         expected.extend(&payload);
         let mut out = Vec::new();
         DistEncoder::new(flags)
+            .without_atom_cache()
             .encode_frame(&control, Some(&Term::atom("hello")), &mut out)
             .unwrap();
         assert_eq!(out, expected, "flags {flags:?}");

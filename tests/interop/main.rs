@@ -14,6 +14,7 @@ mod epmd_interop;
 mod epmd_server;
 mod etf_real_erl;
 mod handshake_interop;
+mod interop_atom_cache;
 mod interop_backpressure;
 mod interop_blocking;
 mod interop_core;

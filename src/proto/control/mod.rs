@@ -20,6 +20,7 @@
 //! point is [`ControlMessage::from_term`].
 
 mod checks;
+pub(crate) mod encode;
 mod fields;
 pub mod link;
 pub mod monitor;

@@ -109,3 +109,116 @@ impl AtomCache {
         Ok(atoms)
     }
 }
+
+/// The send side: what the peer's receive table holds in each slot, as far as our
+/// headers have told it (docs/protocol.md §4.3). Frames reach the peer in the order we
+/// encode them, over one stream, so this mirror stays exact as long as every encoded
+/// frame is written; a frame that fails to encode changes nothing.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SendCache {
+    slots: Vec<Option<Atom>>,
+}
+
+/// One atom of the message being encoded: its slot, and whether the header must carry
+/// its text (a new entry) because the slot holds another atom or nothing.
+#[derive(Debug, Clone)]
+pub(super) struct MessageRef {
+    slot: u16,
+    atom: Atom,
+    new: bool,
+}
+
+/// Most refs one header can carry (`ERTS_MAX_INTERNAL_ATOM_CACHE_ENTRIES`).
+const MAX_REFS: usize = 255;
+
+/// The slot an atom goes to: a hash of its text (OTP hashes its atom index; the slot
+/// only has to be the same each time we send the atom).
+fn slot_of(atom: &Atom) -> u16 {
+    // FNV-1a.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in atom.as_str().bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    (h % ATOM_CACHE_SLOTS as u32) as u16
+}
+
+impl SendCache {
+    /// Records the new entries of a message whose frame was written.
+    pub(super) fn commit(&mut self, refs: &[MessageRef]) {
+        for r in refs.iter().filter(|r| r.new) {
+            if self.slots.is_empty() {
+                self.slots = vec![None; ATOM_CACHE_SLOTS];
+            }
+            self.slots[usize::from(r.slot)] = Some(r.atom.clone());
+        }
+    }
+
+    fn holds(&self, slot: u16, atom: &Atom) -> bool {
+        self.slots.get(usize::from(slot)).and_then(Option::as_ref) == Some(atom)
+    }
+}
+
+/// Collects the refs of one message while its control tuple is written, writing
+/// `ATOM_CACHE_REF` for each atom that gets a ref and the plain atom otherwise.
+pub(super) struct MessageRefs<'a> {
+    pub(super) cache: &'a SendCache,
+    pub(super) refs: &'a mut Vec<MessageRef>,
+}
+
+impl crate::proto::control::encode::AtomSink for MessageRefs<'_> {
+    fn put(&mut self, atom: &Atom, out: &mut Vec<u8>) -> Result<(), crate::etf::EncodeError> {
+        use crate::etf::tag::ATOM_CACHE_REF;
+        if let Some(i) = self.refs.iter().position(|r| r.atom == *atom) {
+            out.extend_from_slice(&[ATOM_CACHE_REF, i as u8]);
+            return Ok(());
+        }
+        let slot = slot_of(atom);
+        // A full header, or two atoms of this message on one slot: the later one is
+        // written in full (the receiver resolves refs per message, so mixing is fine).
+        if self.refs.len() == MAX_REFS || self.refs.iter().any(|r| r.slot == slot) {
+            return crate::etf::write_atom(atom, out);
+        }
+        let chars = atom.as_str().chars().count();
+        if chars > MAX_ATOM_CHARS {
+            return Err(crate::etf::EncodeError::AtomTooLong { chars });
+        }
+        let new = !self.cache.holds(slot, atom);
+        out.extend_from_slice(&[ATOM_CACHE_REF, self.refs.len() as u8]);
+        self.refs.push(MessageRef {
+            slot,
+            atom: atom.clone(),
+            new,
+        });
+        Ok(())
+    }
+}
+
+/// Writes the header part after `131 68`: the ref count, the flag nibbles and the refs
+/// (the same layout [`AtomCache::read_header`] parses).
+pub(super) fn write_header(refs: &[MessageRef], out: &mut Vec<u8>) {
+    let n = refs.len();
+    out.push(n as u8);
+    if n == 0 {
+        return;
+    }
+    let long_atoms = refs.iter().any(|r| r.new && r.atom.as_str().len() > 255);
+    let flags_at = out.len();
+    out.resize(flags_at + n / 2 + 1, 0);
+    let mut set_nibble = |i: usize, v: u8| out[flags_at + i / 2] |= v << (4 * (i % 2));
+    for (i, r) in refs.iter().enumerate() {
+        set_nibble(i, (u8::from(r.new) << 3) | (r.slot >> 8) as u8);
+    }
+    set_nibble(n, u8::from(long_atoms));
+    for r in refs {
+        out.push((r.slot & 0xff) as u8);
+        if r.new {
+            let text = r.atom.as_str().as_bytes();
+            if long_atoms {
+                out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+            } else {
+                out.push(text.len() as u8);
+            }
+            out.extend_from_slice(text);
+        }
+    }
+}

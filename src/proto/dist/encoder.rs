@@ -1,16 +1,19 @@
 //! Send side of the distribution payload codec (docs/protocol.md §4.2–§4.4).
 //!
-//! **We never use the atom cache when sending.** A sender that negotiated
-//! DIST_HDR_ATOM_CACHE may send every message with zero cache refs (`131 68 0`) and plain
-//! atoms (§4.3). Doing so keeps the send side stateless across messages: no cache
-//! mirror to keep in sync with the peer's receive table, no dependence on strict
-//! in-order delivery of every earlier header, and nothing to get wrong that would make
-//! OTP kill the connection ("corrupted header"). The cost is a few bytes per atom.
+//! With DIST_HDR_ATOM_CACHE negotiated, the atoms of each control tuple (the node
+//! names in its pids and references, a registered name, `''`) go through the
+//! connection's atom cache (§4.3), as OTP's own sender does: the first message to use
+//! an atom carries its text once, later ones a one-byte index, and the receiving BEAM
+//! looks the atom up once instead of per message. Message payloads are encoded by
+//! their sender before a connection is chosen (`EncodedTerm`), so their atoms are
+//! written in full. Fragmented messages carry no refs.
 
+use super::atom_cache::{write_header, MessageRef, MessageRefs, SendCache};
 use super::{
     uses_dist_header, DistError, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, PASS_THROUGH,
 };
 use crate::etf::{self, VERSION_MAGIC};
+use crate::proto::control::encode::{write_control, PlainAtoms};
 use crate::proto::control::ControlMessage;
 use crate::proto::flags::DistFlags;
 use crate::proto::framing::{write_frame_header, FrameError, HEADER_LEN};
@@ -70,6 +73,11 @@ pub struct DistEncoder {
     fragment_size: usize,
     /// Counts fragmented messages; mixed into their sequence ids.
     sequences: u64,
+    /// The peer's receive table as our headers set it, when the cache is negotiated.
+    atom_cache: Option<SendCache>,
+    /// Scratch space for one message: its control tuple and its atom refs.
+    control_buf: Vec<u8>,
+    refs: Vec<MessageRef>,
 }
 
 impl DistEncoder {
@@ -80,7 +88,18 @@ impl DistEncoder {
             fragments: flags.contains(DistFlags::FRAGMENTS),
             fragment_size: FRAGMENT_SIZE,
             sequences: 0,
+            atom_cache: (uses_dist_header(flags) && flags.contains(DistFlags::DIST_HDR_ATOM_CACHE))
+                .then(SendCache::default),
+            control_buf: Vec::new(),
+            refs: Vec::new(),
         }
+    }
+
+    /// Sends every atom in full (`131 68 0` headers), as before the send-side cache;
+    /// for tests that compare bytes.
+    pub fn without_atom_cache(mut self) -> Self {
+        self.atom_cache = None;
+        self
     }
 
     /// Overrides the fragment size (at least 1 byte); meant for tests. Receivers accept
@@ -140,12 +159,11 @@ impl DistEncoder {
         out: &mut Vec<u8>,
         frame_start: usize,
     ) -> Result<(), DistError> {
-        let control_term = control.to_term();
         out.extend_from_slice(&[0; HEADER_LEN]);
         if !self.header_mode {
             // Pass-through: 112, then each term with its own version byte.
-            out.push(PASS_THROUGH);
-            etf::encode_into(&control_term, out)?;
+            out.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
+            write_control(control, &mut PlainAtoms, out)?;
             match payload {
                 Some(Payload::Term(p)) => etf::encode_into(p, out)?,
                 Some(Payload::Encoded(body)) => {
@@ -156,10 +174,37 @@ impl DistEncoder {
             }
             return patch_len(out, frame_start);
         }
+        if let Some(cache) = &mut self.atom_cache {
+            // The header lists the control's atoms, so the control goes to scratch
+            // space first; the refs count only once the frame is whole.
+            self.control_buf.clear();
+            self.refs.clear();
+            let mut sink = MessageRefs {
+                cache,
+                refs: &mut self.refs,
+            };
+            write_control(control, &mut sink, &mut self.control_buf)?;
+            let header_start = out.len();
+            out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
+            write_header(&self.refs, out);
+            let body_start = out.len();
+            out.extend_from_slice(&self.control_buf);
+            match payload {
+                Some(Payload::Term(p)) => etf::encode_body_into(p, out)?,
+                Some(Payload::Encoded(body)) => out.extend_from_slice(body),
+                None => {}
+            }
+            if !self.fragments || out.len() - body_start <= self.fragment_size {
+                cache.commit(&self.refs);
+                return patch_len(out, frame_start);
+            }
+            // Too big for one frame: fragments, written with plain atoms below.
+            out.truncate(header_start);
+        }
         // Header mode with zero atom-cache refs: `131 68 0`, then bare terms.
         out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
         let body_start = out.len();
-        etf::encode_body_into(&control_term, out)?;
+        write_control(control, &mut PlainAtoms, out)?;
         let control_len = out.len() - body_start;
         match payload {
             Some(Payload::Term(p)) => etf::encode_body_into(p, out)?,
