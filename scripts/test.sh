@@ -29,7 +29,7 @@ if [ $# -eq 0 ]; then
   echo "== feature serde"
   cargo test --locked --features serde --lib serde_term
   cargo test --locked --features serde --doc serde_term
-  cargo test --locked --features serde --test codec --test interop -- serde_term
+  cargo test --locked --features serde --test codec --test interop -- serde_term:: interop_serde::
   cargo build --locked --features serde --examples
   cargo clippy --locked --quiet --features serde --all-targets -- -D warnings
   cargo clippy --locked --quiet --lib --no-default-features --features serde -- -D warnings
