@@ -163,6 +163,14 @@ impl<'de> serde::de::Visitor<'de> for TermVisitor {
     fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Term, E> {
         crate::etf::decode(v).map_err(E::custom)
     }
+    /// Formats without a byte type (JSON) store the bytes as a sequence of numbers.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Term, A::Error> {
+        let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+        while let Some(b) = seq.next_element::<u8>()? {
+            bytes.push(b);
+        }
+        crate::etf::decode(&bytes).map_err(A::Error::custom)
+    }
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Term, D::Error> {
         d.deserialize_bytes(self)
     }

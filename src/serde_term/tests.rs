@@ -314,3 +314,21 @@ fn hostile_terms_fail_without_overflowing() {
         Err(SerdeError::Convert(_))
     ));
 }
+
+#[test]
+fn beamnode_types_also_cross_other_formats() {
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Envelope {
+        to: Pid,
+        kind: Atom,
+        body: Term,
+    }
+    let e = Envelope {
+        to: Pid::new(Atom::new("a@h"), 1, 2, 3),
+        kind: Atom::new("cast"),
+        body: Term::tuple(vec![atom("hello"), Term::Int(1)]),
+    };
+    let json = serde_json::to_string(&e).unwrap();
+    assert!(json.contains(r#""kind":"cast""#), "{json}");
+    assert_eq!(serde_json::from_str::<Envelope>(&json).unwrap(), e);
+}
