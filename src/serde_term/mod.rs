@@ -53,7 +53,7 @@
 //! | `Vec<T>`, sequences | list (a `Vec<u8>` also reads a binary) |
 //! | bytes (`serde_bytes`) | binary |
 //! | `HashMap`/`BTreeMap` | map (keys converted like values: `String` keys are binaries) |
-//! | [`Term`], [`Pid`], [`Reference`], [`Port`](crate::term::Port) | themselves |
+//! | [`Term`], [`Pid`], [`Reference`], [`Port`] | themselves |
 //! | [`Atom`] | the atom |
 //!
 //! Variant and struct names are used as they are: Erlang atoms are conventionally
