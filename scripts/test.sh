@@ -24,6 +24,15 @@ fi
 echo "== $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(cargo --version)"
 cargo test --locked "$@"
 if [ $# -eq 0 ]; then
+  # The optional `serde` feature (beamnode::serde_term, docs/serde.md): its unit and
+  # doc tests, its codec and interop modules, its example, and clippy with it on.
+  echo "== feature serde"
+  cargo test --locked --features serde --lib serde_term
+  cargo test --locked --features serde --doc serde_term
+  cargo test --locked --features serde --test codec --test interop -- serde_term:: interop_serde::
+  cargo build --locked --features serde --examples
+  cargo clippy --locked --quiet --features serde --all-targets -- -D warnings
+  cargo clippy --locked --quiet --lib --no-default-features --features serde -- -D warnings
   # The library without the CLI's dependencies, and the crate as it would be published.
   echo "== library alone (--no-default-features) and cargo publish --dry-run"
   cargo clippy --locked --quiet --lib --no-default-features -- -D warnings

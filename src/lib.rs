@@ -3,7 +3,8 @@
 //! Layout, bottom layer first; a module uses only the ones listed before it (see
 //! `docs/architecture.md`; `docs/protocol.md` for the protocol sections cited
 //! in docs):
-//! - [`term`]: the term model; [`etf`]: the External Term Format codec (§6).
+//! - [`term`]: the term model; [`etf`]: the External Term Format codec (§6);
+//!   `serde_term` (feature `serde`): Rust structs and enums to terms and back.
 //! - [`proto`]: sans-IO protocol pieces — flags (§3), EPMD messages (§1), the handshake
 //!   state machines (§2), framing and distribution headers (§4), control messages (§5),
 //!   tick bookkeeping. No sockets, clocks or random numbers inside.
@@ -24,6 +25,8 @@ pub mod net;
 pub mod node;
 pub mod proto;
 pub mod runtime;
+#[cfg(feature = "serde")]
+pub mod serde_term;
 pub mod services;
 pub mod term;
 

@@ -20,6 +20,9 @@ pub mod convert;
 pub mod deep;
 pub mod display;
 pub mod parse;
+pub mod rust_types;
+
+pub use rust_types::TermConvertError;
 
 use num_bigint::BigInt;
 use std::fmt;
@@ -454,6 +457,80 @@ impl Term {
             _ => None,
         }
     }
+    pub fn as_port(&self) -> Option<&Port> {
+        match self {
+            Term::Port(p) => Some(p),
+            _ => None,
+        }
+    }
+    pub fn as_float(&self) -> Option<f64> {
+        match self {
+            Term::Float(f) => Some(f.0),
+            _ => None,
+        }
+    }
+    /// The atoms `true` and `false` (Erlang has no other booleans).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Term::Atom(a) if a == "true" => Some(true),
+            Term::Atom(a) if a == "false" => Some(false),
+            _ => None,
+        }
+    }
+    /// True for `undefined` (Erlang's "no value") and `nil` (Elixir's): what
+    /// `Option::None` converts from (see [`rust_types`]).
+    pub fn is_undefined(&self) -> bool {
+        matches!(self, Term::Atom(a) if a == "undefined" || a == "nil")
+    }
+
+    // The `into_*` accessors move the contents out and give the term back unchanged
+    // when it has another type, so a caller can try the next shape without a clone.
+
+    pub fn into_atom(self) -> Result<Atom, Term> {
+        match self {
+            Term::Atom(a) => Ok(a),
+            other => Err(other),
+        }
+    }
+    pub fn into_pid(self) -> Result<Pid, Term> {
+        match self {
+            Term::Pid(p) => Ok(p),
+            other => Err(other),
+        }
+    }
+    pub fn into_ref(self) -> Result<Reference, Term> {
+        match self {
+            Term::Ref(r) => Ok(r),
+            other => Err(other),
+        }
+    }
+    pub fn into_binary(self) -> Result<Vec<u8>, Term> {
+        match self {
+            Term::Binary(b) => Ok(b),
+            other => Err(other),
+        }
+    }
+    /// The elements of a tuple.
+    pub fn into_tuple(self) -> Result<Vec<Term>, Term> {
+        match self {
+            Term::Tuple(ts) => Ok(ts.into_vec()),
+            other => Err(other),
+        }
+    }
+    /// The elements of a proper list (`[]` gives an empty vector).
+    pub fn into_list(self) -> Result<Vec<Term>, Term> {
+        match self {
+            Term::Nil => Ok(Vec::new()),
+            Term::List(ts) => Ok(ts.into_vec()),
+            other => Err(other),
+        }
+    }
+    pub fn into_map(self) -> Result<Map, Term> {
+        match self {
+            Term::Map(m) => Ok(m),
+            other => Err(other),
+        }
+    }
 }
 
 impl From<Atom> for Term {
@@ -469,21 +546,6 @@ impl From<Pid> for Term {
 impl From<Reference> for Term {
     fn from(r: Reference) -> Self {
         Term::Ref(r)
-    }
-}
-impl From<i64> for Term {
-    fn from(i: i64) -> Self {
-        Term::Int(i)
-    }
-}
-impl From<i32> for Term {
-    fn from(i: i32) -> Self {
-        Term::Int(i as i64)
-    }
-}
-impl From<u32> for Term {
-    fn from(i: u32) -> Self {
-        Term::Int(i as i64)
     }
 }
 impl From<f64> for Term {

@@ -16,6 +16,8 @@ mod etf_records;
 mod etf_regressions;
 mod handshake_props;
 mod handshake_vectors;
+#[cfg(feature = "serde")]
+mod serde_term;
 mod term_syntax;
 mod wire_control;
 mod wire_dist;

@@ -33,6 +33,8 @@ mod interop_reconnect;
 mod interop_rex;
 mod interop_robustness;
 mod interop_rpc_server;
+#[cfg(feature = "serde")]
+mod interop_serde;
 mod interop_slowloris;
 mod interop_spawn;
 mod interop_sys;
