@@ -31,7 +31,7 @@ pub mod services;
 pub mod term;
 
 pub use config::NodeConfig;
-pub use node::Process;
+pub use node::{Dest, Process, ProcessSender};
 pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType};
 pub use term::{Atom, Pid, Reference, Term};
 

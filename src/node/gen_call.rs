@@ -12,7 +12,11 @@ use crate::runtime::{ReceiveError, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
 use std::time::Duration;
 
-/// Where a call or cast goes.
+/// Where a message, call or cast goes: everything `!` accepts on the left.
+///
+/// Sends take `impl Into<Dest>`, so a `&Pid`, a `Pid`, an alias `Reference`, a local
+/// name (`Atom` or `&str`) or `(name, node)` all work:
+/// `p.send("logger", msg)`, `p.send((name, node), msg)`, `p.send(&pid, msg)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dest {
     /// A process by pid (local or remote).
@@ -21,14 +25,75 @@ pub enum Dest {
     Local(Atom),
     /// `{Name, Node}`.
     Remote(Atom, Atom),
+    /// An alias (`alias()`, or the reference of `monitor(process, P, [{alias, _}])`).
+    Alias(Reference),
+}
+
+impl From<Pid> for Dest {
+    fn from(p: Pid) -> Self {
+        Dest::Pid(p)
+    }
+}
+impl From<&Pid> for Dest {
+    fn from(p: &Pid) -> Self {
+        Dest::Pid(p.clone())
+    }
+}
+impl From<Reference> for Dest {
+    fn from(r: Reference) -> Self {
+        Dest::Alias(r)
+    }
+}
+impl From<&Reference> for Dest {
+    fn from(r: &Reference) -> Self {
+        Dest::Alias(r.clone())
+    }
+}
+impl From<Atom> for Dest {
+    fn from(name: Atom) -> Self {
+        Dest::Local(name)
+    }
+}
+impl From<&Atom> for Dest {
+    fn from(name: &Atom) -> Self {
+        Dest::Local(name.clone())
+    }
+}
+impl From<&str> for Dest {
+    fn from(name: &str) -> Self {
+        Dest::Local(Atom::new(name))
+    }
+}
+impl From<(Atom, Atom)> for Dest {
+    fn from((name, node): (Atom, Atom)) -> Self {
+        Dest::Remote(name, node)
+    }
+}
+impl From<(&Atom, &Atom)> for Dest {
+    fn from((name, node): (&Atom, &Atom)) -> Self {
+        Dest::Remote(name.clone(), node.clone())
+    }
+}
+impl From<(&str, &str)> for Dest {
+    fn from((name, node): (&str, &str)) -> Self {
+        Dest::Remote(Atom::new(name), Atom::new(node))
+    }
+}
+impl From<&Dest> for Dest {
+    fn from(d: &Dest) -> Self {
+        d.clone()
+    }
 }
 
 impl Dest {
-    pub(crate) fn watched(&self, here: &Atom) -> Watched {
+    /// What a call monitors; an alias cannot be monitored (nor called, as with
+    /// `gen:call/4`).
+    pub(crate) fn watched(&self, here: &Atom) -> Option<Watched> {
         match self {
-            Dest::Pid(p) => Watched::Pid(p.clone()),
-            Dest::Local(n) => Watched::Name(n.clone(), here.clone()),
-            Dest::Remote(n, node) => Watched::Name(n.clone(), node.clone()),
+            Dest::Pid(p) => Some(Watched::Pid(p.clone())),
+            Dest::Local(n) => Some(Watched::Name(n.clone(), here.clone())),
+            Dest::Remote(n, node) => Some(Watched::Name(n.clone(), node.clone())),
+            Dest::Alias(_) => None,
         }
     }
     pub(crate) fn node<'a>(&'a self, here: &'a Atom) -> &'a Atom {
@@ -36,22 +101,15 @@ impl Dest {
             Dest::Pid(p) => &p.node,
             Dest::Local(_) => here,
             Dest::Remote(_, n) => n,
+            Dest::Alias(r) => &r.node,
         }
     }
     pub(crate) async fn send(&self, process: &Process, msg: Term) {
-        match self {
-            Dest::Pid(p) => process.send(p, msg).await,
-            Dest::Local(n) => process.send_named(n, process.node().name(), msg).await,
-            Dest::Remote(n, node) => process.send_named(n, node, msg).await,
-        }
+        process.send(self, msg).await
     }
     /// [`Dest::send`] without waiting on a busy connection (casts).
     pub(crate) fn send_nowait(&self, process: &Process, msg: Term) {
-        match self {
-            Dest::Pid(p) => process.send_nowait(p, msg),
-            Dest::Local(n) => process.send_named_nowait(n, process.node().name(), msg),
-            Dest::Remote(n, node) => process.send_named_nowait(n, node, msg),
-        }
+        process.send_nowait(self, msg)
     }
     /// The destination as the term OTP puts in exit reasons (`Pid`, `Name`,
     /// `{Name, Node}`).
@@ -62,6 +120,7 @@ impl Dest {
             Dest::Remote(n, node) => {
                 Term::tuple(vec![Term::Atom(n.clone()), Term::Atom(node.clone())])
             }
+            Dest::Alias(r) => Term::Ref(r.clone()),
         }
     }
     /// True if this names `process` itself (a call to self would deadlock).
@@ -73,6 +132,7 @@ impl Dest {
             Dest::Remote(n, at) => {
                 at == node.name() && node.whereis(n).as_ref() == Some(process.pid())
             }
+            Dest::Alias(_) => false,
         }
     }
 }
@@ -158,7 +218,11 @@ pub async fn call(
         return Err(CallError::CallingSelf);
     }
     let here = process.node().name().clone();
-    let mref = process.monitor_alias(dest.watched(&here));
+    let Some(watched) = dest.watched(&here) else {
+        // gen:call/4 takes a pid or a name, not an alias.
+        return Err(CallError::Exit(Term::atom("badarg")));
+    };
+    let mref = process.monitor_alias(watched);
     let tag = Term::improper_list(vec![Term::atom("alias")], Term::Ref(mref.clone()));
     let from = Term::tuple(vec![Term::Pid(process.pid().clone()), tag.clone()]);
     dest.send(

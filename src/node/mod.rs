@@ -15,8 +15,9 @@ mod spawn;
 mod task;
 
 pub use functions::{RpcClass, RpcException, RpcHandler, RpcProcessHandler, RpcResult};
+pub use gen_call::Dest;
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
-pub use process::Process;
+pub use process::{Process, ProcessSender};
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
@@ -389,9 +390,21 @@ impl Node {
     }
 
     /// Sends from the node's system pid (for code that is not a process).
-    pub fn send(&self, to: &Pid, msg: Term) {
+    pub fn send(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
         let from = self.inner.system_pid.clone();
-        self.send_from(&from, to, msg)
+        match to.into() {
+            Dest::Pid(p) => self.send_from(&from, &p, msg.into()),
+            Dest::Local(n) => {
+                let here = self.name().clone();
+                self.send_named(&from, &n, &here, msg.into());
+            }
+            Dest::Remote(n, at) => {
+                self.send_named(&from, &n, &at, msg.into());
+            }
+            Dest::Alias(r) => {
+                self.send_alias(&from, &r, msg.into());
+            }
+        }
     }
 
     /// `To ! Msg` from `from`. Local pids get the message directly; remote ones over
@@ -402,7 +415,7 @@ impl Node {
     /// (see [`crate::Process::send`] for the send that waits, as a BEAM process does on
     /// `busy_dist_port`), and past its hard limit (`dist_buf_max`) the message is
     /// dropped and the connection closed.
-    pub fn send_from(&self, from: &Pid, to: &Pid, msg: Term) {
+    pub(crate) fn send_from(&self, from: &Pid, to: &Pid, msg: Term) {
         self.send_pid(from, to, msg);
     }
 
@@ -432,7 +445,7 @@ impl Node {
     /// `false` returned instead of a connection being set up. OTP's `pg` sends its
     /// peer traffic this way, so that a message racing a node's disconnect does not
     /// reconnect it.
-    pub fn send_noconnect_from(&self, from: &Pid, to: &Pid, msg: Term) -> bool {
+    pub(crate) fn send_noconnect_from(&self, from: &Pid, to: &Pid, msg: Term) -> bool {
         if to.node == *self.name() {
             self.send_from(from, to, msg);
             return true;
@@ -447,7 +460,7 @@ impl Node {
 
     /// `erlang:send({Name, Node}, Msg, [noconnect])` from `from` (see
     /// [`Node::send_noconnect_from`]).
-    pub fn send_named_noconnect_from(
+    pub(crate) fn send_named_noconnect_from(
         &self,
         from: &Pid,
         name: &Atom,
@@ -464,11 +477,6 @@ impl Node {
             token: None,
         };
         self.route_existing(node, control, Some(msg))
-    }
-
-    /// `{Name, Node} ! Msg` from `from`.
-    pub fn send_named_from(&self, from: &Pid, name: &Atom, node: &Atom, msg: Term) {
-        self.send_named(from, name, node, msg);
     }
 
     /// [`Node::send_named_from`], returning the connection's queue when it is busy.
@@ -492,11 +500,6 @@ impl Node {
             },
             Some(msg),
         )
-    }
-
-    /// `Alias ! Msg` from `from`: to a remote alias via ALIAS_SEND (§5.1 op 33).
-    pub fn send_alias_from(&self, from: &Pid, alias: &Reference, msg: Term) {
-        self.send_alias(from, alias, msg);
     }
 
     /// [`Node::send_alias_from`], returning the connection's queue when it is busy.

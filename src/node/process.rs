@@ -5,7 +5,7 @@
 //! handle needs the [`Node`]. `runtime` keeps the parts that need no node (mailbox,
 //! process table, ids) and re-exports this type as `runtime::Process`.
 
-use super::{LinkError, Node};
+use super::{Dest, LinkError, Node};
 use crate::runtime::mailbox::{Mailbox, ReceiveError};
 use crate::runtime::table::{AliasMode, RegisterError, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
@@ -60,36 +60,54 @@ impl Process {
         &self.node
     }
 
-    /// Sends `msg` to `to` (local or remote; connects first if needed, as BEAM does).
+    /// `To ! Msg`: sends `msg` to a pid, a registered name (`"name"`, an [`Atom`]), a
+    /// `(name, node)` pair or an alias ([`Dest`]); connects first if needed, as BEAM
+    /// does.
     ///
     /// Like a BEAM process on a `busy_dist_port`, it waits when the connection's
     /// outgoing queue is over its busy limit ([`crate::NodeConfig::dist_buf_busy_limit`])
     /// until the connection has taken it below again, or is gone; the message itself is
     /// queued at once, so messages keep their order. Local sends never wait.
-    pub async fn send(&self, to: &Pid, msg: Term) {
-        if let Some(q) = self.node.send_pid(&self.pid, to, msg) {
+    pub async fn send(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
+        if let Some(q) = self.route(to.into(), msg.into()) {
             q.wait_not_busy().await;
         }
     }
 
     /// Sends `msg` to the process registered as `name` on `node` (`{Name, Node} ! Msg`);
     /// waits as [`Process::send`] does.
-    pub async fn send_named(&self, name: &Atom, node: &Atom, msg: Term) {
-        if let Some(q) = self.node.send_named(&self.pid, name, node, msg) {
-            q.wait_not_busy().await;
-        }
+    pub async fn send_named(&self, name: &Atom, node: &Atom, msg: impl Into<Term>) {
+        self.send((name, node), msg).await
     }
 
     /// [`Process::send`] without waiting on a busy connection, for code that cannot
     /// await. Past the connection's hard limit ([`crate::NodeConfig::dist_buf_max`])
     /// the message is dropped and the connection closed.
-    pub fn send_nowait(&self, to: &Pid, msg: Term) {
-        self.node.send_from(&self.pid, to, msg)
+    pub fn send_nowait(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
+        self.route(to.into(), msg.into());
     }
 
     /// [`Process::send_named`] without waiting (see [`Process::send_nowait`]).
-    pub fn send_named_nowait(&self, name: &Atom, node: &Atom, msg: Term) {
-        self.node.send_named_from(&self.pid, name, node, msg)
+    pub fn send_named_nowait(&self, name: &Atom, node: &Atom, msg: impl Into<Term>) {
+        self.send_nowait((name, node), msg)
+    }
+
+    fn route(
+        &self,
+        to: Dest,
+        msg: Term,
+    ) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
+        send_as(&self.node, &self.pid, to, msg)
+    }
+
+    /// A handle that sends as this process from anywhere (another task, a callback):
+    /// what a process hands to work it starts, such as a reply made later. It can send
+    /// only as this process.
+    pub fn sender(&self) -> ProcessSender {
+        ProcessSender {
+            node: self.node.clone(),
+            pid: self.pid.clone(),
+        }
     }
 
     /// `erlang:send(To, Msg, [noconnect])`: as [`Process::send`], but a message to a
@@ -106,10 +124,8 @@ impl Process {
 
     /// Sends `msg` to an alias reference (`Alias ! Msg`); waits as [`Process::send`]
     /// does.
-    pub async fn send_alias(&self, alias: &Reference, msg: Term) {
-        if let Some(q) = self.node.send_alias(&self.pid, alias, msg) {
-            q.wait_not_busy().await;
-        }
+    pub async fn send_alias(&self, alias: &Reference, msg: impl Into<Term>) {
+        self.send(alias, msg).await
     }
 
     /// Registers this process under `name`.
@@ -242,6 +258,47 @@ impl Process {
     /// `group_leader(Leader, self())`.
     pub fn set_group_leader(&self, leader: &Pid) {
         self.node.set_group_leader(&self.pid, leader.clone())
+    }
+}
+
+/// Routes `msg` from local `from` to `to`; the busy queue when the connection is
+/// over its busy limit.
+fn send_as(
+    node: &Node,
+    from: &Pid,
+    to: Dest,
+    msg: Term,
+) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
+    match to {
+        Dest::Pid(p) => node.send_pid(from, &p, msg),
+        Dest::Local(n) => node.send_named(from, &n, &node.name().clone(), msg),
+        Dest::Remote(n, at) => node.send_named(from, &n, &at, msg),
+        Dest::Alias(r) => node.send_alias(from, &r, msg),
+    }
+}
+
+/// Sends as one process, from any task ([`Process::sender`]). Cloneable; never waits
+/// (as [`Process::send_nowait`]).
+#[derive(Debug, Clone)]
+pub struct ProcessSender {
+    node: Node,
+    pid: Pid,
+}
+
+impl ProcessSender {
+    /// The pid messages are sent as.
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+
+    /// The node of the process.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// `To ! Msg` as the process (see [`Process::send_nowait`]).
+    pub fn send(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
+        send_as(&self.node, &self.pid, to.into(), msg.into());
     }
 }
 

@@ -13,13 +13,13 @@
 pub use crate::node::gen_call::{call, CallError, Dest};
 
 use crate::node::gen_call::is_answer;
-use crate::node::Node;
+use crate::node::ProcessSender;
 use crate::runtime::{Process, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
 use std::time::Duration;
 
 /// A caller's `From = {Pid, Tag}`, as a server gets it with a `'$gen_call'`. Keep it
-/// to answer later (after async work) with [`From::reply`] or [`From::reply_via`].
+/// to answer later (after async work) with [`From::reply`] or [`From::reply_as`].
 /// `Tag` is opaque: its shape only decides where the reply goes (§8.1).
 ///
 /// Named after OTP's `From`; refer to it as `gen::From` to keep `std`'s `From` trait
@@ -49,17 +49,17 @@ impl From {
     }
 
     /// `gen:reply(From, Reply)` from `process`.
-    pub fn reply(&self, process: &Process, reply: Term) {
-        self.reply_via(process.node(), process.pid(), reply)
+    pub fn reply(&self, process: &Process, reply: impl Into<Term>) {
+        self.reply_as(&process.sender(), reply)
     }
 
-    /// `gen:reply(From, Reply)` sent on behalf of `sender` (any local pid; the node's
-    /// own pid works) — for replies made from a task that is not the server process.
-    pub fn reply_via(&self, node: &Node, sender: &Pid, reply: Term) {
-        let msg = Term::tuple(vec![self.tag.clone(), reply]);
+    /// `gen:reply(From, Reply)` sent as the server by a handle it gave out
+    /// ([`Process::sender`]) — for replies made later, from another task.
+    pub fn reply_as(&self, server: &ProcessSender, reply: impl Into<Term>) {
+        let msg = Term::tuple(vec![self.tag.clone(), reply.into()]);
         match reply_alias(&self.tag) {
-            Some(alias) => node.send_alias_from(sender, alias, msg),
-            None => node.send_from(sender, &self.pid, msg),
+            Some(alias) => server.send(alias, msg),
+            None => server.send(&self.pid, msg),
         }
     }
 }

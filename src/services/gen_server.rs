@@ -17,7 +17,7 @@
 //!
 //! Handlers are synchronous: the server handles one message at a time, as in Erlang.
 //! For slow or async work return [`CallResult::NoReply`], keep the [`From`], spawn a
-//! task, and answer from there with [`From::reply_via`] (or from a later handler with
+//! task, and answer from there with [`From::reply_as`] (or from a later handler with
 //! [`From::reply`]). A handler that panics ends the server with reason `{panic, Text}`
 //! after [`GenServer::terminate`] runs, like a crash in an Erlang callback.
 //!
@@ -282,10 +282,10 @@ impl<S: GenServer> Loop<S> {
                 match super::sys::known_release(p.node(), &from.pid) {
                     Some(r) => super::sys::state_reply(Some(r), state),
                     None => {
-                        let (node, me, from) = (p.node().clone(), p.pid().clone(), from.clone());
+                        let (node, me, from) = (p.node().clone(), p.sender(), from.clone());
                         tokio::spawn(async move {
                             let release = super::sys::release_of(&node, &from.pid).await;
-                            from.reply_via(&node, &me, super::sys::state_reply(release, state));
+                            from.reply_as(&me, super::sys::state_reply(release, state));
                         });
                         return SysOutcome::Continue;
                     }

@@ -108,7 +108,7 @@ async fn handle_gen_call(p: &Process, call: CallRequest) {
         return;
     };
     let node = p.node().clone();
-    let me = p.pid().clone();
+    let me = p.sender();
     let parsed = call.request.as_tuple().and_then(|t| {
         if tag_is(t, "call") {
             mfa(&node, t).map(|r| (false, r))
@@ -127,7 +127,7 @@ async fn handle_gen_call(p: &Process, call: CallRequest) {
                 .rpc_reply();
             from.reply(p, reply);
         }
-        Some((false, req)) => run(p, req, move |node, reply| from.reply_via(node, &me, reply)),
+        Some((false, req)) => run(p, req, move |_, reply| from.reply_as(&me, reply)),
         None => {
             debug!(request = %call.request, "rex: unknown call");
             from.reply(
@@ -172,9 +172,9 @@ fn handle_plain(p: &Process, from: &Pid, req: &Term) {
     match t {
         [tag, ..] if tag.is_atom("call") => {
             if let Some(req) = mfa(&node, t) {
-                let (to, rex) = (from.clone(), p.pid().clone());
-                run(p, req, move |node, reply| {
-                    node.send_from(&rex, &to, Term::tuple(vec![Term::atom("rex"), reply]))
+                let (to, rex) = (from.clone(), p.sender());
+                run(p, req, move |_, reply| {
+                    rex.send(&to, Term::tuple(vec![Term::atom("rex"), reply]))
                 });
             }
         }

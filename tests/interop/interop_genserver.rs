@@ -85,11 +85,10 @@ impl GenServer for TestServer {
         }
         match request.as_tuple() {
             Some([t, Term::Int(ms)]) if t.is_atom("later") => {
-                let (from, node, me, ms) =
-                    (from.clone(), p.node().clone(), p.pid().clone(), *ms as u64);
+                let (from, me, ms) = (from.clone(), p.sender(), *ms as u64);
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
-                    from.reply_via(&node, &me, Term::atom("later"));
+                    from.reply_as(&me, Term::atom("later"));
                 });
                 CallResult::NoReply
             }
