@@ -32,7 +32,7 @@ pub mod term;
 
 pub use config::NodeConfig;
 pub use node::{Dest, Process, ProcessSender};
-pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType};
+pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType, ProcessInfo};
 pub use term::{Atom, Pid, Reference, Term};
 
 /// The README's Rust examples, compiled by `cargo test` so they stay true.

@@ -53,6 +53,24 @@ pub enum NodeEvent {
     NodeDown { node: Atom, reason: Atom },
 }
 
+/// A snapshot of one local process, as `erlang:process_info/2` reports it
+/// ([`Node::process_info`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProcessInfo {
+    pub registered_name: Option<Atom>,
+    /// Messages that arrived and that the process has not yet looked at (a selective
+    /// receive's skipped messages are held by the process itself and not counted).
+    pub message_queue_len: usize,
+    pub links: Vec<Pid>,
+    /// What it monitors: pids, or `{Name, Node}`.
+    pub monitors: Vec<Watched>,
+    /// Who monitors it.
+    pub monitored_by: Vec<Pid>,
+    pub trap_exit: bool,
+    pub group_leader: Option<Pid>,
+}
+
 /// Options for [`Node::spawn_with`].
 #[derive(Debug, Clone, Default)]
 pub struct SpawnOpts {
@@ -726,6 +744,31 @@ impl Node {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+    }
+
+    /// What `erlang:process_info/1,2` reports of local `pid`, or `None` if it is not a
+    /// live process here.
+    pub fn process_info(&self, pid: &Pid) -> Option<ProcessInfo> {
+        if !self.inner.ids.is_local_pid(pid) {
+            return None;
+        }
+        self.inner.table.with(|t| {
+            let e = t.procs.get(&key(pid))?;
+            Some(ProcessInfo {
+                registered_name: e.name.clone(),
+                message_queue_len: e.control.queued(),
+                links: e
+                    .links
+                    .iter()
+                    .filter(|(_, s)| **s == LinkState::Active)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                monitors: e.monitoring.iter().map(|(_, w)| w.target.clone()).collect(),
+                monitored_by: e.monitored_by.iter().map(|m| m.watcher.clone()).collect(),
+                trap_exit: e.trap_exit,
+                group_leader: e.group_leader.clone(),
+            })
+        })
     }
 
     /// The group leader of local `pid`.

@@ -121,7 +121,7 @@ impl ProcControl {
     }
 
     /// Messages queued and not yet taken by the process.
-    fn queued(&self) -> usize {
+    pub fn queued(&self) -> usize {
         self.lock().queue.len()
     }
 }

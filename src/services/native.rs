@@ -61,6 +61,54 @@ pub fn register(node: &Node) {
             _ => Err(RpcException::badarg()),
         }
     });
+    node.register_rpc_async("erlang", "process_info", 1, |n, args| async move {
+        match args.as_slice() {
+            [Term::Pid(pid)] => process_info(&n, pid, None),
+            _ => Err(RpcException::badarg()),
+        }
+    });
+    node.register_rpc_async("erlang", "process_info", 2, |n, args| async move {
+        match args.as_slice() {
+            [Term::Pid(pid), items] => process_info(&n, pid, Some(items)),
+            _ => Err(RpcException::badarg()),
+        }
+    });
+    node.register_rpc_async("erlang", "memory", 0, |_, _| async move {
+        Ok(Term::list(
+            MEMORY_KEYS
+                .iter()
+                .map(|k| pair(k, Term::Int(memory_of(k))))
+                .collect(),
+        ))
+    });
+    node.register_rpc_async("erlang", "memory", 1, |_, args| async move {
+        match args.first() {
+            Some(Term::Atom(k)) if MEMORY_KEYS.contains(&k.as_str()) => {
+                Ok(Term::Int(memory_of(k.as_str())))
+            }
+            Some(Term::List(ks)) => ks
+                .iter()
+                .map(|k| match k.as_atom() {
+                    Some(a) if MEMORY_KEYS.contains(&a.as_str()) => {
+                        Ok(pair(a.as_str(), Term::Int(memory_of(a.as_str()))))
+                    }
+                    _ => Err(RpcException::badarg()),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Term::list),
+            _ => Err(RpcException::badarg()),
+        }
+    });
+    let since = std::sync::Arc::new(Statistics::new());
+    node.register_rpc_async("erlang", "statistics", 1, move |_, args| {
+        let since = since.clone();
+        async move {
+            match args.first() {
+                Some(Term::Atom(k)) => since.answer(k.as_str()),
+                _ => Err(RpcException::badarg()),
+            }
+        }
+    });
     node.register_rpc_async("net_adm", "ping", 1, |n, args| async move {
         match args.first() {
             Some(Term::Atom(peer)) => {
@@ -148,4 +196,240 @@ fn system_info(n: &Node, key: &str) -> RpcResult {
         "dist_ctrl" => Term::list(Vec::new()),
         _ => return Err(RpcException::badarg()),
     })
+}
+
+fn pair(key: &str, value: Term) -> Term {
+    Term::tuple(vec![Term::atom(key), value])
+}
+
+fn pids(v: Vec<crate::term::Pid>) -> Term {
+    Term::list(v.into_iter().map(Term::Pid).collect())
+}
+
+/// What `process_info/1` lists, in OTP's order (`registered_name` first when the
+/// process has a name).
+const PROCESS_INFO_DEFAULT: &[&str] = &[
+    "current_function",
+    "initial_call",
+    "status",
+    "message_queue_len",
+    "links",
+    "dictionary",
+    "trap_exit",
+    "error_handler",
+    "priority",
+    "group_leader",
+    "total_heap_size",
+    "heap_size",
+    "stack_size",
+    "reductions",
+    "garbage_collection",
+    "suspending",
+];
+
+/// `erlang:process_info/1,2` for a Rust process. A Rust process has no Erlang heap,
+/// stack, reductions or dictionary: those items are reported as OTP reports a fresh
+/// process (zeros, `[]`), so tools that ask for them get well-formed answers; the
+/// rest comes from the process table ([`Node::process_info`]). A pid of another node
+/// raises badarg and a dead pid gives `undefined`, as in OTP.
+fn process_info(n: &Node, pid: &crate::term::Pid, items: Option<&Term>) -> RpcResult {
+    if pid.node != *n.name() {
+        return Err(RpcException::badarg());
+    }
+    let item_list: Vec<Atom> = match items {
+        None => Vec::new(),
+        Some(Term::Atom(a)) => vec![a.clone()],
+        Some(t) => t
+            .as_list()
+            .ok_or_else(RpcException::badarg)?
+            .iter()
+            .map(|i| i.as_atom().cloned().ok_or_else(RpcException::badarg))
+            .collect::<Result<_, _>>()?,
+    };
+    let known = |a: &Atom| {
+        PROCESS_INFO_DEFAULT.contains(&a.as_str())
+            || matches!(
+                a.as_str(),
+                "registered_name" | "monitors" | "monitored_by" | "memory" | "messages"
+            )
+    };
+    if !item_list.iter().all(known) {
+        return Err(RpcException::badarg());
+    }
+    let Some(info) = n.process_info(pid) else {
+        return Ok(Term::atom("undefined"));
+    };
+    let value = |item: &str| -> Term {
+        match item {
+            "registered_name" => info
+                .registered_name
+                .clone()
+                .map(Term::Atom)
+                .unwrap_or_else(|| Term::list(Vec::new())),
+            "current_function" | "initial_call" => Term::tuple(vec![
+                Term::atom("beamnode"),
+                Term::atom("rust_process"),
+                Term::Int(0),
+            ]),
+            "status" => Term::atom(if info.message_queue_len > 0 {
+                "runnable"
+            } else {
+                "waiting"
+            }),
+            "message_queue_len" => Term::Int(info.message_queue_len as i64),
+            "links" => pids(info.links.clone()),
+            "monitored_by" => pids(info.monitored_by.clone()),
+            "monitors" => Term::list(
+                info.monitors
+                    .iter()
+                    .map(|w| match w {
+                        crate::runtime::Watched::Pid(p) => {
+                            Term::tuple(vec![Term::atom("process"), Term::Pid(p.clone())])
+                        }
+                        crate::runtime::Watched::Name(name, node) => Term::tuple(vec![
+                            Term::atom("process"),
+                            Term::tuple(vec![Term::Atom(name.clone()), Term::Atom(node.clone())]),
+                        ]),
+                    })
+                    .collect(),
+            ),
+            "trap_exit" => Term::atom(bool_str(info.trap_exit)),
+            "error_handler" => Term::atom("error_handler"),
+            "priority" => Term::atom("normal"),
+            "group_leader" => info
+                .group_leader
+                .clone()
+                .map(Term::Pid)
+                .unwrap_or_else(|| Term::Pid(pid.clone())),
+            "total_heap_size" | "heap_size" | "stack_size" | "reductions" | "memory" => {
+                Term::Int(0)
+            }
+            // The messages themselves belong to the process's task; not exported.
+            "dictionary" | "garbage_collection" | "suspending" | "messages" => {
+                Term::list(Vec::new())
+            }
+            _ => Term::atom("undefined"),
+        }
+    };
+    match items {
+        None => {
+            let mut out = Vec::new();
+            if info.registered_name.is_some() {
+                out.push(pair("registered_name", value("registered_name")));
+            }
+            out.extend(PROCESS_INFO_DEFAULT.iter().map(|k| pair(k, value(k))));
+            Ok(Term::list(out))
+        }
+        Some(Term::Atom(a)) => {
+            // OTP: process_info(P, registered_name) is [] when there is no name.
+            if a.as_str() == "registered_name" && info.registered_name.is_none() {
+                return Ok(Term::list(Vec::new()));
+            }
+            Ok(pair(a.as_str(), value(a.as_str())))
+        }
+        Some(_) => Ok(Term::list(
+            item_list
+                .iter()
+                .map(|a| pair(a.as_str(), value(a.as_str())))
+                .collect(),
+        )),
+    }
+}
+
+/// `erlang:memory/0` keys, in OTP's order.
+const MEMORY_KEYS: &[&str] = &[
+    "total",
+    "processes",
+    "processes_used",
+    "system",
+    "atom",
+    "atom_used",
+    "binary",
+    "code",
+    "ets",
+];
+
+/// beamnode has no separate process heaps, atom table, code area or ETS: `total` and
+/// `system` are the OS process's resident memory (Linux `/proc/self/status`), the
+/// other categories 0.
+fn memory_of(key: &str) -> i64 {
+    match key {
+        "total" | "system" => resident_bytes(),
+        _ => 0,
+    }
+}
+
+fn resident_bytes() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// CPU time of this OS process in milliseconds (user + system, all threads), from
+/// Linux `/proc/self/stat` in clock ticks of 10 ms (`USER_HZ` is 100 on Linux); 0
+/// where that file does not exist.
+fn cpu_ms() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10
+}
+
+/// `erlang:statistics/1` with the "since the last call" halves of `wall_clock` and
+/// `runtime` kept per node.
+struct Statistics {
+    started: std::time::Instant,
+    last: std::sync::Mutex<(u64, u64)>,
+}
+
+impl Statistics {
+    fn new() -> Self {
+        Statistics {
+            started: std::time::Instant::now(),
+            last: std::sync::Mutex::new((0, cpu_ms())),
+        }
+    }
+
+    fn answer(&self, key: &str) -> RpcResult {
+        let int = |v: u64| Term::Int(i64::try_from(v).unwrap_or(i64::MAX));
+        let two = |a: u64, b: u64| Term::tuple(vec![int(a), int(b)]);
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(match key {
+            "wall_clock" => {
+                let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let t = two(now, now.saturating_sub(last.0));
+                last.0 = now;
+                t
+            }
+            "runtime" => {
+                let now = cpu_ms();
+                let t = two(now, now.saturating_sub(last.1));
+                last.1 = now;
+                t
+            }
+            // No Erlang run queues or reductions: an idle emulator's answers.
+            "run_queue" | "total_run_queue_lengths" | "total_active_tasks" => int(0),
+            "run_queue_lengths" | "active_tasks" => {
+                let k = std::thread::available_parallelism().map_or(1, |p| p.get());
+                Term::list(vec![int(0); k])
+            }
+            "reductions" | "exact_reductions" => two(0, 0),
+            "context_switches" => Term::tuple(vec![int(0), int(0)]),
+            "garbage_collection" => Term::tuple(vec![int(0), int(0), int(0)]),
+            "io" => Term::tuple(vec![pair("input", int(0)), pair("output", int(0))]),
+            _ => return Err(RpcException::badarg()),
+        })
+    }
 }

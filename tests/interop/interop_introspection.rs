@@ -64,3 +64,78 @@ async fn pg_and_global_answer_rpc_from_beam() {
     assert_eq!(erl.expect("SYNC ", T).await, "ok");
     assert_eq!(erl.expect("TICKTIME ", T).await, "60");
 }
+
+/// `erlang:process_info/1,2`, `memory/0,1` and `statistics/1` asked of beamnode over
+/// rpc, with OTP's shapes: a registered Rust process with a link, a monitor and a
+/// queued message; a dead pid (`undefined`); a pid of another node (badarg); an
+/// unknown item (badarg).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_info_memory_and_statistics_over_rpc() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    beamnode::services::rpc_server::start(&node).expect("rpc serving");
+    let watched = node.process();
+    watched.register("watched").expect("register");
+    let holder = node.process();
+    holder.link(watched.pid()).expect("link");
+    holder.monitor(watched.pid());
+    let gone = node.process();
+    let gone_pid = gone.pid().clone();
+    drop(gone);
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}', true = net_kernel:connect_node(R), register(probe, self()),
+        io:format("READY~n"),
+        P = fun(K, V) -> io:format("~s ~0p~n", [K, V]) end,
+        W = rpc:call(R, erlang, whereis, [watched]),
+        W ! queued,
+        timer:sleep(200),
+        Info = rpc:call(R, erlang, process_info, [W]),
+        P("NAME", proplists:get_value(registered_name, Info)),
+        P("QUEUE", proplists:get_value(message_queue_len, Info)),
+        P("LINKS", length(proplists:get_value(links, Info))),
+        P("STATUS", proplists:get_value(status, Info)),
+        P("KEYS", length(Info)),
+        P("MONBY", case rpc:call(R, erlang, process_info, [W, monitored_by]) of {{monitored_by, [M]}} -> node(M) =:= R; O -> O end),
+        P("TWO", [K || {{K, _}} <- rpc:call(R, erlang, process_info, [W, [trap_exit, group_leader]])]),
+        receive {{dead, D}} -> P("DEAD", rpc:call(R, erlang, process_info, [D])) after 10000 -> P("DEAD", timeout) end,
+        P("REMOTE", element(1, rpc:call(R, erlang, process_info, [self()]))),
+        P("BADITEM", element(1, rpc:call(R, erlang, process_info, [W, no_such_item]))),
+        P("MEMKEYS", [K || {{K, _}} <- rpc:call(R, erlang, memory, [])]),
+        P("TOTAL", rpc:call(R, erlang, memory, [total]) > 1000000),
+        {{Wall, _}} = rpc:call(R, erlang, statistics, [wall_clock]),
+        P("WALL", is_integer(Wall) andalso Wall >= 0),
+        P("RUNTIME", case rpc:call(R, erlang, statistics, [runtime]) of {{A, B}} when is_integer(A), is_integer(B) -> ok; O2 -> O2 end),
+        P("RUNQ", rpc:call(R, erlang, statistics, [run_queue])),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, &eval);
+    erl.expect("READY", T).await;
+    let peer = beamnode::Atom::new(&erl.name);
+    holder
+        .send(
+            ("probe", peer.as_str()),
+            (beamnode::Atom::new("dead"), gone_pid),
+        )
+        .await;
+    assert_eq!(erl.expect("NAME ", T).await, "watched");
+    assert_eq!(erl.expect("QUEUE ", T).await, "1");
+    assert_eq!(erl.expect("LINKS ", T).await, "1");
+    assert_eq!(erl.expect("STATUS ", T).await, "runnable");
+    // registered_name + OTP's 16 default items.
+    assert_eq!(erl.expect("KEYS ", T).await, "17");
+    assert_eq!(erl.expect("MONBY ", T).await, "true");
+    assert_eq!(erl.expect("TWO ", T).await, "[trap_exit,group_leader]");
+    assert_eq!(erl.expect("DEAD ", T).await, "undefined");
+    assert_eq!(erl.expect("REMOTE ", T).await, "badrpc");
+    assert_eq!(erl.expect("BADITEM ", T).await, "badrpc");
+    assert_eq!(
+        erl.expect("MEMKEYS ", T).await,
+        "[total,processes,processes_used,system,atom,atom_used,binary,code,ets]"
+    );
+    assert_eq!(erl.expect("TOTAL ", T).await, "true");
+    assert_eq!(erl.expect("WALL ", T).await, "true");
+    assert_eq!(erl.expect("RUNTIME ", T).await, "ok");
+    assert_eq!(erl.expect("RUNQ ", T).await, "0");
+    drop(watched);
+}
