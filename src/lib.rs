@@ -32,7 +32,9 @@ pub mod term;
 
 pub use config::NodeConfig;
 pub use node::{Dest, Process, ProcessSender};
-pub use node::{MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType, ProcessInfo};
+pub use node::{
+    MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType, ProcessHandle, ProcessInfo,
+};
 pub use term::{Atom, Pid, Reference, Term};
 
 /// The README's Rust examples, compiled by `cargo test` so they stay true.

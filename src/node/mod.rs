@@ -71,6 +71,34 @@ pub struct ProcessInfo {
     pub group_leader: Option<Pid>,
 }
 
+/// A spawned process ([`Node::spawn_handle`]): its pid, and, awaited, its exit reason.
+/// Dropping the handle leaves the process running.
+#[derive(Debug)]
+pub struct ProcessHandle {
+    pid: Pid,
+    exit: tokio::sync::oneshot::Receiver<Term>,
+}
+
+impl ProcessHandle {
+    /// The process's pid (to send to, link or monitor).
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+}
+
+impl Future for ProcessHandle {
+    type Output = Term;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Term> {
+        std::pin::Pin::new(&mut self.exit)
+            .poll(cx)
+            // The task was dropped without finishing: the runtime shut down.
+            .map(|r| r.unwrap_or_else(|_| Term::atom("shutdown")))
+    }
+}
+
 /// Options for [`Node::spawn_with`].
 #[derive(Debug, Clone, Default)]
 pub struct SpawnOpts {
@@ -321,6 +349,34 @@ impl Node {
         F: FnOnce(Process) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.spawn_inner(opts, body, None)
+    }
+
+    /// Spawns a process and returns a [`ProcessHandle`]: its pid, and a future of its
+    /// exit reason (`normal`, the reason of [`Process::exit`], `{panic, Text}`, or the
+    /// reason of the exit signal that killed it).
+    pub fn spawn_handle<F, Fut>(&self, body: F) -> ProcessHandle
+    where
+        F: FnOnce(Process) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let pid = self
+            .spawn_inner(SpawnOpts::default(), body, Some(tx))
+            .unwrap_or_else(|(pid, _)| pid);
+        ProcessHandle { pid, exit: rx }
+    }
+
+    fn spawn_inner<F, Fut>(
+        &self,
+        opts: SpawnOpts,
+        body: F,
+        on_exit: Option<tokio::sync::oneshot::Sender<Term>>,
+    ) -> Result<Pid, (Pid, RegisterError)>
+    where
+        F: FnOnce(Process) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let p = self.new_process(opts.group_leader.clone(), true);
         let pid = p.pid().clone();
         if let Some(name) = &opts.name {
@@ -369,7 +425,8 @@ impl Node {
         let span = info_span!("process", pid = %pid);
         let fut = body(p);
         tokio::spawn(
-            task::ProcessTask::new(fut, control, self.clone(), pid.clone()).instrument(span),
+            task::ProcessTask::new(fut, control, self.clone(), pid.clone(), on_exit)
+                .instrument(span),
         );
         Ok(pid)
     }
@@ -769,6 +826,25 @@ impl Node {
                 group_leader: e.group_leader.clone(),
             })
         })
+    }
+
+    /// [`Node::shutdown`], then waits until every connection has gone down (its
+    /// `nodedown` delivered), at most `limit`. True when all went down in time.
+    pub async fn stop(&self, limit: Duration) -> bool {
+        let mut events = self.subscribe();
+        let mut up: Vec<Atom> = self.nodes_of(NodeKind::Connected);
+        self.shutdown();
+        let deadline = tokio::time::Instant::now() + limit;
+        while !up.is_empty() {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(NodeEvent::NodeDown { node, .. })) => up.retain(|n| *n != node),
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    up.retain(|n| self.connection_flags(n).is_some());
+                }
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => break,
+            }
+        }
+        up.is_empty()
     }
 
     /// The group leader of local `pid`.

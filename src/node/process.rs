@@ -155,6 +155,14 @@ impl Process {
         self.mailbox.try_receive()
     }
 
+    /// The mailbox as a [`futures_core::Stream`] of messages (for `StreamExt`
+    /// combinators, `tokio::select!` loops, …); it ends when the process is killed.
+    pub fn messages(&mut self) -> crate::runtime::mailbox::Messages<'_> {
+        crate::runtime::mailbox::Messages {
+            mailbox: &mut self.mailbox,
+        }
+    }
+
     /// Messages waiting in the mailbox.
     pub fn mailbox_len(&self) -> usize {
         self.mailbox.len()

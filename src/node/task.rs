@@ -23,16 +23,25 @@ pin_project_lite::pin_project! {
         control: MailboxSender,
         node: Node,
         pid: Pid,
+        // For a `ProcessHandle` (node::spawn_handle): gets the exit reason.
+        on_exit: Option<tokio::sync::oneshot::Sender<Term>>,
     }
 }
 
 impl<F> ProcessTask<F> {
-    pub(crate) fn new(body: F, control: MailboxSender, node: Node, pid: Pid) -> Self {
+    pub(crate) fn new(
+        body: F,
+        control: MailboxSender,
+        node: Node,
+        pid: Pid,
+        on_exit: Option<tokio::sync::oneshot::Sender<Term>>,
+    ) -> Self {
         ProcessTask {
             body,
             control,
             node,
             pid,
+            on_exit,
         }
     }
 }
@@ -42,9 +51,12 @@ impl<F: Future<Output = ()>> Future for ProcessTask<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        if this.control.poll_killed(cx).is_ready() {
+        if let Poll::Ready(reason) = this.control.poll_killed(cx) {
             // Killed by a signal: the node already released the pid, its name, links
             // and monitors (node/signals.rs).
+            if let Some(tx) = this.on_exit.take() {
+                let _ = tx.send(reason);
+            }
             return Poll::Ready(());
         }
         let body = this.body;
@@ -62,7 +74,10 @@ impl<F: Future<Output = ()>> Future for ProcessTask<F> {
                 r
             }
         };
-        this.node.process_exited(this.pid, reason);
+        this.node.process_exited(this.pid, reason.clone());
+        if let Some(tx) = this.on_exit.take() {
+            let _ = tx.send(reason);
+        }
         Poll::Ready(())
     }
 }

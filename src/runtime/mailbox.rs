@@ -156,25 +156,26 @@ impl Mailbox {
 
     /// The oldest message, waiting up to `timeout` (`None` waits forever).
     pub async fn receive(&mut self, timeout: Option<Duration>) -> Result<Term, ReceiveError> {
-        let shared = &self.shared;
-        let saved = &mut self.saved;
-        let wait = std::future::poll_fn(|cx| {
-            if let Some(m) = saved.pop_front() {
-                return Poll::Ready(Ok(m));
+        with_timeout(std::future::poll_fn(|cx| self.poll_receive(cx)), timeout).await
+    }
+
+    /// The oldest message, or the exit, as a poll (for [`Messages`] and hand-written
+    /// futures); remembers the waker when there is neither.
+    pub fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<Result<Term, ReceiveError>> {
+        if let Some(m) = self.saved.pop_front() {
+            return Poll::Ready(Ok(m));
+        }
+        let mut g = self.shared.lock();
+        if let Some(r) = &g.exit {
+            return Poll::Ready(Err(ReceiveError::Exited(Term::clone(r))));
+        }
+        match g.queue.pop_front() {
+            Some(m) => Poll::Ready(Ok(m)),
+            None => {
+                store(&mut g.receiver, cx.waker());
+                Poll::Pending
             }
-            let mut g = shared.lock();
-            if let Some(r) = &g.exit {
-                return Poll::Ready(Err(ReceiveError::Exited(Term::clone(r))));
-            }
-            match g.queue.pop_front() {
-                Some(m) => Poll::Ready(Ok(m)),
-                None => {
-                    store(&mut g.receiver, cx.waker());
-                    Poll::Pending
-                }
-            }
-        });
-        with_timeout(wait, timeout).await
+        }
     }
 
     /// The oldest message for which `matches` is true; others stay in the mailbox in
@@ -246,6 +247,20 @@ impl Mailbox {
     /// The exit reason, if the process has been ended by a signal.
     pub fn exited(&self) -> Option<Term> {
         self.shared.exited()
+    }
+}
+
+/// A process's messages as a [`futures_core::Stream`] ([`crate::Process::messages`]),
+/// oldest first; it ends when the process is ended by an exit signal.
+#[derive(Debug)]
+pub struct Messages<'a> {
+    pub(crate) mailbox: &'a mut Mailbox,
+}
+
+impl futures_core::Stream for Messages<'_> {
+    type Item = Term;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Term>> {
+        self.mailbox.poll_receive(cx).map(Result::ok)
     }
 }
 
