@@ -77,6 +77,37 @@ struct RunArgs {
     /// globally as `{kv, NodeName}`.
     #[arg(long)]
     global: bool,
+    #[command(flatten)]
+    dist: DistArgs,
+}
+
+/// The distribution carrier, as `erl -proto_dist … -ssl_dist_optfile …`.
+#[derive(Args)]
+struct DistArgs {
+    /// Distribution protocol: `inet_tcp` (plain TCP, the default) or `inet_tls` (TLS
+    /// from the first byte, like `erl -proto_dist inet_tls`; needs --ssl-dist-optfile).
+    #[arg(long, value_name = "PROTO", default_value = "inet_tcp", value_parser = ["inet_tcp", "inet_tls"])]
+    proto_dist: String,
+    /// OTP's `ssl_dist_optfile`: `[{server, [...]}, {client, [...]}].` with certfile,
+    /// keyfile, cacertfile, verify, fail_if_no_peer_cert… (docs/tls.md).
+    #[arg(long, value_name = "FILE")]
+    ssl_dist_optfile: Option<std::path::PathBuf>,
+}
+
+impl DistArgs {
+    /// The TLS configuration asked for, if any.
+    fn tls(&self) -> Result<Option<beamnode::tls::DistTls>, String> {
+        match (self.proto_dist.as_str(), &self.ssl_dist_optfile) {
+            ("inet_tls", Some(file)) => beamnode::tls::DistTls::from_optfile(file)
+                .map(Some)
+                .map_err(|e| format!("--ssl-dist-optfile: {e}")),
+            ("inet_tls", None) => Err("--proto-dist inet_tls needs --ssl-dist-optfile FILE".into()),
+            (_, Some(_)) => {
+                Err("--ssl-dist-optfile is used only with --proto-dist inet_tls".into())
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -133,6 +164,8 @@ struct ClientArgs {
     /// EPMD port (default: $ERL_EPMD_PORT or 4369).
     #[arg(long)]
     epmd_port: Option<u16>,
+    #[command(flatten)]
+    dist: DistArgs,
 }
 
 #[derive(Args)]
@@ -332,6 +365,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
     if let Some((min, max)) = args.port {
         config = config.listen_port_range(min, max);
     }
+    if let Some(tls) = args.dist.tls()? {
+        config = config.tls(tls);
+    }
     if !args.no_epmd {
         beamnode::net::ensure_epmd(config.epmd_port)
             .await
@@ -457,6 +493,7 @@ fn dial_blocking(
     cfg.epmd_port = args
         .epmd_port
         .unwrap_or_else(beamnode::net::epmd_port_from_env);
+    cfg.tls = args.dist.tls()?.map(std::sync::Arc::new);
     Connection::dial_first_free(&cfg, names).map_err(|e| e.to_string())
 }
 

@@ -35,3 +35,4 @@ mod interop_rpc_server;
 mod interop_slowloris;
 mod interop_spawn;
 mod interop_sys;
+mod interop_tls;

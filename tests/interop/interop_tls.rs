@@ -1,0 +1,441 @@
+//! TLS distribution (docs/tls.md, docs/protocol.md §17) against real OTP 25 nodes
+//! started with `-proto_dist inet_tls -ssl_dist_optfile F`, with a CA and node
+//! certificates made here (rcgen): mutual TLS in both directions (messages and rpc,
+//! the blocking client too), and the refusals — a plain-TCP peer, a client without a
+//! certificate, a certificate from an untrusted CA, a server certificate for another
+//! host — each logged by beamnode, which keeps serving good TLS peers afterwards.
+//!
+//! Each test runs on a current-thread runtime with its own log subscriber, so the log
+//! lines of its node are its own to check.
+
+use crate::common::*;
+use beamnode::blocking::{rpc, Connection, DialConfig, DialError};
+use beamnode::tls::DistTls;
+use beamnode::{Atom, Node, Term};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+/// Log lines of the test's node (a thread-local subscriber: the test's runtime has
+/// one thread, so every task of its node logs here).
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+    /// Waits for a log line containing every one of `words`.
+    async fn expect(&self, words: &[&str]) {
+        let found = eventually(T, || {
+            self.text()
+                .lines()
+                .any(|l| words.iter().all(|w| l.contains(w)))
+        })
+        .await;
+        assert!(found, "no log line with {words:?}; log:\n{}", self.text());
+    }
+}
+
+/// A CA with the certificates it signed, as PEM files in a directory of their own.
+struct Pki {
+    dir: PathBuf,
+}
+
+fn ca(name: &str) -> (CertificateParams, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    (params, key)
+}
+
+impl Pki {
+    /// Makes `ca.pem` (trusted) and `rogue_ca.pem` (trusted by nobody), and the
+    /// certificate/key pairs `node` (for localhost, by the CA), `rogue` (for localhost,
+    /// by the rogue CA) and `other_host` (for another host name, by the CA).
+    fn new() -> Pki {
+        let dir = std::env::temp_dir().join(unique("beamnode_tls_"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pki = Pki { dir };
+        for (ca_name, certs) in [
+            (
+                "ca",
+                &[("node", "localhost"), ("other_host", "elsewhere.invalid")][..],
+            ),
+            ("rogue_ca", &[("rogue", "localhost")][..]),
+        ] {
+            let (params, key) = ca(ca_name);
+            let cert = params.self_signed(&key).unwrap();
+            pki.write(&format!("{ca_name}.pem"), &cert.pem());
+            let issuer = Issuer::new(params, key);
+            for (name, host) in certs {
+                let key = KeyPair::generate().unwrap();
+                let mut p =
+                    CertificateParams::new(vec![host.to_string(), "127.0.0.1".into()]).unwrap();
+                p.distinguished_name.push(DnType::CommonName, *name);
+                p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+                p.extended_key_usages = vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ];
+                let cert = p.signed_by(&key, &issuer).unwrap();
+                pki.write(&format!("{name}.pem"), &cert.pem());
+                pki.write(&format!("{name}.key"), &key.serialize_pem());
+            }
+        }
+        // Both CAs, for a peer that must trust us while presenting a rogue certificate.
+        let both = format!(
+            "{}{}",
+            std::fs::read_to_string(pki.path("ca.pem")).unwrap(),
+            std::fs::read_to_string(pki.path("rogue_ca.pem")).unwrap()
+        );
+        pki.write("both_ca.pem", &both);
+        pki
+    }
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+    fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.path(file), text).unwrap();
+    }
+    /// `{certfile, …}, {keyfile, …}` of the pair `name`.
+    fn identity(&self, name: &str) -> String {
+        format!(
+            r#"{{certfile, "{}"}}, {{keyfile, "{}"}}"#,
+            self.path(&format!("{name}.pem")).display(),
+            self.path(&format!("{name}.key")).display()
+        )
+    }
+    fn ca(&self, file: &str) -> String {
+        format!(r#"{{cacertfile, "{}"}}"#, self.path(file).display())
+    }
+    /// Writes an optfile `file` with these server and client option lists (without
+    /// brackets) and returns its path.
+    fn optfile(&self, file: &str, server: &str, client: &str) -> PathBuf {
+        self.write(
+            file,
+            &format!(
+                "%% made by interop_tls\n[{{server, [{server}]}},\n {{client, [{client}]}}].\n"
+            ),
+        );
+        self.path(file)
+    }
+    /// The cluster's file: mutual TLS with the `node` pair, peers checked against the
+    /// CA, a client without a certificate refused.
+    fn mutual(&self) -> PathBuf {
+        let (id, ca) = (self.identity("node"), self.ca("ca.pem"));
+        self.optfile(
+            "mutual.conf",
+            &format!("{id}, {ca}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}, {{secure_renegotiate, true}}"),
+            &format!("{id}, {ca}, {{verify, verify_peer}}, {{secure_renegotiate, true}}"),
+        )
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `erl` with TLS distribution and the optfile `conf`.
+fn erl_tls(prefix: &str, epmd: u16, conf: &Path, eval: &str) -> Erl {
+    let conf = conf.display().to_string();
+    Erl::start_with(
+        &unique(prefix),
+        COOKIE,
+        epmd,
+        eval,
+        &["-proto_dist", "inet_tls", "-ssl_dist_optfile", &conf],
+    )
+}
+
+/// A beamnode node with TLS distribution from `conf`, serving rpc (`rust_math`).
+async fn rust_tls(epmd: u16, conf: &Path) -> Node {
+    let tls = DistTls::from_optfile(conf).expect("read the optfile");
+    let node = rust_node_with("rust", epmd, COOKIE, |c| {
+        c.tls(tls).setup_time(Duration::from_secs(3))
+    })
+    .await;
+    beamnode::services::rpc_server::start(&node).unwrap();
+    beamnode::services::rust_math::register(&node);
+    node
+}
+
+/// The `-eval` of a BEAM node that connects to `rust`, sends `{hello, self()}` to its
+/// `collector`, prints the reply, an rpc result and the connection's address (whose
+/// protocol says `tls`), then halts.
+fn connect_and_talk(rust: &Node) -> String {
+    let r = rust.name().as_str();
+    format!(
+        r#"R = '{r}',
+        io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
+        {{collector, R}} ! {{hello, self()}},
+        receive {{reply, X}} -> io:format("GOT ~p~n", [X]) after 10000 -> io:format("GOT none~n") end,
+        io:format("RPC ~p~n", [rpc:call(R, rust_math, add, [1, 2])]),
+        {{ok, Info}} = net_kernel:node_info(R),
+        io:format("ADDRESS ~p~n", [proplists:get_value(address, Info)]),
+        halt()."#
+    )
+}
+
+/// The beamnode side of [`connect_and_talk`]: answers the hello.
+async fn answer_hello(collector: &mut beamnode::Process) {
+    let msg = collector.receive(Some(T)).await.expect("hello from BEAM");
+    let Term::Tuple(t) = &msg else {
+        panic!("expected {{hello, Pid}}, got {msg}")
+    };
+    assert_eq!(t[0], Term::atom("hello"));
+    collector
+        .send(
+            &pid_of(&t[1]),
+            Term::tuple(vec![Term::atom("reply"), Term::atom("over_tls")]),
+        )
+        .await;
+}
+
+/// A BEAM node over TLS talks to beamnode as with plain TCP; asserts the connection
+/// is a TLS one on the BEAM side.
+async fn beam_talks_to(rust: &Node, epmd: u16, conf: &Path) {
+    let mut collector = rust.process();
+    collector.register("collector").unwrap();
+    let mut erl = erl_tls("beam", epmd, conf, &connect_and_talk(rust));
+    assert_eq!(erl.expect("CONNECT ", T).await, "true");
+    answer_hello(&mut collector).await;
+    assert_eq!(erl.expect("GOT ", T).await, "over_tls");
+    assert_eq!(erl.expect("RPC ", T).await, "3");
+    let address = erl.expect("ADDRESS ", T).await;
+    assert!(address.contains("tls"), "not a TLS connection: {address}");
+}
+
+/// A blocking dial toward `target` with the optfile `conf`, on a blocking thread.
+async fn blocking_dial(target: &str, epmd: u16, conf: &Path) -> Result<Connection, DialError> {
+    let mut cfg = DialConfig::new(format!("{}@localhost", unique("blk")), COOKIE, target);
+    cfg.epmd_port = epmd;
+    cfg.setup_time = Duration::from_secs(3);
+    cfg.tls = Some(Arc::new(DistTls::from_optfile(conf).expect("optfile")));
+    let job = tokio::task::spawn_blocking(move || Connection::dial(&cfg));
+    tokio::time::timeout(T, job).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn beam_dials_beamnode_over_tls() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    beam_talks_to(&rust, epmd, &conf).await;
+    log.expect(&["connection up"]).await;
+}
+
+#[tokio::test]
+async fn beamnode_dials_beam_over_tls() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    let eval = r#"register(sink, self()), io:format("READY~n"),
+        receive {From, Msg} -> From ! {echo, Msg}, io:format("GOT ~p~n", [Msg]) after 20000 -> ok end,
+        receive after 60000 -> halt() end."#;
+    let mut erl = erl_tls("beam", epmd, &conf, eval);
+    erl.expect("READY", T).await;
+    let beam = Atom::new(&erl.name);
+    assert!(rust.connect(&beam).await, "TLS dial toward {beam}");
+    let mut me = rust.process();
+    let msg = Term::tuple(vec![Term::Pid(me.pid().clone()), Term::atom("ping")]);
+    me.send_named(&Atom::new("sink"), &beam, msg).await;
+    assert_eq!(erl.expect("GOT ", T).await, "ping");
+    let echo = me.receive(Some(T)).await.expect("echo over TLS");
+    assert_eq!(
+        echo,
+        Term::tuple(vec![Term::atom("echo"), Term::atom("ping")])
+    );
+    // The blocking client (`beamnode call`/`ping`) over TLS too.
+    let mut conn = blocking_dial(&erl.name, epmd, &conf)
+        .await
+        .expect("blocking TLS dial");
+    let got = tokio::task::spawn_blocking(move || {
+        let pong = rpc::ping(&mut conn, T);
+        let mut out = Vec::new();
+        let node = rpc::rex_call(&mut conn, "erlang", "node", vec![], Some(T), &mut out);
+        (pong, node)
+    })
+    .await
+    .unwrap();
+    assert!(got.0, "blocking ping over TLS");
+    assert_eq!(got.1.expect("rex call"), Term::atom(&erl.name));
+}
+
+#[tokio::test]
+async fn plain_tcp_peers_are_refused() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    // A plain-TCP BEAM node dialling the TLS beamnode.
+    let r = rust.name().as_str().to_string();
+    let mut plain = Erl::start(
+        &unique("plain"),
+        COOKIE,
+        epmd,
+        &format!(
+            r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
+            receive after 60000 -> halt() end."#
+        ),
+    );
+    assert_eq!(plain.expect("CONNECT ", T).await, "false");
+    log.expect(&["incoming connection refused", "TLS"]).await;
+    // The TLS beamnode dialling the plain node.
+    let plain_name = Atom::new(&plain.name);
+    assert!(
+        !rust.connect(&plain_name).await,
+        "a plain-TCP node must not connect"
+    );
+    log.expect(&["could not connect", "TLS"]).await;
+    // Still serving TLS peers.
+    beam_talks_to(&rust, epmd, &conf).await;
+}
+
+#[tokio::test]
+async fn client_without_certificate_is_refused() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    // A BEAM node whose client side has no certificate (it trusts our CA).
+    let (id, ca) = (pki.identity("node"), pki.ca("ca.pem"));
+    let nocert = pki.optfile(
+        "nocert.conf",
+        &format!("{id}, {ca}"),
+        &format!("{ca}, {{verify, verify_peer}}"),
+    );
+    let r = rust.name().as_str().to_string();
+    let mut erl = erl_tls(
+        "nocert",
+        epmd,
+        &nocert,
+        &format!(
+            r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
+            receive after 60000 -> halt() end."#
+        ),
+    );
+    assert_eq!(erl.expect("CONNECT ", T).await, "false");
+    log.expect(&["incoming connection refused", "TLS", "certificate"])
+        .await;
+    // The blocking client without a certificate, toward a BEAM node that requires one.
+    let mut beam = erl_tls("beam", epmd, &conf, IDLE);
+    beam.expect("READY", T).await;
+    let refused = blocking_dial(&beam.name, epmd, &nocert).await;
+    assert!(
+        matches!(
+            refused,
+            Err(DialError::Tls(_)) | Err(DialError::ClosedBeforeStatus)
+        ),
+        "a client without a certificate must be refused, got {:?}",
+        refused.map(|c| c.peer().clone())
+    );
+    beam_talks_to(&rust, epmd, &conf).await;
+}
+
+#[tokio::test]
+async fn untrusted_ca_is_refused() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    // A BEAM node with a certificate of the rogue CA; it trusts both CAs, so only our
+    // check can refuse it.
+    let (id, ca) = (pki.identity("rogue"), pki.ca("both_ca.pem"));
+    let rogue = pki.optfile(
+        "rogue.conf",
+        &format!("{id}, {ca}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}"),
+        &format!("{id}, {ca}, {{verify, verify_peer}}"),
+    );
+    let r = rust.name().as_str().to_string();
+    let eval = format!(
+        r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
+        io:format("READY~n"), receive after 60000 -> halt() end."#
+    );
+    let mut erl = erl_tls("rogue", epmd, &rogue, &eval);
+    assert_eq!(erl.expect("CONNECT ", T).await, "false");
+    log.expect(&["incoming connection refused", "TLS", "UnknownIssuer"])
+        .await;
+    // beamnode dialling it: its server certificate is refused by our client.
+    assert!(!rust.connect(&Atom::new(&erl.name)).await);
+    log.expect(&["could not connect", "TLS", "UnknownIssuer"])
+        .await;
+    beam_talks_to(&rust, epmd, &conf).await;
+}
+
+#[tokio::test]
+async fn server_certificate_for_another_host_is_refused() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    // A BEAM node on localhost whose certificate names another host.
+    let (id, ca) = (pki.identity("other_host"), pki.ca("ca.pem"));
+    let other = pki.optfile(
+        "other.conf",
+        &format!("{id}, {ca}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}"),
+        &format!("{id}, {ca}, {{verify, verify_peer}}, {{server_name_indication, disable}}"),
+    );
+    let mut erl = erl_tls("other", epmd, &other, IDLE);
+    erl.expect("READY", T).await;
+    let beam = Atom::new(&erl.name);
+    let rust = rust_tls(epmd, &conf).await;
+    assert!(!rust.connect(&beam).await, "host name check");
+    log.expect(&["could not connect", "TLS", "not valid for name"])
+        .await;
+    // With `{server_name_indication, disable}` the chain is still checked, the name
+    // is not, as in OTP.
+    let (id, ca) = (pki.identity("node"), pki.ca("ca.pem"));
+    let no_sni = pki.optfile(
+        "no_sni.conf",
+        &format!("{id}, {ca}, {{verify, verify_peer}}"),
+        &format!("{id}, {ca}, {{verify, verify_peer}}, {{server_name_indication, disable}}"),
+    );
+    let lax = rust_tls(epmd, &no_sni).await;
+    assert!(
+        lax.connect(&beam).await,
+        "no host name check with SNI disabled"
+    );
+}
