@@ -480,6 +480,7 @@ const CALL_NAME_ATTEMPTS: u32 = 8;
 fn dial_blocking(
     target: &str,
     args: &ClientArgs,
+    tls: Option<std::sync::Arc<beamnode::tls::DistTls>>,
 ) -> Result<beamnode::blocking::Connection, String> {
     use beamnode::blocking::{Connection, DialConfig};
     let host = target
@@ -493,8 +494,20 @@ fn dial_blocking(
     cfg.epmd_port = args
         .epmd_port
         .unwrap_or_else(beamnode::net::epmd_port_from_env);
-    cfg.tls = args.dist.tls()?.map(std::sync::Arc::new);
+    cfg.tls = tls;
     Connection::dial_first_free(&cfg, names).map_err(|e| e.to_string())
+}
+
+/// The TLS configuration of `call`/`ping` (`Some(None)`: plain TCP); `None` after
+/// reporting an unusable one: a usage error, never a silent fallback to TCP.
+fn client_tls(args: &ClientArgs) -> Option<Option<std::sync::Arc<beamnode::tls::DistTls>>> {
+    match args.dist.tls() {
+        Ok(tls) => Some(tls.map(std::sync::Arc::new)),
+        Err(e) => {
+            eprintln!("beamnode: {e}");
+            None
+        }
+    }
 }
 
 /// `beamnode call`: `rpc:call` through the peer's `rex` on a blocking connection, as
@@ -510,7 +523,10 @@ fn call_blocking(args: &CallArgs) -> u8 {
         }
     };
     let target = target_name(&args.node);
-    let mut conn = match dial_blocking(&target, &args.client) {
+    let Some(tls) = client_tls(&args.client) else {
+        return EXIT_USAGE;
+    };
+    let mut conn = match dial_blocking(&target, &args.client, tls) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("beamnode: cannot connect to {target}: {e}");
@@ -558,7 +574,10 @@ fn print_call_result(
 /// `beamnode ping` without an async runtime.
 fn ping_blocking(args: &PingArgs) -> u8 {
     let target = target_name(&args.node);
-    let up = match dial_blocking(&target, &args.client) {
+    let Some(tls) = client_tls(&args.client) else {
+        return EXIT_USAGE;
+    };
+    let up = match dial_blocking(&target, &args.client, tls) {
         Ok(mut conn) => beamnode::blocking::rpc::ping(&mut conn, Duration::from_secs(7)),
         Err(e) => {
             tracing::debug!(error = %e, "ping: no connection");

@@ -439,3 +439,91 @@ async fn server_certificate_for_another_host_is_refused() {
         "no host name check with SNI disabled"
     );
 }
+
+/// The command line: `beamnode run`, `call` and `ping` with `--proto-dist inet_tls
+/// --ssl-dist-optfile F`, against a BEAM node with the same file.
+#[tokio::test]
+async fn cli_run_call_and_ping_over_tls() {
+    use tokio::io::AsyncBufReadExt;
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let conf_s = conf.display().to_string();
+    let epmd = private_epmd().await;
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_beamnode"));
+    let tls = [
+        "--proto-dist",
+        "inet_tls",
+        "--ssl-dist-optfile",
+        conf_s.as_str(),
+    ];
+    // `beamnode run` over TLS, reached from a TLS BEAM node.
+    let name = format!("{}@localhost", unique("clitls"));
+    let mut run = tokio::process::Command::new(exe)
+        .args([
+            "run",
+            "--sname",
+            &name,
+            "--no-epmd",
+            "--epmd-port",
+            &epmd.to_string(),
+        ])
+        .args(tls)
+        .env("BEAMNODE_COOKIE", COOKIE)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn beamnode run");
+    let mut lines = tokio::io::BufReader::new(run.stdout.take().unwrap()).lines();
+    let up = tokio::time::timeout(T, async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains("is up") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(up, Ok(true), "beamnode run over TLS did not come up");
+    let eval = format!(
+        r#"R = '{name}', io:format("RPC ~p~n", [rpc:call(R, rust_math, add, [1, 2])]),
+        io:format("READY~n"), receive after 60000 -> halt() end."#
+    );
+    let mut erl = erl_tls("beam", epmd, &conf, &eval);
+    assert_eq!(erl.expect("RPC ", T).await, "3");
+    erl.expect("READY", T).await;
+    // `call` and `ping` over TLS toward the BEAM node and toward `beamnode run`.
+    let call: Vec<&str> = ["call", erl.name.as_str(), "erlang", "node"]
+        .into_iter()
+        .chain(tls)
+        .collect();
+    assert_eq!(run_cli(exe, &call, epmd).await, (0, erl.name.clone()));
+    for target in [erl.name.as_str(), name.as_str()] {
+        let ping: Vec<&str> = ["ping", target].into_iter().chain(tls).collect();
+        assert_eq!(
+            run_cli(exe, &ping, epmd).await,
+            (0, "pong".into()),
+            "{target}"
+        );
+    }
+    // Without TLS the BEAM node is out of reach.
+    assert_eq!(
+        run_cli(exe, &["ping", erl.name.as_str()], epmd).await,
+        (1, "pang".into())
+    );
+    // An optfile that cannot be used is a usage error (exit 2) that says why.
+    let bad = pki.optfile("bad.conf", "{verify_fun, {fun m:f/3, []}}", "");
+    let bad_s = bad.display().to_string();
+    let out = tokio::process::Command::new(exe)
+        .args(["ping", erl.name.as_str(), "--proto-dist", "inet_tls"])
+        .args(["--ssl-dist-optfile", &bad_s])
+        .env("ERL_EPMD_PORT", epmd.to_string())
+        .env("BEAMNODE_COOKIE", COOKIE)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("verify_fun"), "{stderr}");
+}
