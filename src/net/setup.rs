@@ -234,7 +234,12 @@ async fn tls_accept(
             std::io::ErrorKind::TimedOut,
             "no TLS handshake within the set-up time (a plain-TCP peer?)",
         ))),
-        Ok(r) => r.map_err(SetupError::Tls),
+        Ok(r) => {
+            let s = r.map_err(SetupError::Tls)?;
+            let (_, session) = s.get_ref();
+            debug!(version = ?session.protocol_version(), suite = ?session.negotiated_cipher_suite().map(|c| c.suite()), client_cert = session.peer_certificates().is_some(), "TLS session accepted");
+            Ok(s)
+        }
     }
 }
 
@@ -260,7 +265,12 @@ async fn tls_connect(
             std::io::ErrorKind::TimedOut,
             "no TLS handshake within the set-up time (a plain-TCP peer?)",
         ))),
-        Ok(r) => r.map_err(SetupError::Tls),
+        Ok(r) => {
+            let s = r.map_err(SetupError::Tls)?;
+            let (_, session) = s.get_ref();
+            debug!(version = ?session.protocol_version(), suite = ?session.negotiated_cipher_suite().map(|c| c.suite()), "TLS session established");
+            Ok(s)
+        }
     }
 }
 

@@ -43,7 +43,7 @@ impl Log {
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
             .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
+            .with_max_level(tracing::Level::DEBUG)
             .finish();
         tracing::subscriber::set_default(subscriber)
     }
@@ -254,7 +254,35 @@ async fn beam_dials_beamnode_over_tls() {
     let epmd = private_epmd().await;
     let rust = rust_tls(epmd, &conf).await;
     beam_talks_to(&rust, epmd, &conf).await;
+    // Mutual: the BEAM client presented its certificate.
+    log.expect(&["TLS session accepted", "client_cert=true"])
+        .await;
     log.expect(&["connection up"]).await;
+}
+
+/// `{versions, ['tlsv1.3']}` on both sides: the connection is TLS 1.3 (OTP's
+/// distribution offers TLS 1.2 only when the file names no versions, §17.5).
+#[tokio::test]
+async fn versions_option_selects_tls13() {
+    let log = Log::default();
+    let _log = log.install();
+    let pki = Pki::new();
+    let (id, ca) = (pki.identity("node"), pki.ca("ca.pem"));
+    let v13 = "{versions, ['tlsv1.3']}";
+    let conf = pki.optfile(
+        "tls13.conf",
+        &format!("{id}, {ca}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}, {v13}"),
+        &format!("{id}, {ca}, {{verify, verify_peer}}, {v13}"),
+    );
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    beam_talks_to(&rust, epmd, &conf).await;
+    log.expect(&["TLS session accepted", "TLSv1_3", "client_cert=true"])
+        .await;
+    let mut erl = erl_tls("beam", epmd, &conf, IDLE);
+    erl.expect("READY", T).await;
+    assert!(rust.connect(&Atom::new(&erl.name)).await);
+    log.expect(&["TLS session established", "TLSv1_3"]).await;
 }
 
 #[tokio::test]
@@ -266,20 +294,24 @@ async fn beamnode_dials_beam_over_tls() {
     let epmd = private_epmd().await;
     let rust = rust_tls(epmd, &conf).await;
     let eval = r#"register(sink, self()), io:format("READY~n"),
-        receive {From, Msg} -> From ! {echo, Msg}, io:format("GOT ~p~n", [Msg]) after 20000 -> ok end,
+        receive {From, {Tag, Bin}} -> From ! {echo, {Tag, Bin}}, io:format("GOT ~p ~p~n", [Tag, byte_size(Bin)])
+        after 20000 -> ok end,
         receive after 60000 -> halt() end."#;
     let mut erl = erl_tls("beam", epmd, &conf, eval);
     erl.expect("READY", T).await;
     let beam = Atom::new(&erl.name);
     assert!(rust.connect(&beam).await, "TLS dial toward {beam}");
+    // 3 MB each way: many TLS records, writes the session takes in parts.
     let mut me = rust.process();
-    let msg = Term::tuple(vec![Term::Pid(me.pid().clone()), Term::atom("ping")]);
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let payload = Term::tuple(vec![Term::atom("ping"), Term::Binary(big)]);
+    let msg = Term::tuple(vec![Term::Pid(me.pid().clone()), payload.clone()]);
     me.send_named(&Atom::new("sink"), &beam, msg).await;
-    assert_eq!(erl.expect("GOT ", T).await, "ping");
+    assert_eq!(erl.expect("GOT ", T).await, "ping 3000000");
     let echo = me.receive(Some(T)).await.expect("echo over TLS");
-    assert_eq!(
-        echo,
-        Term::tuple(vec![Term::atom("echo"), Term::atom("ping")])
+    assert!(
+        echo == Term::tuple(vec![Term::atom("echo"), payload]),
+        "echo differs"
     );
     // The blocking client (`beamnode call`/`ping`) over TLS too.
     let mut conn = blocking_dial(&erl.name, epmd, &conf)
