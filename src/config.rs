@@ -95,7 +95,7 @@ impl NodeConfig {
             tls: None,
         }
     }
-    /// Sets [`NodeConfig::tls`]: TLS distribution with these options (a node needs
+    /// Sets the `tls` field: TLS distribution with these options (a node needs
     /// both the `server` and the `client` entry of the optfile).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: crate::tls::DistTls) -> Self {
