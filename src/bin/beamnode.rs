@@ -419,7 +419,13 @@ async fn run(args: RunArgs) -> Result<(), String> {
         node.listen_port()
     );
     println!("Try it from Elixir (same cookie):");
-    println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\"");
+    match &args.dist.ssl_dist_optfile {
+        Some(file) if args.dist.proto_dist == "inet_tls" => println!(
+            "  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\" --erl \"-proto_dist inet_tls -ssl_dist_optfile {}\"",
+            file.display()
+        ),
+        _ => println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\""),
+    }
     println!("  iex> Node.connect(:\"{me}\")");
     println!("  iex> Node.list()");
     println!("  iex> send({{:echo, :\"{me}\"}}, {{self(), :hello}}); flush()");

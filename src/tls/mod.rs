@@ -419,3 +419,112 @@ impl ServerCertVerifier for ChainOnly {
         self.0.supported_verify_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory with `ca.pem`, `node.pem` and `node.key` (for localhost).
+    struct Files(PathBuf);
+
+    impl Files {
+        fn new(tag: &str) -> Files {
+            let dir = std::env::temp_dir()
+                .join(format!("beamnode_tls_unit_{tag}_{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let ca_cert = ca.self_signed(&ca_key).unwrap();
+            let issuer = rcgen::Issuer::new(ca, ca_key);
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+                .unwrap()
+                .signed_by(&key, &issuer)
+                .unwrap();
+            std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+            std::fs::write(dir.join("node.pem"), cert.pem()).unwrap();
+            std::fs::write(dir.join("node.key"), key.serialize_pem()).unwrap();
+            // certfile and key in one file, as OTP allows without a keyfile.
+            std::fs::write(
+                dir.join("both.pem"),
+                format!("{}{}", cert.pem(), key.serialize_pem()),
+            )
+            .unwrap();
+            Files(dir)
+        }
+        fn conf(&self, server: &str, client: &str) -> OptFile {
+            let text = format!("[{{server, [{server}]}}, {{client, [{client}]}}].")
+                .replace("DIR", &self.0.display().to_string());
+            OptFile::parse(&text).unwrap()
+        }
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const ID: &str = r#"{certfile, "DIR/node.pem"}, {keyfile, "DIR/node.key"}"#;
+    const CA: &str = r#"{cacertfile, "DIR/ca.pem"}"#;
+
+    #[test]
+    fn builds_both_sides() {
+        let f = Files::new("ok");
+        let tls = DistTls::from_options(&f.conf(
+            &format!("{ID}, {CA}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}"),
+            &format!(r#"{{certfile, "DIR/both.pem"}}, {CA}"#),
+        ))
+        .unwrap();
+        assert!(tls.server_config().is_some() && tls.client_config().is_some());
+        assert_eq!(
+            tls.server_name("localhost").unwrap(),
+            ServerName::try_from("localhost").unwrap()
+        );
+        // A client that sends no certificate and checks nothing is allowed.
+        DistTls::from_options(&f.conf(ID, "{verify, verify_none}")).unwrap();
+    }
+
+    #[test]
+    fn server_name_indication() {
+        let f = Files::new("sni");
+        let fixed = DistTls::from_options(&f.conf(
+            ID,
+            &format!(r#"{CA}, {{server_name_indication, "cluster.example"}}"#),
+        ))
+        .unwrap();
+        assert_eq!(
+            fixed.server_name("localhost").unwrap(),
+            ServerName::try_from("cluster.example").unwrap()
+        );
+        let off = DistTls::from_options(
+            &f.conf(ID, &format!("{CA}, {{server_name_indication, disable}}")),
+        )
+        .unwrap();
+        assert!(!off.client_config().unwrap().enable_sni);
+        assert!(off.server_name("not a host name").is_ok());
+    }
+
+    #[test]
+    fn refuses_incomplete_sides() {
+        let f = Files::new("bad");
+        let err = |server: &str, client: &str| {
+            DistTls::from_options(&f.conf(server, client))
+                .unwrap_err()
+                .to_string()
+        };
+        // verify_peer without a CA, on either side (the client's default is verify_peer).
+        assert!(err(ID, "").contains("cacertfile"), "{}", err(ID, ""));
+        assert!(err(&format!("{ID}, {{verify, verify_peer}}"), CA).contains("cacertfile"));
+        // OTP's incompatible pair.
+        assert!(err(&format!("{ID}, {{fail_if_no_peer_cert, true}}"), CA)
+            .contains("fail_if_no_peer_cert"));
+        // A server needs a certificate.
+        assert!(err(CA, CA).contains("certfile"));
+        // Files that are not there or hold no key.
+        assert!(err(r#"{certfile, "DIR/none.pem"}"#, CA).contains("none.pem"));
+        let e = err(r#"{certfile, "DIR/node.pem"}"#, CA);
+        assert!(e.contains("PRIVATE KEY"), "{e}");
+    }
+}
