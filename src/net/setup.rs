@@ -185,8 +185,19 @@ async fn read_some<S: AsyncRead + Unpin>(
         Err(_) => Err(SetupError::Timeout),
         Ok(Ok(0)) => Err(SetupError::Closed),
         Ok(Ok(n)) => Ok(n),
-        Ok(Err(e)) => Err(e.into()),
+        Ok(Err(e)) => Err(io_error(e)),
     }
+}
+
+/// An I/O error of the handshake: [`SetupError::Tls`] when it comes from the TLS
+/// layer (under TLS 1.3 a client learns that the server refused its certificate only
+/// on its first read, §17.6), else [`SetupError::Io`].
+fn io_error(e: std::io::Error) -> SetupError {
+    #[cfg(feature = "tls")]
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return SetupError::Tls(e);
+    }
+    SetupError::Io(e)
 }
 
 async fn write_all<S: AsyncWrite + Unpin>(
@@ -205,7 +216,7 @@ async fn write_all<S: AsyncWrite + Unpin>(
     };
     match tokio::time::timeout(limit, write).await {
         Err(_) => Err(SetupError::Timeout),
-        Ok(r) => Ok(r?),
+        Ok(r) => r.map_err(io_error),
     }
 }
 
