@@ -149,4 +149,35 @@ mod tests {
         f.push(&[0, 1, 0, 0]);
         assert_eq!(f.next_input(), Err(HandshakeError::MessageTooLong(65536)));
     }
+
+    proptest::proptest! {
+        /// Whatever the bytes and however they are split, the messages handed on,
+        /// framed back for the wire, followed by the leftover, are the input.
+        #[test]
+        fn packet4_loses_and_moves_nothing(
+            input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            cuts in proptest::collection::vec(0usize..300, 0..8),
+        ) {
+            let mut f = HandshakeFraming::new(WireFraming::Packet4);
+            let mut cuts = cuts;
+            cuts.push(input.len());
+            cuts.sort_unstable();
+            let mut out = Vec::new();
+            let mut at = 0;
+            for cut in cuts {
+                let cut = cut.min(input.len()).max(at);
+                f.push(&input[at..cut]);
+                at = cut;
+                loop {
+                    match f.next_input() {
+                        Ok(Some(m)) => out.extend(f.outgoing(m)),
+                        Ok(None) => break,
+                        Err(_) => return Ok(()),
+                    }
+                }
+            }
+            out.extend(f.leftover());
+            proptest::prop_assert_eq!(out, input);
+        }
+    }
 }
