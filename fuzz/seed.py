@@ -266,6 +266,13 @@ def main():
     put("handshake_acceptor", b"\x04" + chunks(name, unhex("00 05 73 74 72 75 65"), reply))
     old_name = b"\x6e\x00\x05" + struct.pack(">I", 0x075F1FBD) + b"otp_vis@localhost"
     put("handshake_acceptor", b"\x00" + chunks(struct.pack(">H", len(old_name)) + old_name, unhex("00 09 63 00 00 00 0d 6b 06 2e d6"), reply))
+    # The same acceptor exchange with TLS distribution's 4-byte lengths (§17.2), then
+    # a 4-byte frame; and the 2-byte original.
+    def packet4(m):
+        return struct.pack(">I", len(m) - 2) + m[2:]
+    put("handshake_framing", b"\x00" + chunks(packet4(name), packet4(reply) + frames[0], tick))
+    put("handshake_framing", b"\x00" + chunks(packet4(ok)[:3], packet4(ok)[3:] + packet4(challenge)))
+    put("handshake_framing", b"\x01" + chunks(name, reply, *frames))
     name_me = b"\x4e" + struct.pack(">QIH", 0x0000000F075F1FBC, 0, 9) + b"localhost"
     put("handshake_acceptor", b"\x05" + chunks(struct.pack(">H", len(name_me)) + name_me))
 

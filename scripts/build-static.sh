@@ -4,7 +4,8 @@
 # many times from scripts — and prints its path.
 #
 # Which C library: musl when Rust's musl target is installed or can be installed
-# (`rustup target add <arch>-unknown-linux-musl`), else glibc. The difference is large
+# (`rustup target add <arch>-unknown-linux-musl`) and a musl C compiler is there or
+# can be installed (Debian's musl-tools: ring, the TLS crypto, has C parts), else glibc. The difference is large
 # for a program that lives ~1 ms: glibc's start-up probes the CPU's caches with a few
 # dozen CPUID instructions before `main` (each one a trap to the hypervisor on a
 # virtual machine: ~0.4 ms of a ~1.5 ms call measured here), musl's does not.
@@ -36,13 +37,21 @@ if [ "${1:-}" != "--glibc" ] && [ "$(uname -s)" = Linux ]; then
   if ! rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
     rustup target add "$musl" >/dev/null 2>&1 || true
   fi
-  if rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
+  # ring (rustls's crypto, feature `tls`) has C and assembly parts: a musl C compiler
+  # is needed too (Debian's musl-tools, `musl-gcc`).
+  if ! command -v musl-gcc >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl-tools; } >/dev/null 2>&1 || true
+  fi
+  if command -v musl-gcc >/dev/null 2>&1; then
+    export "CC_${arch}_unknown_linux_musl=musl-gcc"
+  fi
+  if rustup target list --installed 2>/dev/null | grep -qx "$musl" && command -v musl-gcc >/dev/null 2>&1; then
     cargo rustc --quiet --locked --release --bin beamnode --target "$musl" --target-dir target/static -- \
       -C target-feature=+crt-static -C relocation-model=static -C strip=symbols
     echo "target/static/$musl/release/beamnode"
     exit 0
   fi
-  echo "build-static: the $musl target is not available; building against glibc" >&2
+  echo "build-static: the $musl target or musl-gcc (musl-tools) is not available; building against glibc" >&2
 fi
 # getrandom's `linux_raw` backend: the plain getrandom(2) system call (its default
 # probes for the libc wrapper, which a static glibc binary lacks, and falls back to

@@ -7,8 +7,9 @@
 #   bash scripts/docker-suite.sh
 #
 # Env: COMPOSE="docker compose" or "docker-compose" (default: the plugin when present,
-# else docker-compose), BEAMNODE_INTEROP_PASSES="short:all long:core" (which passes
-# run: NAMES:TAGS, TAGS "all" or a comma list), ERL_BASE_IMAGE / ELIXIR_BASE_IMAGE /
+# else docker-compose), BEAMNODE_INTEROP_PASSES="short:all long:core short+tls:core"
+# (which passes run: NAMES:TAGS, TAGS "all" or a comma list; NAMES+tls runs every node
+# with TLS distribution, certificates made here with openssl), ERL_BASE_IMAGE / ELIXIR_BASE_IMAGE /
 # BEAMNODE_BASE_IMAGE (use registry images instead of the offline base image),
 # BEAMNODE_BIN (a prebuilt binary instead of `cargo build --release`),
 # KEEP_IMAGES=1 (keep the images built for this run).
@@ -150,6 +151,36 @@ else
 fi
 mv -f "$STAGE/beamnode.$$" "$STAGE/beamnode"
 
+# 2b. TLS distribution material for the +tls passes (docs/tls.md): a CA and one
+# certificate for every container's short and long host name, and OTP's options
+# file, staged into the images. Test keys, made fresh for every run.
+TLS_DIR="$STAGE/tls"
+rm -rf "$TLS_DIR"
+mkdir -p "$TLS_DIR"
+say "TLS test CA and certificate (openssl)"
+(
+  cd "$TLS_DIR"
+  sans="DNS:localhost"
+  for h in erl elixir beamnode tests; do sans="$sans,DNS:$h,DNS:$h.interop.test"; done
+  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout ca.key \
+    -out ca.pem -days 2 -subj "/CN=beamnode interop CA" 2>/dev/null
+  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout node.key \
+    -out node.csr -subj "/CN=interop node" 2>/dev/null
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n' \
+    "$sans" >node.ext
+  openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile node.ext -out node.pem 2>/dev/null
+  rm -f ca.key node.csr node.ext ca.srl
+  chmod 644 node.key
+  d=/interop/.build/tls
+  printf '%s\n' \
+    "%% Made by scripts/docker-suite.sh: mutual TLS for the interop cluster." \
+    "[{server, [{certfile, \"$d/node.pem\"}, {keyfile, \"$d/node.key\"}, {cacertfile, \"$d/ca.pem\"}," \
+    "           {verify, verify_peer}, {fail_if_no_peer_cert, true}, {secure_renegotiate, true}]}," \
+    " {client, [{certfile, \"$d/node.pem\"}, {keyfile, \"$d/node.key\"}, {cacertfile, \"$d/ca.pem\"}," \
+    "           {verify, verify_peer}, {secure_renegotiate, true}]}]." >tls.conf
+)
+
 # 3. Images, once for all passes.
 say "building images (tag $BEAMNODE_INTEROP_TAG) with ${COMPOSE_CMD[*]}"
 if ! compose -p "$PROJECT_PREFIX" build >"$CONTROL/build.log" 2>&1; then
@@ -168,11 +199,12 @@ say "image runs $out"
 # 4. Passes.
 FAILED=()
 run_pass() {
-  local names=$1 tags=$2 project="$PROJECT_PREFIX-$1" rc=0
+  local names=${1%+tls} tags=$2 project="$PROJECT_PREFIX-${1/+/-}" rc=0
   PROJECTS+=("$project")
   export BEAMNODE_INTEROP_NAMES="$names"
+  if [ "$names" != "$1" ]; then export BEAMNODE_INTEROP_TLS=1; else export BEAMNODE_INTEROP_TLS=0; fi
   if [ "$tags" = all ]; then export BEAMNODE_INTEROP_ONLY=""; else export BEAMNODE_INTEROP_ONLY="$tags"; fi
-  say "pass '$names names' ($tags): project $project"
+  say "pass '$1 names' ($tags, TLS distribution ${BEAMNODE_INTEROP_TLS}): project $project"
   compose -p "$project" up -d --no-build erl elixir beamnode
   control_loop "$project" &
   CONTROL_PID=$!
@@ -193,15 +225,15 @@ run_pass() {
   stop_control
   say "tests done; tearing down"
   if [ "$rc" -ne 0 ]; then
-    FAILED+=("$names")
-    say "pass '$names names' FAILED ($rc); container logs:"
+    FAILED+=("$1")
+    say "pass '$1 names' FAILED ($rc); container logs:"
     compose -p "$project" logs --no-color --tail=60 erl elixir beamnode || true
   fi
   teardown_project "$project"
-  say "pass '$names names' finished ($rc)"
+  say "pass '$1 names' finished ($rc)"
 }
 
-for pass in ${BEAMNODE_INTEROP_PASSES:-short:all long:core}; do
+for pass in ${BEAMNODE_INTEROP_PASSES:-short:all long:core short+tls:core}; do
   run_pass "${pass%%:*}" "${pass#*:}"
 done
 

@@ -50,6 +50,11 @@ pub struct NodeConfig {
     /// Bound on a whole incoming handshake, whatever the pace of each step (each step
     /// is also bound by `setup_time`, as in OTP). Default 3 × `setup_time` (21 s).
     pub max_handshake_time: Duration,
+    /// TLS distribution (`-proto_dist inet_tls`, docs/tls.md): when set, every
+    /// connection accepted or dialled is TLS from its first byte, with the options of
+    /// the `ssl_dist_optfile` it was read from. Default: none (plain TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<crate::tls::DistTls>>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -62,6 +67,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("listen_addr", &self.listen_addr)
             .field("epmd_port", &self.epmd_port)
             .field("net_ticktime", &self.net_ticktime)
+            .field("tls", &self.is_tls())
             .finish()
     }
 }
@@ -85,7 +91,23 @@ impl NodeConfig {
             dist_buf_max: 64 * 1024 * 1024,
             max_pending_handshakes: 256,
             max_handshake_time: Duration::from_secs(21),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+    /// Sets the `tls` field: TLS distribution with these options (a node needs
+    /// both the `server` and the `client` entry of the optfile).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::DistTls) -> Self {
+        self.tls = Some(std::sync::Arc::new(tls));
+        self
+    }
+    /// Whether the node speaks TLS distribution.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
     }
     /// Sets [`NodeConfig::max_pending_handshakes`] and
     /// [`NodeConfig::max_handshake_time`].

@@ -8,6 +8,8 @@
 //! - [`proto`]: sans-IO protocol pieces — flags (§3), EPMD messages (§1), the handshake
 //!   state machines (§2), framing and distribution headers (§4), control messages (§5),
 //!   tick bookkeeping. No sockets, clocks or random numbers inside.
+//! - `tls` (feature `tls`): the rustls configurations of TLS distribution, read from
+//!   OTP's `ssl_dist_optfile` (configuration, like [`config`]; docs/tls.md).
 //! - [`runtime`]: pids, refs, mailboxes and the process table.
 //! - [`node`]: a [`Node`] owns everything and its [`Process`] handles route every
 //!   signal; there are no process-wide statics, so several nodes can run in one process.
@@ -29,6 +31,8 @@ pub mod runtime;
 pub mod serde_term;
 pub mod services;
 pub mod term;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use config::NodeConfig;
 pub use node::{Dest, Process, ProcessSender};

@@ -9,6 +9,7 @@
 #   INTEROP_NAMES    short (default): ROLE@HOST  |  long: ROLE@HOST.INTEROP_DOMAIN
 #   INTEROP_DOMAIN   DNS domain of the long names (default interop.test)
 #   INTEROP_TICKTIME net_ticktime in seconds for every node (default 4)
+#   INTEROP_TLS      1: TLS distribution with /interop/.build/tls/tls.conf (docs/tls.md)
 set -eu
 
 role="${1:?usage: node-entry.sh erl|elixir|beamnode|tests}"
@@ -34,23 +35,37 @@ umask 077
 printf '%s' "$INTEROP_COOKIE" > "$HOME/.erlang.cookie"
 chmod 400 "$HOME/.erlang.cookie"
 
-echo "starting $role as $node (net_ticktime $tick)" >&2
+# TLS distribution: the same options file for every node (EPMD stays plain).
+erl_tls=""
+beamnode_tls=""
+carrier="tcp"
+if [ "${INTEROP_TLS:-0}" = 1 ]; then
+  conf=/interop/.build/tls/tls.conf
+  [ -r "$conf" ] || { echo "INTEROP_TLS=1 but $conf is missing (docker-suite.sh makes it)" >&2; exit 2; }
+  erl_tls="-proto_dist inet_tls -ssl_dist_optfile $conf"
+  beamnode_tls="--proto-dist inet_tls --ssl-dist-optfile $conf"
+  carrier="tls"
+fi
+
+echo "starting $role as $node (net_ticktime $tick, $carrier)" >&2
 case "$role" in
   erl)
     # erl starts epmd itself (-start_epmd true is the default).
-    exec erl -noshell -noinput "-$flag" "$node" -kernel net_ticktime "$tick" "$@" ;;
+    # shellcheck disable=SC2086 # $erl_tls is a list of words
+    exec erl -noshell -noinput "-$flag" "$node" -kernel net_ticktime "$tick" $erl_tls "$@" ;;
   elixir)
-    exec elixir "--$flag" "$node" --erl "-kernel net_ticktime $tick" --no-halt \
+    exec elixir "--$flag" "$node" --erl "-kernel net_ticktime $tick $erl_tls" --no-halt \
       -e 'IO.puts(:stderr, "elixir node #{node()} up")' "$@" ;;
   beamnode)
     # `beamnode run` starts an embedded EPMD when none listens; it reads the cookie
     # from ~/.erlang.cookie when --cookie / BEAMNODE_COOKIE is not given.
     bin=/interop/.build/beamnode
     [ -x "$bin" ] || bin=beamnode
-    exec "$bin" run "--$flag" "$node" --ticktime "$tick" "$@" ;;
+    # shellcheck disable=SC2086 # $beamnode_tls is a list of words
+    exec "$bin" run "--$flag" "$node" --ticktime "$tick" $beamnode_tls "$@" ;;
   tests)
     cd /interop/suite
-    exec elixir "--$flag" "$node" --erl "-kernel net_ticktime $tick" run.exs "$@" ;;
+    exec elixir "--$flag" "$node" --erl "-kernel net_ticktime $tick $erl_tls" run.exs "$@" ;;
   *)
     echo "unknown role $role" >&2; exit 2 ;;
 esac

@@ -22,6 +22,17 @@ defmodule Interop.CoreTest do
     refute rust() in Node.list(:hidden)
   end
 
+  test "carrier: connections to beamnode are TLS in a +tls pass (docs/tls.md), TCP otherwise" do
+    expected = if System.get_env("INTEROP_TLS", "0") == "1", do: :tls, else: :tcp
+
+    for n <- [node() | beam_peers()] do
+      assert on(n, :net_kernel, :connect_node, [rust()]) == true
+      {:ok, info} = on(n, :net_kernel, :node_info, [rust()])
+      {:net_address, _address, _host, protocol, _family} = Keyword.fetch!(info, :address)
+      assert protocol == expected, "#{n} reaches beamnode over #{inspect(protocol)}"
+    end
+  end
+
   test "BEAM -> Rust -> BEAM: echo round trip from the runner, erl and elixir" do
     term = %{
       "bin" => <<1, 2, 3, 255>>,

@@ -77,6 +77,37 @@ struct RunArgs {
     /// globally as `{kv, NodeName}`.
     #[arg(long)]
     global: bool,
+    #[command(flatten)]
+    dist: DistArgs,
+}
+
+/// The distribution carrier, as `erl -proto_dist … -ssl_dist_optfile …`.
+#[derive(Args)]
+struct DistArgs {
+    /// Distribution protocol: `inet_tcp` (plain TCP, the default) or `inet_tls` (TLS
+    /// from the first byte, like `erl -proto_dist inet_tls`; needs --ssl-dist-optfile).
+    #[arg(long, value_name = "PROTO", default_value = "inet_tcp", value_parser = ["inet_tcp", "inet_tls"])]
+    proto_dist: String,
+    /// OTP's `ssl_dist_optfile`: `[{server, [...]}, {client, [...]}].` with certfile,
+    /// keyfile, cacertfile, verify, fail_if_no_peer_cert… (docs/tls.md).
+    #[arg(long, value_name = "FILE")]
+    ssl_dist_optfile: Option<std::path::PathBuf>,
+}
+
+impl DistArgs {
+    /// The TLS configuration asked for, if any.
+    fn tls(&self) -> Result<Option<beamnode::tls::DistTls>, String> {
+        match (self.proto_dist.as_str(), &self.ssl_dist_optfile) {
+            ("inet_tls", Some(file)) => beamnode::tls::DistTls::from_optfile(file)
+                .map(Some)
+                .map_err(|e| format!("--ssl-dist-optfile: {e}")),
+            ("inet_tls", None) => Err("--proto-dist inet_tls needs --ssl-dist-optfile FILE".into()),
+            (_, Some(_)) => {
+                Err("--ssl-dist-optfile is used only with --proto-dist inet_tls".into())
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -133,6 +164,8 @@ struct ClientArgs {
     /// EPMD port (default: $ERL_EPMD_PORT or 4369).
     #[arg(long)]
     epmd_port: Option<u16>,
+    #[command(flatten)]
+    dist: DistArgs,
 }
 
 #[derive(Args)]
@@ -332,6 +365,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
     if let Some((min, max)) = args.port {
         config = config.listen_port_range(min, max);
     }
+    if let Some(tls) = args.dist.tls()? {
+        config = config.tls(tls);
+    }
     if !args.no_epmd {
         beamnode::net::ensure_epmd(config.epmd_port)
             .await
@@ -383,7 +419,13 @@ async fn run(args: RunArgs) -> Result<(), String> {
         node.listen_port()
     );
     println!("Try it from Elixir (same cookie):");
-    println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\"");
+    match &args.dist.ssl_dist_optfile {
+        Some(file) if args.dist.proto_dist == "inet_tls" => println!(
+            "  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\" --erl \"-proto_dist inet_tls -ssl_dist_optfile {}\"",
+            file.display()
+        ),
+        _ => println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\""),
+    }
     println!("  iex> Node.connect(:\"{me}\")");
     println!("  iex> Node.list()");
     println!("  iex> send({{:echo, :\"{me}\"}}, {{self(), :hello}}); flush()");
@@ -444,6 +486,7 @@ const CALL_NAME_ATTEMPTS: u32 = 8;
 fn dial_blocking(
     target: &str,
     args: &ClientArgs,
+    tls: Option<std::sync::Arc<beamnode::tls::DistTls>>,
 ) -> Result<beamnode::blocking::Connection, String> {
     use beamnode::blocking::{Connection, DialConfig};
     let host = target
@@ -457,7 +500,20 @@ fn dial_blocking(
     cfg.epmd_port = args
         .epmd_port
         .unwrap_or_else(beamnode::net::epmd_port_from_env);
+    cfg.tls = tls;
     Connection::dial_first_free(&cfg, names).map_err(|e| e.to_string())
+}
+
+/// The TLS configuration of `call`/`ping` (`Some(None)`: plain TCP); `None` after
+/// reporting an unusable one: a usage error, never a silent fallback to TCP.
+fn client_tls(args: &ClientArgs) -> Option<Option<std::sync::Arc<beamnode::tls::DistTls>>> {
+    match args.dist.tls() {
+        Ok(tls) => Some(tls.map(std::sync::Arc::new)),
+        Err(e) => {
+            eprintln!("beamnode: {e}");
+            None
+        }
+    }
 }
 
 /// `beamnode call`: `rpc:call` through the peer's `rex` on a blocking connection, as
@@ -473,7 +529,10 @@ fn call_blocking(args: &CallArgs) -> u8 {
         }
     };
     let target = target_name(&args.node);
-    let mut conn = match dial_blocking(&target, &args.client) {
+    let Some(tls) = client_tls(&args.client) else {
+        return EXIT_USAGE;
+    };
+    let mut conn = match dial_blocking(&target, &args.client, tls) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("beamnode: cannot connect to {target}: {e}");
@@ -521,7 +580,10 @@ fn print_call_result(
 /// `beamnode ping` without an async runtime.
 fn ping_blocking(args: &PingArgs) -> u8 {
     let target = target_name(&args.node);
-    let up = match dial_blocking(&target, &args.client) {
+    let Some(tls) = client_tls(&args.client) else {
+        return EXIT_USAGE;
+    };
+    let up = match dial_blocking(&target, &args.client, tls) {
         Ok(mut conn) => beamnode::blocking::rpc::ping(&mut conn, Duration::from_secs(7)),
         Err(e) => {
             tracing::debug!(error = %e, "ping: no connection");

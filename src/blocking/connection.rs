@@ -8,7 +8,8 @@ use crate::proto::dist::{DistError, DistMessage};
 use crate::proto::epmd::{EpmdError, EpmdRequest, Port2Resp};
 use crate::proto::framing::FrameError;
 use crate::proto::handshake::{
-    Cookie, HandshakeError, Initiator, InitiatorConfig, InitiatorNext, LocalName,
+    Cookie, HandshakeError, HandshakeFraming, Initiator, InitiatorConfig, InitiatorNext, LocalName,
+    WireFraming,
 };
 use crate::proto::DistFlags;
 use crate::term::{Atom, Pid, Reference, Term};
@@ -35,6 +36,10 @@ pub struct DialConfig {
     pub setup_time: Duration,
     /// `net_ticktime` (§4.1); ticks are sent every quarter of it.
     pub net_ticktime: Duration,
+    /// TLS distribution (§17, docs/tls.md): the `client` entry of the optfile is
+    /// used. Default: none (plain TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<crate::tls::DistTls>>,
 }
 
 impl std::fmt::Debug for DialConfig {
@@ -47,6 +52,7 @@ impl std::fmt::Debug for DialConfig {
             .field("hidden", &self.hidden)
             .field("setup_time", &self.setup_time)
             .field("net_ticktime", &self.net_ticktime)
+            .field("tls", &self.is_tls())
             .finish()
     }
 }
@@ -67,7 +73,17 @@ impl DialConfig {
             hidden: true,
             setup_time: Duration::from_secs(7),
             net_ticktime: Duration::from_secs(60),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Whether connections are made over TLS.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
     }
 }
 
@@ -99,6 +115,10 @@ pub enum DialError {
     Refused(&'static str),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS layer failed: the handshake (a certificate refused by either side, a
+    /// plain-TCP peer) or a later record (§17).
+    #[error("TLS: {0}")]
+    Tls(std::io::Error),
     #[error("timed out {0}")]
     Timeout(&'static str),
     #[error("the peer closed the connection")]
@@ -135,7 +155,7 @@ impl From<ConnectionError> for DialError {
 /// It drives the same sans-IO [`crate::proto::connection::Connection`] as the tokio
 /// driver: every rule of the connection (framing, ticks, checks) is there.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     conn: connection::Connection,
     me: Pid,
     /// The read timeout currently set on the socket.
@@ -143,6 +163,113 @@ pub struct Connection {
     next_ref: u32,
     ref_salt: u32,
     stash: VecDeque<DistMessage>,
+}
+
+/// The byte stream: TCP, or TLS over TCP (§17).
+enum Stream {
+    Tcp(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// Wraps a connected socket as `cfg` says: for TLS, runs the TLS handshake now
+    /// (bounded by the socket's timeouts) so that its failures are reported as such.
+    fn open(
+        cfg: &DialConfig,
+        host: &str,
+        tcp: TcpStream,
+    ) -> Result<(Stream, WireFraming), DialError> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &cfg.tls {
+            let other =
+                |e: &dyn std::fmt::Display| DialError::Tls(std::io::Error::other(e.to_string()));
+            let config = tls
+                .client_config()
+                .ok_or_else(|| other(&"the ssl_dist_optfile has no client entry"))?;
+            let name = tls.server_name(host).map_err(|e| other(&e))?;
+            let mut session = rustls::ClientConnection::new(config, name).map_err(|e| other(&e))?;
+            let mut tcp = tcp;
+            while session.is_handshaking() {
+                match session.complete_io(&mut tcp) {
+                    Ok((0, 0)) if session.is_handshaking() => {
+                        return Err(DialError::Tls(std::io::ErrorKind::UnexpectedEof.into()))
+                    }
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) => {
+                        return Err(DialError::Timeout(
+                            "in the TLS handshake (a plain-TCP peer?)",
+                        ))
+                    }
+                    Err(e) => return Err(DialError::Tls(e)),
+                }
+            }
+            let stream = rustls::StreamOwned::new(session, tcp);
+            return Ok((Stream::Tls(Box::new(stream)), WireFraming::Packet4));
+        }
+        let _ = (cfg, host);
+        Ok((Stream::Tcp(tcp), WireFraming::Packet2))
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Tcp(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.write_all(buf),
+            // The session may keep the last record until flushed.
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => {
+                s.write_all(buf)?;
+                s.flush()
+            }
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A read or write error as a [`DialError`]: a TLS alert or a failed record is
+/// [`DialError::Tls`], an end of stream without TLS's `close_notify` is
+/// [`DialError::Closed`].
+fn io_error(e: std::io::Error) -> DialError {
+    #[cfg(feature = "tls")]
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return DialError::Tls(e);
+    }
+    if e.kind() == ErrorKind::UnexpectedEof {
+        return DialError::Closed;
+    }
+    DialError::Io(e)
 }
 
 /// `N` random 32-bit words from the OS random source, in one system call. The
@@ -185,11 +312,14 @@ impl Connection {
         let limit = cfg.setup_time;
         let (ip, port) = epmd_lookup(&ips, host, cfg.epmd_port, alive, limit)?
             .ok_or_else(|| DialError::NotRegistered(cfg.peer.clone()))?;
-        let mut stream = connect(SocketAddr::new(ip, port), limit)?;
-        stream.set_nodelay(true)?;
+        let tcp = connect(SocketAddr::new(ip, port), limit)?;
+        tcp.set_nodelay(true)?;
         // Handshake messages are a few dozen bytes: writing them cannot block, reading
         // the peer's answers can.
-        stream.set_read_timeout(Some(limit))?;
+        tcp.set_read_timeout(Some(limit))?;
+        tcp.set_write_timeout(Some(limit))?;
+        let (mut stream, wire) = Stream::open(cfg, host, tcp)?;
+        let mut framing = HandshakeFraming::new(wire);
         let [creation, challenge, ref_salt] = random_words::<3>();
         // Without a listener or EPMD registration our creation is ours to pick; never
         // 0..=3, which the old pid/ref formats reserve.
@@ -208,35 +338,52 @@ impl Connection {
             peer_name: cfg.peer.clone(),
             reconnecting: false,
         })?;
-        stream.write_all(&hello)?;
+        stream
+            .write_all(&framing.outgoing(hello))
+            .map_err(io_error)?;
         let mut buf = [0u8; 1024];
         let mut answered = false;
-        let est = loop {
-            let n = match stream.read(&mut buf) {
-                Ok(0) if !answered => return Err(DialError::ClosedBeforeStatus),
-                Ok(0) => return Err(DialError::ClosedInHandshake),
+        let est = 'handshake: loop {
+            let n = match stream.read(&mut buf).map_err(io_error) {
+                Ok(0) | Err(DialError::Closed) if !answered => {
+                    return Err(DialError::ClosedBeforeStatus)
+                }
+                Ok(0) | Err(DialError::Closed) => return Err(DialError::ClosedInHandshake),
                 Ok(n) => n,
-                Err(e) if is_timeout(&e) => return Err(DialError::Timeout("in the handshake")),
-                Err(e) => return Err(e.into()),
+                Err(DialError::Io(e)) if is_timeout(&e) => {
+                    return Err(DialError::Timeout("in the handshake"))
+                }
+                Err(e) => return Err(e),
             };
             answered = true;
-            let step = state.handle(&buf[..n])?;
-            if !step.send.is_empty() {
-                stream.write_all(&step.send)?;
-            }
-            match step.next {
-                InitiatorNext::Continue(s) => state = s,
-                InitiatorNext::Established(est) => break est,
-                // We never listen, so the peer cannot be dialling us: these only come
-                // from a peer that already has a connection from a node of our name.
-                InitiatorNext::Nok => return Err(DialError::Refused("nok")),
-                InitiatorNext::AliveDeclined => return Err(DialError::Refused("alive")),
+            framing.push(&buf[..n]);
+            while let Some(input) = framing.next_input()? {
+                let step = state.handle(&input)?;
+                if !step.send.is_empty() {
+                    stream
+                        .write_all(&framing.outgoing(step.send))
+                        .map_err(io_error)?;
+                }
+                match step.next {
+                    InitiatorNext::Continue(s) => state = s,
+                    InitiatorNext::Established(mut est) => {
+                        est.leftover.extend_from_slice(&framing.leftover());
+                        break 'handshake est;
+                    }
+                    // We never listen, so the peer cannot be dialling us: these only
+                    // come from a peer that already has a connection from a node of
+                    // our name.
+                    InitiatorNext::Nok => return Err(DialError::Refused("nok")),
+                    InitiatorNext::AliveDeclined => return Err(DialError::Refused("alive")),
+                }
             }
         };
         debug!(peer = %cfg.peer, flags = %est.negotiated, "connection up");
         let our_name = Atom::new(&est.our_name);
         // A peer that stops reading for a whole tick time is as dead as a silent one.
-        stream.set_write_timeout(Some(cfg.net_ticktime.max(Duration::from_secs(1))))?;
+        stream
+            .tcp()
+            .set_write_timeout(Some(cfg.net_ticktime.max(Duration::from_secs(1))))?;
         let conn = connection::Connection::new(
             Endpoints {
                 local: our_name.clone(),
@@ -355,7 +502,9 @@ impl Connection {
         if n == 0 {
             return Ok(());
         }
-        self.stream.write_all(self.conn.poll_transmit())?;
+        self.stream
+            .write_all(self.conn.poll_transmit())
+            .map_err(io_error)?;
         self.conn.transmitted(n);
         Ok(())
     }
@@ -404,7 +553,7 @@ impl Connection {
             }
             let wait = wait.max(Duration::from_millis(1));
             if !matches!(self.read_timeout, Some(t) if t <= wait && t >= wait / 2) {
-                self.stream.set_read_timeout(Some(wait))?;
+                self.stream.tcp().set_read_timeout(Some(wait))?;
                 self.read_timeout = Some(wait);
             }
             let stream = &mut self.stream;
@@ -412,7 +561,7 @@ impl Connection {
                 Ok(0) => return Err(DialError::Closed),
                 Ok(_) => {}
                 Err(e) if is_timeout(&e) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(io_error(e)),
             }
         }
     }

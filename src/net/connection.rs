@@ -3,6 +3,12 @@
 //! rule (docs/protocol.md §4, §5). One task per connection: read what the socket has,
 //! hand complete messages to the node, take queued messages (many per write, up to a
 //! batch), write what the socket takes, and call the connection at its deadline.
+//!
+//! A plain TCP connection is driven by readiness (`try_read`/`try_write` straight
+//! into and out of the connection's buffers). A TLS connection (§17) has the same
+//! loop over `AsyncRead`/`AsyncWrite` halves of the rustls stream ([`drive_tls`]):
+//! the bytes go through the session's buffers anyway, and the TCP path keeps its
+//! zero-copy reads.
 
 use crate::node::{ClosedOutcome, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
 use crate::proto::connection::{Connection, ConnectionError, Endpoints};
@@ -38,8 +44,17 @@ impl Ended {
     }
 }
 
+/// The byte stream of an up connection.
+pub(crate) enum DistStream {
+    /// `inet_tcp_dist`.
+    Tcp(TcpStream),
+    /// `inet_tls_dist`: TLS over TCP, either side (§17).
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
 /// Runs an established connection until it ends; then reports nodedown.
-pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt: u64) {
+pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attempt: u64) {
     let peer = Atom::new(&est.peer_name);
     let kill = Arc::new(Notify::new());
     let visible = est.is_visible();
@@ -70,7 +85,11 @@ pub(crate) async fn run(node: Node, stream: TcpStream, est: Established, attempt
         &est.leftover,
         Instant::now(),
     );
-    let ended = drive(&node, conn, stream, &queue, rx, &kill).await;
+    let ended = match stream {
+        DistStream::Tcp(stream) => drive(&node, conn, stream, &queue, rx, &kill).await,
+        #[cfg(feature = "tls")]
+        DistStream::Tls(stream) => drive_tls(&node, conn, *stream, &queue, rx, &kill).await,
+    };
     queue.close();
     match &ended {
         Ended::Failed(ConnectionError::TickTimeout) => {
@@ -113,6 +132,32 @@ fn take(conn: &mut Connection, queue: &OutQueue, m: Outgoing) {
     }
 }
 
+/// Steps 1 and 2 of each turn of the loop: complete messages go to their processes,
+/// queued messages are taken into the connection, up to a batch.
+#[inline]
+fn pump(
+    node: &Node,
+    conn: &mut Connection,
+    queue: &OutQueue,
+    rx: &mut mpsc::UnboundedReceiver<Outgoing>,
+) -> Result<(), Ended> {
+    loop {
+        match conn.poll_message() {
+            Ok(Some(msg)) => node.dispatch(conn.peer(), msg.control, msg.payload),
+            Ok(None) => break,
+            Err(e) => return Err(Ended::Failed(e)),
+        }
+    }
+    while conn.transmit_len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(m) => take(conn, queue, m),
+            Err(mpsc::error::TryRecvError::Empty) => break,
+            Err(mpsc::error::TryRecvError::Disconnected) => return Err(Ended::Killed),
+        }
+    }
+    Ok(())
+}
+
 async fn drive(
     node: &Node,
     mut conn: Connection,
@@ -124,21 +169,10 @@ async fn drive(
     let timer = tokio::time::sleep_until(conn.poll_timeout().into());
     tokio::pin!(timer);
     loop {
-        // 1. Messages already complete go to their processes.
-        loop {
-            match conn.poll_message() {
-                Ok(Some(msg)) => node.dispatch(conn.peer(), msg.control, msg.payload),
-                Ok(None) => break,
-                Err(e) => return Ended::Failed(e),
-            }
-        }
-        // 2. Take what is queued, up to a batch.
-        while conn.transmit_len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(m) => take(&mut conn, queue, m),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => return Ended::Killed,
-            }
+        // 1. Messages already complete go to their processes; 2. take what is
+        // queued, up to a batch.
+        if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
+            return ended;
         }
         // 3. Write what the socket takes now.
         while conn.transmit_len() > 0 {
@@ -177,6 +211,75 @@ async fn drive(
                     return Ended::Closed;
                 }
             }
+            m = rx.recv(), if room => match m {
+                Some(m) => take(&mut conn, queue, m),
+                None => return Ended::Killed,
+            },
+            _ = &mut timer => {
+                if let Err(e) = conn.handle_timeout(Instant::now()) {
+                    return Ended::Failed(e);
+                }
+                timer.as_mut().reset(conn.poll_timeout().into());
+            }
+        }
+    }
+}
+
+/// The loop of [`drive`] over a TLS stream: reads of decrypted bytes are copied into
+/// the connection, writes hand plaintext to the session, and the session is flushed
+/// when the connection has nothing more to send.
+#[cfg(feature = "tls")]
+async fn drive_tls(
+    node: &Node,
+    mut conn: Connection,
+    stream: tokio_rustls::TlsStream<TcpStream>,
+    queue: &OutQueue,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    kill: &Notify,
+) -> Ended {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    // A TLS record carries at most 16 KiB of plaintext.
+    let mut rbuf = vec![0u8; 64 * 1024];
+    let mut unflushed = false;
+    let timer = tokio::time::sleep_until(conn.poll_timeout().into());
+    tokio::pin!(timer);
+    loop {
+        if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
+            return ended;
+        }
+        let want_write = conn.transmit_len() > 0;
+        let want_flush = !want_write && unflushed;
+        let room = conn.transmit_len() < MAX_BATCH;
+        tokio::select! {
+            _ = kill.notified() => return Ended::Killed,
+            r = rd.read(&mut rbuf) => match r {
+                Ok(0) => return Ended::Closed,
+                Ok(n) => conn.handle_input(&rbuf[..n]),
+                Err(e) => {
+                    debug!(peer = %conn.peer(), error = %e, "read failed");
+                    return Ended::Closed;
+                }
+            },
+            // Write what the connection has, or flush the session once it has
+            // nothing more (one future: both need the write half).
+            r = async {
+                if want_write {
+                    wr.write(conn.poll_transmit()).await.map(Some)
+                } else {
+                    wr.flush().await.map(|()| None)
+                }
+            }, if want_write || want_flush => match r {
+                Ok(Some(n)) => {
+                    conn.transmitted(n);
+                    unflushed = true;
+                }
+                Ok(None) => unflushed = false,
+                Err(e) => {
+                    debug!(peer = %conn.peer(), error = %e, "write failed");
+                    return Ended::Closed;
+                }
+            },
             m = rx.recv(), if room => match m {
                 Some(m) => take(&mut conn, queue, m),
                 None => return Ended::Killed,

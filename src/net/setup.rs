@@ -2,19 +2,19 @@
 //! initiator handshake (docs/protocol.md §2), and node start-up (listen, register with
 //! EPMD, start `net_kernel`).
 
-use super::connection;
+use super::connection::{self, DistStream};
 use super::epmd_client::{EpmdClient, EpmdError};
 use crate::config::NodeConfig;
 use crate::node::{AcceptDecision, Dial, Node, NodeError};
 use crate::proto::handshake::{
-    Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, Initiator,
-    InitiatorConfig, InitiatorNext, LocalName,
+    Acceptor, AcceptorConfig, AcceptorNext, Cookie, Established, HandshakeError, HandshakeFraming,
+    Initiator, InitiatorConfig, InitiatorNext, LocalName, WireFraming,
 };
 use crate::term::Atom;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, info_span, warn, Instrument};
 
@@ -30,7 +30,8 @@ impl Node {
     }
 }
 
-/// The node's [`Dial`]: connections over TCP, as OTP's `inet_tcp_dist` makes them.
+/// The node's [`Dial`]: connections over TCP, as OTP's `inet_tcp_dist` makes them, or
+/// over TLS on TCP as `inet_tls_dist` does when the configuration has TLS (§17).
 struct TcpDist;
 
 impl Dial for TcpDist {
@@ -46,6 +47,14 @@ async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
         _ => return Err(NodeError::BadName(config.name.clone())),
     };
     Cookie::new(&config.cookie).map_err(|e| NodeError::Cookie(e.to_string()))?;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        if tls.server_config().is_none() || tls.client_config().is_none() {
+            return Err(NodeError::Listen(std::io::Error::other(
+                "TLS distribution needs both the server and the client entry of the ssl_dist_optfile",
+            )));
+        }
+    }
     let listener = bind_listener(&config).await.map_err(NodeError::Listen)?;
     let port = listener.local_addr().map_err(NodeError::Listen)?.port();
     let registration = if config.register_with_epmd {
@@ -69,7 +78,12 @@ async fn start_node(config: NodeConfig) -> Result<Node, NodeError> {
         .map_err(|e| NodeError::Listen(std::io::Error::other(e.to_string())))?;
     let accept = tokio::spawn(accept_loop(node.clone(), listener).instrument(span));
     node.stop_at_shutdown(accept);
-    info!(node = %node.name(), port, creation = node.creation(), "node started");
+    let proto_dist = if node.config().is_tls() {
+        "inet_tls"
+    } else {
+        "inet_tcp"
+    };
+    info!(node = %node.name(), port, creation = node.creation(), proto_dist, "node started");
     Ok(node)
 }
 
@@ -127,6 +141,8 @@ pub enum SetupError {
     Handshake(#[from] HandshakeError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(std::io::Error),
     #[error("handshake step timed out")]
     Timeout,
     #[error("peer closed the connection during the handshake")]
@@ -160,8 +176,8 @@ fn later(d: Duration) -> tokio::time::Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
-async fn read_some(
-    stream: &mut TcpStream,
+async fn read_some<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut [u8],
     limit: Duration,
 ) -> Result<usize, SetupError> {
@@ -169,21 +185,38 @@ async fn read_some(
         Err(_) => Err(SetupError::Timeout),
         Ok(Ok(0)) => Err(SetupError::Closed),
         Ok(Ok(n)) => Ok(n),
-        Ok(Err(e)) => Err(e.into()),
+        Ok(Err(e)) => Err(io_error(e)),
     }
 }
 
-async fn write_all(
-    stream: &mut TcpStream,
+/// An I/O error of the handshake: [`SetupError::Tls`] when it comes from the TLS
+/// layer (under TLS 1.3 a client learns that the server refused its certificate only
+/// on its first read, §17.6), else [`SetupError::Io`].
+fn io_error(e: std::io::Error) -> SetupError {
+    #[cfg(feature = "tls")]
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return SetupError::Tls(e);
+    }
+    SetupError::Io(e)
+}
+
+async fn write_all<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     bytes: &[u8],
     limit: Duration,
 ) -> Result<(), SetupError> {
     if bytes.is_empty() {
         return Ok(());
     }
-    match tokio::time::timeout(limit, stream.write_all(bytes)).await {
+    // `flush` matters over TLS only (the record may sit in the session's buffer); a
+    // TCP stream's is a no-op.
+    let write = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(limit, write).await {
         Err(_) => Err(SetupError::Timeout),
-        Ok(r) => Ok(r?),
+        Ok(r) => r.map_err(io_error),
     }
 }
 
@@ -193,12 +226,92 @@ fn step_limit(limit: Duration, deadline: tokio::time::Instant) -> Duration {
     limit.min(deadline.saturating_duration_since(tokio::time::Instant::now()))
 }
 
+/// Runs the TLS server handshake on an accepted connection (TLS from the first byte,
+/// §17.1), bounded by the set-up time.
+#[cfg(feature = "tls")]
+async fn tls_accept(
+    tls: &crate::tls::DistTls,
+    stream: TcpStream,
+    limit: Duration,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, SetupError> {
+    let config = tls.server_config().ok_or_else(|| {
+        SetupError::Tls(std::io::Error::other(
+            "the ssl_dist_optfile has no server entry",
+        ))
+    })?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Err(_) => Err(SetupError::Tls(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no TLS handshake within the set-up time (a plain-TCP peer?)",
+        ))),
+        Ok(r) => {
+            let s = r.map_err(SetupError::Tls)?;
+            let (_, session) = s.get_ref();
+            debug!(version = ?session.protocol_version(), suite = ?session.negotiated_cipher_suite().map(|c| c.suite()), client_cert = session.peer_certificates().is_some(), "TLS session accepted");
+            Ok(s)
+        }
+    }
+}
+
+/// Runs the TLS client handshake toward a node on `host` (§17.1, §17.4).
+#[cfg(feature = "tls")]
+async fn tls_connect(
+    tls: &crate::tls::DistTls,
+    host: &str,
+    stream: TcpStream,
+    limit: Duration,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SetupError> {
+    let config = tls.client_config().ok_or_else(|| {
+        SetupError::Tls(std::io::Error::other(
+            "the ssl_dist_optfile has no client entry",
+        ))
+    })?;
+    let name = tls
+        .server_name(host)
+        .map_err(|e| SetupError::Tls(std::io::Error::other(e.to_string())))?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    match tokio::time::timeout(limit, connector.connect(name, stream)).await {
+        Err(_) => Err(SetupError::Tls(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no TLS handshake within the set-up time (a plain-TCP peer?)",
+        ))),
+        Ok(r) => {
+            let s = r.map_err(SetupError::Tls)?;
+            let (_, session) = s.get_ref();
+            debug!(version = ?session.protocol_version(), suite = ?session.negotiated_cipher_suite().map(|c| c.suite()), "TLS session established");
+            Ok(s)
+        }
+    }
+}
+
 async fn accept_one(
     node: Node,
-    mut stream: TcpStream,
+    stream: TcpStream,
     slot: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<(), SetupError> {
     stream.set_nodelay(true)?;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = node.config().tls.clone() {
+        let limit = node.config().setup_time;
+        let stream = tls_accept(&tls, stream, limit).await?;
+        return accept_over(node, stream, WireFraming::Packet4, slot, |s| {
+            DistStream::Tls(Box::new(s.into()))
+        })
+        .await;
+    }
+    accept_over(node, stream, WireFraming::Packet2, slot, DistStream::Tcp).await
+}
+
+/// The acceptor handshake (§2) over an accepted stream, TCP or TLS; `wrap` makes the
+/// stream of the up connection.
+async fn accept_over<S: AsyncRead + AsyncWrite + Unpin>(
+    node: Node,
+    mut stream: S,
+    wire: WireFraming,
+    slot: tokio::sync::OwnedSemaphorePermit,
+    wrap: impl FnOnce(S) -> DistStream,
+) -> Result<(), SetupError> {
     let limit = node.config().setup_time;
     let deadline = later(node.config().max_handshake_time.max(limit));
     let cookie = Cookie::new(&node.config().cookie)?;
@@ -212,63 +325,66 @@ async fn accept_one(
         name_me_creation: random_u32().max(4),
     })?;
     let mut buf = vec![0u8; 4096];
-    let mut input: Vec<u8> = Vec::new();
+    let mut framing = HandshakeFraming::new(wire);
     let mut attempt: Option<(Atom, u64)> = None;
     let result = async {
         loop {
             let n = read_some(&mut stream, &mut buf, step_limit(limit, deadline)).await?;
-            input.extend_from_slice(&buf[..n]);
-            let mut step = state.handle(&input)?;
-            input.clear();
-            loop {
-                if let AcceptorNext::Established(est) = &step.next {
-                    if est.replaces_existing {
-                        // The peer confirmed (`alive` → `true`) and its digest checked
-                        // out: take the old connection down completely before our
-                        // acknowledgement lets the new one start (§2.6).
-                        if let Some((peer, a)) = &attempt {
-                            take_over(&node, peer, *a).await?;
+            framing.push(&buf[..n]);
+            while let Some(input) = framing.next_input()? {
+                let mut step = state.handle(&input)?;
+                loop {
+                    if let AcceptorNext::Established(est) = &step.next {
+                        if est.replaces_existing {
+                            // The peer confirmed (`alive` → `true`) and its digest checked
+                            // out: take the old connection down completely before our
+                            // acknowledgement lets the new one start (§2.6).
+                            if let Some((peer, a)) = &attempt {
+                                take_over(&node, peer, *a).await?;
+                            }
                         }
                     }
-                }
-                write_all(&mut stream, &step.send, limit).await?;
-                match step.next {
-                    AcceptorNext::Continue(s) => {
-                        state = s;
-                        break;
-                    }
-                    AcceptorNext::NeedStatus(waiting) => {
-                        let peer = Atom::new(waiting.peer_name());
-                        let (status, a) =
-                            match node.connections().accept_status(node.name(), &peer) {
-                                AcceptDecision::Status(s, a) => (s, a),
-                                AcceptDecision::AlreadyReplacing => {
-                                    debug!(%peer, "another connection is already replacing this node's; closing");
-                                    return Ok(None);
-                                }
-                            };
-                        if let Some(a) = a {
-                            attempt = Some((peer.clone(), a));
+                    let send = framing.outgoing(std::mem::take(&mut step.send));
+                    write_all(&mut stream, &send, limit).await?;
+                    match step.next {
+                        AcceptorNext::Continue(s) => {
+                            state = s;
+                            break;
                         }
-                        debug!(%peer, status = status.as_str(), "status decided");
-                        step = waiting.status(status)?;
+                        AcceptorNext::NeedStatus(waiting) => {
+                            let peer = Atom::new(waiting.peer_name());
+                            let (status, a) =
+                                match node.connections().accept_status(node.name(), &peer) {
+                                    AcceptDecision::Status(s, a) => (s, a),
+                                    AcceptDecision::AlreadyReplacing => {
+                                        debug!(%peer, "another connection is already replacing this node's; closing");
+                                        return Ok(None);
+                                    }
+                                };
+                            if let Some(a) = a {
+                                attempt = Some((peer.clone(), a));
+                            }
+                            debug!(%peer, status = status.as_str(), "status decided");
+                            step = waiting.status(status)?;
+                        }
+                        AcceptorNext::Established(est) => return Ok(Some(est)),
+                        AcceptorNext::Closed(why) => {
+                            debug!(?why, "handshake ended without a connection");
+                            return Ok(None);
+                        }
+                        AcceptorNext::Refused(e) => return Err(SetupError::Handshake(e)),
                     }
-                    AcceptorNext::Established(est) => return Ok(Some(est)),
-                    AcceptorNext::Closed(why) => {
-                        debug!(?why, "handshake ended without a connection");
-                        return Ok(None);
-                    }
-                    AcceptorNext::Refused(e) => return Err(SetupError::Handshake(e)),
                 }
             }
         }
     }
     .await;
     match (result, attempt) {
-        (Ok(Some(est)), Some((peer, id))) => {
+        (Ok(Some(mut est)), Some((peer, id))) => {
+            est.leftover.extend_from_slice(&framing.leftover());
             let span = info_span!("conn", peer = %peer);
             drop(slot);
-            connection::run(node, stream, est, id)
+            connection::run(node, wrap(stream), est, id)
                 .instrument(span)
                 .await;
             Ok(())
@@ -340,24 +456,43 @@ async fn dial(
     node: &Node,
     peer: &Atom,
     attempt: u64,
-) -> Result<Option<(TcpStream, Established)>, SetupError> {
+) -> Result<Option<(DistStream, Established)>, SetupError> {
     let (alive, host) = peer
         .as_str()
         .split_once('@')
         .filter(|(a, h)| !a.is_empty() && !h.is_empty())
         .ok_or_else(|| SetupError::BadName(peer.as_str().to_string()))?;
     let limit = node.config().setup_time;
+    // EPMD stays plain TCP under TLS distribution too (§17.1).
     let epmd = EpmdClient::new(host, node.config().epmd_port).with_timeout(limit);
     let info = epmd
         .port_please(alive)
         .await?
         .ok_or_else(|| SetupError::NotRegistered(peer.as_str().to_string()))?;
-    let mut stream = match tokio::time::timeout(limit, TcpStream::connect((host, info.port))).await
-    {
+    let stream = match tokio::time::timeout(limit, TcpStream::connect((host, info.port))).await {
         Err(_) => return Err(SetupError::Timeout),
         Ok(r) => r?,
     };
     stream.set_nodelay(true)?;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = node.config().tls.clone() {
+        let stream = tls_connect(&tls, host, stream, limit).await?;
+        let up = initiate(node, peer, attempt, stream, WireFraming::Packet4).await?;
+        return Ok(up.map(|(s, est)| (DistStream::Tls(Box::new(s.into())), est)));
+    }
+    let up = initiate(node, peer, attempt, stream, WireFraming::Packet2).await?;
+    Ok(up.map(|(s, est)| (DistStream::Tcp(s), est)))
+}
+
+/// The initiator handshake (§2) over a dialled stream, TCP or TLS.
+async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
+    node: &Node,
+    peer: &Atom,
+    attempt: u64,
+    mut stream: S,
+    wire: WireFraming,
+) -> Result<Option<(S, Established)>, SetupError> {
+    let limit = node.config().setup_time;
     let (mut state, hello) = Initiator::start(InitiatorConfig {
         our_name: LocalName::Static(node.name().as_str().to_string()),
         our_creation: node.creation(),
@@ -371,16 +506,23 @@ async fn dial(
         // connection, so the peer takes the stale one down (§2.6).
         reconnecting: node.connections().owns_pending(peer, attempt),
     })?;
-    write_all(&mut stream, &hello, limit).await?;
+    let mut framing = HandshakeFraming::new(wire);
+    write_all(&mut stream, &framing.outgoing(hello), limit).await?;
     let mut buf = vec![0u8; 4096];
     loop {
         let n = read_some(&mut stream, &mut buf, limit).await?;
-        let step = state.handle(&buf[..n])?;
-        write_all(&mut stream, &step.send, limit).await?;
-        match step.next {
-            InitiatorNext::Continue(s) => state = s,
-            InitiatorNext::Established(est) => return Ok(Some((stream, est))),
-            InitiatorNext::Nok | InitiatorNext::AliveDeclined => return Ok(None),
+        framing.push(&buf[..n]);
+        while let Some(input) = framing.next_input()? {
+            let step = state.handle(&input)?;
+            write_all(&mut stream, &framing.outgoing(step.send), limit).await?;
+            match step.next {
+                InitiatorNext::Continue(s) => state = s,
+                InitiatorNext::Established(mut est) => {
+                    est.leftover.extend_from_slice(&framing.leftover());
+                    return Ok(Some((stream, est)));
+                }
+                InitiatorNext::Nok | InitiatorNext::AliveDeclined => return Ok(None),
+            }
         }
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod otp;
 pub mod strategies;
+pub mod tls;
 
 pub use otp::*;
 pub use strategies::*;
+pub use tls::*;

@@ -40,3 +40,4 @@ mod interop_serde;
 mod interop_slowloris;
 mod interop_spawn;
 mod interop_sys;
+mod interop_tls;

@@ -13,3 +13,4 @@ mod server;
 mod interop_altact;
 mod interop_newer_otp;
 mod interop_newer_otp_rpc;
+mod interop_newer_otp_tls;

@@ -80,4 +80,8 @@ pub enum HandshakeError {
     /// A node name longer than a handshake message can carry.
     #[error("node name too long for a handshake message ({0} bytes)")]
     NameTooLong(usize),
+    /// A 4-byte-framed handshake message (TLS, §17.2) longer than any handshake
+    /// message can be.
+    #[error("handshake message of {0} bytes (at most 65535)")]
+    MessageTooLong(usize),
 }

@@ -11,12 +11,14 @@
 //! * [`messages`]: byte layouts of every handshake message (§2.2) and the 2-byte
 //!   framing (§2.1).
 //! * [`digest`]: the MD5 challenge digest (§2.3) and the [`Cookie`] type.
+//! * [`framing`]: the 4-byte handshake framing of TLS distribution (§17.2).
 //! * [`status`]: net_kernel's simultaneous-connect rule (§2.6).
 //! * [`initiator`]: the side that dials (A). [`acceptor`]: the side that listens (B).
 
 pub mod acceptor;
 pub mod digest;
 pub mod error;
+pub mod framing;
 pub mod initiator;
 pub mod messages;
 pub mod status;
@@ -26,6 +28,7 @@ pub use acceptor::{
 };
 pub use digest::{digests_equal, gen_digest, Cookie, Digest};
 pub use error::HandshakeError;
+pub use framing::{HandshakeFraming, WireFraming};
 pub use initiator::{Initiator, InitiatorConfig, InitiatorNext, LocalName};
 pub use messages::{Status, StatusMessage};
 pub use status::accept_status;
