@@ -6,14 +6,15 @@
 //! arrival order; selective receive keeps non-matching messages for later, in order,
 //! as Erlang's `receive` does.
 
-pub mod ids;
-pub mod mailbox;
+// The table, the id allocator and the mailbox's shared state are the node's
+// internals; what the public API hands out is re-exported here.
+pub(crate) mod ids;
+pub(crate) mod mailbox;
 pub(crate) mod panic;
-pub mod table;
+pub(crate) mod table;
 
-pub use mailbox::Mailbox;
-pub use mailbox::ReceiveError;
-pub use table::{AliasMode, Watched};
+pub use mailbox::{Mailbox, Messages, ReceiveError};
+pub use table::{AliasMode, RegisterError, Watched};
 
 /// The process handle is defined in the node module (each of its operations is a signal
 /// the node routes); this keeps `runtime::Process`, the path users already import.

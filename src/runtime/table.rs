@@ -81,12 +81,6 @@ impl<K: std::hash::Hash + Eq, V> LazyMap<K, V> {
     pub fn get(&self, k: &K) -> Option<&V> {
         self.0.as_ref()?.get(k)
     }
-    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.0.as_mut()?.get_mut(k)
-    }
-    pub fn contains_key(&self, k: &K) -> bool {
-        self.get(k).is_some()
-    }
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         self.0.get_or_insert_with(Default::default).insert(k, v)
     }
@@ -112,12 +106,6 @@ impl<K: std::hash::Hash + Eq, V> LazyMap<K, V> {
                 self.0 = None;
             }
         }
-    }
-    pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |m| m.len())
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.0.iter().flat_map(|m| m.iter())
@@ -307,11 +295,4 @@ impl ProcessTable {
         self.lock().procs.values().map(|e| e.pid.clone()).collect()
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().procs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
