@@ -98,11 +98,11 @@ async fn erl_call_against_rust(root: Option<std::path::PathBuf>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn erl_call_otp25_applies_rust_functions() {
+async fn erl_call_host_otp_applies_rust_functions() {
     erl_call_against_rust(None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn erl_call_otp27_applies_rust_functions() {
+async fn erl_call_newer_otp_applies_rust_functions() {
     erl_call_against_rust(Some(newer_otp_root())).await;
 }

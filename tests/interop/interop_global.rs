@@ -168,9 +168,9 @@ async fn scenario(root: Option<&Path>, tag: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn global_peer_of_otp25() {
+async fn global_peer_of_host_otp() {
     require("erl");
-    scenario(None, "25").await;
+    scenario(None, "host").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,7 +120,7 @@ async fn erl_rpc(node: &Node, erl: &Atom, m: &str, f: &str, args: Vec<Term>) -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_peer_of_otp25_scopes() {
+async fn pg_peer_of_host_otp_scopes() {
     require("erl");
     let epmd = private_epmd().await;
     let node = rust_node("pgr", epmd, COOKIE).await;
