@@ -265,3 +265,29 @@ fn names_longer_than_an_atom_are_refused() {
     let just = format!("{}@h", "a".repeat(253));
     assert!(acceptor().handle(&named(just)).is_ok());
 }
+
+/// OTP's `is_node_name` splits on every '@' and wants exactly two non-empty parts, so a
+/// name with a second '@' is refused before any status (it was once taken as
+/// `Name@"Host@…"`).
+#[test]
+fn names_with_two_at_signs_are_refused() {
+    let named = |name: &str| {
+        frame(|o| {
+            SendName {
+                flags: F,
+                creation: 1,
+                name: name.to_string(),
+            }
+            .encode(o)
+            .unwrap()
+        })
+    };
+    for bad in ["a@b@c", "a@@c", "a@b@", "@a@b"] {
+        match acceptor().handle(&named(bad)) {
+            Err(HandshakeError::InvalidNodeName { .. }) => {}
+            Err(e) => panic!("{bad}: refused for another reason: {e}"),
+            Ok(step) => panic!("{bad}: accepted, sending {} bytes", step.send.len()),
+        }
+    }
+    assert!(acceptor().handle(&named("a b\0c@h")).is_ok());
+}

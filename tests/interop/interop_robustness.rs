@@ -13,7 +13,7 @@ const T: Duration = Duration::from_secs(20);
 
 /// A raw peer that completes a genuine handshake with `node`, then lets the test write
 /// whatever bytes it likes.
-async fn raw_peer(node: &Node, name: &str) -> TcpStream {
+pub(crate) async fn raw_peer(node: &Node, name: &str) -> TcpStream {
     let mut s = TcpStream::connect(("127.0.0.1", node.listen_port()))
         .await
         .unwrap();
@@ -46,7 +46,7 @@ async fn raw_peer(node: &Node, name: &str) -> TcpStream {
 }
 
 /// Reads until the node closes the socket; panics if it stays open.
-async fn expect_closed(s: &mut TcpStream) {
+pub(crate) async fn expect_closed(s: &mut TcpStream) {
     let mut buf = [0u8; 4096];
     let closed = tokio::time::timeout(T, async {
         loop {

@@ -24,6 +24,7 @@ mod interop_elixir_rpc;
 mod interop_genserver;
 mod interop_global;
 mod interop_handles;
+mod interop_hostile;
 mod interop_introspection;
 mod interop_links;
 mod interop_monitors;

@@ -195,12 +195,14 @@ impl Acceptor {
             let assigned = format!("{}@{}", base36(self.cfg.name_me_random), name);
             (assigned, Some(name))
         } else {
+            // OTP's `is_node_name`: `string:split(Name, "@", all)` must give exactly
+            // two non-empty parts, so a second '@' is refused too.
             match name.split_once('@') {
-                Some((n, h)) if !n.is_empty() && !h.is_empty() => {}
+                Some((n, h)) if !n.is_empty() && !h.is_empty() && !h.contains('@') => {}
                 _ => {
                     return Err(HandshakeError::InvalidNodeName {
                         name,
-                        reason: "expected Name@Host with both parts non-empty",
+                        reason: "expected Name@Host with both parts non-empty and one '@'",
                     })
                 }
             }
