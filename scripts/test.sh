@@ -22,6 +22,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 echo "== $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(cargo --version)"
+# Relative links of README.md and docs/*.md point to existing files and headings.
+if command -v python3 >/dev/null 2>&1; then
+  bash scripts/check-doc-links.sh
+else
+  echo "== python3 not found: skipping scripts/check-doc-links.sh"
+fi
 cargo test --locked "$@"
 if [ $# -eq 0 ]; then
   # The optional `serde` feature (beamnode::serde_term, docs/serde.md): its unit and

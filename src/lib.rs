@@ -45,3 +45,26 @@ pub use term::{Atom, Pid, Reference, Term};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of the guides in `docs/`, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+pub mod guide_doctests {
+    #[doc = include_str!("../docs/processes.md")]
+    pub struct ProcessesGuide;
+    #[doc = include_str!("../docs/links-monitors.md")]
+    pub struct LinksMonitorsGuide;
+    #[doc = include_str!("../docs/genserver.md")]
+    pub struct GenServerGuide;
+    #[doc = include_str!("../docs/rpc.md")]
+    pub struct RpcGuide;
+    #[doc = include_str!("../docs/pg.md")]
+    pub struct PgGuide;
+    #[doc = include_str!("../docs/global.md")]
+    pub struct GlobalGuide;
+    #[cfg(feature = "tls")]
+    #[doc = include_str!("../docs/tls.md")]
+    pub struct TlsGuide;
+    #[cfg(feature = "serde")]
+    #[doc = include_str!("../docs/serde.md")]
+    pub struct SerdeGuide;
+}
