@@ -294,5 +294,4 @@ impl ProcessTable {
     pub fn pids(&self) -> Vec<Pid> {
         self.lock().procs.values().map(|e| e.pid.clone()).collect()
     }
-
 }

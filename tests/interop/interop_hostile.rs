@@ -7,6 +7,7 @@
 
 use crate::common::*;
 use crate::interop_robustness::{expect_closed, raw_peer};
+use crate::interop_slowloris::time_to_close;
 use beamnode::net::{EpmdClient, EpmdServer, EpmdServerConfig};
 use beamnode::proto::handshake::messages::Challenge;
 use beamnode::proto::handshake::{
@@ -568,22 +569,6 @@ async fn slowloris_after_the_handshake_is_bounded() {
     assert_fresh_erl_pings(&node, epmd).await;
 }
 
-/// How long until the EPMD closes `s` (reading whatever it sends), if within `limit`.
-async fn epmd_time_to_close(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
-    let t0 = Instant::now();
-    let mut buf = [0u8; 256];
-    tokio::time::timeout(limit, async {
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => return t0.elapsed(),
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .ok()
-}
-
 /// 5. The embedded EPMD under attack (`max_connections` 8, `packet_timeout` 1 s): half
 ///    a request is dropped at the packet timeout; a flood past the connection limit is
 ///    closed at once and the rest at the packet timeout; a duplicate registration of a
@@ -622,7 +607,7 @@ async fn epmd_slowloris_flood_and_duplicate_registration() {
     // Half a request, then silence: closed at the packet timeout.
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(&[0, 5, 122, b'a']).await.unwrap();
-    let t = epmd_time_to_close(&mut s, Duration::from_secs(10))
+    let t = time_to_close(&mut s, Duration::from_secs(10))
         .await
         .expect("the half request was never dropped");
     assert!(t < Duration::from_secs(3), "half a request held for {t:?}");
@@ -635,7 +620,7 @@ async fn epmd_slowloris_flood_and_duplicate_registration() {
     let mut refused = 0;
     let mut held = Vec::new();
     for mut s in flood {
-        match epmd_time_to_close(&mut s, Duration::from_millis(200)).await {
+        match time_to_close(&mut s, Duration::from_millis(200)).await {
             Some(_) => refused += 1,
             None => held.push(s),
         }
@@ -644,7 +629,7 @@ async fn epmd_slowloris_flood_and_duplicate_registration() {
     assert!(refused >= 24, "only {refused} of 30 refused at once");
     for mut s in held {
         assert!(
-            epmd_time_to_close(&mut s, Duration::from_secs(5))
+            time_to_close(&mut s, Duration::from_secs(5))
                 .await
                 .is_some(),
             "a silent EPMD connection outlived the packet timeout"

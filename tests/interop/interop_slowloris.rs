@@ -11,8 +11,9 @@ use tokio::net::TcpStream;
 
 const T: Duration = Duration::from_secs(20);
 
-/// How long until the node closes `s` (reading and discarding whatever it sends).
-async fn time_to_close(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+/// How long until the peer (a node or an EPMD) closes `s`, reading and discarding
+/// whatever it sends; `None` if it stays open past `limit`.
+pub(crate) async fn time_to_close(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
     let t0 = Instant::now();
     let mut buf = [0u8; 256];
     tokio::time::timeout(limit, async {
