@@ -43,6 +43,9 @@ pub struct ConnectionConfig {
     pub max_frame_size: usize,
     /// Bounds on incomplete fragmented messages (§4.4).
     pub fragment_limits: FragmentLimits,
+    /// Deepest nesting of a received control or message term
+    /// ([`crate::etf::DecodeOptions::max_depth`]); a deeper one closes the connection.
+    pub max_term_depth: usize,
 }
 
 impl Default for ConnectionConfig {
@@ -52,6 +55,7 @@ impl Default for ConnectionConfig {
             net_tickintensity: 4,
             max_frame_size: crate::proto::framing::DEFAULT_MAX_FRAME_LEN,
             fragment_limits: FragmentLimits::default(),
+            max_term_depth: crate::etf::DEFAULT_MAX_DEPTH,
         }
     }
 }
@@ -126,7 +130,8 @@ impl Connection {
         frames.extend(leftover);
         let tick_period = cfg.tick_period();
         Connection {
-            decoder: DistDecoder::with_limits(ends.flags, cfg.fragment_limits),
+            decoder: DistDecoder::with_limits(ends.flags, cfg.fragment_limits)
+                .with_max_depth(cfg.max_term_depth),
             encoder: DistEncoder::new(ends.flags),
             ticks: TickState::new(cfg.net_tickintensity, !ends.visible),
             ends,
