@@ -120,6 +120,10 @@ pub struct Connection {
     /// Encoded frames waiting to be written; `transmit[sent..]` is still due.
     transmit: Vec<u8>,
     sent: usize,
+    /// Messages handed out by `poll_message` and taken by `send` (ticks and
+    /// fragments not counted): `net_kernel:nodes_info`'s `in` and `out`.
+    messages_in: u64,
+    messages_out: u64,
 }
 
 impl Connection {
@@ -140,7 +144,14 @@ impl Connection {
             next_tick: later(now, tick_period),
             transmit: Vec::new(),
             sent: 0,
+            messages_in: 0,
+            messages_out: 0,
         }
+    }
+
+    /// Messages received and sent so far (`(in, out)`; ticks not counted).
+    pub fn message_counts(&self) -> (u64, u64) {
+        (self.messages_in, self.messages_out)
     }
 
     /// The peer's node name.
@@ -203,6 +214,7 @@ impl Connection {
             {
                 continue;
             }
+            self.messages_in += 1;
             return Ok(Some(msg));
         }
     }
@@ -244,7 +256,9 @@ impl Connection {
         };
         self.compact_transmit();
         self.encoder
-            .encode_message(control, payload, &mut self.transmit)
+            .encode_message(control, payload, &mut self.transmit)?;
+        self.messages_out += 1;
+        Ok(())
     }
 
     /// [`Connection::send`] with the payload as a term.
