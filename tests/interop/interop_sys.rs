@@ -1,7 +1,8 @@
 //! `sys:get_state/1` on Rust gen_servers from OTP 25 and from the newer-OTP root:
 //! OTP 26 changed the reply `sys` expects from the bare state to `{ok, State}`, and a
 //! node serving both releases answers each caller in its own shape (services::sys).
-//! Also `sys:get_status/1`, `suspend` and `resume`, which did not change.
+//! Also `sys:get_status/1`, `suspend` and `resume`, which did not change, and `rex`
+//! answering `sys` as OTP's gen_server `rex` does.
 
 use crate::common::*;
 use std::time::Duration;
@@ -16,6 +17,8 @@ fn script(r: &str) -> String {
         io:format("KV ~0p~n", [catch sys:get_state({{kv, R}})]),
         io:format("KV_AGAIN ~0p~n", [catch sys:get_state({{kv, R}})]),
         io:format("PG ~0p~n", [catch sys:get_state({{pg, R}})]),
+        io:format("REX ~0p~n", [catch sys:get_state({{rex, R}})]),
+        {{status, _, {{module, gen_server}}, _}} = sys:get_status({{rex, R}}),
         {{status, _, {{module, gen_server}}, _}} = sys:get_status({{kv, R}}),
         ok = sys:suspend({{kv, R}}), ok = sys:resume({{kv, R}}),
         io:format("DONE~n"),
@@ -29,6 +32,7 @@ async fn get_state_answers_each_release_in_its_shape() {
     let node = rust_node("rust", epmd, COOKIE).await;
     beamnode::services::kv::start(&node).expect("kv");
     beamnode::services::pg::start(&node, "pg").expect("pg scope");
+    beamnode::services::rpc_server::start(&node).expect("rpc serving, rex");
     let r = node.name().as_str().to_string();
 
     let mut old = Erl::start(&unique("otp_host"), COOKIE, epmd, &script(&r));
@@ -40,6 +44,7 @@ async fn get_state_answers_each_release_in_its_shape() {
         let kv = erl.expect("KV ", T).await;
         let again = erl.expect("KV_AGAIN ", T).await;
         let pg = erl.expect("PG ", T).await;
+        assert_eq!(erl.expect("REX ", T).await, "#{}", "OTP {release}: rex");
         erl.expect("DONE", T).await;
         assert!(
             !kv.contains("EXIT") && !pg.contains("EXIT"),
