@@ -67,6 +67,12 @@ async fn get_state_answers_each_release_in_its_shape() {
     );
 }
 
+/// The line `TAG …` of `erl` is `want`.
+async fn expect_line(erl: &mut Erl, release: &str, tag: &str, want: &str) {
+    let got = erl.expect(&format!("{tag} "), T).await;
+    assert_eq!(got, want, "OTP {release}: {tag}");
+}
+
 fn debug_script(r: &str) -> String {
     format!(
         r#"R = '{r}', true = net_kernel:connect_node(R), K = {{kv, R}},
@@ -144,39 +150,47 @@ async fn debug_options_and_replace_state_from_each_release() {
             }
         };
         let release = erl.expect("RELEASE ", T).await;
-        let mut expect = async |tag: &str, want: &str| {
-            let got = erl.expect(&format!("{tag} "), T).await;
-            assert_eq!(got, want, "OTP {release}: {tag}");
-        };
-        expect("STATS", "{3,2,0}").await;
-        expect("LOG", "[in,out,in,noreply,in,out]").await;
-        expect("FIRST", "in_call").await;
-        expect("OUT", "out_reply").await;
-        expect("DBG", "[log,statistics]").await;
-        expect("LOGGED", "6").await;
-        expect("LOG2", "2").await;
-        expect("NOSTATS", "{ok,no_statistics}").await;
-        expect("UNKNOWN", "unknown_debug").await;
-        expect("INSTALL", "{error,beamnode_cannot_run_funs}").await;
-        expect("REPLACE", "#{reset => true}").await;
-        expect("STATE", "#{reset => true}").await;
-        expect(
+        expect_line(&mut erl, &release, "STATS", "{3,2,0}").await;
+        expect_line(&mut erl, &release, "LOG", "[in,out,in,noreply,in,out]").await;
+        expect_line(&mut erl, &release, "FIRST", "in_call").await;
+        expect_line(&mut erl, &release, "OUT", "out_reply").await;
+        expect_line(&mut erl, &release, "DBG", "[log,statistics]").await;
+        expect_line(&mut erl, &release, "LOGGED", "6").await;
+        expect_line(&mut erl, &release, "LOG2", "2").await;
+        expect_line(&mut erl, &release, "NOSTATS", "{ok,no_statistics}").await;
+        expect_line(&mut erl, &release, "UNKNOWN", "unknown_debug").await;
+        expect_line(
+            &mut erl,
+            &release,
+            "INSTALL",
+            "{error,beamnode_cannot_run_funs}",
+        )
+        .await;
+        expect_line(&mut erl, &release, "REPLACE", "#{reset => true}").await;
+        expect_line(&mut erl, &release, "STATE", "#{reset => true}").await;
+        expect_line(
+            &mut erl,
+            &release,
             "CLOSURE",
             "{callback_failed,{gen_server,system_replace_state},{error,beamnode_cannot_run_funs}}",
         )
         .await;
-        expect(
+        expect_line(
+            &mut erl,
+            &release,
             "NOTMAP",
             "{callback_failed,{gen_server,system_replace_state},{error,{not_a_map,nope}}}",
         )
         .await;
-        expect(
+        expect_line(
+            &mut erl,
+            &release,
             "CHANGE_RUNNING",
             "{error,{unknown_system_msg,{change_code,kv,undefined,[]}}}",
         )
         .await;
-        expect("CHANGE_SUSPENDED", "ok").await;
-        expect("LOGFILE", "{error,open_file}").await;
+        expect_line(&mut erl, &release, "CHANGE_SUSPENDED", "ok").await;
+        expect_line(&mut erl, &release, "LOGFILE", "{error,open_file}").await;
         erl.expect("DONE", T).await;
         let me = node.process();
         me.exit_process(&kv, beamnode::Term::atom("kill"));
