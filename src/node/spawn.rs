@@ -266,9 +266,16 @@ impl Node {
             return Plan::Call(c, module.clone(), function.clone(), args);
         }
         if module.as_str() == "erlang" && function.as_str() == "apply" && args.len() == 3 {
-            if let [Term::Atom(m), Term::Atom(f), list] = args.as_slice() {
-                if let Some(a) = list.as_list() {
-                    return self.plan(m, f, a.to_vec());
+            if let [Term::Atom(_), Term::Atom(_), list] = args.as_slice() {
+                if list.as_list().is_some() {
+                    // Moved, not copied: the arguments may be a large term.
+                    let mut it = args.into_iter();
+                    if let (Some(Term::Atom(m)), Some(Term::Atom(f)), Some(list)) =
+                        (it.next(), it.next(), it.next())
+                    {
+                        return self.plan(&m, &f, list.into_list().unwrap_or_default());
+                    }
+                    return Plan::Undef(undef_reason(module, function, Vec::new()));
                 }
             }
         }
@@ -298,7 +305,9 @@ impl Node {
             debug!(%module, %function, "spawn request with an unknown option: badopt");
             return self.send_spawn_reply(&from, req_id, 0, Term::atom("badopt"));
         };
-        let Some(args) = args.as_ref().and_then(|a| a.as_list()).map(|a| a.to_vec()) else {
+        // The argument list is moved out of the request, never copied (an erpc call's
+        // arguments travel inside it).
+        let Some(args) = args.and_then(|a| a.into_list().ok()) else {
             warn!(%module, %function, "spawn request without a proper argument list: badarg");
             return self.send_spawn_reply(&from, req_id, 0, Term::atom("badarg"));
         };
@@ -312,8 +321,9 @@ impl Node {
                 match (&args[0], &args[1]) {
                     // `apply(fun m:f/N, Args)` runs `m:f(Args)` if it is registered here.
                     (Term::ExportFun(f), list) if list.as_list().is_some() => {
-                        let a = list.as_list().map(|a| a.to_vec()).unwrap_or_default();
-                        self.plan(&f.module, &f.function, a)
+                        let (m, f) = (f.module.clone(), f.function.clone());
+                        let list = args.into_iter().nth(1).unwrap_or(Term::Nil);
+                        self.plan(&m, &f, list.into_list().unwrap_or_default())
                     }
                     (Term::InternalFun(_), _) => {
                         warn!(requester = %from, "peer asked to run a fun; refused with {CANNOT_RUN_FUNS}");

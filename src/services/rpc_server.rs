@@ -217,7 +217,8 @@ async fn execute_call(p: Process, args: Vec<Term>) {
     let node = p.node().clone();
     match <[Term; 4]>::try_from(args) {
         Ok([res, Term::Atom(m), Term::Atom(f), a]) if a.as_list().is_some() => {
-            let a = a.as_list().map(|l| l.to_vec()).unwrap_or_default();
+            // The arguments move into the call: no copy of what may be a large term.
+            let a = a.into_list().unwrap_or_default();
             let gl = p.group_leader();
             let reason = node.apply_rpc_as(gl, &m, &f, a).await.erpc_reason(res);
             p.exit(reason);
@@ -241,7 +242,7 @@ async fn execute_call(p: Process, args: Vec<Term>) {
 async fn execute_cast(p: Process, args: Vec<Term>) {
     let node = p.node().clone();
     if let Ok([Term::Atom(m), Term::Atom(f), a]) = <[Term; 3]>::try_from(args) {
-        if let Some(a) = a.as_list().map(|l| l.to_vec()) {
+        if let Ok(a) = a.into_list() {
             let gl = p.group_leader();
             if let Outcome::Raised { class, reason, .. } = node.apply_rpc_as(gl, &m, &f, a).await {
                 warn!(%m, %f, class = class.as_str(), %reason, "rpc cast raised");
