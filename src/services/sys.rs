@@ -66,7 +66,7 @@ pub(crate) fn state_reply(release: Option<u32>, state: Term) -> Term {
 }
 
 /// The text of an Erlang string (a list of character codes).
-fn charlist(t: &Term) -> Option<String> {
+pub(crate) fn charlist(t: &Term) -> Option<String> {
     t.as_list()?
         .iter()
         .map(|c| {

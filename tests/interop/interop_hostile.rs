@@ -643,19 +643,8 @@ async fn epmd_slowloris_flood_and_duplicate_registration() {
     assert_eq!(info.map(|i| i.port), Some(first_port));
 
     // Real nodes still register, find each other and reach beamnode.
-    let eval = format!(
-        r#"io:format("PING ~p ~p~n", [net_adm:ping('{}'), net_adm:ping('{}')]), halt()."#,
-        first.name,
-        node.name()
-    );
-    let mut later = Erl::start_with(
-        &unique("later"),
-        COOKIE,
-        epmd,
-        &eval,
-        &["-start_epmd", "false"],
-    );
-    assert_eq!(later.expect("PING ", T).await, "pong pong");
+    let answers = later_pings(epmd, &[first.name.as_str(), node.name().as_str()]).await;
+    assert_eq!(answers, "pong pong");
     assert!(node.ping(&first_node).await);
     let (_, names) = client.names().await.unwrap();
     assert!(names.iter().any(|(n, _)| *n == first_alive), "{names:?}");
@@ -797,16 +786,21 @@ async fn epmd_registration_limit_refuses_only_the_newcomer() {
         assert!(Instant::now() < deadline, "{rust_alive} stayed registered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(later_pings(epmd, &[first.name.as_str()]).await, "pong");
+}
+
+/// A new real `erl` registered with the EPMD on `epmd` (none of its own) pings each of
+/// `nodes`; its answers, space-separated.
+async fn later_pings(epmd: u16, nodes: &[&str]) -> String {
+    let pings: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("net_adm:ping('{n}')"))
+        .collect();
     let eval = format!(
-        r#"io:format("PING ~p~n", [net_adm:ping('{}')]), halt()."#,
-        first.name
+        r#"io:format("PING~s~n", [[[" ", atom_to_list(P)] || P <- [{}]]]), halt()."#,
+        pings.join(", ")
     );
-    let mut later = Erl::start_with(
-        &unique("later"),
-        COOKIE,
-        epmd,
-        &eval,
-        &["-start_epmd", "false"],
-    );
-    assert_eq!(later.expect("PING ", T).await, "pong");
+    let flags = ["-start_epmd", "false"];
+    let mut later = Erl::start_with(&unique("later"), COOKIE, epmd, &eval, &flags);
+    later.expect("PING ", T).await
 }
