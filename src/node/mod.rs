@@ -21,7 +21,7 @@ pub use local::{ProcessHandle, ProcessInfo, SpawnOpts};
 pub use monitor_nodes::{MonitorNodesOpts, NodeType};
 pub use process::{Process, ProcessSender};
 pub use signals::LinkError;
-pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
+pub use spawn::{SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{AcceptDecision, ClosedOutcome, ConnStats, UpInfo};
 pub(crate) use dial::Dial;

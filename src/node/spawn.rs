@@ -160,7 +160,7 @@ fn spawn_reply_msg(req_id: &Reference, ok: bool, result: Term) -> Term {
 }
 
 /// The exit reason of an undefined function: `{undef, [{M, F, Args, []}]}`.
-pub fn undef_reason(module: &Atom, function: &Atom, args: Vec<Term>) -> Term {
+pub(crate) fn undef_reason(module: &Atom, function: &Atom, args: Vec<Term>) -> Term {
     Term::tuple(vec![
         Term::atom("undef"),
         Term::list(vec![Term::tuple(vec![
