@@ -115,10 +115,13 @@ control_loop() {
           disconnect) docker network disconnect "$net" "$cid" ;;
           connect) docker network connect --alias "$svc" --alias "$svc.interop.test" "$net" "$cid" ;;
           logs) docker logs "$cid" ;;
+          # The node's OS process (PID 1 of its container) seen from outside: open
+          # file descriptors and memory, for the soak's baseline checks.
+          stat) docker exec "$cid" sh -c 'echo "comm $(cat /proc/1/comm)"; echo "fds $(ls /proc/1/fd | wc -l)"; grep -E "^(VmRSS|VmHWM|Threads):" /proc/1/status' ;;
           *) echo "unknown action '$action'"; false ;;
         esac >"$base.out" 2>&1 || rc=$?
       fi
-      [ "$action" = logs ] || echo "   [host] docker $action $svc -> $rc" >&2
+      [ "$action" = logs ] || [ "$action" = stat ] || echo "   [host] docker $action $svc -> $rc" >&2
       echo "$rc" >"$base.tmp" && mv "$base.tmp" "$base.rc"
     done
     sleep 0.1

@@ -1,0 +1,431 @@
+defmodule Interop.SoakTest do
+  # A bounded soak (docs/soak.md): sustained traffic between BEAM processes through
+  # Rust processes on beamnode, with kill -9 / restarts and network partitions on a
+  # schedule. It checks that no message of a sender/receiver pair is lost except
+  # across a fault on that pair's path, that none is reordered, duplicated or
+  # corrupted, and that beamnode's open file descriptors, process count and memory
+  # come back to their baseline once the traffic stops and the cluster is whole.
+  #
+  # Env: INTEROP_SOAK_SECONDS (default 75: the CI run; docs/soak.md runs 1800),
+  # INTEROP_SOAK_QUIET (seconds of undisturbed traffic before each fault, default 5),
+  # INTEROP_SOAK_RATE (messages per second per pair, default 100).
+  use ExUnit.Case, async: false
+  import Interop
+  @moduletag :soak
+
+  @seconds String.to_integer(System.get_env("INTEROP_SOAK_SECONDS", "75"))
+  @quiet_ms String.to_integer(System.get_env("INTEROP_SOAK_QUIET", "5")) * 1_000
+  @rate String.to_integer(System.get_env("INTEROP_SOAK_RATE", "100"))
+  @tick_ms 20
+  @warmup_ms 5_000
+  # A fault is only started with at least this much soak time left.
+  @fault_room_ms 25_000
+  # A gap's receive times are compared with fault windows give or take this much.
+  @slack_ms 1_000
+  # beamnode's resident memory after the soak may exceed the warmed-up baseline by
+  # at most this much (allocator caches, fragmentation; a leak per message or per
+  # connection grows without bound and crosses it in the long run).
+  @rss_tolerance_kb 16 * 1024
+
+  # {pair, sender role, receiver role, via}: via :own is a beamnode_demo:echo_loop
+  # process spawned on beamnode for that pair alone, :echo the registered `echo`
+  # every pair shares. Messages go sender -> Rust -> receiver (Rust sends the last
+  # leg, dialing the receiver's node when it has no connection to it).
+  @pairs [
+    {:erl_erl, :erl, :erl, :own},
+    {:elixir_elixir, :elixir, :elixir, :own},
+    {:tests_tests, :tests, :tests, :own},
+    {:erl_elixir, :erl, :elixir, :echo},
+    {:elixir_tests, :elixir, :tests, :echo},
+    {:tests_erl, :tests, :erl, :echo}
+  ]
+  @faults [
+    {:kill, :erl},
+    {:disconnect, :elixir},
+    {:disconnect, :beamnode},
+    {:kill, :elixir},
+    {:disconnect, :erl}
+  ]
+
+  setup do
+    cluster_up()
+  end
+
+  defp now, do: System.os_time(:millisecond)
+  defp mono, do: System.monotonic_time(:millisecond)
+
+  ## Reports from the receivers
+
+  defp collector_loop(reports) do
+    receive do
+      {:soak_report, id, _node, st} ->
+        # Reports of one receiver are cumulative and arrive in order; keep the latest.
+        collector_loop(Map.put(reports, id, st))
+
+      {:get, from} ->
+        send(from, {:reports, reports})
+        collector_loop(reports)
+    end
+  end
+
+  defp reports(st) do
+    send(st.collector, {:get, self()})
+
+    receive do
+      {:reports, r} -> r
+    after
+      10_000 -> flunk("soak collector did not answer")
+    end
+  end
+
+  ## Pairs
+
+  defp role_node(:tests), do: node()
+  defp role_node(role), do: node_of(role)
+
+  defp start_gen(st, {name, s_role, r_role, via} = pair) do
+    gen = Map.get(st.gen_no, name, 0) + 1
+    id = {name, gen}
+    recv = on(role_node(r_role), :interop_peer, :soak_receiver, [st.collector, id])
+    dest = if via == :own, do: Map.fetch!(st.echo_loops, name), else: {:echo, rust()}
+    sender = on(role_node(s_role), :interop_peer, :soak_sender, [dest, recv, id, @rate, @tick_ms])
+
+    g = %{
+      id: id,
+      pair: pair,
+      sender: sender,
+      receiver: recv,
+      started: now(),
+      ended: nil,
+      sent: nil
+    }
+
+    %{st | gen_no: Map.put(st.gen_no, name, gen), gens: Map.put(st.gens, id, g)}
+  end
+
+  defp live_gens(st), do: st.gens |> Map.values() |> Enum.filter(&is_nil(&1.ended))
+
+  # Stops a generation's sender when it still runs (its node alive) and notes its count.
+  defp stop_sender(g) do
+    send(g.sender, {:stop, self()})
+    id = g.id
+
+    receive do
+      {:soak_sent, ^id, n} -> n
+    after
+      5_000 -> nil
+    end
+  end
+
+  # After a kill: every generation with an end on the killed node ends; the pair
+  # starts again on the new incarnation.
+  defp restart_pairs_on(st, role) do
+    Enum.reduce(live_gens(st), st, fn g, st ->
+      {_, s_role, r_role, _} = g.pair
+
+      if role in [s_role, r_role] do
+        sent = if s_role == role, do: nil, else: stop_sender(g)
+        # The surviving receiver reports what it got, then ends.
+        if r_role != role, do: send(g.receiver, {:report, st.collector})
+        if r_role != role, do: send(g.receiver, :stop)
+        g = %{g | ended: "#{role} killed", sent: sent}
+        start_gen(%{st | gens: Map.put(st.gens, g.id, g)}, g.pair)
+      else
+        st
+      end
+    end)
+  end
+
+  # Every running generation has received something after `t`.
+  defp wait_flowing(st, t, what) do
+    wait_until("every pair to carry traffic again (#{what})", 60_000, fn ->
+      r = reports(st)
+      Enum.all?(live_gens(st), fn g -> match?(%{last_at: at} when at > t, r[g.id]) end)
+    end)
+  end
+
+  ## Node events on the runner
+
+  # Drains the runner's nodeup/nodedown messages; a nodedown of a node other than the
+  # fault's victim means a connection dropped that should have stayed up.
+  defp drain_node_events(st, victim) do
+    receive do
+      {:nodedown, n, _} ->
+        assert n == victim,
+               "the runner lost #{n} while the fault was on #{inspect(victim)}"
+
+        drain_node_events(%{st | downs: Map.update(st.downs, n, 1, &(&1 + 1))}, victim)
+
+      {:nodeup, _, _} ->
+        drain_node_events(st, victim)
+    after
+      0 -> st
+    end
+  end
+
+  ## Faults
+
+  defp inject(st, {kind, role} = fault) do
+    victim = node_of(role)
+    st = drain_node_events(st, nil)
+    t0 = now()
+    m0 = mono()
+
+    case kind do
+      :kill ->
+        docker!("kill", role)
+        assert_receive {:nodedown, ^victim, _}, 15_000
+        docker!("start", role)
+
+      :disconnect ->
+        docker!("disconnect", role)
+        assert_receive {:nodedown, ^victim, _}, (ticktime() * 3 + 10) * 1_000
+        docker!("connect", role)
+    end
+
+    st = %{st | downs: Map.update(st.downs, victim, 1, &(&1 + 1))}
+    wait_until("#{victim} back (Node.connect)", 60_000, fn -> Node.connect(victim) == true end)
+    if role != :beamnode, do: load_helper(victim)
+    st = if kind == :kill, do: restart_pairs_on(st, role), else: st
+    t_back = now()
+    wait_flowing(st, t_back, "#{kind} #{role}")
+    t1 = now()
+    st = drain_node_events(st, victim)
+    stat = os_stat(:beamnode)
+
+    IO.puts(
+      "    #{div(mono() - st.m_start, 1000)} s: #{kind} #{role}: every pair flowing again " <>
+        "after #{Float.round((mono() - m0) / 1000, 1)} s; beamnode fds #{stat.fds}, " <>
+        "rss #{stat.rss_kb} kB"
+    )
+
+    window = %{fault: fault, roles: [role], t0: t0, t1: t1}
+    %{st | windows: [window | st.windows], samples: [stat | st.samples]}
+  end
+
+  ## Judging the receivers' reports
+
+  @doc false
+  # A gap {last, seq, t_before, t_after} in generation g is excused when a fault
+  # window on a node of the pair's path (sender's node, beamnode, receiver's node)
+  # overlaps [t_before, t_after]: only a connection drop may lose messages. Returns
+  # the unexcused gaps.
+  def unexcused_gaps(g, st_report, windows) do
+    {_, s_role, r_role, _} = g.pair
+    path = [s_role, :beamnode, r_role]
+
+    for {last, seq, ta, tb} = gap <- st_report.gaps,
+        ta = if(ta == 0, do: g.started, else: ta),
+        not Enum.any?(windows, fn w ->
+          Enum.any?(w.roles, &(&1 in path)) and ta <= w.t1 + @slack_ms and
+            tb >= w.t0 - @slack_ms
+        end),
+        do: {g.id, last, seq, gap}
+  end
+
+  # The judging itself, on made-up reports: it must flag a gap outside any fault
+  # window on the path, a reorder and a corrupt payload, and excuse a gap inside one.
+  defp self_check do
+    g = %{id: {:p, 1}, pair: {:p, :erl, :elixir, :echo}, started: 1_000}
+    windows = [%{fault: {:kill, :erl}, roles: [:erl], t0: 5_000, t1: 9_000}]
+    inside = %{gaps: [{10, 20, 4_800, 9_500}]}
+    outside = %{gaps: [{10, 20, 20_000, 20_100}]}
+    other_node = %{gaps: [{10, 20, 4_800, 9_500}]}
+    other_g = %{g | pair: {:p, :tests, :tests, :own}}
+    assert unexcused_gaps(g, inside, windows) == []
+    assert [_] = unexcused_gaps(g, outside, windows)
+    assert [_] = unexcused_gaps(other_g, other_node, windows)
+
+    assert [_ | _] =
+             problems(%{n: 5, nreorders: 1, corrupt: 0, stray: 0, ngaps: 0, gaps: []})
+
+    assert [_ | _] =
+             problems(%{n: 5, nreorders: 0, corrupt: 1, stray: 0, ngaps: 0, gaps: []})
+
+    assert problems(%{n: 5, nreorders: 0, corrupt: 0, stray: 0, ngaps: 0, gaps: []}) == []
+  end
+
+  defp problems(r) do
+    for {k, what} <- [nreorders: "reordered/duplicated", corrupt: "corrupt", stray: "stray"],
+        r[k] > 0,
+        do: "#{r[k]} #{what}" <> if(k == :nreorders, do: " #{inspect(r.reorders)}", else: "")
+  end
+
+  ## The scenario
+
+  @tag timeout: (@seconds + 300) * 1_000
+  test "soak: sustained traffic through Rust with kills and partitions; no loss on a connection that stayed up; fds and memory back to baseline" do
+    self_check()
+    :ok = :net_kernel.monitor_nodes(true, [:nodedown_reason])
+    load_helper(node())
+    rust = rust()
+    m_start = mono()
+    deadline = m_start + @seconds * 1_000
+    before = os_stat(:beamnode)
+    assert before.comm == "beamnode"
+    procs_before = on(rust, :erlang, :system_info, [:process_count])
+    collector = spawn_link(fn -> collector_loop(%{}) end)
+
+    echo_loops =
+      for {name, _, _, :own} <- @pairs,
+          into: %{},
+          do: {name, Node.spawn(rust, :beamnode_demo, :echo_loop, [])}
+
+    st = %{
+      collector: collector,
+      echo_loops: echo_loops,
+      gen_no: %{},
+      gens: %{},
+      windows: [],
+      samples: [],
+      downs: %{},
+      m_start: m_start
+    }
+
+    st = Enum.reduce(@pairs, st, &start_gen(&2, &1))
+
+    IO.puts(
+      "    soak: #{@seconds} s, #{length(@pairs)} pairs at #{@rate} msg/s each, " <>
+        "#{div(@quiet_ms, 1000)} s of quiet traffic before each fault, net_ticktime #{ticktime()}"
+    )
+
+    t_warm = now()
+    Process.sleep(@warmup_ms)
+    wait_flowing(st, t_warm, "warm-up")
+    # Baseline: warmed up, every connection of the traffic open.
+    base = os_stat(:beamnode)
+
+    IO.puts(
+      "    baseline after warm-up: beamnode fds #{base.fds} (#{before.fds} before the traffic), " <>
+        "rss #{base.rss_kb} kB (#{before.rss_kb} kB before), threads #{base.threads}, " <>
+        "processes #{procs_before} before the traffic"
+    )
+
+    # Faults on a schedule, each after @quiet_ms of undisturbed traffic, while time is left.
+    st =
+      Enum.reduce_while(Stream.cycle(@faults) |> Stream.take(10_000), st, fn fault, st ->
+        Process.sleep(@quiet_ms)
+
+        if deadline - mono() < @fault_room_ms do
+          {:halt, st}
+        else
+          {:cont, inject(st, fault)}
+        end
+      end)
+
+    rest = deadline - mono()
+    if rest > 0, do: Process.sleep(rest)
+    st = drain_node_events(st, nil)
+
+    # Stop the traffic: every sender reports how many it sent; every receiver must get
+    # all of them (no loss at the tail).
+    gens =
+      Enum.reduce(live_gens(st), st.gens, fn g, gens ->
+        sent = stop_sender(g)
+        assert is_integer(sent), "sender of #{inspect(g.id)} did not stop"
+        Map.put(gens, g.id, %{g | sent: sent, ended: "soak end"})
+      end)
+
+    st = %{st | gens: gens}
+    finals = for {id, %{ended: "soak end"} = g} <- gens, into: %{}, do: {id, g}
+
+    wait_until("every receiver to get its sender's last message", 30_000, fn ->
+      for {_, g} <- finals, do: send(g.receiver, {:report, collector})
+      Process.sleep(200)
+      r = reports(st)
+      Enum.all?(finals, fn {id, g} -> r[id] && r[id].last >= g.sent end)
+    end)
+
+    r = reports(st)
+    for {_, g} <- gens, do: send(g.receiver, :stop)
+    for {_, pid} <- echo_loops, do: send(pid, :stop)
+
+    # Figures, per pair (all its generations).
+    IO.puts("    pair            gens      sent  received  lost-in-faults  gaps  reorders")
+
+    for {name, _, _, _} = pair <- @pairs do
+      gs = for {_, %{pair: ^pair} = g} <- gens, do: g
+      known = Enum.map(gs, & &1.sent)
+      rec = Enum.sum(for g <- gs, r[g.id], do: r[g.id].n)
+      lost = Enum.sum(for g <- gs, r[g.id], do: r[g.id].lost)
+      ngaps = Enum.sum(for g <- gs, r[g.id], do: r[g.id].ngaps)
+      nre = Enum.sum(for g <- gs, r[g.id], do: r[g.id].nreorders)
+
+      sent =
+        if Enum.all?(known, &is_integer/1),
+          do: "#{Enum.sum(known)}",
+          else: "#{Enum.sum(Enum.filter(known, &is_integer/1))}+"
+
+      IO.puts(
+        "    #{String.pad_trailing(to_string(name), 14)} #{String.pad_leading("#{length(gs)}", 5)}" <>
+          " #{String.pad_leading(sent, 9)} #{String.pad_leading("#{rec}", 9)}" <>
+          " #{String.pad_leading("#{lost}", 15)} #{String.pad_leading("#{ngaps}", 5)}" <>
+          " #{String.pad_leading("#{nre}", 9)}"
+      )
+    end
+
+    faults = st.windows |> Enum.reverse() |> Enum.map(& &1.fault)
+
+    IO.puts(
+      "    faults injected: #{length(faults)} (" <>
+        (Enum.frequencies(faults) |> Enum.map_join(", ", fn {{k, r}, n} -> "#{k} #{r} x#{n}" end)) <>
+        "); nodedowns seen by the runner: #{inspect(st.downs)}"
+    )
+
+    # Checks: reports from every generation; no reorder, corruption or stray message;
+    # no gap outside a fault on the pair's path; no loss at the tail.
+    missing = for {id, _} <- gens, r[id] == nil, do: id
+    assert missing == [], "no report from the receivers of #{inspect(missing)}"
+
+    bad =
+      for {id, g} <- gens,
+          p <- problems(r[id]) ++ Enum.map(unexcused_gaps(g, r[id], st.windows), &inspect/1),
+          do: "#{inspect(id)}: #{p}"
+
+    tail =
+      for {id, g} <- finals,
+          r[id].last != g.sent,
+          do: "#{inspect(id)}: sent #{g.sent}, last received #{r[id].last}"
+
+    overflow = for {id, _} <- gens, r[id].ngaps > 1000, do: id
+
+    assert bad == [], "messages lost on a connection that stayed up, or reordered:\n" <> Enum.join(bad, "\n")
+    assert tail == [], "messages lost at the end of the soak:\n" <> Enum.join(tail, "\n")
+    assert overflow == [], "too many gaps to judge in #{inspect(overflow)}"
+
+    for {name, _, _, _} <- @pairs do
+      assert Enum.any?(finals, fn {{n, _}, g} -> n == name and g.sent > 0 end),
+             "pair #{name} carried no traffic at the end"
+    end
+
+    # Resources: once the traffic stopped and the cluster is whole, beamnode's fds
+    # come back to the warmed-up baseline (exactly; polled while connections settle),
+    # its process count to the one before the traffic, its memory to within
+    # @rss_tolerance_kb of the baseline.
+    for n <- [rust | beam_peers()], do: assert(Node.connect(n) == true)
+
+    procs =
+      wait_until("beamnode's process count back to #{procs_before}", 20_000, fn ->
+        p = on(rust, :erlang, :system_info, [:process_count])
+        p <= procs_before && p
+      end)
+
+    final =
+      wait_until("beamnode's open fds back to the baseline #{base.fds}", 30_000, fn ->
+        s = os_stat(:beamnode)
+        s.fds <= base.fds && s
+      end)
+
+    rss_max = Enum.max(Enum.map([base | st.samples], & &1.rss_kb))
+
+    IO.puts(
+      "    beamnode after: fds #{final.fds} (baseline #{base.fds}), rss #{final.rss_kb} kB " <>
+        "(baseline #{base.rss_kb} kB, max sampled #{rss_max} kB, peak VmHWM #{final.hwm_kb} kB), " <>
+        "threads #{final.threads} (baseline #{base.threads}), processes #{procs} (#{procs_before} before)"
+    )
+
+    assert final.comm == "beamnode"
+    assert final.rss_kb <= base.rss_kb + @rss_tolerance_kb,
+           "beamnode's memory grew: #{base.rss_kb} kB -> #{final.rss_kb} kB"
+  end
+end
