@@ -361,7 +361,7 @@ defmodule Interop.SoakTest do
     for {_, pid} <- echo_loops, do: send(pid, :stop)
 
     # Figures, per pair (all its generations).
-    IO.puts("    pair            gens      sent  received  lost-in-faults  gaps  reorders")
+    IO.puts("    pair            gens      sent  received           lost  gaps  reorders")
 
     for {name, _, _, _} = pair <- @pairs do
       gs = for {_, %{pair: ^pair} = g} <- gens, do: g
