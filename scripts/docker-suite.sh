@@ -12,7 +12,9 @@
 # with TLS distribution, certificates made here with openssl), ERL_BASE_IMAGE / ELIXIR_BASE_IMAGE /
 # BEAMNODE_BASE_IMAGE (use registry images instead of the offline base image),
 # BEAMNODE_BIN (a prebuilt binary instead of `cargo build --release`),
-# KEEP_IMAGES=1 (keep the images built for this run).
+# KEEP_IMAGES=1 (keep the images built for this run), BEAMNODE_SOAK_SECONDS /
+# BEAMNODE_SOAK_QUIET / BEAMNODE_SOAK_RATE (the soak scenario, docs/soak.md;
+# scripts/soak.sh runs it alone for 30 minutes).
 #
 # The whole script is one { ... } block, read before it runs, so editing or checking
 # out this file during a run does not derail that run.
