@@ -256,11 +256,9 @@ defmodule Interop.SoakTest do
     assert [_] = unexcused_gaps(g, elsewhere, drops)
     assert [_] = unexcused_gaps(other_g, across, drops)
 
-    assert [_ | _] =
-             problems(%{n: 5, nreorders: 1, corrupt: 0, stray: 0, ngaps: 0, gaps: []})
+    assert [_ | _] = problems(%{n: 5, nreorders: 1, corrupt: 0, stray: 0, ngaps: 0, gaps: []})
 
-    assert [_ | _] =
-             problems(%{n: 5, nreorders: 0, corrupt: 1, stray: 0, ngaps: 0, gaps: []})
+    assert [_ | _] = problems(%{n: 5, nreorders: 0, corrupt: 1, stray: 0, ngaps: 0, gaps: []})
 
     assert problems(%{n: 5, nreorders: 0, corrupt: 0, stray: 0, ngaps: 0, gaps: []}) == []
   end
@@ -367,13 +365,24 @@ defmodule Interop.SoakTest do
       gs = for {_, %{pair: ^pair} = g} <- gens, do: g
       # A sender killed with its node never said how many it sent: its receiver's
       # last sequence number counts instead, and the total is marked "+".
-      known = Enum.map(gs, fn g -> g.sent || (r[g.id] && {:at_least, r[g.id].last}) || {:at_least, 0} end)
+      known =
+        Enum.map(gs, fn g ->
+          g.sent || (r[g.id] && {:at_least, r[g.id].last}) || {:at_least, 0}
+        end)
+
       rec = Enum.sum(for g <- gs, r[g.id], do: r[g.id].n)
       lost = Enum.sum(for g <- gs, r[g.id], do: r[g.id].lost)
       ngaps = Enum.sum(for g <- gs, r[g.id], do: r[g.id].ngaps)
       nre = Enum.sum(for g <- gs, r[g.id], do: r[g.id].nreorders)
 
-      total = Enum.sum(Enum.map(known, fn {:at_least, n} -> n; n -> n end))
+      total =
+        Enum.sum(
+          Enum.map(known, fn
+            {:at_least, n} -> n
+            n -> n
+          end)
+        )
+
       sent = if Enum.all?(known, &is_integer/1), do: "#{total}", else: "#{total}+"
 
       IO.puts(
@@ -420,7 +429,9 @@ defmodule Interop.SoakTest do
 
     overflow = for {id, _} <- gens, r[id].ngaps > 1000, do: id
 
-    assert bad == [], "messages lost on a connection that stayed up, or reordered:\n" <> Enum.join(bad, "\n")
+    assert bad == [],
+           "messages lost on a connection that stayed up, or reordered:\n" <> Enum.join(bad, "\n")
+
     assert tail == [], "messages lost at the end of the soak:\n" <> Enum.join(tail, "\n")
     assert overflow == [], "too many gaps to judge in #{inspect(overflow)}"
 
@@ -456,6 +467,7 @@ defmodule Interop.SoakTest do
     )
 
     assert final.comm == "beamnode"
+
     assert final.rss_kb <= base.rss_kb + @rss_tolerance_kb,
            "beamnode's memory grew: #{base.rss_kb} kB -> #{final.rss_kb} kB"
   end
