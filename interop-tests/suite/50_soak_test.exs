@@ -219,6 +219,19 @@ defmodule Interop.SoakTest do
         do: {peer, DateTime.to_unix(dt, :millisecond)}
   end
 
+  # beamnode's log lines between t0 and t1 (unix ms) that name one of `nodes`.
+  defp log_around(log, t0, t1, nodes) do
+    names = Enum.map(nodes, &to_string/1)
+
+    for line <- String.split(log, "\n"),
+        [_, ts] <- [Regex.run(~r/^(\d{4}-\d\d-\d\dT[0-9:.]+Z)/, line)],
+        {:ok, dt, 0} <- [DateTime.from_iso8601(ts)],
+        t = DateTime.to_unix(dt, :millisecond),
+        t >= t0 and t <= t1,
+        Enum.any?(names, &String.contains?(line, &1)),
+        do: String.replace(line, ~r/ flags=\S+/, "")
+  end
+
   # A gap {last, seq, t_before, t_after} in generation g is excused when beamnode saw a
   # connection to the sender's or the receiver's node drop between the receipt of the
   # message before the gap and that of the message after it (give or take
@@ -394,7 +407,8 @@ defmodule Interop.SoakTest do
     end
 
     faults = st.windows |> Enum.reverse() |> Enum.map(& &1.fault)
-    drops = rust_drops(rust_log())
+    log = rust_log()
+    drops = rust_drops(log)
 
     # Drops of beamnode's connections outside every fault window on either end.
     unplanned =
@@ -428,6 +442,17 @@ defmodule Interop.SoakTest do
           do: "#{inspect(id)}: sent #{g.sent}, last received #{r[id].last}"
 
     overflow = for {id, _} <- gens, r[id].ngaps > 1000, do: id
+
+    # For a gap nothing excuses: beamnode's log lines about the pair's nodes around it.
+    for {id, g} <- gens, {_, _, _, {_, _, ta, tb}} <- unexcused_gaps(g, r[id], drops) do
+      {_, s_role, r_role, _} = g.pair
+      IO.puts("    beamnode's log around the gap in #{inspect(id)} (#{ta}..#{tb}):")
+
+      log
+      |> log_around(ta - 10_000, tb + 5_000, [role_node(s_role), role_node(r_role)])
+      |> Enum.take(60)
+      |> Enum.each(&IO.puts("      " <> &1))
+    end
 
     assert bad == [],
            "messages lost on a connection that stayed up, or reordered:\n" <> Enum.join(bad, "\n")
