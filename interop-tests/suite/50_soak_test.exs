@@ -310,7 +310,8 @@ defmodule Interop.SoakTest do
       windows: [],
       samples: [],
       downs: %{},
-      m_start: m_start
+      m_start: m_start,
+      t_start: now()
     }
 
     st = Enum.reduce(@pairs, st, &start_gen(&2, &1))
@@ -407,8 +408,9 @@ defmodule Interop.SoakTest do
     end
 
     faults = st.windows |> Enum.reverse() |> Enum.map(& &1.fault)
+    # beamnode's log also holds the scenarios before this one: only drops since the start.
     log = rust_log()
-    drops = rust_drops(log)
+    drops = log |> rust_drops() |> Enum.filter(fn {_, t} -> t >= st.t_start end)
 
     # Drops of beamnode's connections outside every fault window on either end.
     unplanned =
