@@ -361,12 +361,16 @@ defmodule Interop.SoakTest do
     st = %{st | gens: gens}
     finals = for {id, %{ended: "soak end"} = g} <- gens, into: %{}, do: {id, g}
 
-    wait_until("every receiver to get its sender's last message", 30_000, fn ->
-      for {_, g} <- finals, do: send(g.receiver, {:report, collector})
-      Process.sleep(200)
-      r = reports(st)
-      Enum.all?(finals, fn {id, g} -> r[id] && r[id].last >= g.sent end)
-    end)
+    # Every receiver gets its sender's last message (or 30 s pass: judged below).
+    settle(
+      30_000,
+      fn ->
+        for {_, g} <- finals, do: send(g.receiver, {:report, collector})
+        Process.sleep(200)
+        reports(st)
+      end,
+      fn r -> Enum.all?(finals, fn {id, g} -> r[id] && r[id].last >= g.sent end) end
+    )
 
     r = reports(st)
     for {_, g} <- gens, do: send(g.receiver, :stop)
@@ -456,6 +460,26 @@ defmodule Interop.SoakTest do
       |> Enum.each(&IO.puts("      " <> &1))
     end
 
+    # Resources: once the traffic stopped and the cluster is whole, beamnode's fds
+    # come back to the warmed-up baseline (exactly; polled while connections settle),
+    # its process count to the one before the traffic, its memory to within
+    # @rss_tolerance_kb of the baseline. Measured and printed before any verdict.
+    for n <- [rust | beam_peers()], do: Node.connect(n)
+
+    procs =
+      settle(20_000, fn -> on(rust, :erlang, :system_info, [:process_count]) end, fn p ->
+        p <= procs_before
+      end)
+
+    final = settle(30_000, fn -> os_stat(:beamnode) end, fn s -> s.fds <= base.fds end)
+    rss_max = Enum.max(Enum.map([base | st.samples], & &1.rss_kb))
+
+    IO.puts(
+      "    beamnode after: fds #{final.fds} (baseline #{base.fds}), rss #{final.rss_kb} kB " <>
+        "(baseline #{base.rss_kb} kB, max sampled #{rss_max} kB, peak VmHWM #{final.hwm_kb} kB), " <>
+        "threads #{final.threads} (baseline #{base.threads}), processes #{procs} (#{procs_before} before)"
+    )
+
     assert bad == [],
            "messages lost on a connection that stayed up, or reordered:\n" <> Enum.join(bad, "\n")
 
@@ -467,35 +491,30 @@ defmodule Interop.SoakTest do
              "pair #{name} carried no traffic at the end"
     end
 
-    # Resources: once the traffic stopped and the cluster is whole, beamnode's fds
-    # come back to the warmed-up baseline (exactly; polled while connections settle),
-    # its process count to the one before the traffic, its memory to within
-    # @rss_tolerance_kb of the baseline.
-    for n <- [rust | beam_peers()], do: assert(Node.connect(n) == true)
-
-    procs =
-      wait_until("beamnode's process count back to #{procs_before}", 20_000, fn ->
-        p = on(rust, :erlang, :system_info, [:process_count])
-        p <= procs_before && p
-      end)
-
-    final =
-      wait_until("beamnode's open fds back to the baseline #{base.fds}", 30_000, fn ->
-        s = os_stat(:beamnode)
-        s.fds <= base.fds && s
-      end)
-
-    rss_max = Enum.max(Enum.map([base | st.samples], & &1.rss_kb))
-
-    IO.puts(
-      "    beamnode after: fds #{final.fds} (baseline #{base.fds}), rss #{final.rss_kb} kB " <>
-        "(baseline #{base.rss_kb} kB, max sampled #{rss_max} kB, peak VmHWM #{final.hwm_kb} kB), " <>
-        "threads #{final.threads} (baseline #{base.threads}), processes #{procs} (#{procs_before} before)"
-    )
-
     assert final.comm == "beamnode"
+    assert procs <= procs_before, "beamnode's processes: #{procs_before} before, #{procs} after"
+    assert final.fds <= base.fds, "beamnode's open fds: #{base.fds} baseline, #{final.fds} after"
 
     assert final.rss_kb <= base.rss_kb + @rss_tolerance_kb,
            "beamnode's memory grew: #{base.rss_kb} kB -> #{final.rss_kb} kB"
+  end
+
+  # Polls `get` every 500 ms until `ok?` holds of its value or `ms` pass; returns the
+  # last value either way (the caller judges it).
+  defp settle(ms, get, ok?) do
+    deadline = mono() + ms
+
+    Enum.reduce_while(Stream.repeatedly(fn -> :poll end) |> Stream.take(1_000), nil, fn _, _ ->
+      v = get.()
+
+      cond do
+        ok?.(v) or mono() > deadline ->
+          {:halt, v}
+
+        true ->
+          Process.sleep(500)
+          {:cont, v}
+      end
+    end)
   end
 end
