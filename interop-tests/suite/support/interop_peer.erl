@@ -140,7 +140,8 @@ handle_cast(_, M) -> {noreply, M}.
 
 handle_info(_, M) -> {noreply, M}.
 
-%% Soak (50_soak_test.exs). A sender sends {To, {soak, Id, Seq, Payload}} to Via (a
+%% Soak (50_soak_test.exs). A sender sends {To, {soak, Id, Seq, SentAt, Payload}} to
+%% Via (a
 %% Rust echo process: `{echo, Rust}` or a `beamnode_demo:echo_loop` pid), Rate
 %% messages a second, Seq counting from 1; Rust sends {echo, {soak, ...}} on to To.
 %% It wakes every TickMs and sends what the rate asks for since its start (at most
@@ -166,16 +167,17 @@ soak_send_loop(Via, To, Id, Rate, TickMs, T0, Seq) ->
 soak_batch(_Via, _To, _Id, Seq, 0) -> Seq;
 soak_batch(Via, To, Id, Seq, N) ->
     S = Seq + 1,
-    Via ! {To, {soak, Id, S, soak_payload(S)}},
+    Via ! {To, {soak, Id, S, os:system_time(millisecond), soak_payload(S)}},
     soak_batch(Via, To, Id, S, N - 1).
 
 soak_payload(S) when S rem 100 =:= 0 -> binary:copy(<<(S rem 256)>>, 200000);
 soak_payload(S) -> binary:copy(<<(S rem 256)>>, 16 + S rem 64).
 
-%% A receiver for sender Id: checks every {echo, {soak, Id, Seq, Payload}} against the
-%% last Seq it got. Seq = Last + 1: in order. Seq > Last + 1: a gap (lost messages),
-%% recorded with the receive times (os:system_time(millisecond), one clock for every
-%% container) of the messages on both sides of it. Seq =< Last: reordered or
+%% A receiver for sender Id: checks every {echo, {soak, Id, Seq, SentAt, Payload}}
+%% against the last Seq it got. Seq = Last + 1: in order. Seq > Last + 1: a gap (lost
+%% messages), recorded as {Last, Seq, LastSentAt, LastAt, Now}: when the message before
+%% it was sent and received, and when the one after it was received
+%% (os:system_time(millisecond), one clock for every container). Seq =< Last: reordered or
 %% duplicated, recorded. A wrong payload: recorded as corrupt. Reports its state as
 %% {soak_report, Id, node(), State} to Report every second, at once after a gap,
 %% reorder or corruption, and on {report, From} to From; `stop` ends it. Any other
@@ -185,6 +187,7 @@ soak_receiver(Report, Id) ->
     spawn(fun() ->
                   erlang:send_after(1000, self(), soak_tick),
                   soak_recv_loop(Report, Id, #{last => 0, n => 0, last_at => 0,
+                                               last_sent_at => 0,
                                                first_at => 0, gaps => [], ngaps => 0,
                                                lost => 0, reorders => [], nreorders => 0,
                                                corrupt => 0, stray => 0})
@@ -192,10 +195,10 @@ soak_receiver(Report, Id) ->
 
 soak_recv_loop(Report, Id, St) ->
     receive
-        {echo, {soak, Id, Seq, Payload}} ->
+        {echo, {soak, Id, Seq, SentAt, Payload}} ->
             Now = os:system_time(millisecond),
-            #{last := Last, n := N, last_at := LastAt} = St,
-            St1 = St#{n := N + 1, last_at := Now,
+            #{last := Last, n := N, last_at := LastAt, last_sent_at := LastSentAt} = St,
+            St1 = St#{n := N + 1, last_at := Now, last_sent_at := SentAt,
                       first_at := case N of 0 -> Now; _ -> maps:get(first_at, St) end},
             St2 = case soak_payload(Seq) of
                       Payload -> St1;
@@ -206,7 +209,7 @@ soak_recv_loop(Report, Id, St) ->
                     soak_recv_loop(Report, Id, St2#{last := Seq});
                 Seq > Last + 1 ->
                     #{gaps := Gs, ngaps := NG, lost := Lost} = St2,
-                    Gap = {Last, Seq, LastAt, Now},
+                    Gap = {Last, Seq, LastSentAt, LastAt, Now},
                     St3 = St2#{last := Seq, ngaps := NG + 1, lost := Lost + Seq - Last - 1,
                                gaps := soak_keep(Gap, Gs, NG)},
                     Report ! {soak_report, Id, node(), St3},
