@@ -2,7 +2,8 @@ defmodule Interop.SoakTest do
   # A bounded soak (docs/soak.md): sustained traffic between BEAM processes through
   # Rust processes on beamnode, with kill -9 / restarts and network partitions on a
   # schedule. It checks that no message of a sender/receiver pair is lost except
-  # across a fault on that pair's path, that none is reordered, duplicated or
+  # across a drop (in beamnode's log) of a connection on that pair's path, that none
+  # is reordered, duplicated or
   # corrupted, and that beamnode's open file descriptors, process count and memory
   # come back to their baseline once the traffic stops and the cluster is whole.
   #
@@ -20,7 +21,8 @@ defmodule Interop.SoakTest do
   @warmup_ms 5_000
   # A fault is only started with at least this much soak time left.
   @fault_room_ms 25_000
-  # A gap's receive times are compared with connection drop times give or take this much.
+  # A gap's interval (sending of the message before it .. receipt of the one after)
+  # is compared with connection drop times give or take this much.
   @slack_ms 1_000
   # beamnode's resident memory after the soak may exceed the warmed-up baseline by
   # at most this much (allocator caches, fragmentation; a leak per message or per
