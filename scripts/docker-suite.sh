@@ -12,7 +12,9 @@
 # with TLS distribution, certificates made here with openssl), ERL_BASE_IMAGE / ELIXIR_BASE_IMAGE /
 # BEAMNODE_BASE_IMAGE (use registry images instead of the offline base image),
 # BEAMNODE_BIN (a prebuilt binary instead of `cargo build --release`),
-# KEEP_IMAGES=1 (keep the images built for this run).
+# KEEP_IMAGES=1 (keep the images built for this run), BEAMNODE_SOAK_SECONDS /
+# BEAMNODE_SOAK_QUIET / BEAMNODE_SOAK_RATE (the soak scenario, docs/soak.md;
+# scripts/soak.sh runs it alone for 30 minutes).
 #
 # The whole script is one { ... } block, read before it runs, so editing or checking
 # out this file during a run does not derail that run.
@@ -115,10 +117,13 @@ control_loop() {
           disconnect) docker network disconnect "$net" "$cid" ;;
           connect) docker network connect --alias "$svc" --alias "$svc.interop.test" "$net" "$cid" ;;
           logs) docker logs "$cid" ;;
+          # The node's OS process (PID 1 of its container) seen from outside: open
+          # file descriptors and memory, for the soak's baseline checks.
+          stat) docker exec "$cid" sh -c 'echo "comm $(cat /proc/1/comm)"; echo "fds $(ls /proc/1/fd | wc -l)"; grep -E "^(VmRSS|VmHWM|Threads):" /proc/1/status' ;;
           *) echo "unknown action '$action'"; false ;;
         esac >"$base.out" 2>&1 || rc=$?
       fi
-      [ "$action" = logs ] || echo "   [host] docker $action $svc -> $rc" >&2
+      [ "$action" = logs ] || [ "$action" = stat ] || echo "   [host] docker $action $svc -> $rc" >&2
       echo "$rc" >"$base.tmp" && mv "$base.tmp" "$base.rc"
     done
     sleep 0.1

@@ -151,7 +151,7 @@ defmodule Interop do
   @doc """
   Asks the host to run a docker action on a service's container: "kill", "start",
   "restart", "disconnect" (from the suite's network), "connect" (back, with its
-  aliases), "logs". Returns {output, exit_status}.
+  aliases), "logs", "stat" (see os_stat/1). Returns {output, exit_status}.
   """
   def docker(action, role) when role in [:erl, :elixir, :beamnode] do
     unless File.exists?(Path.join(@control, "served")) do
@@ -180,6 +180,31 @@ defmodule Interop do
     {out, rc} = docker(action, role)
     assert rc == 0, "docker #{action} #{role} failed (#{rc}): #{out}"
     out
+  end
+
+  @doc """
+  A node's OS process seen from its container (`stat` on the control channel:
+  /proc/1/fd and /proc/1/status, read by `docker exec`):
+  %{comm: "beamnode", fds: 9, rss_kb: 12345, hwm_kb: 23456, threads: 3}.
+  """
+  def os_stat(role) do
+    out = docker!("stat", role)
+
+    kv =
+      for line <- String.split(out, "\n", trim: true),
+          [k, v | _] = String.split(line, ~r/[:\s]+/, trim: true),
+          into: %{},
+          do: {k, v}
+
+    num = fn k -> String.to_integer(Map.fetch!(kv, k)) end
+
+    %{
+      comm: Map.fetch!(kv, "comm"),
+      fds: num.("fds"),
+      rss_kb: num.("VmRSS"),
+      hwm_kb: num.("VmHWM"),
+      threads: num.("Threads")
+    }
   end
 
   @doc "beamnode's log (tracing on stderr), without ANSI colours."

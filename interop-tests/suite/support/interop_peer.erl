@@ -6,6 +6,7 @@
 -export([echo/3, kv/3, start_collector/2, ping/1]).
 -export([spawn_link_exit/5, spawn_monitor_down/5, monitor_down/2, spawn_echo/3,
          capture_spawn/5, link_watch/3, start_kv/0]).
+-export([soak_sender/5, soak_receiver/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 %% BEAM -> Rust -> BEAM: ask beamnode's `echo` to send Msg back to this process.
@@ -138,3 +139,100 @@ handle_cast({put, K, V}, M) -> {noreply, M#{K => V}};
 handle_cast(_, M) -> {noreply, M}.
 
 handle_info(_, M) -> {noreply, M}.
+
+%% Soak (50_soak_test.exs). A sender sends {To, {soak, Id, Seq, SentAt, Payload}} to
+%% Via (a
+%% Rust echo process: `{echo, Rust}` or a `beamnode_demo:echo_loop` pid), Rate
+%% messages a second, Seq counting from 1; Rust sends {echo, {soak, ...}} on to To.
+%% It wakes every TickMs and sends what the rate asks for since its start (at most
+%% 2 s worth at once: timers are late on a busy machine). {stop, ReplyTo} ends it
+%% with {soak_sent, Id, LastSeq}. Payload: a binary of the byte Seq rem 256, 200 kB
+%% every 100th message (fragmented on the wire), else 16..79 bytes; the receiver
+%% checks it.
+soak_sender(Via, To, Id, Rate, TickMs) ->
+    spawn(fun() ->
+                  T0 = erlang:monotonic_time(millisecond),
+                  soak_send_loop(Via, To, Id, Rate, TickMs, T0, 0)
+          end).
+
+soak_send_loop(Via, To, Id, Rate, TickMs, T0, Seq) ->
+    receive
+        {stop, ReplyTo} -> ReplyTo ! {soak_sent, Id, Seq}
+    after TickMs ->
+            Due = Rate * (erlang:monotonic_time(millisecond) - T0) div 1000,
+            N = min(max(Due - Seq, 0), 2 * Rate),
+            soak_send_loop(Via, To, Id, Rate, TickMs, T0, soak_batch(Via, To, Id, Seq, N))
+    end.
+
+soak_batch(_Via, _To, _Id, Seq, 0) -> Seq;
+soak_batch(Via, To, Id, Seq, N) ->
+    S = Seq + 1,
+    Via ! {To, {soak, Id, S, os:system_time(millisecond), soak_payload(S)}},
+    soak_batch(Via, To, Id, S, N - 1).
+
+soak_payload(S) when S rem 100 =:= 0 -> binary:copy(<<(S rem 256)>>, 200000);
+soak_payload(S) -> binary:copy(<<(S rem 256)>>, 16 + S rem 64).
+
+%% A receiver for sender Id: checks every {echo, {soak, Id, Seq, SentAt, Payload}}
+%% against the last Seq it got. Seq = Last + 1: in order. Seq > Last + 1: a gap (lost
+%% messages), recorded as {Last, Seq, LastSentAt, LastAt, Now}: when the message before
+%% it was sent and received, and when the one after it was received
+%% (os:system_time(millisecond), one clock for every container). Seq =< Last: reordered or
+%% duplicated, recorded. A wrong payload: recorded as corrupt. Reports its state as
+%% {soak_report, Id, node(), State} to Report every second, at once after a gap,
+%% reorder or corruption, and on {report, From} to From; `stop` ends it. Any other
+%% message is counted as stray. At most 1000
+%% gaps and 1000 reorders are kept (the counts go on).
+soak_receiver(Report, Id) ->
+    spawn(fun() ->
+                  erlang:send_after(1000, self(), soak_tick),
+                  soak_recv_loop(Report, Id, #{last => 0, n => 0, last_at => 0,
+                                               last_sent_at => 0,
+                                               first_at => 0, gaps => [], ngaps => 0,
+                                               lost => 0, reorders => [], nreorders => 0,
+                                               corrupt => 0, stray => 0})
+          end).
+
+soak_recv_loop(Report, Id, St) ->
+    receive
+        {echo, {soak, Id, Seq, SentAt, Payload}} ->
+            Now = os:system_time(millisecond),
+            #{last := Last, n := N, last_at := LastAt, last_sent_at := LastSentAt} = St,
+            St1 = St#{n := N + 1, last_at := Now, last_sent_at := SentAt,
+                      first_at := case N of 0 -> Now; _ -> maps:get(first_at, St) end},
+            St2 = case soak_payload(Seq) of
+                      Payload -> St1;
+                      _ -> St1#{corrupt := maps:get(corrupt, St1) + 1}
+                  end,
+            if
+                Seq =:= Last + 1 ->
+                    soak_recv_loop(Report, Id, St2#{last := Seq});
+                Seq > Last + 1 ->
+                    #{gaps := Gs, ngaps := NG, lost := Lost} = St2,
+                    Gap = {Last, Seq, LastSentAt, LastAt, Now},
+                    St3 = St2#{last := Seq, ngaps := NG + 1, lost := Lost + Seq - Last - 1,
+                               gaps := soak_keep(Gap, Gs, NG)},
+                    Report ! {soak_report, Id, node(), St3},
+                    soak_recv_loop(Report, Id, St3);
+                true ->
+                    #{reorders := Rs, nreorders := NR} = St2,
+                    St3 = St2#{nreorders := NR + 1,
+                               reorders := soak_keep({Last, Seq, Now}, Rs, NR)},
+                    Report ! {soak_report, Id, node(), St3},
+                    soak_recv_loop(Report, Id, St3)
+            end;
+        soak_tick ->
+            Report ! {soak_report, Id, node(), St},
+            erlang:send_after(1000, self(), soak_tick),
+            soak_recv_loop(Report, Id, St);
+        {report, From} ->
+            From ! {soak_report, Id, node(), St},
+            soak_recv_loop(Report, Id, St);
+        stop ->
+            ok;
+        _Other ->
+            soak_recv_loop(Report, Id, St#{stray := maps:get(stray, St) + 1})
+    end.
+
+soak_keep(X, Xs, N) when N < 1000 -> [X | Xs];
+soak_keep(_X, Xs, _N) -> Xs.
