@@ -573,3 +573,194 @@ async fn beamnode_run_global_for_elixir() {
         format!("[:ex_proc, {{:kv, :{sname}}}]")
     );
 }
+
+/// An erl whose `ctl` process takes and frees global locks on request: `{lock, From,
+/// Res, Req, Nodes}` answers `{locked, global:set_lock({Res, Req}, Nodes, 0)}` (ctl is
+/// the holder), `{unlock, From, Res, Req, Nodes}` answers `{unlocked,
+/// global:del_lock(…)}`.
+const LOCK_SCRIPT: &str = "register(ctl, self()), \
+    io:format(\"UP ~s~n\", [erlang:system_info(otp_release)]), \
+    L = fun Loop() -> receive \
+      {lock, From, Res, Req, Ns} -> From ! {locked, global:set_lock({Res, Req}, Ns, 0)}, Loop(); \
+      {unlock, From, Res, Req, Ns} -> From ! {unlocked, global:del_lock({Res, Req}, Ns)}, Loop(); \
+      {sync, From} -> From ! {synced, global:sync()}, Loop(); \
+      _ -> Loop() end end, \
+    L().";
+
+/// erl's ctl tries `{res, Req}` on `nodes` with 0 retries: its set_lock answer.
+async fn erl_try_lock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) -> bool {
+    let my = Term::Pid(me.pid().clone());
+    let ns = Term::list(nodes.iter().map(|n| Term::Atom((*n).clone())).collect());
+    let r = ctl(
+        me,
+        erl,
+        Term::tuple(vec![
+            Term::atom("lock"),
+            my,
+            Term::atom("res"),
+            Term::atom(req),
+            ns,
+        ]),
+    )
+    .await;
+    match r.as_tuple() {
+        Some([k, v]) if k.is_atom("locked") && (v.is_atom("true") || v.is_atom("false")) => {
+            v.is_atom("true")
+        }
+        _ => panic!("erl set_lock answered {r}"),
+    }
+}
+
+async fn erl_unlock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) {
+    let my = Term::Pid(me.pid().clone());
+    let ns = Term::list(nodes.iter().map(|n| Term::Atom((*n).clone())).collect());
+    let r = ctl(
+        me,
+        erl,
+        Term::tuple(vec![
+            Term::atom("unlock"),
+            my,
+            Term::atom("res"),
+            Term::atom(req),
+            ns,
+        ]),
+    )
+    .await;
+    assert_eq!(
+        r,
+        Term::tuple(vec![Term::atom("unlocked"), Term::atom("true")])
+    );
+}
+
+/// `set_lock` / `del_lock` / `trans` from Rust against OTP's `global:set_lock/3` and
+/// `del_lock/2` on the same resource with another requester id.
+async fn locks(root: Option<&Path>, tag: &str) {
+    let epmd = private_epmd().await;
+    let node = rust_node(&format!("gll{tag}"), epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let mut e = Erl::start_on(
+        root,
+        &unique(&format!("glk{tag}")),
+        COOKIE,
+        epmd,
+        LOCK_SCRIPT,
+    );
+    let release = e.expect("UP ", T).await;
+    assert_release(root, &release);
+    let an = Atom::new(&e.name);
+    assert!(node.connect(&an).await);
+    erl_sync(&mut me, &an).await;
+    g.sync(Some(T)).await.expect("our sync");
+    let us = node.name().clone();
+    let both = [&an, &us];
+    let rust_id = global::LockId::new(Term::atom("res"), Term::atom("rust"));
+
+    // Rust holds {res, rust} on both nodes: erl's {res, erl} is refused on either node
+    // alone (the lock is in both servers' tables) until Rust lets go.
+    let mut holder = node.process();
+    assert!(
+        g.set_lock(&mut holder, &rust_id, None, global::Retries::Times(0))
+            .await
+    );
+    assert!(
+        !erl_try_lock(&mut me, &an, "erl", &[&an]).await,
+        "{release}: erl's own table"
+    );
+    assert!(
+        !erl_try_lock(&mut me, &an, "erl", &[&us]).await,
+        "{release}: our table"
+    );
+    assert!(!erl_try_lock(&mut me, &an, "erl", &both).await);
+    // The same requester id shares the lock.
+    assert!(erl_try_lock(&mut me, &an, "rust", &both).await);
+    erl_unlock(&mut me, &an, "rust", &both).await;
+    g.del_lock(&mut holder, &rust_id, None).await;
+    assert!(erl_try_lock(&mut me, &an, "erl", &both).await);
+
+    // erl holds {res, erl}: Rust's set_lock fails with 0 retries and with 2 (after
+    // OTP's random back-off), then succeeds once erl has deleted its lock.
+    assert!(
+        !g.set_lock(&mut holder, &rust_id, None, global::Retries::Times(0))
+            .await
+    );
+    assert!(
+        !g.set_lock(
+            &mut holder,
+            &rust_id,
+            Some(std::slice::from_ref(&an)),
+            global::Retries::Times(2)
+        )
+        .await
+    );
+    erl_unlock(&mut me, &an, "erl", &both).await;
+    assert!(
+        g.set_lock(&mut holder, &rust_id, None, global::Retries::Times(0))
+            .await
+    );
+    // A holder that exits releases its locks everywhere (the servers' monitors).
+    drop(holder);
+    until("the dead holder's lock gone on erl", || async {
+        let mut p = node.process();
+        erl_try_lock(&mut p, &an, "erl", &[&an]).await
+    })
+    .await;
+    erl_unlock(&mut me, &an, "erl", &[&an]).await;
+
+    // trans: the closure runs once, with the lock held on both nodes, and the lock
+    // goes afterwards.
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let me_ref = &mut me;
+    let (an_ref, both_ref) = (&an, &both);
+    let held = g
+        .trans(&rust_id, None, global::Retries::Times(0), || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            !erl_try_lock(me_ref, an_ref, "erl", &both_ref[..]).await
+        })
+        .await
+        .expect("trans runs");
+    assert!(held, "erl could lock during trans");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        erl_try_lock(&mut me, &an, "erl", &both).await,
+        "released after trans"
+    );
+
+    // erl holds it: trans with 0 retries is aborted and its closure never runs.
+    let r = g
+        .trans(&rust_id, None, global::Retries::Times(0), || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await;
+    assert_eq!(r, Err(global::GlobalError::Aborted));
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // trans with infinite retries waits for erl's del_lock.
+    let g2 = g.clone();
+    let id2 = rust_id.clone();
+    let waiting = tokio::spawn(async move {
+        g2.trans(&id2, None, global::Retries::Infinity, || async { 42 })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "trans did not wait for erl's lock");
+    erl_unlock(&mut me, &an, "erl", &both).await;
+    let got = tokio::time::timeout(T, waiting)
+        .await
+        .expect("trans finishes after erl's del_lock")
+        .expect("trans task");
+    assert_eq!(got, Ok(42));
+    assert!(erl_try_lock(&mut me, &an, "erl", &both).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_locks_host_otp() {
+    require("erl");
+    locks(None, "host").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_locks_newer_otp() {
+    let root = newer_otp_root();
+    locks(Some(&root), "nw").await;
+}

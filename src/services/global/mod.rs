@@ -24,14 +24,15 @@
 //! `rpc:call` of our `global:resolve_it/4` (with rpc serving on) runs
 //! `random_notify_name`; two erls that only know us meet through our `resolved`;
 //! two beamnodes sync with each other; `erlang:disconnect_node` between two
-//! erls makes us drop one (`lost_connection`).
+//! erls makes us drop one (`lost_connection`); [`Global::set_lock`] / [`Global::del_lock`] /
+//! [`Global::trans`] for Rust callers exclude OTP's `global:set_lock/3` on the same
+//! resource with another requester id and the other way round (OTP 25, 27, 29).
 //!
 //! Not done / not verified: global groups (never answered; a node with
 //! `global_groups` configured will not sync with us); a non-standard resolve method
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
 //! sides); the cancel_connect / init_connect_ack-mismatch restart path is
-//! implemented but never exercised by a test; `global:set_lock`/`trans` for Rust
-//! callers (the table serves OTP callers); `Node::shutdown` does not switch off our
+//! implemented but never exercised by a test; `Node::shutdown` does not switch off our
 //! own `lost_connection` first (as OTP's `prepare_shutdown` does; harmless, the node
 //! is leaving); `info` and `disconnect` calls are not answered. The
 //! `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
@@ -61,13 +62,15 @@ mod state;
 pub use resolve::Method;
 pub use state::SERVER;
 
-use self::lock::{delete_global_lock, lock_known};
+use self::lock::{del_lock, delete_global_lock, lock_known, random_sleep, set_lock_on_nodes};
 use self::resolve::resolve_here;
 use self::state::{atom, server_atom, tuple, Server, Shared};
 use super::gen::{self, Dest};
 use super::gen_server::{self, StartError};
 use crate::node::Node;
+use crate::runtime::Process;
 use crate::term::{Atom, Pid, Term};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +84,47 @@ pub enum GlobalError {
     /// The server answered something unexpected.
     #[error("unexpected answer: {0}")]
     BadReply(Term),
+    /// [`Global::trans`]: the lock was not obtained within its retries (OTP's `aborted`).
+    #[error("aborted: lock not obtained")]
+    Aborted,
+}
+
+/// A lock id of `global:set_lock/3`: `{ResourceId, LockRequesterId}`. The resource is
+/// locked on a node as long as one holder with the same requester id holds it; a
+/// request with another requester id is refused until every holder has let go.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LockId {
+    /// What is locked (OTP reserves `global`, `dist_ac`, `mnesia_table_lock` and
+    /// `mnesia_adjust_log_writes`).
+    pub resource: Term,
+    /// Who locks it: holders with the same requester id share the lock.
+    pub requester: Term,
+}
+
+impl LockId {
+    /// `{Resource, Requester}`.
+    pub fn new(resource: Term, requester: Term) -> LockId {
+        LockId {
+            resource,
+            requester,
+        }
+    }
+
+    /// The `{ResourceId, LockRequesterId}` tuple sent to the servers.
+    pub fn to_term(&self) -> Term {
+        tuple(vec![self.resource.clone(), self.requester.clone()])
+    }
+}
+
+/// How many times [`Global::set_lock`] tries again after a refusal (OTP's
+/// `Retries`, a non-negative integer or `infinity`). Between tries it sleeps a random
+/// time up to 1/4 s, then up to twice as long each time, at most 8 s, as `global.erl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    /// Try until the lock is set.
+    Infinity,
+    /// Try once plus this many times.
+    Times(u32),
 }
 
 /// A handle on the running global name server of a node. Cheap to clone.
@@ -264,6 +308,88 @@ impl Global {
         let req = tuple(vec![atom("unregister"), name]);
         gen::multi_call(&mut p, &nodes, &server_atom(), req, None).await;
         delete_global_lock(&mut p, &id, &nodes).await;
+    }
+
+    /// The nodes `global:set_lock/1` locks on: this node and every connected visible
+    /// node (`[node() | nodes()]`).
+    pub fn lock_nodes(&self) -> Vec<Atom> {
+        let mut v = vec![self.node.name().clone()];
+        v.extend(self.node.nodes());
+        v
+    }
+
+    /// `global:set_lock(Id, Nodes, Retries)`: sets the lock on every node of `nodes`
+    /// ([`lock_nodes`](Self::lock_nodes) for `None`) with the process `holder` as
+    /// holder, or on none of them. Nodes that do not answer (down, no global) count as
+    /// locked, as in OTP. Returns false when a node refused on the last try. The lock
+    /// stays until [`del_lock`](Self::del_lock) by the same holder, or until `holder`
+    /// exits (it is dropped), which every locking server sees through its monitor.
+    pub async fn set_lock(
+        &self,
+        holder: &mut Process,
+        id: &LockId,
+        nodes: Option<&[Atom]>,
+        retries: Retries,
+    ) -> bool {
+        let nodes = nodes
+            .map(<[Atom]>::to_vec)
+            .unwrap_or_else(|| self.lock_nodes());
+        if nodes.is_empty() {
+            return true;
+        }
+        let id = id.to_term();
+        let mut left = retries;
+        let mut times = 1;
+        loop {
+            if set_lock_on_nodes(holder, &self.shared, &id, &nodes).await {
+                return true;
+            }
+            left = match left {
+                Retries::Times(0) => return false,
+                Retries::Times(n) => Retries::Times(n - 1),
+                Retries::Infinity => Retries::Infinity,
+            };
+            random_sleep(times).await;
+            times = times.saturating_add(1);
+        }
+    }
+
+    /// `global:del_lock(Id, Nodes)`: `holder` stops holding the lock on `nodes`
+    /// ([`lock_nodes`](Self::lock_nodes) for `None`); a node's lock goes when its last
+    /// holder lets go.
+    pub async fn del_lock(&self, holder: &mut Process, id: &LockId, nodes: Option<&[Atom]>) {
+        let nodes = nodes
+            .map(<[Atom]>::to_vec)
+            .unwrap_or_else(|| self.lock_nodes());
+        del_lock(holder, &id.to_term(), &nodes).await;
+    }
+
+    /// `global:trans(Id, Fun, Nodes, Retries)`: sets the lock, runs `f` once while it
+    /// is held, deletes the lock and returns what `f` returned; the lock not obtained
+    /// is [`GlobalError::Aborted`] (`f` does not run). The holder is a process of its
+    /// own made for this call, so the lock also goes if `f` panics or the returned
+    /// future is dropped midway (the holder exits and the servers' monitors fire).
+    pub async fn trans<F, Fut, R>(
+        &self,
+        id: &LockId,
+        nodes: Option<&[Atom]>,
+        retries: Retries,
+        f: F,
+    ) -> Result<R, GlobalError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = R>,
+    {
+        let nodes = nodes
+            .map(<[Atom]>::to_vec)
+            .unwrap_or_else(|| self.lock_nodes());
+        let mut holder = self.node.process();
+        if !self.set_lock(&mut holder, id, Some(&nodes), retries).await {
+            return Err(GlobalError::Aborted);
+        }
+        let r = f().await;
+        self.del_lock(&mut holder, id, Some(&nodes)).await;
+        Ok(r)
     }
 
     /// `global:sync()`: returns once this server is synced with every connected
