@@ -764,3 +764,81 @@ async fn global_locks_newer_otp() {
     let root = newer_otp_root();
     locks(Some(&root), "nw").await;
 }
+
+/// Global groups are refused as an OTP node without groups refuses them: an erl with
+/// `-kernel global_groups` that lists beamnode (so it asks beamnode for its group) and
+/// one that leaves it out both get a warning naming them in beamnode's log, share no
+/// names with it, and do not stall anything: beamnode's `global:sync()` still returns
+/// and a plain erl syncs and shares names with beamnode as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_groups_refused_with_a_log_line() {
+    require("erl");
+    let epmd = private_epmd().await;
+    let sname = format!("{}@localhost", unique("glgr"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
+    cmd.args(["run", "--global", "--sname", &sname, "--cookie", COOKIE])
+        .args(["--no-epmd", "--epmd-port", &epmd.to_string()])
+        .env("RUST_LOG", "info");
+    let mut run = Erl::from_command(cmd, &sname);
+    run.expect_line("the 'is up' line", T, |l| l.contains("is up"))
+        .await;
+
+    // A member of a group that lists beamnode, and a node whose group leaves it out.
+    let member = unique("glgm");
+    let outside = unique("glgo");
+    let groups_member = format!("[{{grp, ['{member}@localhost', '{sname}']}}]");
+    let groups_outside = format!("[{{grp2, ['{outside}@localhost']}}]");
+    let script = format!(
+        "pong = net_adm:ping('{sname}'), \
+         yes = global:register_name(list_to_atom(atom_to_list(node()) ++ \"_name\"), self()), \
+         io:format(\"PINGED~n\"), receive after 60000 -> ok end."
+    );
+    let mut gm = Erl::start_with(
+        &member,
+        COOKIE,
+        epmd,
+        &script,
+        &["-kernel", "global_groups", &groups_member],
+    );
+    gm.expect("PINGED", T).await;
+    run.expect_line("the refusal of the member", T, |l| {
+        l.contains("WARN")
+            && l.contains(&format!("{member}@localhost"))
+            && l.contains("global_groups")
+    })
+    .await;
+    let mut go = Erl::start_with(
+        &outside,
+        COOKIE,
+        epmd,
+        &script,
+        &["-kernel", "global_groups", &groups_outside],
+    );
+    go.expect("PINGED", T).await;
+    run.expect_line("the refusal of the outsider", T, |l| {
+        l.contains("WARN")
+            && l.contains(&format!("{outside}@localhost"))
+            && l.contains("global_groups")
+    })
+    .await;
+
+    // A plain erl: beamnode's sync returns (the group nodes are not waited for), names
+    // go both ways, and the group nodes' names are not in beamnode's table.
+    let plain = format!(
+        "pong = net_adm:ping('{sname}'), ok = global:sync(), \
+         yes = global:register_name(plain_name, self()), \
+         io:format(\"SYNC ~p~n\", [rpc:call('{sname}', global, sync, [], 10000)]), \
+         io:format(\"SEEN ~p~n\", [rpc:call('{sname}', global, whereis_name, [plain_name]) =:= self()]), \
+         io:format(\"KV ~p~n\", [is_pid(global:whereis_name({{kv, '{sname}'}}))]), \
+         io:format(\"NAMES ~p~n\", [lists:sort(rpc:call('{sname}', global, registered_names, []))]), \
+         receive after 60000 -> ok end."
+    );
+    let mut e = Erl::start(&unique("glgp"), COOKIE, epmd, &plain);
+    assert_eq!(e.expect("SYNC ", T).await, "ok");
+    assert_eq!(e.expect("SEEN ", T).await, "true");
+    assert_eq!(e.expect("KV ", T).await, "true");
+    assert_eq!(
+        e.expect("NAMES ", T).await,
+        format!("[plain_name,{{kv,{sname}}}]")
+    );
+}

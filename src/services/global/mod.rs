@@ -28,8 +28,10 @@
 //! [`Global::trans`] for Rust callers exclude OTP's `global:set_lock/3` on the same
 //! resource with another requester id and the other way round (OTP 25, 27, 29).
 //!
-//! Not done / not verified: global groups (never answered; a node with
-//! `global_groups` configured will not sync with us); a non-standard resolve method
+//! Global groups are refused as a node without groups refuses them (`group`: a
+//! warning naming the node, which is then left alone until it disconnects).
+//!
+//! Not done / not verified: a non-standard resolve method
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
 //! sides); the cancel_connect / init_connect_ack-mismatch restart path is
 //! implemented but never exercised by a test; `Node::shutdown` does not switch off our
@@ -47,10 +49,11 @@
 //! `lost_connection`), `session` (the connect/sync session with one peer), `names` (the
 //! name and lock tables, monitors and cleanup), `lock` (the multi-node `{global, …}`
 //! lock taken by the locker and the registrar), `locker` (the partition locker
-//! process), `resolve` (name-clash resolution and the standard methods).
+//! process), `group` (the refusal of global groups), `resolve` (name-clash resolution and the standard methods).
 //!
 //! [`GenServer`]: super::gen_server::GenServer
 
+mod group;
 mod lock;
 mod locker;
 mod names;
@@ -145,6 +148,7 @@ pub fn start(node: &Node) -> Result<Global, StartError> {
     let shared = Arc::new(Shared::default());
     let server = Server::new(shared.clone(), node.name().clone());
     let pid = gen_server::start(node, Some(SERVER), server)?;
+    group::start(node, &pid);
     node.register_rpc_async("global", "resolve_it", 4, |node, args| async move {
         match <[Term; 4]>::try_from(args) {
             Ok([method, name, p1, p2]) => match (p1, p2) {
