@@ -533,7 +533,7 @@ async fn global_beamnode_between_two_erls() {
     assert!(g.whereis_name(&Term::atom("early2")).is_some());
 }
 
-/// `beamnode run --global`, as README shows it: an Elixir node connects, `:global.sync()`
+/// `beamnode run` (global on by default), as README shows it: an Elixir node connects, `:global.sync()`
 /// completes, the node's `kv` server is reachable as `{:global, {:kv, Node}}`, and a
 /// name Elixir registers is listed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,7 +542,8 @@ async fn beamnode_run_global_for_elixir() {
     let epmd = private_epmd().await;
     let sname = format!("{}@localhost", unique("glrun"));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
-    cmd.args(["run", "--global", "--sname", &sname, "--cookie", COOKIE])
+    // global is on by default.
+    cmd.args(["run", "--sname", &sname, "--cookie", COOKIE])
         .args(["--no-epmd", "--epmd-port", &epmd.to_string()]);
     let mut run = Erl::from_command(cmd, &sname);
     run.expect_line("the 'is up' line", T, |l| l.contains("is up"))
@@ -776,6 +777,7 @@ async fn global_groups_refused_with_a_log_line() {
     let epmd = private_epmd().await;
     let sname = format!("{}@localhost", unique("glgr"));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
+    // --global: still accepted (a no-op since global is on by default).
     cmd.args(["run", "--global", "--sname", &sname, "--cookie", COOKIE])
         .args(["--no-epmd", "--epmd-port", &epmd.to_string()])
         .env("RUST_LOG", "info");

@@ -3,7 +3,7 @@
 //!
 //! # Status (read first)
 //!
-//! Opt-in: nothing starts it (not `beamnode run`); [`start`] registers
+//! `beamnode run` starts it unless `--no-global`; in the library [`start`] registers
 //! `global_name_server` on the node. Implemented: the connect/sync session both as the
 //! answering and as the initiating side (init_connect / init_connect_ack /
 //! cancel_connect, the partition locker with `{global, [LockerA, LockerB]}`, exchange,
@@ -34,9 +34,9 @@
 //! Not done / not verified: a non-standard resolve method
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
 //! sides); the cancel_connect / init_connect_ack-mismatch restart path is
-//! implemented but never exercised by a test; `Node::shutdown` does not switch off our
-//! own `lost_connection` first (as OTP's `prepare_shutdown` does; harmless, the node
-//! is leaving); `info` and `disconnect` calls are not answered. The
+//! implemented but never exercised by a test; `Node::shutdown` alone does not switch
+//! off our own `lost_connection` first (call [`Global::prepare_shutdown`] before it, as
+//! `beamnode run` does and OTP's `init:stop` does); `info` and `disconnect` calls are not answered. The
 //! `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
 //! ignores that element).
 //!
@@ -138,7 +138,7 @@ pub struct Global {
     shared: Arc<Shared>,
 }
 
-/// Starts `global_name_server` on `node` (opt-in), syncs with the visible nodes already
+/// Starts `global_name_server` on `node` (nothing starts it implicitly), syncs with the visible nodes already
 /// connected and every later one, and registers `global:resolve_it/4` as an rpc
 /// callable. OTP reaches that only when rpc serving is on
 /// ([`rpc_server::start`](super::rpc_server::start)); without it OTP's
@@ -394,6 +394,24 @@ impl Global {
         let r = f().await;
         self.del_lock(&mut holder, id, Some(&nodes)).await;
         Ok(r)
+    }
+
+    /// What OTP's `init:stop` does before a node goes down (`{prepare_shutdown, From,
+    /// Ref}`): this server stops telling the others about lost connections
+    /// (`prevent_overlapping_partitions`), so the connections closing at shutdown do not
+    /// make the remaining nodes drop each other. Call it before [`Node::shutdown`].
+    pub async fn prepare_shutdown(&self, timeout: Duration) {
+        let mut p = self.node.process();
+        let r = self.node.make_ref();
+        p.send_nowait(
+            &self.pid,
+            tuple(vec![
+                atom("prepare_shutdown"),
+                Term::Pid(p.pid().clone()),
+                Term::Ref(r),
+            ]),
+        );
+        let _ = p.receive(Some(timeout)).await;
     }
 
     /// `global:sync()`: returns once this server is synced with every connected
