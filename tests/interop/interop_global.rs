@@ -774,6 +774,33 @@ async fn global_locks_newer_otp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn global_groups_refused_with_a_log_line() {
     require("erl");
+    groups_refused(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_groups_refused_newer_otp() {
+    let root = newer_otp_root();
+    groups_refused(Some(&root)).await;
+}
+
+/// An erl with extra arguments: the host's (`root` None) or a newer OTP root's.
+fn erl_with_args(root: Option<&Path>, sname: &str, epmd: u16, eval: &str, extra: &[&str]) -> Erl {
+    match root {
+        None => Erl::start_with(sname, COOKIE, epmd, eval, extra),
+        Some(root) => {
+            let name = format!("{sname}@localhost");
+            let mut cmd = std::process::Command::new("chroot");
+            cmd.arg(root)
+                .args(["env", &format!("ERL_EPMD_PORT={epmd}"), "HOME=/root", "erl"])
+                .args(["-sname", &name, "-setcookie", COOKIE, "-noshell"])
+                .args(extra)
+                .args(["-eval", eval]);
+            Erl::from_command(cmd, &name)
+        }
+    }
+}
+
+async fn groups_refused(root: Option<&Path>) {
     let epmd = private_epmd().await;
     let sname = format!("{}@localhost", unique("glgr"));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
@@ -795,9 +822,9 @@ async fn global_groups_refused_with_a_log_line() {
          yes = global:register_name(list_to_atom(atom_to_list(node()) ++ \"_name\"), self()), \
          io:format(\"PINGED~n\"), receive after 60000 -> ok end."
     );
-    let mut gm = Erl::start_with(
+    let mut gm = erl_with_args(
+        root,
         &member,
-        COOKIE,
         epmd,
         &script,
         &["-kernel", "global_groups", &groups_member],
@@ -809,9 +836,9 @@ async fn global_groups_refused_with_a_log_line() {
             && l.contains("global_groups")
     })
     .await;
-    let mut go = Erl::start_with(
+    let mut go = erl_with_args(
+        root,
         &outside,
-        COOKIE,
         epmd,
         &script,
         &["-kernel", "global_groups", &groups_outside],
@@ -827,7 +854,8 @@ async fn global_groups_refused_with_a_log_line() {
     // A plain erl: beamnode's sync returns (the group nodes are not waited for), names
     // go both ways, and the group nodes' names are not in beamnode's table.
     let plain = format!(
-        "pong = net_adm:ping('{sname}'), ok = global:sync(), \
+        "io:format(\"REL ~s~n\", [erlang:system_info(otp_release)]), \
+         pong = net_adm:ping('{sname}'), ok = global:sync(), \
          yes = global:register_name(plain_name, self()), \
          io:format(\"SYNC ~p~n\", [rpc:call('{sname}', global, sync, [], 10000)]), \
          io:format(\"SEEN ~p~n\", [rpc:call('{sname}', global, whereis_name, [plain_name]) =:= self()]), \
@@ -835,8 +863,10 @@ async fn global_groups_refused_with_a_log_line() {
          io:format(\"NAMES ~p~n\", [lists:sort(rpc:call('{sname}', global, registered_names, []))]), \
          receive after 60000 -> ok end."
     );
-    let mut e = Erl::start(&unique("glgp"), COOKIE, epmd, &plain);
-    assert_eq!(e.expect("SYNC ", T).await, "ok");
+    let mut e = erl_with_args(root, &unique("glgp"), epmd, &plain, &[]);
+    let release = e.expect("REL ", T).await;
+    assert_release(root, &release);
+    assert_eq!(e.expect("SYNC ", T).await, "ok", "on {release}");
     assert_eq!(e.expect("SEEN ", T).await, "true");
     assert_eq!(e.expect("KV ", T).await, "true");
     assert_eq!(
