@@ -29,15 +29,19 @@
 //! resource with another requester id and the other way round (OTP 25, 27, 29).
 //!
 //! Global groups are refused as a node without groups refuses them (`group`: a
-//! warning naming the node, which is then left alone until it disconnects).
+//! warning naming the node, which is then left alone until it disconnects; OTP 25, 27,
+//! 29). Across containers (Docker suite, `60_global_pg_test.exs`): names seen on every
+//! node, owner kills, a partition healed with a clash resolved, two BEAM nodes meeting
+//! through us.
 //!
 //! Not done / not verified: a non-standard resolve method
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
 //! sides); the cancel_connect / init_connect_ack-mismatch restart path is
 //! implemented but never exercised by a test; `Node::shutdown` alone does not switch
 //! off our own `lost_connection` first (call [`Global::prepare_shutdown`] before it, as
-//! `beamnode run` does and OTP's `init:stop` does); `info` and `disconnect` calls are not answered. The
-//! `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
+//! `beamnode run` does and OTP's `init:stop` does); `info` and `disconnect` calls are
+//! not answered; a groups node learnt through a third node's `resolved` is not left
+//! alone. The `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
 //! ignores that element).
 //!
 //! Processes, as OTP splits them: the server (a [`GenServer`], never blocks), the
@@ -49,7 +53,8 @@
 //! `lost_connection`), `session` (the connect/sync session with one peer), `names` (the
 //! name and lock tables, monitors and cleanup), `lock` (the multi-node `{global, …}`
 //! lock taken by the locker and the registrar), `locker` (the partition locker
-//! process), `group` (the refusal of global groups), `resolve` (name-clash resolution and the standard methods).
+//! process), `group` (the refusal of global groups), `resolve` (name-clash resolution
+//! and the standard methods).
 //!
 //! [`GenServer`]: super::gen_server::GenServer
 
