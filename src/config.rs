@@ -31,6 +31,15 @@ pub struct NodeConfig {
     /// Largest incoming frame accepted; a bigger length field closes the connection
     /// instead of making us buffer it.
     pub max_frame_size: usize,
+    /// Deepest nesting (open tuples, lists, maps, funs) of a received term; a deeper
+    /// one is a protocol error that closes that connection, with a log line. OTP has
+    /// no such limit; the default, 2^20 ([`crate::etf::DEFAULT_MAX_DEPTH`]), lets
+    /// through the million-level terms OTP can send while bounding what one term
+    /// costs to decode. Lower it when handlers walk terms recursively.
+    pub max_term_depth: usize,
+    /// Bounds on messages that arrive in fragments (§4.4): sequences open at once and
+    /// bytes buffered for them, which is also the largest message a peer can send.
+    pub fragment_limits: crate::proto::dist::FragmentLimits,
     /// Register with EPMD (default). A node that only dials out (like `erl_call`, or
     /// `beamnode call`) can skip it: peers cannot look it up, and its creation is then
     /// drawn at random instead of coming from EPMD (§1.3).
@@ -86,6 +95,8 @@ impl NodeConfig {
             net_tickintensity: 4,
             setup_time: Duration::from_secs(7),
             max_frame_size: 128 * 1024 * 1024,
+            max_term_depth: crate::etf::DEFAULT_MAX_DEPTH,
+            fragment_limits: Default::default(),
             register_with_epmd: true,
             dist_buf_busy_limit: 1024 * 1024,
             dist_buf_max: 64 * 1024 * 1024,
@@ -116,6 +127,21 @@ impl NodeConfig {
         self.max_handshake_time = time;
         self
     }
+    /// Sets [`NodeConfig::max_term_depth`].
+    pub fn max_term_depth(mut self, depth: usize) -> Self {
+        self.max_term_depth = depth;
+        self
+    }
+    /// Sets [`NodeConfig::max_frame_size`].
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+    /// Sets [`NodeConfig::fragment_limits`].
+    pub fn fragment_limits(mut self, limits: crate::proto::dist::FragmentLimits) -> Self {
+        self.fragment_limits = limits;
+        self
+    }
     /// Sets [`NodeConfig::dist_buf_busy_limit`] and [`NodeConfig::dist_buf_max`].
     pub fn dist_buf_limits(mut self, busy: usize, max: usize) -> Self {
         self.dist_buf_busy_limit = busy;
@@ -128,7 +154,8 @@ impl NodeConfig {
             net_ticktime: self.net_ticktime,
             net_tickintensity: self.net_tickintensity,
             max_frame_size: self.max_frame_size,
-            ..Default::default()
+            fragment_limits: self.fragment_limits,
+            max_term_depth: self.max_term_depth,
         }
     }
     pub fn hidden(mut self, hidden: bool) -> Self {

@@ -35,10 +35,11 @@ pub mod term;
 pub mod tls;
 
 pub use config::NodeConfig;
-pub use node::{Dest, Process, ProcessSender};
 pub use node::{
-    MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType, ProcessHandle, ProcessInfo,
+    ConnectionInfo, MonitorNodesOpts, Node, NodeError, NodeEvent, NodeKind, NodeType,
+    ProcessHandle, ProcessInfo,
 };
+pub use node::{Dest, Process, ProcessSender};
 pub use term::{Atom, Pid, Reference, Term};
 
 /// The README's Rust examples, compiled by `cargo test` so they stay true.

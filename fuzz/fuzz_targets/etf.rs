@@ -18,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
     let opts = DecodeOptions {
         atom_cache: (sel & 2 != 0).then_some(&cache[..]),
         allow_compressed: sel & 1 != 0,
+        // Small limits now and then, so the depth check is fuzzed too.
+        max_depth: if sel & 16 != 0 { 3 } else { usize::MAX },
     };
     if sel & 4 == 0 {
         if let Ok(t) = etf::decode_with(bytes, &opts) {

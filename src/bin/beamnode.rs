@@ -82,6 +82,41 @@ struct RunArgs {
     global: bool,
     #[command(flatten)]
     dist: DistArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What one peer may make this node hold (docs/hostile.md); the defaults are
+/// `NodeConfig::new`'s.
+#[derive(Args)]
+struct LimitArgs {
+    /// Largest incoming distribution frame, in bytes; a larger one closes that
+    /// connection.
+    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024)]
+    max_frame_size: usize,
+    /// Deepest nesting of a received term; a deeper one closes that connection.
+    #[arg(long, value_name = "LEVELS", default_value_t = beamnode::etf::DEFAULT_MAX_DEPTH)]
+    max_term_depth: usize,
+    /// Bytes queued for one peer before its senders wait (OTP's `+zdbbl`).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    dist_buf_busy_limit: usize,
+    /// Bytes queued for one peer before the connection is closed as not reading.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    dist_buf_max: usize,
+    /// Incoming handshakes in progress at once; further connections are closed.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_pending_handshakes: usize,
+}
+
+impl LimitArgs {
+    fn apply(&self, config: NodeConfig) -> NodeConfig {
+        let time = config.max_handshake_time;
+        config
+            .max_frame_size(self.max_frame_size)
+            .max_term_depth(self.max_term_depth)
+            .dist_buf_limits(self.dist_buf_busy_limit, self.dist_buf_max)
+            .handshake_limits(self.max_pending_handshakes, time)
+    }
 }
 
 /// The distribution carrier, as `erl -proto_dist … -ssl_dist_optfile …`.
@@ -121,6 +156,12 @@ struct EpmdArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0")]
     address: IpAddr,
+    /// Connections served at once; further ones are closed at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Names registered at once; further registrations are refused (result 1).
+    #[arg(long, default_value_t = beamnode::proto::epmd::DEFAULT_MAX_NAMES)]
+    max_names: usize,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -371,6 +412,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     if let Some(tls) = args.dist.tls()? {
         config = config.tls(tls);
     }
+    config = args.limits.apply(config);
     if !args.no_epmd {
         beamnode::net::ensure_epmd(config.epmd_port)
             .await
@@ -452,7 +494,12 @@ async fn run(args: RunArgs) -> Result<(), String> {
 async fn epmd(args: EpmdArgs) -> Result<(), String> {
     let port = args.port.unwrap_or_else(beamnode::net::epmd_port_from_env);
     let addr = SocketAddr::new(args.address, port);
-    let server = beamnode::net::epmd_server::EpmdServer::bind(addr)
+    let config = beamnode::net::epmd_server::EpmdServerConfig {
+        max_connections: args.max_connections,
+        max_names: args.max_names,
+        ..Default::default()
+    };
+    let server = beamnode::net::epmd_server::EpmdServer::bind_with_config(addr, config)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!("beamnode epmd listening on {}", server.local_addr());

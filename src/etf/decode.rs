@@ -1,7 +1,8 @@
 //! The iterative, total ETF decoder (§6.1, §6.2).
 //!
 //! Containers are decoded with an explicit stack of [`Frame`]s, so nesting depth is
-//! bounded only by the input size. Lists whose tail is another `LIST_EXT`/`STRING_EXT`
+//! bounded only by the input size and [`DecodeOptions::max_depth`] (unlimited for
+//! [`decode`], as in OTP's `binary_to_term`; a node's setting for distribution). Lists whose tail is another `LIST_EXT`/`STRING_EXT`
 //! are merged into one frame as they are read (OTP never produces such tails, but a
 //! hostile peer can), which keeps `[1|[2|[3|…]]]` linear instead of quadratic and its
 //! stack flat.
@@ -23,6 +24,7 @@ pub fn decode(bytes: &[u8]) -> Result<Term> {
         &DecodeOptions {
             atom_cache: None,
             allow_compressed: true,
+            max_depth: usize::MAX,
         },
     )
 }
@@ -69,6 +71,7 @@ fn decode_at(bytes: &[u8], pos: usize, opts: &DecodeOptions<'_>) -> Result<(Term
             buf: &data,
             pos: 0,
             cache: opts.atom_cache,
+            max_depth: opts.max_depth,
         };
         let term = inner.term()?;
         if inner.pos != data.len() {
@@ -82,6 +85,7 @@ fn decode_at(bytes: &[u8], pos: usize, opts: &DecodeOptions<'_>) -> Result<(Term
         buf: bytes,
         pos,
         cache: opts.atom_cache,
+        max_depth: opts.max_depth,
     };
     let term = d.term()?;
     Ok((term, d.pos))
@@ -147,6 +151,8 @@ struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
     cache: Option<&'a [Atom]>,
+    /// Containers open at once before the term is refused ([`DecodeOptions::max_depth`]).
+    max_depth: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -232,8 +238,19 @@ impl<'a> Decoder<'a> {
                     _ => {}
                 }
             }
+            let at = self.pos;
             match self.head()? {
-                Head::Open(frame) => stack.push(frame),
+                Head::Open(frame) => {
+                    // Each open container costs a frame here and a term later; the
+                    // limit bounds both (list tails are merged above and do not count).
+                    if stack.len() >= self.max_depth {
+                        return Err(DecodeError::TooDeep {
+                            offset: at,
+                            limit: self.max_depth,
+                        });
+                    }
+                    stack.push(frame)
+                }
                 Head::Leaf(value) => {
                     if let Some(t) = self.deliver(&mut stack, value)? {
                         return Ok(t);

@@ -79,6 +79,8 @@ pub enum DecodeError {
     BadVersion(u8),
     #[error("{0} trailing bytes after the term")]
     TrailingBytes(usize),
+    #[error("term nested more than {limit} levels deep (at offset {offset})")]
+    TooDeep { offset: usize, limit: usize },
     #[error("invalid term at offset {offset}: {reason}")]
     Invalid { offset: usize, reason: &'static str },
     /// An atom longer than 255 characters, or not valid UTF-8 (§6.2).
@@ -124,8 +126,13 @@ pub enum EncodeError {
     Compression(String),
 }
 
-/// Decoding context.
-#[derive(Debug, Clone, Default)]
+/// Default [`DecodeOptions::max_depth`] of distribution connections
+/// ([`crate::NodeConfig::max_term_depth`]): 2^20 levels. OTP sends and accepts a term a
+/// million levels deep, so this stays above that.
+pub const DEFAULT_MAX_DEPTH: usize = 1 << 20;
+
+/// Decoding context. `Default`: no atom cache, no COMPRESSED, no depth limit.
+#[derive(Debug, Clone)]
 pub struct DecodeOptions<'a> {
     /// Atoms of the current distribution header (§4.3); `ATOM_CACHE_REF` (82) is only
     /// valid when this is present and the index is in range.
@@ -133,6 +140,22 @@ pub struct DecodeOptions<'a> {
     /// Accept COMPRESSED (80). Only at the top level of `binary_to_term`, never inside
     /// distribution messages (§6.1).
     pub allow_compressed: bool,
+    /// Containers (tuples, lists, maps, funs, records) that may be open at once; a
+    /// deeper term fails with [`DecodeError::TooDeep`]. OTP itself has no such limit,
+    /// and nothing in this crate recurses per level, so this is a bound on the memory
+    /// one term may take while it is decoded (about 150 bytes a level) and a guard for
+    /// application code that does recurse. `usize::MAX` for no limit.
+    pub max_depth: usize,
+}
+
+impl Default for DecodeOptions<'_> {
+    fn default() -> Self {
+        DecodeOptions {
+            atom_cache: None,
+            allow_compressed: false,
+            max_depth: usize::MAX,
+        }
+    }
 }
 
 use crate::term::Atom;

@@ -10,7 +10,7 @@
 //! the bytes go through the session's buffers anyway, and the TCP path keeps its
 //! zero-copy reads.
 
-use crate::node::{ClosedOutcome, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
+use crate::node::{ClosedOutcome, ConnStats, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
 use crate::proto::connection::{Connection, ConnectionError, Endpoints};
 use crate::proto::dist::Payload;
 use crate::proto::handshake::Established;
@@ -53,16 +53,32 @@ pub(crate) enum DistStream {
     Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
 }
 
+impl DistStream {
+    fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            DistStream::Tcp(s) => s.peer_addr().ok(),
+            #[cfg(feature = "tls")]
+            DistStream::Tls(s) => s.get_ref().0.peer_addr().ok(),
+        }
+    }
+}
+
 /// Runs an established connection until it ends; then reports nodedown.
 pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attempt: u64) {
     let peer = Atom::new(&est.peer_name);
     let kill = Arc::new(Notify::new());
     let visible = est.is_visible();
+    let stats = Arc::new(ConnStats {
+        address: stream.peer_addr(),
+        tls: !matches!(stream, DistStream::Tcp(_)),
+        ..ConnStats::default()
+    });
     let info = UpInfo {
         id: attempt,
         flags: est.negotiated,
         visible,
         kill: kill.clone(),
+        stats: stats.clone(),
     };
     let Some((queue, rx)) = node.connections().established(&peer, attempt, info) else {
         debug!(%peer, "connection superseded by another one to the same node; closing");
@@ -86,9 +102,9 @@ pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attemp
         Instant::now(),
     );
     let ended = match stream {
-        DistStream::Tcp(stream) => drive(&node, conn, stream, &queue, rx, &kill).await,
+        DistStream::Tcp(stream) => drive(&node, conn, stream, &queue, rx, &kill, &stats).await,
         #[cfg(feature = "tls")]
-        DistStream::Tls(stream) => drive_tls(&node, conn, *stream, &queue, rx, &kill).await,
+        DistStream::Tls(stream) => drive_tls(&node, conn, *stream, &queue, rx, &kill, &stats).await,
     };
     queue.close();
     match &ended {
@@ -165,6 +181,7 @@ async fn drive(
     queue: &OutQueue,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     kill: &Notify,
+    stats: &ConnStats,
 ) -> Ended {
     let timer = tokio::time::sleep_until(conn.poll_timeout().into());
     tokio::pin!(timer);
@@ -174,6 +191,7 @@ async fn drive(
         if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
             return ended;
         }
+        stats.record(conn.message_counts());
         // 3. Write what the socket takes now.
         while conn.transmit_len() > 0 {
             match stream.try_write(conn.poll_transmit()) {
@@ -236,6 +254,7 @@ async fn drive_tls(
     queue: &OutQueue,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     kill: &Notify,
+    stats: &ConnStats,
 ) -> Ended {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut rd, mut wr) = tokio::io::split(stream);
@@ -248,6 +267,7 @@ async fn drive_tls(
         if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
             return ended;
         }
+        stats.record(conn.message_counts());
         let want_write = conn.transmit_len() > 0;
         let want_flush = !want_write && unflushed;
         let room = conn.transmit_len() < MAX_BATCH;

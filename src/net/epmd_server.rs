@@ -18,7 +18,9 @@ use tokio::sync::{oneshot, watch, Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use crate::proto::epmd::{request_frame_len, ConnectionId, EpmdRegistry, DEFAULT_MAX_UNUSED_NAMES};
+use crate::proto::epmd::{
+    request_frame_len, ConnectionId, EpmdRegistry, DEFAULT_MAX_NAMES, DEFAULT_MAX_UNUSED_NAMES,
+};
 
 /// Tunables; the defaults are real EPMD's.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct EpmdServerConfig {
     pub max_connections: usize,
     /// Unregistered names remembered for creation bumping (§1.3).
     pub max_unused_names: usize,
+    /// Names registered at once; past it ALIVE2 is refused (result 1) with a log line.
+    pub max_names: usize,
 }
 
 impl Default for EpmdServerConfig {
@@ -41,6 +45,7 @@ impl Default for EpmdServerConfig {
             relaxed_command_check: false,
             max_connections: 1024,
             max_unused_names: DEFAULT_MAX_UNUSED_NAMES,
+            max_names: DEFAULT_MAX_NAMES,
         }
     }
 }
@@ -105,7 +110,8 @@ impl EpmdServer {
         } = self;
         let registry = EpmdRegistry::new(local_addr.port())
             .with_relaxed_command_check(config.relaxed_command_check)
-            .with_max_unused(config.max_unused_names);
+            .with_max_unused(config.max_unused_names)
+            .with_max_names(config.max_names);
         let shared: SharedRef = Arc::new(Mutex::new(Shared {
             registry,
             kept: HashMap::new(),

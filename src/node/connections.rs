@@ -20,6 +20,27 @@ pub(crate) struct UpInfo {
     pub visible: bool,
     /// Notified to make the connection task close (e.g. the peer reconnected).
     pub kill: Arc<Notify>,
+    /// The peer's address and the message counts, for `net_kernel:nodes_info`.
+    pub stats: Arc<ConnStats>,
+}
+
+/// What `net_kernel:nodes_info` reports of one connection; the counts are kept by the
+/// connection's driver.
+#[derive(Debug, Default)]
+pub(crate) struct ConnStats {
+    pub address: Option<std::net::SocketAddr>,
+    pub tls: bool,
+    pub messages_in: std::sync::atomic::AtomicU64,
+    pub messages_out: std::sync::atomic::AtomicU64,
+}
+
+impl ConnStats {
+    /// Publishes the connection's counts (`Connection::message_counts`).
+    pub fn record(&self, (input, output): (u64, u64)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.messages_in.store(input, Relaxed);
+        self.messages_out.store(output, Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -431,6 +452,7 @@ mod tests {
             flags: DistFlags::REQUIRED,
             visible: true,
             kill: kill.clone(),
+            stats: Default::default(),
         };
         assert!(conns.established(peer, id, info).is_some());
         (id, kill)

@@ -23,7 +23,7 @@ pub use process::{Process, ProcessSender};
 pub use signals::LinkError;
 pub use spawn::{undef_reason, SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
-pub(crate) use connections::{AcceptDecision, ClosedOutcome, UpInfo};
+pub(crate) use connections::{AcceptDecision, ClosedOutcome, ConnStats, UpInfo};
 pub(crate) use dial::Dial;
 pub(crate) use functions::Callable;
 pub(crate) use outqueue::{OutQueue, Outgoing};
@@ -49,6 +49,40 @@ pub enum NodeEvent {
     /// A connection went down, with OTP's reason atom (`connection_closed`,
     /// `net_tick_timeout`, `disconnect`, …).
     NodeDown { node: Atom, reason: Atom },
+}
+
+/// One up connection, as `net_kernel:nodes_info/0` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// The peer.
+    pub node: Atom,
+    /// `normal` (visible) or `hidden` (§3.4).
+    pub visible: bool,
+    /// The peer's socket address, when the socket still knows it.
+    pub address: Option<std::net::SocketAddr>,
+    /// TLS distribution (`inet_tls_dist`) rather than plain TCP.
+    pub tls: bool,
+    /// Messages received and sent on this connection (ticks not counted).
+    pub messages_in: u64,
+    pub messages_out: u64,
+    /// The negotiated flags (§3.3).
+    pub flags: DistFlags,
+}
+
+impl ConnectionInfo {
+    fn of(node: Atom, info: &UpInfo) -> ConnectionInfo {
+        use std::sync::atomic::Ordering::Relaxed;
+        ConnectionInfo {
+            node,
+            visible: info.visible,
+            address: info.stats.address,
+            tls: info.stats.tls,
+            messages_in: info.stats.messages_in.load(Relaxed),
+            messages_out: info.stats.messages_out.load(Relaxed),
+            flags: info.flags,
+        }
+    }
 }
 
 /// Which nodes to list (`nodes/1`).
@@ -480,6 +514,21 @@ impl Node {
     /// The flags negotiated with `node` while a connection to it is up (§3.3).
     pub fn connection_flags(&self, node: &Atom) -> Option<DistFlags> {
         self.inner.conns.up_info(node).map(|i| i.flags)
+    }
+
+    /// What `net_kernel:node_info/1` tells of the up connection to `node`.
+    pub fn connection_info(&self, node: &Atom) -> Option<ConnectionInfo> {
+        let info = self.inner.conns.up_info(node)?;
+        Some(ConnectionInfo::of(node.clone(), &info))
+    }
+
+    /// [`Node::connection_info`] of every up connection (`net_kernel:nodes_info/0`).
+    pub fn connections_info(&self) -> Vec<ConnectionInfo> {
+        let mut all: Vec<ConnectionInfo> = (self.inner.conns.up().into_iter())
+            .map(|(node, info)| ConnectionInfo::of(node, &info))
+            .collect();
+        all.sort_by(|a, b| a.node.as_str().cmp(b.node.as_str()));
+        all
     }
 
     /// Connected nodes of the given kind (`nodes(visible | hidden | connected)`).

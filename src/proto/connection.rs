@@ -43,6 +43,9 @@ pub struct ConnectionConfig {
     pub max_frame_size: usize,
     /// Bounds on incomplete fragmented messages (§4.4).
     pub fragment_limits: FragmentLimits,
+    /// Deepest nesting of a received control or message term
+    /// ([`crate::etf::DecodeOptions::max_depth`]); a deeper one closes the connection.
+    pub max_term_depth: usize,
 }
 
 impl Default for ConnectionConfig {
@@ -52,6 +55,7 @@ impl Default for ConnectionConfig {
             net_tickintensity: 4,
             max_frame_size: crate::proto::framing::DEFAULT_MAX_FRAME_LEN,
             fragment_limits: FragmentLimits::default(),
+            max_term_depth: crate::etf::DEFAULT_MAX_DEPTH,
         }
     }
 }
@@ -116,6 +120,10 @@ pub struct Connection {
     /// Encoded frames waiting to be written; `transmit[sent..]` is still due.
     transmit: Vec<u8>,
     sent: usize,
+    /// Messages handed out by `poll_message` and taken by `send` (ticks and
+    /// fragments not counted): `net_kernel:nodes_info`'s `in` and `out`.
+    messages_in: u64,
+    messages_out: u64,
 }
 
 impl Connection {
@@ -126,7 +134,8 @@ impl Connection {
         frames.extend(leftover);
         let tick_period = cfg.tick_period();
         Connection {
-            decoder: DistDecoder::with_limits(ends.flags, cfg.fragment_limits),
+            decoder: DistDecoder::with_limits(ends.flags, cfg.fragment_limits)
+                .with_max_depth(cfg.max_term_depth),
             encoder: DistEncoder::new(ends.flags),
             ticks: TickState::new(cfg.net_tickintensity, !ends.visible),
             ends,
@@ -135,7 +144,14 @@ impl Connection {
             next_tick: later(now, tick_period),
             transmit: Vec::new(),
             sent: 0,
+            messages_in: 0,
+            messages_out: 0,
         }
+    }
+
+    /// Messages received and sent so far (`(in, out)`; ticks not counted).
+    pub fn message_counts(&self) -> (u64, u64) {
+        (self.messages_in, self.messages_out)
     }
 
     /// The peer's node name.
@@ -198,6 +214,7 @@ impl Connection {
             {
                 continue;
             }
+            self.messages_in += 1;
             return Ok(Some(msg));
         }
     }
@@ -239,7 +256,9 @@ impl Connection {
         };
         self.compact_transmit();
         self.encoder
-            .encode_message(control, payload, &mut self.transmit)
+            .encode_message(control, payload, &mut self.transmit)?;
+        self.messages_out += 1;
+        Ok(())
     }
 
     /// [`Connection::send`] with the payload as a term.

@@ -13,3 +13,47 @@ pub(crate) fn panic_reason(payload: &(dyn std::any::Any + Send)) -> Term {
         .unwrap_or_else(|| "process panicked".to_string());
     Term::tuple(vec![Term::atom("panic"), Term::binary(text.into_bytes())])
 }
+
+pin_project_lite::pin_project! {
+    /// A future that turns a panic while it is made or polled into
+    /// `Err({panic, Text})` ([`catch_panic`]).
+    #[project = CatchPanicProj]
+    pub(crate) enum CatchPanic<F> {
+        Running { #[pin] fut: F },
+        Panicked { reason: Option<Term> },
+    }
+}
+
+/// Runs `make` and then polls the future it returns, turning a panic in either into
+/// `Err({panic, <<"message">>})`, as a crash in an Erlang callback becomes an exit
+/// reason. Used for `gen_server` handlers, so `terminate` still runs after a panic.
+pub(crate) fn catch_panic<F: std::future::Future>(make: impl FnOnce() -> F) -> CatchPanic<F> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
+        Ok(fut) => CatchPanic::Running { fut },
+        Err(payload) => CatchPanic::Panicked {
+            reason: Some(panic_reason(payload.as_ref())),
+        },
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for CatchPanic<F> {
+    type Output = Result<F::Output, Term>;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        match self.project() {
+            CatchPanicProj::Running { fut } => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
+                    Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+                    Ok(Poll::Pending) => Poll::Pending,
+                    Err(payload) => Poll::Ready(Err(panic_reason(payload.as_ref()))),
+                }
+            }
+            CatchPanicProj::Panicked { reason } => {
+                Poll::Ready(Err(reason.take().unwrap_or_else(|| Term::atom("panic"))))
+            }
+        }
+    }
+}

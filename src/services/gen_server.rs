@@ -15,11 +15,17 @@
 //!   [`start_link`] (when trapping exits) → terminate with `Reason`.
 //! - anything else (`DOWN`s, other `EXIT`s, plain messages) → [`GenServer::handle_info`].
 //!
-//! Handlers are synchronous: the server handles one message at a time, as in Erlang.
-//! For slow or async work return [`CallResult::NoReply`], keep the [`From`], spawn a
-//! task, and answer from there with [`From::reply_as`] (or from a later handler with
-//! [`From::reply`]). A handler that panics ends the server with reason `{panic, Text}`
-//! after [`GenServer::terminate`] runs, like a crash in an Erlang callback.
+//! Two traits, one loop. [`GenServer`] has plain handlers; [`AsyncGenServer`] has
+//! `async` ones, which may await (a database, an rpc to a BEAM node, a timer) before
+//! they answer. Every `GenServer` is an `AsyncGenServer` (a blanket impl), so
+//! [`start`] and [`start_link`] take either. Either way the server handles one message
+//! at a time, as in Erlang: while an async handler awaits, further calls wait in the
+//! mailbox (system messages too, as in OTP, where `sys` waits for the callback to
+//! return). To answer out of order, return [`CallResult::NoReply`], keep the
+//! [`From`], and answer later with [`From::reply`] or, from a task, [`From::reply_as`].
+//! A handler that panics (while it is called or while it is polled) ends the server
+//! with reason `{panic, Text}` after `terminate` runs, like a crash in an Erlang
+//! callback.
 //!
 //! Handler timeouts work as in OTP: after `ReplyTimeout`/`NoReplyTimeout(T)`, if no
 //! message arrives within `T`, `handle_info` gets the atom `timeout`.
@@ -30,10 +36,11 @@
 
 use super::gen::From;
 use crate::node::{Node, SpawnOpts};
-use crate::runtime::panic::panic_reason;
+use crate::runtime::panic::{catch_panic, panic_reason};
 use crate::runtime::table::RegisterError;
 use crate::runtime::{Process, ReceiveError};
 use crate::term::{Atom, Pid, Term};
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -116,6 +123,131 @@ pub trait GenServer: Send + 'static {
     }
 }
 
+/// A gen_server with `async` handlers: the same callbacks as [`GenServer`], but
+/// `handle_call`, `handle_cast`, `handle_info` and `terminate` return futures, so a
+/// handler can await before it answers. Write them as `async fn`:
+///
+/// ```
+/// use beamnode::services::gen::From;
+/// use beamnode::services::gen_server::{AsyncGenServer, CallResult};
+/// use beamnode::{Process, Term};
+/// use std::time::Duration;
+///
+/// struct Slow;
+///
+/// impl AsyncGenServer for Slow {
+///     async fn handle_call(&mut self, request: Term, _from: &From, _p: &mut Process) -> CallResult {
+///         tokio::time::sleep(Duration::from_millis(10)).await;
+///         CallResult::Reply(request)
+///     }
+/// }
+/// ```
+///
+/// `init` and `format_state` stay synchronous: [`start`] reports `init`'s outcome
+/// before it returns, and `sys:get_state` answers from the state as it is. The
+/// futures must be `Send` (the server runs on the node's tokio runtime). The server
+/// handles one message at a time: while a handler awaits, the next message waits.
+pub trait AsyncGenServer: Send + 'static {
+    /// As [`GenServer::init`].
+    fn init(&mut self, process: &mut Process) -> Result<(), Term> {
+        let _ = process;
+        Ok(())
+    }
+
+    /// As [`GenServer::handle_call`]; the default stops with `{bad_call, Request}`.
+    fn handle_call(
+        &mut self,
+        request: Term,
+        from: &From,
+        process: &mut Process,
+    ) -> impl Future<Output = CallResult> + Send {
+        let _ = (from, process);
+        std::future::ready(CallResult::Stop {
+            reason: Term::tuple(vec![Term::atom("bad_call"), request]),
+            reply: None,
+        })
+    }
+
+    /// As [`GenServer::handle_cast`]; the default stops with `{bad_cast, Request}`.
+    fn handle_cast(
+        &mut self,
+        request: Term,
+        process: &mut Process,
+    ) -> impl Future<Output = CastResult> + Send {
+        let _ = process;
+        std::future::ready(CastResult::Stop(Term::tuple(vec![
+            Term::atom("bad_cast"),
+            request,
+        ])))
+    }
+
+    /// As [`GenServer::handle_info`]; the default logs and ignores the message.
+    fn handle_info(
+        &mut self,
+        msg: Term,
+        process: &mut Process,
+    ) -> impl Future<Output = CastResult> + Send {
+        tracing::warn!(pid = %process.pid(), %msg, "gen_server got an unexpected message");
+        std::future::ready(CastResult::NoReply)
+    }
+
+    /// As [`GenServer::terminate`].
+    fn terminate(
+        &mut self,
+        reason: &Term,
+        process: &mut Process,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (reason, process);
+        std::future::ready(())
+    }
+
+    /// As [`GenServer::format_state`].
+    fn format_state(&self) -> Term {
+        Term::binary(std::any::type_name::<Self>())
+    }
+}
+
+/// Every synchronous [`GenServer`] is an [`AsyncGenServer`] whose futures are ready at
+/// once.
+impl<S: GenServer> AsyncGenServer for S {
+    fn init(&mut self, process: &mut Process) -> Result<(), Term> {
+        GenServer::init(self, process)
+    }
+    fn handle_call(
+        &mut self,
+        request: Term,
+        from: &From,
+        process: &mut Process,
+    ) -> impl Future<Output = CallResult> + Send {
+        std::future::ready(GenServer::handle_call(self, request, from, process))
+    }
+    fn handle_cast(
+        &mut self,
+        request: Term,
+        process: &mut Process,
+    ) -> impl Future<Output = CastResult> + Send {
+        std::future::ready(GenServer::handle_cast(self, request, process))
+    }
+    fn handle_info(
+        &mut self,
+        msg: Term,
+        process: &mut Process,
+    ) -> impl Future<Output = CastResult> + Send {
+        std::future::ready(GenServer::handle_info(self, msg, process))
+    }
+    fn terminate(
+        &mut self,
+        reason: &Term,
+        process: &mut Process,
+    ) -> impl Future<Output = ()> + Send {
+        GenServer::terminate(self, reason, process);
+        std::future::ready(())
+    }
+    fn format_state(&self) -> Term {
+        GenServer::format_state(self)
+    }
+}
+
 /// Why [`start`] failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -133,7 +265,11 @@ pub enum StartError {
 
 /// `gen_server:start/3,4`: starts `server` in a new process, optionally registered as
 /// `name`, and returns once [`GenServer::init`] has run.
-pub fn start(node: &Node, name: Option<&str>, server: impl GenServer) -> Result<Pid, StartError> {
+pub fn start(
+    node: &Node,
+    name: Option<&str>,
+    server: impl AsyncGenServer,
+) -> Result<Pid, StartError> {
     start_with(node, name, None, server)
 }
 
@@ -143,12 +279,12 @@ pub fn start(node: &Node, name: Option<&str>, server: impl GenServer) -> Result<
 pub fn start_link(
     parent: &Process,
     name: Option<&str>,
-    server: impl GenServer,
+    server: impl AsyncGenServer,
 ) -> Result<Pid, StartError> {
     start_with(parent.node(), name, Some(parent.pid().clone()), server)
 }
 
-fn start_with<S: GenServer>(
+fn start_with<S: AsyncGenServer>(
     node: &Node,
     name: Option<&str>,
     parent: Option<Pid>,
@@ -235,11 +371,6 @@ fn classify(msg: Term, parent: &Pid, me: &Pid) -> Incoming {
     }
 }
 
-/// Runs a handler, turning a panic into `Err({panic, Text})`.
-fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, Term> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_reason(payload.as_ref()))
-}
-
 /// True for the reasons OTP does not log as crashes: `normal`, `shutdown`,
 /// `{shutdown, _}`.
 fn is_clean_exit(reason: &Term) -> bool {
@@ -263,7 +394,7 @@ struct Loop<S> {
     timeout: Option<Duration>,
 }
 
-impl<S: GenServer> Loop<S> {
+impl<S: AsyncGenServer> Loop<S> {
     fn system(&mut self, p: &mut Process, from: &From, msg: &Term) -> SysOutcome {
         let answer = match msg {
             Term::Atom(a) if a.as_str() == "suspend" => {
@@ -353,12 +484,12 @@ impl<S: GenServer> Loop<S> {
     }
 
     /// Handles one message; `Some((reason, pending reply))` when the server stops.
-    fn step(&mut self, p: &mut Process, msg: Term) -> Option<(Term, Option<(From, Term)>)> {
+    async fn step(&mut self, p: &mut Process, msg: Term) -> Option<(Term, Option<(From, Term)>)> {
         let me = p.pid().clone();
         let server = &mut self.server;
         match classify(msg, &self.parent, &me) {
             Incoming::Call(from, request) => {
-                match guarded(|| server.handle_call(request, &from, p)) {
+                match catch_panic(|| server.handle_call(request, &from, p)).await {
                     Ok(CallResult::Reply(r)) => {
                         from.reply(p, r);
                         self.timeout = None;
@@ -384,10 +515,13 @@ impl<S: GenServer> Loop<S> {
                 }
             }
             Incoming::Cast(request) => flow(
-                guarded(|| server.handle_cast(request, p)),
+                catch_panic(|| server.handle_cast(request, p)).await,
                 &mut self.timeout,
             ),
-            Incoming::Info(msg) => flow(guarded(|| server.handle_info(msg, p)), &mut self.timeout),
+            Incoming::Info(msg) => flow(
+                catch_panic(|| server.handle_info(msg, p)).await,
+                &mut self.timeout,
+            ),
             Incoming::ParentExit(reason) => Some((reason, None)),
             Incoming::System(from, msg) => match self.system(p, &from, &msg) {
                 SysOutcome::Continue => None,
@@ -423,7 +557,7 @@ fn wanted_when_suspended(m: &Term, parent: &Pid) -> bool {
     }
 }
 
-async fn serve<S: GenServer>(server: S, mut p: Process, parent: Pid, name: Option<Atom>) {
+async fn serve<S: AsyncGenServer>(server: S, mut p: Process, parent: Pid, name: Option<Atom>) {
     let mut state = Loop {
         server,
         parent,
@@ -446,12 +580,12 @@ async fn serve<S: GenServer>(server: S, mut p: Process, parent: Pid, name: Optio
             // The handler timeout passed with no message.
             Err(_) => Term::atom("timeout"),
         };
-        if let Some(stop) = state.step(&mut p, msg) {
+        if let Some(stop) = state.step(&mut p, msg).await {
             break stop;
         }
     };
     let server = &mut state.server;
-    let reason = match guarded(|| server.terminate(&reason, &mut p)) {
+    let reason = match catch_panic(|| server.terminate(&reason, &mut p)).await {
         Ok(()) => reason,
         Err(panic) => panic,
     };

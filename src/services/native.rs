@@ -8,7 +8,7 @@
 //! `otp_release` is `"beamnode"`, `system_version` names the crate version.
 
 use super::rpc_server::{RpcException, RpcResult};
-use crate::node::{Node, NodeKind};
+use crate::node::{ConnectionInfo, MonitorNodesOpts, Node, NodeKind};
 use crate::term::{Atom, Term};
 
 /// Registers the native functions on `node`.
@@ -16,6 +16,56 @@ pub fn register(node: &Node) {
     // `net_kernel:get_net_ticktime/0`: the configured tick time in whole seconds.
     node.register_rpc_async("net_kernel", "get_net_ticktime", 0, |n, _| async move {
         Ok(Term::from(n.config().net_ticktime.as_secs() as i64))
+    });
+    // `net_kernel:nodes_info/0`, `node_info/1,2`: OTP's shapes, from the connection
+    // table (docs/protocol.md §7.4).
+    node.register_rpc_async("net_kernel", "nodes_info", 0, |n, _| async move {
+        let all = n.connections_info().into_iter().map(|c| {
+            let name = Term::Atom(c.node.clone());
+            Term::tuple(vec![name, node_info_list(&n, &c)])
+        });
+        Ok(ok(Term::list(all.collect())))
+    });
+    node.register_rpc_async("net_kernel", "node_info", 1, |n, args| async move {
+        match args.first() {
+            Some(Term::Atom(peer)) => Ok(match n.connection_info(peer) {
+                Some(c) => ok(node_info_list(&n, &c)),
+                None => bad_node(),
+            }),
+            _ => Err(RpcException::error(Term::atom("function_clause"))),
+        }
+    });
+    node.register_rpc_async("net_kernel", "node_info", 2, |n, args| async move {
+        match args.as_slice() {
+            [Term::Atom(peer), Term::Atom(key)] => Ok(match n.connection_info(peer) {
+                None => bad_node(),
+                Some(c) => {
+                    let items = node_info_list(&n, &c);
+                    let hit = items.as_list().and_then(|items| {
+                        items.iter().find_map(|item| match item.as_tuple() {
+                            Some([k, v]) if k.is_atom(key.as_str()) => Some(v.clone()),
+                            _ => None,
+                        })
+                    });
+                    match hit {
+                        Some(v) => ok(v),
+                        None => error(Term::atom("invalid_key")),
+                    }
+                }
+            }),
+            _ => Err(RpcException::error(Term::atom("function_clause"))),
+        }
+    });
+    // `net_kernel:monitor_nodes/1` over rpc subscribes the process that runs the call,
+    // which ends with it, as on BEAM (rpc runs each call in a process of its own).
+    node.register_rpc_process("net_kernel", "monitor_nodes", 1, |p, args| async move {
+        match args.first() {
+            Some(Term::Atom(flag)) if matches!(flag.as_str(), "true" | "false") => {
+                p.monitor_nodes(flag.as_str() == "true", MonitorNodesOpts::default());
+                Ok(Term::atom("ok"))
+            }
+            _ => Ok(Term::atom("error")),
+        }
     });
     node.register_rpc_async("erlang", "node", 0, |n, _| async move {
         Ok(Term::Atom(n.name().clone()))
@@ -432,4 +482,62 @@ impl Statistics {
             _ => return Err(RpcException::badarg()),
         })
     }
+}
+
+fn ok(t: Term) -> Term {
+    Term::tuple(vec![Term::atom("ok"), t])
+}
+
+fn error(t: Term) -> Term {
+    Term::tuple(vec![Term::atom("error"), t])
+}
+
+fn bad_node() -> Term {
+    error(Term::atom("bad_node"))
+}
+
+/// `[{owner, Pid}, {state, up}, {address, #net_address{}}, {type, normal | hidden},
+/// {in, N}, {out, N}]`, in OTP's order. beamnode has no process per connection: the
+/// owner is its `net_kernel`. The address is `#net_address{address = {Ip, Port},
+/// host = Host, protocol = tcp | tls, family = inet | inet6}`; `in`/`out` count
+/// messages (ticks not included).
+fn node_info_list(n: &Node, c: &ConnectionInfo) -> Term {
+    let pair = |k: &str, v: Term| Term::tuple(vec![Term::atom(k), v]);
+    let owner = n
+        .whereis(&Atom::new("net_kernel"))
+        .map(Term::Pid)
+        .unwrap_or_else(|| Term::atom("undefined"));
+    let host = c.node.as_str().split_once('@').map_or("", |(_, h)| h);
+    let address = match c.address {
+        Some(a) => {
+            let ip = match a.ip() {
+                std::net::IpAddr::V4(v4) => {
+                    Term::tuple(v4.octets().iter().map(|&o| Term::Int(o.into())).collect())
+                }
+                std::net::IpAddr::V6(v6) => {
+                    Term::tuple(v6.segments().iter().map(|&s| Term::Int(s.into())).collect())
+                }
+            };
+            Term::tuple(vec![
+                Term::atom("net_address"),
+                Term::tuple(vec![ip, Term::Int(a.port().into())]),
+                Term::string(host),
+                Term::atom(if c.tls { "tls" } else { "tcp" }),
+                Term::atom(if a.is_ipv4() { "inet" } else { "inet6" }),
+            ])
+        }
+        None => Term::atom("undefined"),
+    };
+    let count = |v: u64| Term::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    Term::list(vec![
+        pair("owner", owner),
+        pair("state", Term::atom("up")),
+        pair("address", address),
+        pair(
+            "type",
+            Term::atom(if c.visible { "normal" } else { "hidden" }),
+        ),
+        pair("in", count(c.messages_in)),
+        pair("out", count(c.messages_out)),
+    ])
 }

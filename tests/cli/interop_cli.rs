@@ -144,3 +144,51 @@ async fn beamnode_run_no_global() {
     assert_eq!(erl.expect("LOCAL ", T).await, "true");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// The limit flags of `beamnode run` reach the node: with `--max-term-depth 10` a real
+/// erl's `kv` call whose message is 11 levels deep ends its connection (nodedown), and
+/// after reconnecting the same call 10 levels deep is answered; with
+/// `--max-frame-size 65536` a 70,000-byte binary ends the connection too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamnode_run_limit_flags_apply() {
+    require("erl");
+    let epmd_port = free_port().to_string();
+    let sname = format!("{}@localhost", unique("rustlim"));
+    let _node = start_bin(
+        &[
+            "run",
+            "--sname",
+            &sname,
+            "--epmd-port",
+            &epmd_port,
+            "--cookie",
+            COOKIE,
+            "--max-term-depth",
+            "10",
+            "--max-frame-size",
+            "65536",
+        ],
+        &[],
+        "is up",
+    );
+    // `{'$gen_call', {From, Tag}, {put, k, V}}`: two levels, plus `Nest(N)`'s N.
+    let eval = format!(
+        r#"R = '{sname}',
+        Nest = fun F(0) -> x; F(N) -> {{F(N - 1)}} end,
+        true = net_kernel:connect_node(R),
+        erlang:monitor_node(R, true),
+        catch gen_server:call({{kv, R}}, {{put, k, Nest(9)}}, 5000),
+        receive {{nodedown, R}} -> io:format("DOWN~n") after 10000 -> io:format("DOWN none~n") end,
+        io:format("PUT ~p~n", [gen_server:call({{kv, R}}, {{put, k, Nest(8)}})]),
+        erlang:monitor_node(R, true),
+        catch gen_server:call({{kv, R}}, {{put, big, binary:copy(<<0>>, 70000)}}, 5000),
+        receive {{nodedown, R}} -> io:format("BIGDOWN~n") after 10000 -> io:format("BIGDOWN none~n") end,
+        io:format("GET ~p~n", [gen_server:call({{kv, R}}, {{get, k}})]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("user"), COOKIE, epmd_port.parse().unwrap(), &eval);
+    assert_eq!(erl.expect("DOWN", T).await, "");
+    assert_eq!(erl.expect("PUT ", T).await, "ok");
+    assert_eq!(erl.expect("BIGDOWN", T).await, "");
+    assert_eq!(erl.expect("GET ", T).await, "{ok,{{{{{{{{x}}}}}}}}}");
+}

@@ -222,3 +222,28 @@ fn garbage_is_an_error() {
     assert!(reg.handle_frame(1, true, &[], NOW).is_err());
     assert!(reg.handle_frame(1, true, &[120, 0], NOW).is_err());
 }
+
+#[test]
+fn registrations_past_max_names_are_refused_until_one_leaves() {
+    let mut reg = EpmdRegistry::new(4369).with_max_names(2);
+    for (conn, name) in [(1, "a"), (2, "b")] {
+        let out = reg
+            .handle_frame(conn, true, &alive2(name, 100, 6), NOW)
+            .unwrap();
+        assert_eq!(out.reply[1], 0, "{name} registered");
+    }
+    let out = reg
+        .handle_frame(3, true, &alive2("c", 300, 6), NOW)
+        .unwrap();
+    assert_eq!(out.reply, vec![118, 1, 0, 0, 0, 99]);
+    assert!(reg.lookup("c").is_none());
+    assert_eq!(reg.registered_count(), 2);
+    // A lookup still works, and a freed place is taken.
+    assert!(reg.lookup("a").is_some());
+    assert!(reg.connection_closed(1).is_some());
+    let out = reg
+        .handle_frame(4, true, &alive2("c", 300, 6), NOW)
+        .unwrap();
+    assert_eq!(out.reply[1], 0);
+    assert_eq!(reg.lookup("c").unwrap().port, 300);
+}

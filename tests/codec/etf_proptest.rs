@@ -27,7 +27,7 @@ proptest! {
         with_magic.extend_from_slice(&bytes);
         let _ = etf::decode(&with_magic);
         let _ = etf::decode(&bytes);
-        let _ = etf::decode_body(&bytes, &DecodeOptions { atom_cache: None, allow_compressed: true });
+        let _ = etf::decode_body(&bytes, &DecodeOptions { atom_cache: None, allow_compressed: true, max_depth: usize::MAX });
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn dist_header_and_cache_ref_tags_in_three_bytes_give_typed_errors() {
     let opts = DecodeOptions {
         atom_cache: Some(&cache),
         allow_compressed: false,
+        max_depth: usize::MAX,
     };
     assert_eq!(
         etf::decode_body(&[82, 0], &opts).unwrap(),
@@ -308,5 +309,40 @@ fn duplicate_deep_keys_are_found() {
             etf::decode(&b),
             Err(DecodeError::DuplicateMapKey { .. })
         ));
+    });
+}
+
+/// `DecodeOptions::max_depth`: a term exactly at the limit decodes, one a level deeper
+/// fails with `TooDeep` naming the limit, for each kind of container; list tails do not
+/// count (a long proper list is one level), and the default of distribution
+/// connections still takes the million-level terms OTP can send.
+#[test]
+fn max_depth_counts_open_containers() {
+    let at = |limit: usize| DecodeOptions {
+        max_depth: limit,
+        ..DecodeOptions::default()
+    };
+    for kind in ["list", "tuple", "map", "mapkey", "fun"] {
+        let bytes = etf::encode(&deep(kind, 50)).unwrap();
+        // `deep(kind, n)` is n containers around a leaf.
+        assert!(
+            etf::decode_with(&bytes, &at(50)).is_ok(),
+            "{kind} at the limit"
+        );
+        match etf::decode_with(&bytes, &at(49)) {
+            Err(DecodeError::TooDeep { limit: 49, .. }) => {}
+            other => panic!("{kind} over the limit: {other:?}"),
+        }
+    }
+    let long = Term::list((0..10_000).map(Term::Int).collect());
+    let bytes = etf::encode(&long).unwrap();
+    assert!(etf::decode_with(&bytes, &at(1)).is_ok());
+    on_small_stack(|| {
+        let bytes = etf::encode(&deep("tuple", 1_000_000)).unwrap();
+        let opts = DecodeOptions {
+            max_depth: etf::DEFAULT_MAX_DEPTH,
+            ..DecodeOptions::default()
+        };
+        assert!(etf::decode_with(&bytes, &opts).is_ok());
     });
 }

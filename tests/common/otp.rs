@@ -295,6 +295,14 @@ impl Erl {
         erl
     }
 
+    /// Everything the node printed so far (stdout, and stderr lines marked `[stderr]`).
+    pub fn drain_output(&mut self) -> &[String] {
+        while let Ok(l) = self.lines.try_recv() {
+            self.output.push(l);
+        }
+        &self.output
+    }
+
     /// Sends SIGKILL (`kill -9`).
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -592,3 +592,128 @@ async fn behaviour_rules_on_the_rust_side() {
         Err(CallError::CallingSelf)
     );
 }
+
+/// An [`AsyncGenServer`](gen_server::AsyncGenServer): its handlers await real work
+/// (an rpc back into the calling Elixir node, a timer) before they answer.
+struct Asker {
+    value: Term,
+    terminated: Arc<Mutex<Option<Term>>>,
+}
+
+impl gen_server::AsyncGenServer for Asker {
+    async fn handle_call(
+        &mut self,
+        request: Term,
+        _from: &gen::From,
+        p: &mut Process,
+    ) -> CallResult {
+        match request.as_tuple() {
+            Some([tag, Term::Atom(node), Term::Atom(m), Term::Atom(f), args])
+                if tag.is_atom("ask") =>
+            {
+                let args = args.as_list().map(|a| a.to_vec()).unwrap_or_default();
+                let answer = beamnode::services::rpc_client::call(
+                    p.node(),
+                    node,
+                    m.as_str(),
+                    f.as_str(),
+                    args,
+                    Duration::from_secs(10),
+                )
+                .await;
+                CallResult::Reply(match answer {
+                    Ok(t) => Term::tuple(vec![Term::atom("ok"), t]),
+                    Err(e) => Term::tuple(vec![Term::atom("error"), Term::string(&e.to_string())]),
+                })
+            }
+            Some([tag, Term::Int(ms)]) if tag.is_atom("sleep") => {
+                tokio::time::sleep(Duration::from_millis(*ms as u64)).await;
+                CallResult::Reply(Term::atom("slept"))
+            }
+            _ if request.is_atom("get") => CallResult::Reply(self.value.clone()),
+            _ if request.is_atom("crash_later") => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                panic!("boom after await");
+            }
+            _ => CallResult::Reply(Term::atom("pong")),
+        }
+    }
+
+    async fn handle_cast(&mut self, request: Term, _p: &mut Process) -> CastResult {
+        if let Some([tag, v]) = request.as_tuple() {
+            if tag.is_atom("set") {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                self.value = v.clone();
+            }
+        }
+        CastResult::NoReply
+    }
+
+    async fn terminate(&mut self, reason: &Term, _p: &mut Process) {
+        tokio::task::yield_now().await;
+        *self.terminated.lock().unwrap() = Some(reason.clone());
+    }
+
+    fn format_state(&self) -> Term {
+        self.value.clone()
+    }
+}
+
+/// Elixir calls an async Rust GenServer: a handler that does an rpc back into the
+/// caller's node answers with its result; a second call waits behind a handler that
+/// awaits a timer (one message at a time, as in OTP); an async cast lands before the
+/// next call; `:sys.get_state` sees the state; a panic after an await ends the server
+/// with `{panic, Text}`, `terminate` runs, and the caller exits with that reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elixir_calls_an_async_rust_genserver() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    beamnode::services::rpc_server::start(&node).unwrap();
+    let terminated = Arc::new(Mutex::new(None));
+    let asker = Asker {
+        value: Term::atom("unset"),
+        terminated: terminated.clone(),
+    };
+    let pid = gen_server::start(&node, Some("asker"), asker).unwrap();
+    let r = node.name().as_str().to_string();
+    let script = format!(
+        r#"r = :"{r}"
+        true = Node.connect(r)
+        IO.puts("ASK #{{inspect(GenServer.call({{:asker, r}}, {{:ask, node(), :erlang, :atom_to_binary, [:hello]}}))}}")
+        parent = self()
+        spawn(fn -> send(parent, {{:first, GenServer.call({{:asker, r}}, {{:sleep, 300}})}}) end)
+        Process.sleep(50)
+        spawn(fn -> send(parent, {{:second, GenServer.call({{:asker, r}}, :ping)}}) end)
+        order = for _ <- 1..2, do: (receive do m -> m end)
+        IO.puts("ORDER #{{inspect(order)}}")
+        GenServer.cast({{:asker, r}}, {{:set, 7}})
+        IO.puts("GOT #{{inspect(GenServer.call({{:asker, r}}, :get))}}")
+        IO.puts("STATE #{{inspect(:sys.get_state({{:asker, r}}))}}")
+        res = try do
+          GenServer.call({{:asker, r}}, :crash_later)
+        catch
+          :exit, e -> e
+        end
+        IO.puts("CRASH #{{inspect(res)}}")
+        "#
+    );
+    let mut ex = elixir("ex", epmd, &script);
+    assert_eq!(ex.expect("ASK ", T).await, r#"{:ok, "hello"}"#);
+    assert_eq!(
+        ex.expect("ORDER ", T).await,
+        "[first: :slept, second: :pong]"
+    );
+    assert_eq!(ex.expect("GOT ", T).await, "7");
+    assert_eq!(ex.expect("STATE ", T).await, "7");
+    let crash = ex.expect("CRASH ", T).await;
+    assert!(
+        crash.starts_with(r#"{{:panic, "boom after await"}, {GenServer, :call, [{:asker, "#),
+        "{crash}"
+    );
+    assert!(eventually(T, || terminated.lock().unwrap().is_some()).await);
+    assert_eq!(
+        terminated.lock().unwrap().clone().unwrap(),
+        Term::tuple(vec![Term::atom("panic"), Term::binary("boom after await")])
+    );
+    assert!(eventually(T, || !node.is_process_alive(&pid)).await);
+}

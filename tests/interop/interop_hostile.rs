@@ -660,3 +660,153 @@ async fn epmd_slowloris_flood_and_duplicate_registration() {
     let (_, names) = client.names().await.unwrap();
     assert!(names.iter().any(|(n, _)| *n == first_alive), "{names:?}");
 }
+
+/// 6. Nesting depth is a setting (`NodeConfig::max_term_depth`): a real BEAM node sends
+///    a message exactly at the limit (delivered) and one a level deeper (refused). Only
+///    that connection closes, with a log line naming the limit; the steady BEAM peer
+///    keeps working and the sender reconnects and is heard afterwards.
+#[tokio::test(flavor = "current_thread")]
+async fn nesting_depth_over_the_limit_closes_only_that_connection() {
+    // current_thread: the log capture (tests/common/tls.rs) is a thread-local default.
+    let log = crate::common::tls::Log::default();
+    let _guard = log.install();
+    const LIMIT: usize = 1000;
+    let (epmd, node, _steady, steady_node, mut events) =
+        setup(|c| c.max_term_depth(LIMIT), &[]).await;
+    let mut sink = node.process();
+    sink.register("sink").unwrap();
+    let rust = node.name().as_str().to_string();
+    // `Nest(N, x)` is x inside N one-element tuples: N open containers.
+    let eval = format!(
+        r#"Rust = '{rust}',
+           Nest = fun F(0, T) -> T; F(N, T) -> F(N - 1, {{T}}) end,
+           true = net_kernel:connect_node(Rust),
+           erlang:monitor_node(Rust, true),
+           {{sink, Rust}} ! Nest({LIMIT}, at_limit),
+           {{sink, Rust}} ! Nest({over}, over_limit),
+           receive {{nodedown, Rust}} -> io:format("DOWN~n") after 15000 -> io:format("DOWN none~n") end,
+           true = net_kernel:connect_node(Rust),
+           {{sink, Rust}} ! back,
+           io:format("SENT~n"),
+           receive stop -> ok after 30000 -> ok end,
+           halt()."#,
+        over = LIMIT + 1
+    );
+    let deep_name = unique("deep");
+    let mut deep = Erl::start(&deep_name, COOKIE, epmd, &eval);
+    // The message at the limit arrives whole.
+    let mut got = sink.receive(Some(T)).await.expect("message at the limit");
+    let mut depth = 0;
+    while let beamnode::Term::Tuple(items) = got {
+        depth += 1;
+        got = items.into_vec().into_iter().next().expect("one element");
+    }
+    assert_eq!(depth, LIMIT);
+    assert_eq!(got, beamnode::Term::atom("at_limit"));
+    // The deeper one closes that connection: BEAM sees nodedown, we log why.
+    assert_eq!(deep.expect("DOWN", T).await, "");
+    log.expect(&[
+        "closing connection",
+        &format!("nested more than {LIMIT} levels"),
+    ])
+    .await;
+    let mut seen = Vec::new();
+    wait_event(
+        &mut events,
+        &mut seen,
+        "nodedown of the deep sender",
+        |e| matches!(e, NodeEvent::NodeDown { node, .. } if node.as_str().starts_with(&deep_name)),
+    )
+    .await;
+    // The same node reconnects and is heard; nothing else was delivered meanwhile.
+    assert_eq!(deep.expect("SENT", T).await, "");
+    assert_eq!(
+        sink.receive(Some(T))
+            .await
+            .expect("a message after reconnecting"),
+        beamnode::Term::atom("back")
+    );
+    assert_steady(&node, &steady_node).await;
+    assert_fresh_erl_pings(&node, epmd).await;
+}
+
+/// 7. EPMD registrations are a setting (`EpmdServerConfig::max_names`,
+///    `beamnode epmd --max-names`): with room for two names, a real `erl` and a
+///    beamnode node register; a third registration (a real `erl`, then a raw ALIVE2) is
+///    refused with a log line while the two stay registered and reachable; once the
+///    beamnode node leaves, a real `erl` takes the freed place.
+#[tokio::test(flavor = "current_thread")]
+async fn epmd_registration_limit_refuses_only_the_newcomer() {
+    let log = crate::common::tls::Log::default();
+    let _guard = log.install();
+    let server = EpmdServer::bind_with_config(
+        "127.0.0.1:0".parse().unwrap(),
+        EpmdServerConfig {
+            max_names: 2,
+            ..EpmdServerConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let epmd = server.local_addr().port();
+    let _server = server.spawn();
+    let client = EpmdClient::new("127.0.0.1", epmd).with_timeout(Duration::from_secs(5));
+    let first = Erl::idle("first", epmd, &["-start_epmd", "false"]).await;
+    let first_node = Atom::new(&first.name);
+    let node = rust_node("rust", epmd, COOKIE).await;
+
+    // A third real node cannot register, so its distribution does not start.
+    let mut third = Erl::start_with(
+        &unique("third"),
+        COOKIE,
+        epmd,
+        r#"io:format("UP~n"), halt()."#,
+        &["-start_epmd", "false"],
+    );
+    assert!(
+        third.wait_exit(T).await,
+        "the third erl neither stopped nor came up"
+    );
+    // Give the output threads a moment to pass on the last lines.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let printed = third.drain_output().to_vec();
+    assert!(
+        !printed.iter().any(|l| l == "UP"),
+        "a third name was registered: {printed:?}"
+    );
+    log.expect(&["ALIVE2_REQ refused", "2 names are registered"])
+        .await;
+    let raw = client.register("raw_third", 1, false).await;
+    assert!(raw.is_err(), "third registration accepted: {raw:?}");
+
+    // The two registered nodes are untouched.
+    let (_, names) = client.names().await.unwrap();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(node.ping(&first_node).await);
+
+    // The beamnode node leaves; its place is free for a real node.
+    let rust_alive = node.name().as_str().split('@').next().unwrap().to_string();
+    node.stop(Duration::from_secs(5)).await;
+    drop(node);
+    let deadline = Instant::now() + T;
+    loop {
+        let (_, names) = client.names().await.unwrap();
+        if !names.iter().any(|(n, _)| *n == rust_alive) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{rust_alive} stayed registered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let eval = format!(
+        r#"io:format("PING ~p~n", [net_adm:ping('{}')]), halt()."#,
+        first.name
+    );
+    let mut later = Erl::start_with(
+        &unique("later"),
+        COOKIE,
+        epmd,
+        &eval,
+        &["-start_epmd", "false"],
+    );
+    assert_eq!(later.expect("PING ", T).await, "pong");
+}

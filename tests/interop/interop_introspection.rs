@@ -139,3 +139,53 @@ async fn process_info_memory_and_statistics_over_rpc() {
     assert_eq!(erl.expect("RUNQ ", T).await, "0");
     drop(watched);
 }
+
+/// `net_kernel:nodes_info/0`, `node_info/1,2` and `monitor_nodes/1` over rpc, from a
+/// real OTP node, with a second, hidden OTP node connected: OTP's result shapes
+/// (`[{owner, Pid}, {state, up}, {address, #net_address{}}, {type, T}, {in, N},
+/// {out, N}]`), the hidden peer typed `hidden`, message counts that grow with traffic,
+/// and `{error, bad_node}` / `{error, invalid_key}` as OTP answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_kernel_nodes_info_over_rpc() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    beamnode::services::rpc_server::start(&node).expect("rpc serving");
+    let hidden = Erl::idle("hid", epmd, &["-hidden"]).await;
+    let hidden_node = beamnode::Atom::new(&hidden.name);
+    assert!(node.connect(&hidden_node).await);
+    let r = node.name().as_str().to_string();
+    let h = hidden.name.clone();
+    let eval = format!(
+        r#"R = '{r}', H = '{h}', true = net_kernel:connect_node(R),
+        P = fun(K, V) -> io:format("~s ~0p~n", [K, V]) end,
+        {{ok, Mine}} = rpc:call(R, net_kernel, node_info, [node()]),
+        [{{owner, O}}, {{state, up}}, {{address, A}}, {{type, normal}}, {{in, In1}}, {{out, Out1}}] = Mine,
+        P("OWNER", node(O) =:= R),
+        {{net_address, {{{{127,0,0,1}}, Port}}, "localhost", tcp, inet}} = A,
+        P("ADDRESS", is_integer(Port)),
+        [rpc:call(R, erlang, node, []) || _ <- lists:seq(1, 10)],
+        {{ok, In2}} = rpc:call(R, net_kernel, node_info, [node(), in]),
+        {{ok, Out2}} = rpc:call(R, net_kernel, node_info, [node(), out]),
+        P("GROWS", {{In2 >= In1 + 10, Out2 >= Out1 + 10}}),
+        {{ok, All}} = rpc:call(R, net_kernel, nodes_info, []),
+        P("NODES", lists:sort([N || {{N, _}} <- All]) =:= lists:sort([node(), H])),
+        P("HIDDEN", proplists:get_value(type, proplists:get_value(H, All))),
+        P("TYPE", rpc:call(R, net_kernel, node_info, [H, type])),
+        P("BADNODE", rpc:call(R, net_kernel, node_info, [nobody@nowhere])),
+        P("BADNODE2", rpc:call(R, net_kernel, node_info, [nobody@nowhere, type])),
+        P("BADKEY", rpc:call(R, net_kernel, node_info, [node(), bogus])),
+        P("MONITOR", rpc:call(R, net_kernel, monitor_nodes, [true])),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, &eval);
+    assert_eq!(erl.expect("OWNER ", T).await, "true");
+    assert_eq!(erl.expect("ADDRESS ", T).await, "true");
+    assert_eq!(erl.expect("GROWS ", T).await, "{true,true}");
+    assert_eq!(erl.expect("NODES ", T).await, "true");
+    assert_eq!(erl.expect("HIDDEN ", T).await, "hidden");
+    assert_eq!(erl.expect("TYPE ", T).await, "{ok,hidden}");
+    assert_eq!(erl.expect("BADNODE ", T).await, "{error,bad_node}");
+    assert_eq!(erl.expect("BADNODE2 ", T).await, "{error,bad_node}");
+    assert_eq!(erl.expect("BADKEY ", T).await, "{error,invalid_key}");
+    assert_eq!(erl.expect("MONITOR ", T).await, "ok");
+}

@@ -124,6 +124,8 @@ pub struct DistDecoder {
     fragments_negotiated: bool,
     cache: AtomCache,
     assembler: Assembler,
+    /// [`DecodeOptions::max_depth`] for control and message terms.
+    max_depth: usize,
 }
 
 impl DistDecoder {
@@ -140,7 +142,16 @@ impl DistDecoder {
             fragments_negotiated: flags.contains(DistFlags::FRAGMENTS),
             cache: AtomCache::new(),
             assembler: Assembler::new(limits),
+            max_depth: etf::DEFAULT_MAX_DEPTH,
         }
+    }
+
+    /// Refuses control and message terms nested deeper than `depth` containers
+    /// ([`DecodeError::TooDeep`], which closes the connection). Default
+    /// [`etf::DEFAULT_MAX_DEPTH`].
+    pub fn with_max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
     }
 
     /// The receive-direction atom cache (for inspection and tests).
@@ -166,7 +177,7 @@ impl DistDecoder {
             return Ok(None);
         };
         match (first, self.header_mode) {
-            (PASS_THROUGH, false) => decode_pass_through(&payload[1..]).map(Some),
+            (PASS_THROUGH, false) => decode_pass_through(&payload[1..], self.max_depth).map(Some),
             (PASS_THROUGH, true) => Err(DistError::PassThroughInHeaderMode),
             (VERSION_MAGIC, true) => self.decode_header(&payload[1..]),
             (VERSION_MAGIC, false) => Err(DistError::HeaderInPassThroughMode),
@@ -179,8 +190,8 @@ impl DistDecoder {
         match cur.u8("header tag")? {
             DIST_HEADER => {
                 let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
-                let (control, used) = decode_control(cur.rest(), &atoms)?;
-                finish(control, &atoms, &cur.rest()[used..]).map(Some)
+                let (control, used) = decode_control(cur.rest(), &atoms, self.max_depth)?;
+                finish(control, &atoms, &cur.rest()[used..], self.max_depth).map(Some)
             }
             DIST_FRAG_HEADER => {
                 if !self.fragments_negotiated {
@@ -191,16 +202,17 @@ impl DistDecoder {
                 self.assembler.check_start(seq, fragment_id)?;
                 let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
                 // The whole control term must be in this first fragment (§4.4).
-                let (control, used) = decode_control(cur.rest(), &atoms).map_err(|e| match e {
-                    DistError::Term {
-                        source: DecodeError::Truncated { .. },
-                        ..
-                    } if fragment_id > 1 => DistError::ControlNotInFirstFragment,
-                    e => e,
-                })?;
+                let (control, used) =
+                    decode_control(cur.rest(), &atoms, self.max_depth).map_err(|e| match e {
+                        DistError::Term {
+                            source: DecodeError::Truncated { .. },
+                            ..
+                        } if fragment_id > 1 => DistError::ControlNotInFirstFragment,
+                        e => e,
+                    })?;
                 let rest = &cur.rest()[used..];
                 if fragment_id == 1 {
-                    return finish(control, &atoms, rest).map(Some);
+                    return finish(control, &atoms, rest, self.max_depth).map(Some);
                 }
                 self.assembler
                     .start(seq, fragment_id, control, atoms, rest)?;
@@ -214,7 +226,7 @@ impl DistDecoder {
                 let fragment_id = cur.u64("fragment id")?;
                 match self.assembler.continuation(seq, fragment_id, cur.rest())? {
                     None => Ok(None),
-                    Some(p) => finish(p.control, &p.atoms, &p.bytes).map(Some),
+                    Some(p) => finish(p.control, &p.atoms, &p.bytes, self.max_depth).map(Some),
                 }
             }
             tag => Err(DistError::UnknownHeaderTag { tag }),
@@ -223,8 +235,12 @@ impl DistDecoder {
 }
 
 /// Decodes and validates the control term at the start of `bytes` (header mode).
-fn decode_control(bytes: &[u8], atoms: &[Atom]) -> Result<(ControlMessage, usize), DistError> {
-    let (term, used) = decode_body(bytes, atoms, "control")?;
+fn decode_control(
+    bytes: &[u8],
+    atoms: &[Atom],
+    max_depth: usize,
+) -> Result<(ControlMessage, usize), DistError> {
+    let (term, used) = decode_body(bytes, atoms, "control", max_depth)?;
     Ok((ControlMessage::from_term(term)?, used))
 }
 
@@ -232,6 +248,7 @@ fn decode_body(
     bytes: &[u8],
     atoms: &[Atom],
     part: &'static str,
+    max_depth: usize,
 ) -> Result<(Term, usize), DistError> {
     if bytes.first() == Some(&VERSION_MAGIC) {
         return Err(DistError::VersionByteInHeaderMode);
@@ -240,18 +257,24 @@ fn decode_body(
         atom_cache: Some(atoms),
         // COMPRESSED is never valid inside distribution messages (§6.1, §15.7).
         allow_compressed: false,
+        max_depth,
     };
     etf::decode_body(bytes, &opts).map_err(|source| DistError::Term { part, source })
 }
 
 /// Decodes the optional message term after the control (header mode) and checks that
 /// nothing follows.
-fn finish(control: ControlMessage, atoms: &[Atom], rest: &[u8]) -> Result<DistMessage, DistError> {
+fn finish(
+    control: ControlMessage,
+    atoms: &[Atom],
+    rest: &[u8],
+    max_depth: usize,
+) -> Result<DistMessage, DistError> {
     let (payload, rest) = if control.has_payload() {
         if rest.is_empty() {
             return Err(missing_payload(&control));
         }
-        let (t, used) = decode_body(rest, atoms, "message")?;
+        let (t, used) = decode_body(rest, atoms, "message", max_depth)?;
         (Some(t), &rest[used..])
     } else {
         (None, rest)
@@ -270,10 +293,11 @@ fn missing_payload(control: &ControlMessage) -> DistError {
 }
 
 /// `131 Ctrl [131 Msg]` after the 112 byte.
-fn decode_pass_through(bytes: &[u8]) -> Result<DistMessage, DistError> {
+fn decode_pass_through(bytes: &[u8], max_depth: usize) -> Result<DistMessage, DistError> {
     let opts = DecodeOptions {
         atom_cache: None,
         allow_compressed: false,
+        max_depth,
     };
     let term = |bytes: &[u8], part: &'static str| -> Result<(Term, usize), DistError> {
         match bytes.first() {

@@ -47,6 +47,15 @@ pub enum EpmdError {
     /// `Extra` longer than 1020 bytes (§1.2).
     #[error("extra data is {0} bytes, more than 1020")]
     ExtraTooLong(usize),
+    /// The registry already holds its configured maximum of names
+    /// ([`crate::proto::epmd::EpmdRegistry::with_max_names`]); EPMD answers result 1.
+    #[error("EPMD refused to register {name:?}: {limit} names are registered, the maximum")]
+    TooManyNames {
+        /// The alive name that was refused.
+        name: String,
+        /// The configured maximum.
+        limit: usize,
+    },
     /// EPMD answered ALIVE2 with a non-zero result: name taken (or refused) (§1.2).
     #[error("EPMD refused to register {name:?} (result {result}): duplicate or invalid name")]
     DuplicateName {

@@ -20,7 +20,9 @@ mod response;
 pub use error::{EpmdError, NameError};
 
 use byteorder::{BigEndian, ByteOrder};
-pub use registry::{ConnectionId, EpmdRegistry, Outcome, DEFAULT_MAX_UNUSED_NAMES};
+pub use registry::{
+    ConnectionId, EpmdRegistry, Outcome, DEFAULT_MAX_NAMES, DEFAULT_MAX_UNUSED_NAMES,
+};
 pub use request::{request_frame_len, EpmdRequest};
 pub use response::{Alive2Resp, DumpEntry, DumpResp, KillResp, NamesResp, Port2Resp, StopResp};
 

@@ -16,6 +16,11 @@ pub type ConnectionId = u64;
 /// §1.3).
 pub const DEFAULT_MAX_UNUSED_NAMES: usize = 1000;
 
+/// How many names may be registered at once by default. Each registration keeps a
+/// connection open, so this stays well under the server's default connection limit
+/// (1024) and lookups still get through when the names are exhausted.
+pub const DEFAULT_MAX_NAMES: usize = 512;
+
 #[derive(Debug, Clone)]
 struct Entry {
     conn: ConnectionId,
@@ -71,6 +76,8 @@ pub struct EpmdRegistry {
     epmd_port: u16,
     relaxed_command_check: bool,
     max_unused: usize,
+    /// Names registered at once; further ALIVE2 requests are refused.
+    max_names: usize,
     /// Oldest first; NAMES and DUMP list newest first, as EPMD does.
     registered: Vec<Entry>,
     /// Unregistered names, oldest first (EPMD's FIFO).
@@ -84,6 +91,7 @@ impl EpmdRegistry {
             epmd_port,
             relaxed_command_check: false,
             max_unused: DEFAULT_MAX_UNUSED_NAMES,
+            max_names: DEFAULT_MAX_NAMES,
             registered: Vec::new(),
             unused: VecDeque::new(),
         }
@@ -99,6 +107,14 @@ impl EpmdRegistry {
     /// Changes how many unregistered names are remembered (default 1000).
     pub fn with_max_unused(mut self, max_unused: usize) -> EpmdRegistry {
         self.max_unused = max_unused;
+        self
+    }
+
+    /// Changes how many names may be registered at once (default
+    /// [`DEFAULT_MAX_NAMES`]); past it ALIVE2 is answered with a refusal (result 1) and
+    /// a log line, and the names already registered are untouched.
+    pub fn with_max_names(mut self, max_names: usize) -> EpmdRegistry {
+        self.max_names = max_names;
         self
     }
 
@@ -239,6 +255,12 @@ impl EpmdRegistry {
             return Err(EpmdError::DuplicateName {
                 name: info.name,
                 result: 1,
+            });
+        }
+        if self.registered.len() >= self.max_names {
+            return Err(EpmdError::TooManyNames {
+                name: info.name,
+                limit: self.max_names,
             });
         }
         let mut entry = match self.unused.iter().position(|e| e.info.name == info.name) {
