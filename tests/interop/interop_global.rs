@@ -874,3 +874,74 @@ async fn groups_refused(root: Option<&Path>) {
         format!("[plain_name,{{kv,{sname}}}]")
     );
 }
+
+/// A clash resolved here whose local entry was registered by OTP's
+/// `global:register_name/2` for a Rust pid: the method is OTP's own local fun (`fun
+/// random_exit_name/3` inside global.erl, NEW_FUN_EXT), which must still count as
+/// `random_exit_name` (found by the Docker suite's partition scenario). erl1 registers
+/// `clash` for a Rust pid; erl2, alone, registers `clash` for its own pid and then
+/// meets us: we resolve (our node name is the smallest), keep the Rust pid and kill
+/// erl2's owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_otp_method_for_a_rust_pid() {
+    require("erl");
+    clash_otp_method(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_otp_method_for_a_rust_pid_newer_otp() {
+    let root = newer_otp_root();
+    clash_otp_method(Some(&root)).await;
+}
+
+async fn clash_otp_method(root: Option<&Path>) {
+    let epmd = private_epmd().await;
+    // Rust 'gl0…' < erl1 'glm…' < erl2 'glz…'.
+    let node = rust_node("gl0o", epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let owner = node.process();
+    let mut e1 = Erl::start_on(root, &unique("glmo"), COOKIE, epmd, LOCK_SCRIPT);
+    let release = e1.expect("UP ", T).await;
+    assert_release(root, &release);
+    let a1 = Atom::new(&e1.name);
+    assert!(node.connect(&a1).await);
+    erl_sync(&mut me, &a1).await;
+    // erl1 registers our process with OTP's default method.
+    let r = erl_rpc(
+        &node,
+        &a1,
+        "global",
+        "register_name",
+        vec![Term::atom("clash"), Term::Pid(owner.pid().clone())],
+    )
+    .await;
+    assert!(r.is_atom("yes"), "erl1 register_name gave {r}");
+    until("clash here", || {
+        let ok = g.whereis_name(&Term::atom("clash")).as_ref() == Some(owner.pid());
+        async move { ok }
+    })
+    .await;
+
+    // erl2, alone, registers clash for its own process and reports that process's end.
+    let script2 = format!(
+        "P = spawn(fun() -> receive stop -> ok end end), yes = global:register_name(clash, P), \
+         spawn(fun() -> R = monitor(process, P), \
+           receive {{'DOWN', R, _, _, Why}} -> io:format(\"OWNER_DOWN ~p~n\", [Why]) end end), {}",
+        SCRIPT.replace("register_name(early,", "register_name(early2,")
+    );
+    let mut e2 = Erl::start_on(root, &unique("glzo"), COOKIE, epmd, &script2);
+    e2.expect("UP ", T).await;
+    let a2 = Atom::new(&e2.name);
+    assert!(node.connect(&a2).await);
+    erl_sync(&mut me, &a2).await;
+    g.sync(Some(T)).await.expect("our sync");
+    until("clash kept for the Rust pid everywhere", || async {
+        g.whereis_name(&Term::atom("clash")).as_ref() == Some(owner.pid())
+            && erl_whereis(&node, &a1, "clash").await == Term::Pid(owner.pid().clone())
+            && erl_whereis(&node, &a2, "clash").await == Term::Pid(owner.pid().clone())
+    })
+    .await;
+    assert!(node.is_process_alive(owner.pid()));
+    assert_eq!(e2.expect("OWNER_DOWN ", T).await, "killed");
+}
