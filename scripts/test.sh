@@ -51,5 +51,5 @@ if [ $# -eq 0 ]; then
   BEAMNODE_OTP_ROOT="$PWD/target/otp-roots/sid" cargo test --locked --test newer_otp \
     --test interop --test cli -- interop_newer_otp interop_altact interop_sys:: \
     interop_elixir_rpc:: interop_erl_call:: interop_pg:: interop_blocking:: interop_global:: \
-    interop_atom_cache::
+    interop_atom_cache:: interop_native_records::
 fi

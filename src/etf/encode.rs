@@ -22,12 +22,18 @@ pub fn encode_into(term: &Term, out: &mut Vec<u8>) -> Result<()> {
     if r.is_err() {
         out.truncate(base);
     }
-    r
+    r.map(drop)
 }
 
 /// Appends `term` without a version byte (the form used after a distribution header).
 /// On error `out` is left as it was.
 pub fn encode_body_into(term: &Term, out: &mut Vec<u8>) -> Result<()> {
+    encode_body_noting_records(term, out).map(drop)
+}
+
+/// [`encode_body_into`], also telling whether the term holds a native record (OTP
+/// 29's tag 67, which only a peer with DFLAG_NATIVE_RECORDS can decode, §3.1).
+pub(crate) fn encode_body_noting_records(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
     let base = out.len();
     let r = write_term(term, out);
     if r.is_err() {
@@ -49,7 +55,9 @@ fn len32(n: usize, what: &'static str) -> Result<[u8; 4]> {
         .map_err(|_| EncodeError::TooLarge { what })
 }
 
-fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<()> {
+/// Writes `term`; `Ok(true)` when it holds a native record.
+fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
+    let mut records = false;
     let mut stack = vec![Work::Term(term)];
     while let Some(w) = stack.pop() {
         let t = match w {
@@ -180,6 +188,7 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<()> {
                 out.push(e.arity);
             }
             Term::Record(r) => {
+                records = true;
                 out.push(tag::NATIVE_RECORD_EXT);
                 out.extend_from_slice(&len32(r.fields.len(), "record")?);
                 out.push(u8::from(r.exported));
@@ -207,7 +216,7 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(records)
 }
 
 /// SMALL_ATOM_UTF8_EXT when the UTF-8 text is under 256 bytes, else ATOM_UTF8_EXT.

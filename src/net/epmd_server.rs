@@ -315,7 +315,11 @@ impl Connection {
     /// "further bytes" (§1.3).
     async fn read_request(&self, stream: &mut TcpStream) -> Option<Vec<u8>> {
         let (id, peer) = (self.id, self.peer);
-        let deadline = Instant::now() + self.packet_timeout;
+        // A `packet_timeout` past the clock's range means no limit.
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(self.packet_timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
         let mut buf = Vec::with_capacity(64);
         let mut chunk = [0u8; 1024];
         loop {

@@ -634,7 +634,11 @@ impl Node {
         let mut events = self.subscribe();
         let mut up: Vec<Atom> = self.nodes_of(NodeKind::Connected);
         self.shutdown();
-        let deadline = tokio::time::Instant::now() + limit;
+        // `Duration::MAX` (or anything past the clock's range) means no limit.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(limit)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
         while !up.is_empty() {
             match tokio::time::timeout_at(deadline, events.recv()).await {
                 Ok(Ok(NodeEvent::NodeDown { node, .. })) => up.retain(|n| *n != node),

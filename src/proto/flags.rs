@@ -58,9 +58,9 @@ flags! {
     LOCAL_EXT = 1 << 36;
     /// OTP 28 ALTACT_SIG_SEND (§5.3).
     ALTACT_SIG = 1 << 37;
-    /// OTP 29 native records (a new kind of term; in `kernel/include/dist.hrl` of
-    /// OTP 29, whose nodes offer it by default). Not offered: our ETF codec has no
-    /// native-record term.
+    /// OTP 29 native records (tag 67, `Term::Record`; in `kernel/include/dist.hrl` of
+    /// OTP 29, whose nodes offer it by default). Offered: records are decoded and
+    /// encoded (§6.1); a payload with a record is refused to a peer without it.
     NATIVE_RECORDS = 1 << 38;
 }
 
@@ -82,7 +82,7 @@ impl DistFlags {
     /// requests served and made (`node::spawn`, §5.4; MFAs come from the node's
     /// function registry and erpc's `execute_call`), aliases, and ALTACT_SIG (OTP 28+,
     /// §5.3: op 37 decoded and dispatched; alias messages to a peer that has it go as
-    /// op 37, since OTP 30 drops ALIAS_SEND).
+    /// op 37, since OTP 30 drops ALIAS_SEND) and NATIVE_RECORDS (OTP 29, §6.1).
     pub const IMPLEMENTED: DistFlags = DistFlags(
         Self::REQUIRED.0
             | Self::MANDATORY_25_DIGEST.0
@@ -97,7 +97,8 @@ impl DistFlags {
             | Self::FRAGMENTS.0
             | Self::SPAWN.0
             | Self::ALIAS.0
-            | Self::ALTACT_SIG.0,
+            | Self::ALTACT_SIG.0
+            | Self::NATIVE_RECORDS.0,
     );
 
     pub const fn empty() -> Self {
@@ -208,7 +209,7 @@ mod tests {
         let otp = DistFlags(0x0000_000D_07DF_7FBC);
         assert!(otp.contains(DistFlags::REQUIRED));
         // Everything we implement but what came after OTP 25.
-        let since_25 = DistFlags::ALTACT_SIG;
+        let since_25 = DistFlags(DistFlags::ALTACT_SIG.0 | DistFlags::NATIVE_RECORDS.0);
         assert!(otp.contains(DistFlags(DistFlags::IMPLEMENTED.0 & !since_25.0)));
     }
 }

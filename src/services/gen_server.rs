@@ -35,6 +35,8 @@
 //! it does not know).
 
 use super::gen::From;
+use super::rpc_server::Outcome;
+use super::sys_debug::Debug;
 use crate::node::{Node, SpawnOpts};
 use crate::runtime::panic::{catch_panic, panic_reason};
 use crate::runtime::table::RegisterError;
@@ -121,6 +123,16 @@ pub trait GenServer: Send + 'static {
     fn format_state(&self) -> Term {
         Term::binary(std::any::type_name::<Self>())
     }
+
+    /// `:sys.replace_state/2`: take `state`, the term the caller's function returned
+    /// from [`GenServer::format_state`]'s term, as the new state. `Err(Reason)` leaves
+    /// the state as it was and the caller gets `{callback_failed, …, {error,
+    /// Reason}}`. The default refuses (`state_not_replaceable`): a Rust state is not a
+    /// term unless the server says how to read one.
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        let _ = state;
+        Err(Term::atom("state_not_replaceable"))
+    }
 }
 
 /// A gen_server with `async` handlers: the same callbacks as [`GenServer`], but
@@ -205,6 +217,12 @@ pub trait AsyncGenServer: Send + 'static {
     fn format_state(&self) -> Term {
         Term::binary(std::any::type_name::<Self>())
     }
+
+    /// As [`GenServer::replace_state`].
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        let _ = state;
+        Err(Term::atom("state_not_replaceable"))
+    }
 }
 
 /// Every synchronous [`GenServer`] is an [`AsyncGenServer`] whose futures are ready at
@@ -245,6 +263,9 @@ impl<S: GenServer> AsyncGenServer for S {
     }
     fn format_state(&self) -> Term {
         GenServer::format_state(self)
+    }
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        GenServer::replace_state(self, state)
     }
 }
 
@@ -392,10 +413,12 @@ struct Loop<S> {
     suspended: bool,
     /// The handler timeout in force (`None` = infinity).
     timeout: Option<Duration>,
+    /// `sys` debug options (trace, log, statistics, log_to_file).
+    debug: Debug,
 }
 
 impl<S: AsyncGenServer> Loop<S> {
-    fn system(&mut self, p: &mut Process, from: &From, msg: &Term) -> SysOutcome {
+    async fn system(&mut self, p: &mut Process, from: &From, msg: &Term) -> SysOutcome {
         let answer = match msg {
             Term::Atom(a) if a.as_str() == "suspend" => {
                 self.suspended = true;
@@ -406,27 +429,42 @@ impl<S: AsyncGenServer> Loop<S> {
                 Term::atom("ok")
             }
             Term::Atom(a) if a.as_str() == "get_state" => {
-                // OTP 26+ callers expect `{ok, State}`, OTP 25 the bare state
-                // (`services::sys`): answered at once when the caller's release is
-                // known, else once it has been asked.
-                let state = self.server.format_state();
-                match super::sys::known_release(p.node(), &from.pid) {
-                    Some(r) => super::sys::state_reply(Some(r), state),
-                    None => {
-                        let (node, me, from) = (p.node().clone(), p.sender(), from.clone());
-                        tokio::spawn(async move {
-                            let release = super::sys::release_of(&node, &from.pid).await;
-                            from.reply_as(&me, super::sys::state_reply(release, state));
-                        });
-                        return SysOutcome::Continue;
-                    }
-                }
+                reply_state(p, from, self.server.format_state());
+                return SysOutcome::Continue;
             }
             Term::Atom(a) if a.as_str() == "get_status" => self.status(p),
             _ => match msg.as_tuple() {
                 Some([t, reason]) if t.is_atom("terminate") => {
                     from.reply(p, Term::atom("ok"));
                     return SysOutcome::Terminate(reason.clone());
+                }
+                Some([t, what]) if t.is_atom("debug") => {
+                    let who = self.who(p);
+                    self.debug.command(what, &who)
+                }
+                Some([t, fun]) if t.is_atom("replace_state") => {
+                    match self.replace_state(p, fun).await {
+                        Ok(state) => {
+                            reply_state(p, from, state);
+                            return SysOutcome::Continue;
+                        }
+                        Err(class_reason) => Term::tuple(vec![
+                            Term::atom("error"),
+                            Term::tuple(vec![
+                                Term::atom("callback_failed"),
+                                Term::tuple(vec![
+                                    Term::atom("gen_server"),
+                                    Term::atom("system_replace_state"),
+                                ]),
+                                class_reason,
+                            ]),
+                        ]),
+                    }
+                }
+                // Only while suspended, as in `sys`; there is no code to change in a
+                // Rust process, so the state stays and the answer is `ok`.
+                Some([t, _, _, _]) if t.is_atom("change_code") && self.suspended => {
+                    Term::atom("ok")
                 }
                 _ => Term::tuple(vec![
                     Term::atom("error"),
@@ -438,6 +476,56 @@ impl<S: AsyncGenServer> Loop<S> {
         SysOutcome::Continue
     }
 
+    /// `sys:replace_state/2`: runs `fun` on the state's term and hands the result to
+    /// [`AsyncGenServer::replace_state`]. Only `fun M:F/1` of a function registered on
+    /// this node can run here; a closure's code exists only on the BEAM node that made
+    /// it. `Err({Class, Reason})` as `sys` reports a failed callback.
+    async fn replace_state(&mut self, p: &Process, fun: &Term) -> Result<Term, Term> {
+        let raised = |class: &str, reason: Term| Term::tuple(vec![Term::atom(class), reason]);
+        let f = match fun {
+            Term::ExportFun(f) if f.arity == 1 => f,
+            Term::InternalFun(_) => {
+                return Err(raised("error", Term::atom(crate::node::CANNOT_RUN_FUNS)))
+            }
+            Term::ExportFun(_) => {
+                let args = Term::list(vec![self.server.format_state()]);
+                let bad = Term::tuple(vec![fun.clone(), args]);
+                return Err(raised(
+                    "error",
+                    Term::tuple(vec![Term::atom("badarity"), bad]),
+                ));
+            }
+            other => {
+                return Err(raised(
+                    "error",
+                    Term::tuple(vec![Term::atom("badfun"), other.clone()]),
+                ))
+            }
+        };
+        let state = self.server.format_state();
+        match p
+            .node()
+            .apply_rpc(&f.module, &f.function, vec![state])
+            .await
+        {
+            Outcome::Return(new) => {
+                self.server
+                    .replace_state(new)
+                    .map_err(|reason| raised("error", reason))?;
+                Ok(self.server.format_state())
+            }
+            Outcome::Raised { class, reason, .. } => Err(raised(class.as_str(), reason)),
+        }
+    }
+
+    /// The server's name in trace lines: its registered name, else its pid.
+    fn who(&self, p: &Process) -> String {
+        match &self.name {
+            Some(n) => n.as_str().to_string(),
+            None => p.pid().to_string(),
+        }
+    }
+
     /// `{status, Pid, {module, gen_server}, [PDict, SysState, Parent, Debug, Misc]}`
     /// with `Misc` laid out as gen_server's `format_status` does.
     fn status(&self, p: &Process) -> Term {
@@ -446,10 +534,7 @@ impl<S: AsyncGenServer> Loop<S> {
         } else {
             "running"
         });
-        let who = match &self.name {
-            Some(n) => n.as_str().to_string(),
-            None => p.pid().to_string(),
-        };
+        let who = self.who(p);
         let item = |k: &str, v: Term| Term::tuple(vec![Term::string(k), v]);
         let misc = Term::list(vec![
             Term::tuple(vec![
@@ -461,7 +546,7 @@ impl<S: AsyncGenServer> Loop<S> {
                 Term::list(vec![
                     item("Status", sys_state.clone()),
                     item("Parent", Term::Pid(self.parent.clone())),
-                    item("Logged events", Term::Nil),
+                    item("Logged events", Term::list(self.debug.logged())),
                 ]),
             ]),
             Term::tuple(vec![
@@ -477,7 +562,7 @@ impl<S: AsyncGenServer> Loop<S> {
                 Term::Nil,
                 sys_state,
                 Term::Pid(self.parent.clone()),
-                Term::Nil,
+                self.debug.status_term(),
                 misc,
             ]),
         ])
@@ -486,32 +571,40 @@ impl<S: AsyncGenServer> Loop<S> {
     /// Handles one message; `Some((reason, pending reply))` when the server stops.
     async fn step(&mut self, p: &mut Process, msg: Term) -> Option<(Term, Option<(From, Term)>)> {
         let me = p.pid().clone();
+        // With a `sys` debug option on, the raw message is the `{in, Msg}` event.
+        let raw = self.debug.is_on().then(|| msg.clone());
+        let incoming = classify(msg, &self.parent, &me);
+        if let (Some(raw), Incoming::Call(..) | Incoming::Cast(_) | Incoming::Info(_)) =
+            (raw, &incoming)
+        {
+            let who = self.who(p);
+            self.debug
+                .event(&who, Term::tuple(vec![Term::atom("in"), raw]));
+        }
         let server = &mut self.server;
-        match classify(msg, &self.parent, &me) {
+        let outcome = match incoming {
             Incoming::Call(from, request) => {
                 match catch_panic(|| server.handle_call(request, &from, p)).await {
                     Ok(CallResult::Reply(r)) => {
-                        from.reply(p, r);
                         self.timeout = None;
-                        None
+                        Step::Replied(from, r)
                     }
                     Ok(CallResult::ReplyTimeout(r, t)) => {
-                        from.reply(p, r);
                         self.timeout = Some(t);
-                        None
+                        Step::Replied(from, r)
                     }
                     Ok(CallResult::NoReply) => {
                         self.timeout = None;
-                        None
+                        Step::NoReply
                     }
                     Ok(CallResult::NoReplyTimeout(t)) => {
                         self.timeout = Some(t);
-                        None
+                        Step::NoReply
                     }
                     Ok(CallResult::Stop { reason, reply }) => {
-                        Some((reason, reply.map(|r| (from, r))))
+                        Step::Stop(reason, reply.map(|r| (from, r)))
                     }
-                    Err(reason) => Some((reason, None)),
+                    Err(reason) => Step::Stop(reason, None),
                 }
             }
             Incoming::Cast(request) => flow(
@@ -522,29 +615,77 @@ impl<S: AsyncGenServer> Loop<S> {
                 catch_panic(|| server.handle_info(msg, p)).await,
                 &mut self.timeout,
             ),
-            Incoming::ParentExit(reason) => Some((reason, None)),
-            Incoming::System(from, msg) => match self.system(p, &from, &msg) {
-                SysOutcome::Continue => None,
-                SysOutcome::Terminate(reason) => Some((reason, None)),
+            Incoming::ParentExit(reason) => Step::Stop(reason, None),
+            Incoming::System(from, msg) => match self.system(p, &from, &msg).await {
+                SysOutcome::Continue => Step::System,
+                SysOutcome::Terminate(reason) => Step::Stop(reason, None),
             },
+        };
+        match outcome {
+            Step::Replied(from, r) if self.debug.is_on() => {
+                // As gen_server: the reply goes first, then the `{out, …}` event.
+                let event = vec![Term::atom("out"), r.clone(), from.to_term()];
+                from.reply(p, r);
+                let (who, state) = (self.who(p), self.server.format_state());
+                let mut event = event;
+                event.push(state);
+                self.debug.event(&who, Term::tuple(event));
+                None
+            }
+            Step::Replied(from, r) => {
+                from.reply(p, r);
+                None
+            }
+            Step::NoReply => {
+                if self.debug.is_on() {
+                    let who = self.who(p);
+                    let state = self.server.format_state();
+                    self.debug
+                        .event(&who, Term::tuple(vec![Term::atom("noreply"), state]));
+                }
+                None
+            }
+            Step::System => None,
+            Step::Stop(reason, pending) => Some((reason, pending)),
         }
     }
 }
 
-fn flow(
-    r: Result<CastResult, Term>,
-    timeout: &mut Option<Duration>,
-) -> Option<(Term, Option<(From, Term)>)> {
+/// How one message ended, before the debug events are recorded.
+enum Step {
+    Replied(From, Term),
+    NoReply,
+    System,
+    Stop(Term, Option<(From, Term)>),
+}
+
+/// Answers `get_state` / `replace_state` with `state` in the shape the caller's
+/// release expects (`services::sys`): at once when the release is known, else from a
+/// task once it has been asked, so the server keeps serving meanwhile.
+fn reply_state(p: &Process, from: &From, state: Term) {
+    match super::sys::known_release(p.node(), &from.pid) {
+        Some(r) => from.reply(p, super::sys::state_reply(Some(r), state)),
+        None => {
+            let (node, me, from) = (p.node().clone(), p.sender(), from.clone());
+            tokio::spawn(async move {
+                let release = super::sys::release_of(&node, &from.pid).await;
+                from.reply_as(&me, super::sys::state_reply(release, state));
+            });
+        }
+    }
+}
+
+fn flow(r: Result<CastResult, Term>, timeout: &mut Option<Duration>) -> Step {
     match r {
         Ok(CastResult::NoReply) => {
             *timeout = None;
-            None
+            Step::NoReply
         }
         Ok(CastResult::NoReplyTimeout(t)) => {
             *timeout = Some(t);
-            None
+            Step::NoReply
         }
-        Ok(CastResult::Stop(reason)) | Err(reason) => Some((reason, None)),
+        Ok(CastResult::Stop(reason)) | Err(reason) => Step::Stop(reason, None),
     }
 }
 
@@ -564,6 +705,7 @@ async fn serve<S: AsyncGenServer>(server: S, mut p: Process, parent: Pid, name: 
         name,
         suspended: false,
         timeout: None,
+        debug: Debug::default(),
     };
     let (reason, pending) = loop {
         let got = if state.suspended {

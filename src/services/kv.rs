@@ -3,7 +3,7 @@
 //! `{:ok, v}` or `:error`, `{:delete, k}` with `:ok` and `:keys` with the list of keys;
 //! `GenServer.cast({:kv, node}, {:put, k, v})` / `{:delete, k}` change it without a
 //! reply (so `abcast` works too). `:sys.get_state({:kv, node})` shows the store as a
-//! map.
+//! map, and `:sys.replace_state/2` with a function that returns a map replaces it.
 
 use super::gen::From;
 use super::gen_server::{self, CallResult, CastResult, GenServer, StartError};
@@ -60,6 +60,15 @@ impl GenServer for Kv {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         )
+    }
+
+    /// `:sys.replace_state/2` with a map: the map becomes the store.
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        let map = state
+            .as_map()
+            .ok_or_else(|| Term::tuple(vec![Term::atom("not_a_map"), state.clone()]))?;
+        self.store = map.iter().cloned().collect();
+        Ok(())
     }
 }
 

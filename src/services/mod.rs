@@ -16,3 +16,4 @@ pub mod rpc_client;
 pub mod rpc_server;
 pub mod rust_math;
 pub(crate) mod sys;
+pub(crate) mod sys_debug;

@@ -25,7 +25,8 @@
 //!   running the function (of the `rex` process itself for block_call, for the
 //!   duration of the call).
 
-use super::gen::{CallRequest, From};
+use super::gen::From;
+use super::gen_server::{self, AsyncGenServer, CallResult, CastResult, StartError};
 use crate::node::Node;
 use crate::runtime::table::RegisterError;
 use crate::runtime::Process;
@@ -37,7 +38,12 @@ pub const NAME: &str = "rex";
 
 /// Starts `rex` on `node`.
 pub fn start(node: &Node) -> Result<Pid, RegisterError> {
-    node.spawn_registered(NAME, serve)
+    gen_server::start(node, Some(NAME), Rex).map_err(|e| match e {
+        StartError::Register(e) => e,
+        StartError::AlreadyStarted(_) => RegisterError::NameTaken(Atom::new(NAME)),
+        // `Rex` has no `init` that can fail.
+        StartError::Init(_) => RegisterError::NameTaken(Atom::new(NAME)),
+    })
 }
 
 /// One `{call | block_call | cast, M, F, A, GL}` request.
@@ -72,20 +78,34 @@ fn tag_is(t: &[Term], tag: &str) -> bool {
     t.first().is_some_and(|x| x.is_atom(tag))
 }
 
-async fn serve(mut p: Process) {
-    while let Ok(msg) = p.receive(None).await {
-        let msg = match CallRequest::take(msg) {
-            Ok(call) => {
-                handle_gen_call(&p, call).await;
-                continue;
-            }
-            Err(m) => m,
-        };
+/// The server: an [`AsyncGenServer`], as OTP's `rex` is a gen_server, so `sys`
+/// requests (`sys:get_state(rex)`, `get_status`, `statistics`, …) are answered too.
+struct Rex;
+
+impl AsyncGenServer for Rex {
+    async fn handle_call(&mut self, request: Term, from: &From, p: &mut Process) -> CallResult {
+        match handle_gen_call(p, request, from).await {
+            Some(reply) => CallResult::Reply(reply),
+            None => CallResult::NoReply,
+        }
+    }
+
+    async fn handle_cast(&mut self, request: Term, p: &mut Process) -> CastResult {
+        handle_cast(p, &request);
+        CastResult::NoReply
+    }
+
+    async fn handle_info(&mut self, msg: Term, p: &mut Process) -> CastResult {
         match msg.as_tuple() {
-            Some([cast, req]) if cast.is_atom("$gen_cast") => handle_cast(&p, req),
-            Some([Term::Pid(from), req]) => handle_plain(&p, from, req),
+            Some([Term::Pid(from), req]) => handle_plain(p, from, req),
             _ => debug!(%msg, "rex: unexpected message ignored"),
         }
+        CastResult::NoReply
+    }
+
+    /// OTP's `rex` keeps a map (its nodes observer); ours keeps nothing.
+    fn format_state(&self) -> Term {
+        Term::map(Vec::new())
     }
 }
 
@@ -102,14 +122,11 @@ fn run(p: &Process, req: Mfa, done: impl FnOnce(&Node, Term) + Send + 'static) {
 }
 
 /// `gen_server:call(rex, {call | block_call, M, F, A, GL})`. A block_call is awaited
-/// here, so the server takes its next message only when it is done (module docs).
-async fn handle_gen_call(p: &Process, call: CallRequest) {
-    let Some(from) = From::parse(&call.from) else {
-        return;
-    };
+/// here, so the server takes its next message only when it is done (module docs); a
+/// call runs in a task of its own and answers from there (`None`: no reply yet).
+async fn handle_gen_call(p: &Process, request: Term, from: &From) -> Option<Term> {
     let node = p.node().clone();
-    let me = p.sender();
-    let parsed = call.request.as_tuple().and_then(|t| {
+    let parsed = request.as_tuple().and_then(|t| {
         if tag_is(t, "call") {
             mfa(&node, t).map(|r| (false, r))
         } else if tag_is(t, "block_call") {
@@ -125,15 +142,19 @@ async fn handle_gen_call(p: &Process, call: CallRequest) {
                 .apply_rpc_as(req.gl, &req.m, &req.f, req.a)
                 .await
                 .rpc_reply();
-            from.reply(p, reply);
+            Some(reply)
         }
-        Some((false, req)) => run(p, req, move |_, reply| from.reply_as(&me, reply)),
+        Some((false, req)) => {
+            let (me, from) = (p.sender(), from.clone());
+            run(p, req, move |_, reply| from.reply_as(&me, reply));
+            None
+        }
         None => {
-            debug!(request = %call.request, "rex: unknown call");
-            from.reply(
-                p,
-                Term::tuple(vec![Term::atom("error"), Term::atom("unknown_call")]),
-            );
+            debug!(%request, "rex: unknown call");
+            Some(Term::tuple(vec![
+                Term::atom("error"),
+                Term::atom("unknown_call"),
+            ]))
         }
     }
 }

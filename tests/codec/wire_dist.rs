@@ -223,6 +223,46 @@ fn encoder_checks_payload_presence_and_appends() {
     assert_eq!(got.len(), 2);
 }
 
+/// A payload holding a native record goes only to a peer with NATIVE_RECORDS, in
+/// every framing mode and whether encoded here or beforehand; otherwise the message is
+/// refused and nothing is appended.
+#[test]
+fn native_records_only_to_peers_that_offered_them() {
+    use beamnode::proto::dist::{EncodedTerm, Payload};
+    use beamnode::term::NativeRecord;
+    let rec = Term::Record(Box::new(NativeRecord {
+        module: Atom::new("m"),
+        name: Atom::new("r"),
+        exported: true,
+        fields: vec![(Atom::new("a"), Term::Int(1))],
+    }));
+    let msg = Term::list(vec![Term::Int(1), Term::tuple(vec![rec])]);
+    let encoded = EncodedTerm::new(&msg).unwrap();
+    assert!(encoded.has_native_records());
+    assert!(!EncodedTerm::new(&Term::Nil).unwrap().has_native_records());
+    for flags in [PASS, HDR, frag(), HDR | DistFlags::DIST_HDR_ATOM_CACHE] {
+        let mut out = vec![9];
+        let mut enc = DistEncoder::new(flags);
+        assert!(matches!(
+            enc.encode_frame(&reg_send(), Some(&msg), &mut out),
+            Err(DistError::NativeRecordsNotNegotiated)
+        ));
+        assert!(matches!(
+            enc.encode_message(&reg_send(), Some(Payload::Encoded(&encoded)), &mut out),
+            Err(DistError::NativeRecordsNotNegotiated)
+        ));
+        assert_eq!(out, vec![9], "{flags:?}");
+        let with = flags | DistFlags::NATIVE_RECORDS;
+        let mut enc = DistEncoder::new(with);
+        enc.encode_frame(&reg_send(), Some(&msg), &mut out).unwrap();
+        enc.encode_message(&reg_send(), Some(Payload::Encoded(&encoded)), &mut out)
+            .unwrap();
+        let got = decode_all(&mut DistDecoder::new(with), &out[1..]).unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|m| m.payload.as_ref() == Some(&msg)));
+    }
+}
+
 // ---- hand-built bytes -------------------------------------------------------------
 
 fn body(t: &Term) -> Vec<u8> {

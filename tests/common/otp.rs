@@ -309,11 +309,31 @@ impl Erl {
         let _ = self.child.wait();
     }
 
-    /// Sends a signal by name (`STOP`, `CONT`, …).
+    /// Sends a signal by name (`STOP`, `CONT`, …). For `STOP`, returns once every
+    /// thread of the node is stopped (state `T` in `/proc`; bounded): a busy machine
+    /// can take a moment to stop them all, and a test must not race the node.
     pub fn signal(&self, sig: &str) {
+        let pid = self.child.id();
         let _ = Command::new("kill")
-            .args([format!("-{sig}"), self.child.id().to_string()])
+            .args([format!("-{sig}"), pid.to_string()])
             .status();
+        if sig == "STOP" {
+            let stopped = || -> Option<bool> {
+                let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+                let mut all = true;
+                for t in tasks.flatten() {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+                    // `pid (comm) S …`: the state follows the last ')'.
+                    let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+                    all &= state == 'T' || state == 't';
+                }
+                Some(all)
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while stopped() == Some(false) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 
     /// Waits for the node to exit by itself (bounded).

@@ -231,3 +231,34 @@ async fn client_errors_are_bounded() {
         Err(EpmdError::Timeout { .. })
     ));
 }
+
+/// Timeouts far in the future saturate instead of panicking: an EPMD whose
+/// `packet_timeout` is `Duration::MAX` serves registrations and lookups, and a node
+/// connected to another stops with `Node::stop(Duration::MAX)`.
+#[tokio::test]
+async fn duration_max_settings_saturate() {
+    let (handle, client) = server_with(EpmdServerConfig {
+        packet_timeout: Duration::MAX,
+        ..EpmdServerConfig::default()
+    })
+    .await;
+    let _reg = client.register("forever", 40009, false).await.unwrap();
+    assert!(wait_names(&client, |n| n.iter().any(|(name, _)| name == "forever")).await);
+    let epmd = handle.local_addr().port();
+    let start = |name: &str| {
+        beamnode::NodeConfig::new(format!("{name}@localhost"), "c")
+            .epmd_port(epmd)
+            .listen_addr([127, 0, 0, 1].into())
+            .net_ticktime(Duration::MAX)
+            .setup_time(Duration::MAX)
+    };
+    let a = beamnode::Node::start(start("sat_a")).await.unwrap();
+    let b = beamnode::Node::start(start("sat_b")).await.unwrap();
+    assert!(a.connect(b.name()).await);
+    let mut me = a.process();
+    assert!(me.receive(Some(Duration::from_millis(1))).await.is_err());
+    assert!(timeout(Duration::from_secs(10), a.stop(Duration::MAX))
+        .await
+        .expect("stop returns once b is down"));
+    drop(b);
+}

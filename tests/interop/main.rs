@@ -28,6 +28,7 @@ mod interop_hostile;
 mod interop_introspection;
 mod interop_links;
 mod interop_monitors;
+mod interop_native_records;
 mod interop_nodes;
 mod interop_one_registry;
 mod interop_pg;

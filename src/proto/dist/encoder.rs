@@ -23,8 +23,8 @@ use crate::term::Term;
 #[derive(Debug, Clone, Copy)]
 pub enum Payload<'a> {
     Term(&'a Term),
-    /// An ETF body without the version byte, as [`EncodedTerm`] holds it.
-    Encoded(&'a [u8]),
+    /// A term encoded beforehand.
+    Encoded(&'a EncodedTerm),
 }
 
 /// A term encoded once, by whoever sends it, as an ETF body without the version byte.
@@ -35,29 +35,38 @@ pub enum Payload<'a> {
 /// task, in parallel with other senders — and a connection's outgoing queue can count
 /// exactly the bytes it holds (for its busy limit).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedTerm(Vec<u8>);
+pub struct EncodedTerm {
+    body: Vec<u8>,
+    /// It holds a native record (tag 67), which only a peer with NATIVE_RECORDS reads.
+    records: bool,
+}
 
 impl EncodedTerm {
     /// Encodes `term`; fails for terms the format cannot carry.
     pub fn new(term: &Term) -> Result<EncodedTerm, etf::EncodeError> {
-        let mut out = Vec::new();
-        etf::encode_body_into(term, &mut out)?;
-        Ok(EncodedTerm(out))
+        let mut body = Vec::new();
+        let records = etf::encode_body_noting_records(term, &mut body)?;
+        Ok(EncodedTerm { body, records })
     }
 
     /// The ETF body (no version byte).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.body
+    }
+
+    /// Whether the term holds a native record (OTP 29, §3.1).
+    pub fn has_native_records(&self) -> bool {
+        self.records
     }
 
     /// Size of the body in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.body.len()
     }
 
     /// Never true for a real term; here for completeness.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.body.is_empty()
     }
 }
 
@@ -71,6 +80,9 @@ pub struct DistEncoder {
     header_mode: bool,
     fragments: bool,
     fragment_size: usize,
+    /// The peer reads native records (DFLAG_NATIVE_RECORDS); else a payload holding
+    /// one is refused, since the peer would close the connection on tag 67.
+    native_records: bool,
     /// Counts fragmented messages; mixed into their sequence ids.
     sequences: u64,
     /// The peer's receive table as our headers set it, when the cache is negotiated.
@@ -87,6 +99,7 @@ impl DistEncoder {
             header_mode: uses_dist_header(flags),
             fragments: flags.contains(DistFlags::FRAGMENTS),
             fragment_size: FRAGMENT_SIZE,
+            native_records: flags.contains(DistFlags::NATIVE_RECORDS),
             sequences: 0,
             atom_cache: (uses_dist_header(flags) && flags.contains(DistFlags::DIST_HDR_ATOM_CACHE))
                 .then(SendCache::default),
@@ -165,10 +178,14 @@ impl DistEncoder {
             out.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
             write_control(control, &mut PlainAtoms, out)?;
             match payload {
-                Some(Payload::Term(p)) => etf::encode_into(p, out)?,
-                Some(Payload::Encoded(body)) => {
+                Some(Payload::Term(p)) => {
                     out.push(VERSION_MAGIC);
-                    out.extend_from_slice(body);
+                    self.put_term(p, out)?;
+                }
+                Some(Payload::Encoded(e)) => {
+                    self.check_records(e.has_native_records())?;
+                    out.push(VERSION_MAGIC);
+                    out.extend_from_slice(e.as_bytes());
                 }
                 None => {}
             }
@@ -190,8 +207,11 @@ impl DistEncoder {
             let body_start = out.len();
             out.extend_from_slice(&self.control_buf);
             match payload {
-                Some(Payload::Term(p)) => etf::encode_body_into(p, out)?,
-                Some(Payload::Encoded(body)) => out.extend_from_slice(body),
+                Some(Payload::Term(p)) => put_term(self.native_records, p, out)?,
+                Some(Payload::Encoded(e)) => {
+                    check_records(self.native_records, e.has_native_records())?;
+                    out.extend_from_slice(e.as_bytes())
+                }
                 None => {}
             }
             if !self.fragments || out.len() - body_start <= self.fragment_size {
@@ -207,8 +227,11 @@ impl DistEncoder {
         write_control(control, &mut PlainAtoms, out)?;
         let control_len = out.len() - body_start;
         match payload {
-            Some(Payload::Term(p)) => etf::encode_body_into(p, out)?,
-            Some(Payload::Encoded(body)) => out.extend_from_slice(body),
+            Some(Payload::Term(p)) => self.put_term(p, out)?,
+            Some(Payload::Encoded(e)) => {
+                self.check_records(e.has_native_records())?;
+                out.extend_from_slice(e.as_bytes())
+            }
             None => {}
         }
         if !self.fragments || out.len() - body_start <= self.fragment_size {
@@ -217,6 +240,14 @@ impl DistEncoder {
         let body = out.split_off(body_start);
         out.truncate(frame_start);
         self.write_fragments(control, &body, control_len, out)
+    }
+
+    fn put_term(&self, term: &Term, out: &mut Vec<u8>) -> Result<(), DistError> {
+        put_term(self.native_records, term, out)
+    }
+
+    fn check_records(&self, has: bool) -> Result<(), DistError> {
+        check_records(self.native_records, has)
     }
 
     /// Splits `body` (control + message, no version bytes) into a start fragment holding
@@ -280,5 +311,18 @@ fn patch_len(out: &mut [u8], frame_start: usize) -> Result<(), DistError> {
         max: u32::MAX as usize,
     })?;
     out[frame_start..frame_start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+/// Writes a payload term, refusing a native record to a peer without NATIVE_RECORDS.
+fn put_term(native_records: bool, term: &Term, out: &mut Vec<u8>) -> Result<(), DistError> {
+    let has = etf::encode_body_noting_records(term, out)?;
+    check_records(native_records, has)
+}
+
+fn check_records(native_records: bool, has: bool) -> Result<(), DistError> {
+    if has && !native_records {
+        return Err(DistError::NativeRecordsNotNegotiated);
+    }
     Ok(())
 }

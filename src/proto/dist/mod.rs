@@ -86,6 +86,10 @@ pub enum DistError {
     MissingPayload { op: u8, name: &'static str },
     #[error("{name} (op {op}) takes no trailing term but one was given")]
     UnexpectedPayload { op: u8, name: &'static str },
+    /// The message holds a native record (OTP 29) and the peer did not offer
+    /// DFLAG_NATIVE_RECORDS: it would close the connection on tag 67 (§3.1).
+    #[error("message holds a native record, which the peer cannot decode (no NATIVE_RECORDS)")]
+    NativeRecordsNotNegotiated,
     #[error("{count} bytes after the last term")]
     TrailingBytes { count: usize },
     #[error("fragment with sequence id 0")]
