@@ -73,9 +73,12 @@ struct RunArgs {
     /// net_ticktime in seconds (default 60).
     #[arg(long, default_value_t = 60)]
     ticktime: u64,
-    /// Run OTP's `global` name server natively (opt-in) and register the `kv` server
-    /// globally as `{kv, NodeName}`.
-    #[arg(long)]
+    /// Leave OTP's `global` name server out. By default it runs natively (a peer of
+    /// the BEAM nodes' own) with the `kv` server registered globally as `{kv, NodeName}`.
+    #[arg(long, conflicts_with = "global")]
+    no_global: bool,
+    /// Accepted for scripts written when `global` was opt-in; it is on by default now.
+    #[arg(long, hide = true)]
     global: bool,
     #[command(flatten)]
     dist: DistArgs,
@@ -435,11 +438,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("pg join {group}: {e}"))?;
     }
-    // `global` is opt-in (README "Global names"): on by default it made OTP 25's
-    // `prevent_overlapping_partitions` disconnect nodes in the Docker suite's
-    // scenarios, which is not understood yet. The kv name holds the node name, so
-    // several beamnodes in one cluster never clash over it.
-    let global = if args.global {
+    // `global` runs unless --no-global (docs/global.md). The kv name holds the node
+    // name, so several beamnodes in one cluster never clash over it.
+    let global = if !args.no_global {
         let g = services::global::start(&node).map_err(|e| e.to_string())?;
         let name = Term::tuple(vec![Term::atom("kv"), Term::Atom(node.name().clone())]);
         if !g.register_name(name, &kv).await {
@@ -482,6 +483,10 @@ async fn run(args: RunArgs) -> Result<(), String> {
     }
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
+    if let Some(g) = &global {
+        // As OTP's init:stop: no lost_connection for the connections closing now.
+        g.prepare_shutdown(std::time::Duration::from_secs(2)).await;
+    }
     node.shutdown();
     Ok(())
 }

@@ -93,12 +93,55 @@ async fn beamnode_run_with_embedded_epmd_and_cookie_file() {
         io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
         io:format("PUT ~p~n", [gen_server:call({{kv, R}}, {{put, k, 42}})]),
         io:format("GET ~p~n", [gen_server:call({{kv, R}}, {{get, k}})]),
+        io:format("GLOBAL ~p~n", [{{global:sync(), global:whereis_name({{kv, R}}) =:= rpc:call(R, erlang, whereis, [kv])}}]),
         halt()."#
     );
     let mut erl = Erl::start(&unique("user"), &cookie, epmd_port.parse().unwrap(), &eval);
     assert_eq!(erl.expect("CONNECT ", T).await, "true");
     assert_eq!(erl.expect("PUT ", T).await, "ok");
     assert_eq!(erl.expect("GET ", T).await, "{ok,42}");
+    // global runs by default: the kv server is registered as {kv, Node}.
+    assert_eq!(erl.expect("GLOBAL ", T).await, "{ok,true}");
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// `beamnode run --no-global` leaves `global` out: `{kv, Node}` is not a global name and
+/// beamnode has no `global_name_server`. (erl's `global:sync()` would then wait for
+/// beamnode forever, docs/protocol.md §10.6, so it is not called here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beamnode_run_no_global() {
+    require("erl");
+    let epmd_port = free_port().to_string();
+    let home = std::env::temp_dir().join(unique("home"));
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.to_str().unwrap().to_string();
+    let sname = format!("{}@localhost", unique("rustng"));
+    let _node = start_bin(
+        &[
+            "run",
+            "--no-global",
+            "--sname",
+            &sname,
+            "--epmd-port",
+            &epmd_port,
+        ],
+        &[("HOME", &home_s)],
+        "is up",
+    );
+    let cookie = std::fs::read_to_string(home.join(".erlang.cookie")).unwrap();
+    let eval = format!(
+        r#"R = '{sname}',
+        io:format("CONNECT ~p~n", [net_kernel:connect_node(R)]),
+        io:format("KV ~p~n", [global:whereis_name({{kv, R}})]),
+        io:format("GNS ~p~n", [rpc:call(R, erlang, whereis, [global_name_server])]),
+        io:format("LOCAL ~p~n", [is_pid(rpc:call(R, erlang, whereis, [kv]))]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("user"), &cookie, epmd_port.parse().unwrap(), &eval);
+    assert_eq!(erl.expect("CONNECT ", T).await, "true");
+    assert_eq!(erl.expect("KV ", T).await, "undefined");
+    assert_eq!(erl.expect("GNS ", T).await, "undefined");
+    assert_eq!(erl.expect("LOCAL ", T).await, "true");
     let _ = std::fs::remove_dir_all(&home);
 }
 

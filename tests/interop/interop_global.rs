@@ -533,7 +533,7 @@ async fn global_beamnode_between_two_erls() {
     assert!(g.whereis_name(&Term::atom("early2")).is_some());
 }
 
-/// `beamnode run --global`, as README shows it: an Elixir node connects, `:global.sync()`
+/// `beamnode run` (global on by default), as README shows it: an Elixir node connects, `:global.sync()`
 /// completes, the node's `kv` server is reachable as `{:global, {:kv, Node}}`, and a
 /// name Elixir registers is listed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,7 +542,8 @@ async fn beamnode_run_global_for_elixir() {
     let epmd = private_epmd().await;
     let sname = format!("{}@localhost", unique("glrun"));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
-    cmd.args(["run", "--global", "--sname", &sname, "--cookie", COOKIE])
+    // global is on by default.
+    cmd.args(["run", "--sname", &sname, "--cookie", COOKIE])
         .args(["--no-epmd", "--epmd-port", &epmd.to_string()]);
     let mut run = Erl::from_command(cmd, &sname);
     run.expect_line("the 'is up' line", T, |l| l.contains("is up"))
@@ -572,4 +573,375 @@ async fn beamnode_run_global_for_elixir() {
         ex.expect("NAMES ", T).await,
         format!("[:ex_proc, {{:kv, :{sname}}}]")
     );
+}
+
+/// An erl whose `ctl` process takes and frees global locks on request: `{lock, From,
+/// Res, Req, Nodes}` answers `{locked, global:set_lock({Res, Req}, Nodes, 0)}` (ctl is
+/// the holder), `{unlock, From, Res, Req, Nodes}` answers `{unlocked,
+/// global:del_lock(…)}`.
+const LOCK_SCRIPT: &str = "register(ctl, self()), \
+    io:format(\"UP ~s~n\", [erlang:system_info(otp_release)]), \
+    L = fun Loop() -> receive \
+      {lock, From, Res, Req, Ns} -> From ! {locked, global:set_lock({Res, Req}, Ns, 0)}, Loop(); \
+      {unlock, From, Res, Req, Ns} -> From ! {unlocked, global:del_lock({Res, Req}, Ns)}, Loop(); \
+      {sync, From} -> From ! {synced, global:sync()}, Loop(); \
+      _ -> Loop() end end, \
+    L().";
+
+/// erl's ctl tries `{res, Req}` on `nodes` with 0 retries: its set_lock answer.
+async fn erl_try_lock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) -> bool {
+    let my = Term::Pid(me.pid().clone());
+    let ns = Term::list(nodes.iter().map(|n| Term::Atom((*n).clone())).collect());
+    let r = ctl(
+        me,
+        erl,
+        Term::tuple(vec![
+            Term::atom("lock"),
+            my,
+            Term::atom("res"),
+            Term::atom(req),
+            ns,
+        ]),
+    )
+    .await;
+    match r.as_tuple() {
+        Some([k, v]) if k.is_atom("locked") && (v.is_atom("true") || v.is_atom("false")) => {
+            v.is_atom("true")
+        }
+        _ => panic!("erl set_lock answered {r}"),
+    }
+}
+
+async fn erl_unlock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) {
+    let my = Term::Pid(me.pid().clone());
+    let ns = Term::list(nodes.iter().map(|n| Term::Atom((*n).clone())).collect());
+    let r = ctl(
+        me,
+        erl,
+        Term::tuple(vec![
+            Term::atom("unlock"),
+            my,
+            Term::atom("res"),
+            Term::atom(req),
+            ns,
+        ]),
+    )
+    .await;
+    assert_eq!(
+        r,
+        Term::tuple(vec![Term::atom("unlocked"), Term::atom("true")])
+    );
+}
+
+/// `set_lock` / `del_lock` / `trans` from Rust against OTP's `global:set_lock/3` and
+/// `del_lock/2` on the same resource with another requester id.
+async fn locks(root: Option<&Path>, tag: &str) {
+    let epmd = private_epmd().await;
+    let node = rust_node(&format!("gll{tag}"), epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let mut e = Erl::start_on(
+        root,
+        &unique(&format!("glk{tag}")),
+        COOKIE,
+        epmd,
+        LOCK_SCRIPT,
+    );
+    let release = e.expect("UP ", T).await;
+    assert_release(root, &release);
+    let an = Atom::new(&e.name);
+    assert!(node.connect(&an).await);
+    erl_sync(&mut me, &an).await;
+    g.sync(Some(T)).await.expect("our sync");
+    let us = node.name().clone();
+    let both = [&an, &us];
+    let rust_id = global::LockId::new(Term::atom("res"), Term::atom("rust"));
+
+    // Rust holds {res, rust} on both nodes: erl's {res, erl} is refused on either node
+    // alone (the lock is in both servers' tables) until Rust lets go.
+    let mut holder = node.process();
+    assert!(
+        g.set_lock(&mut holder, &rust_id, None, global::Retries::Times(0))
+            .await
+    );
+    assert!(
+        !erl_try_lock(&mut me, &an, "erl", &[&an]).await,
+        "{release}: erl's own table"
+    );
+    assert!(
+        !erl_try_lock(&mut me, &an, "erl", &[&us]).await,
+        "{release}: our table"
+    );
+    assert!(!erl_try_lock(&mut me, &an, "erl", &both).await);
+    // The same requester id shares the lock.
+    assert!(erl_try_lock(&mut me, &an, "rust", &both).await);
+    erl_unlock(&mut me, &an, "rust", &both).await;
+    g.del_lock(&mut holder, &rust_id, None).await;
+    assert!(erl_try_lock(&mut me, &an, "erl", &both).await);
+
+    // erl holds {res, erl}: Rust's set_lock fails with 0 retries and with 2 (after
+    // OTP's random back-off), then succeeds once erl has deleted its lock.
+    assert!(
+        !g.set_lock(&mut holder, &rust_id, None, global::Retries::Times(0))
+            .await
+    );
+    assert!(
+        !g.set_lock(
+            &mut holder,
+            &rust_id,
+            Some(std::slice::from_ref(&an)),
+            global::Retries::Times(2)
+        )
+        .await
+    );
+    erl_unlock(&mut me, &an, "erl", &both).await;
+    assert!(
+        g.set_lock(&mut holder, &rust_id, None, global::Retries::Times(0))
+            .await
+    );
+    // A holder that exits releases its locks everywhere (the servers' monitors).
+    drop(holder);
+    until("the dead holder's lock gone on erl", || async {
+        let mut p = node.process();
+        erl_try_lock(&mut p, &an, "erl", &[&an]).await
+    })
+    .await;
+    erl_unlock(&mut me, &an, "erl", &[&an]).await;
+
+    // trans: the closure runs once, with the lock held on both nodes, and the lock
+    // goes afterwards.
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let me_ref = &mut me;
+    let (an_ref, both_ref) = (&an, &both);
+    let held = g
+        .trans(&rust_id, None, global::Retries::Times(0), || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            !erl_try_lock(me_ref, an_ref, "erl", &both_ref[..]).await
+        })
+        .await
+        .expect("trans runs");
+    assert!(held, "erl could lock during trans");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        erl_try_lock(&mut me, &an, "erl", &both).await,
+        "released after trans"
+    );
+
+    // erl holds it: trans with 0 retries is aborted and its closure never runs.
+    let r = g
+        .trans(&rust_id, None, global::Retries::Times(0), || async {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await;
+    assert_eq!(r, Err(global::GlobalError::Aborted));
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // trans with infinite retries waits for erl's del_lock.
+    let g2 = g.clone();
+    let id2 = rust_id.clone();
+    let waiting = tokio::spawn(async move {
+        g2.trans(&id2, None, global::Retries::Infinity, || async { 42 })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "trans did not wait for erl's lock");
+    erl_unlock(&mut me, &an, "erl", &both).await;
+    let got = tokio::time::timeout(T, waiting)
+        .await
+        .expect("trans finishes after erl's del_lock")
+        .expect("trans task");
+    assert_eq!(got, Ok(42));
+    assert!(erl_try_lock(&mut me, &an, "erl", &both).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_locks_host_otp() {
+    require("erl");
+    locks(None, "host").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_locks_newer_otp() {
+    let root = newer_otp_root();
+    locks(Some(&root), "nw").await;
+}
+
+/// Global groups are refused as an OTP node without groups refuses them: an erl with
+/// `-kernel global_groups` that lists beamnode (so it asks beamnode for its group) and
+/// one that leaves it out both get a warning naming them in beamnode's log, share no
+/// names with it, and do not stall anything: beamnode's `global:sync()` still returns
+/// and a plain erl syncs and shares names with beamnode as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_groups_refused_with_a_log_line() {
+    require("erl");
+    groups_refused(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_groups_refused_newer_otp() {
+    let root = newer_otp_root();
+    groups_refused(Some(&root)).await;
+}
+
+/// An erl with extra arguments: the host's (`root` None) or a newer OTP root's.
+fn erl_with_args(root: Option<&Path>, sname: &str, epmd: u16, eval: &str, extra: &[&str]) -> Erl {
+    match root {
+        None => Erl::start_with(sname, COOKIE, epmd, eval, extra),
+        Some(root) => {
+            let name = format!("{sname}@localhost");
+            let mut cmd = std::process::Command::new("chroot");
+            cmd.arg(root)
+                .args(["env", &format!("ERL_EPMD_PORT={epmd}"), "HOME=/root", "erl"])
+                .args(["-sname", &name, "-setcookie", COOKIE, "-noshell"])
+                .args(extra)
+                .args(["-eval", eval]);
+            Erl::from_command(cmd, &name)
+        }
+    }
+}
+
+async fn groups_refused(root: Option<&Path>) {
+    let epmd = private_epmd().await;
+    let sname = format!("{}@localhost", unique("glgr"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_beamnode"));
+    // --global: still accepted (a no-op since global is on by default).
+    cmd.args(["run", "--global", "--sname", &sname, "--cookie", COOKIE])
+        .args(["--no-epmd", "--epmd-port", &epmd.to_string()])
+        .env("RUST_LOG", "info");
+    let mut run = Erl::from_command(cmd, &sname);
+    run.expect_line("the 'is up' line", T, |l| l.contains("is up"))
+        .await;
+
+    // A member of a group that lists beamnode, and a node whose group leaves it out.
+    let member = unique("glgm");
+    let outside = unique("glgo");
+    let groups_member = format!("[{{grp, ['{member}@localhost', '{sname}']}}]");
+    let groups_outside = format!("[{{grp2, ['{outside}@localhost']}}]");
+    let script = format!(
+        "pong = net_adm:ping('{sname}'), \
+         yes = global:register_name(list_to_atom(atom_to_list(node()) ++ \"_name\"), self()), \
+         io:format(\"PINGED~n\"), receive after 60000 -> ok end."
+    );
+    let mut gm = erl_with_args(
+        root,
+        &member,
+        epmd,
+        &script,
+        &["-kernel", "global_groups", &groups_member],
+    );
+    gm.expect("PINGED", T).await;
+    run.expect_line("the refusal of the member", T, |l| {
+        l.contains("WARN")
+            && l.contains(&format!("{member}@localhost"))
+            && l.contains("global_groups")
+    })
+    .await;
+    let mut go = erl_with_args(
+        root,
+        &outside,
+        epmd,
+        &script,
+        &["-kernel", "global_groups", &groups_outside],
+    );
+    go.expect("PINGED", T).await;
+    run.expect_line("the refusal of the outsider", T, |l| {
+        l.contains("WARN")
+            && l.contains(&format!("{outside}@localhost"))
+            && l.contains("global_groups")
+    })
+    .await;
+
+    // A plain erl: beamnode's sync returns (the group nodes are not waited for), names
+    // go both ways, and the group nodes' names are not in beamnode's table.
+    let plain = format!(
+        "io:format(\"REL ~s~n\", [erlang:system_info(otp_release)]), \
+         pong = net_adm:ping('{sname}'), ok = global:sync(), \
+         yes = global:register_name(plain_name, self()), \
+         io:format(\"SYNC ~p~n\", [rpc:call('{sname}', global, sync, [], 10000)]), \
+         io:format(\"SEEN ~p~n\", [rpc:call('{sname}', global, whereis_name, [plain_name]) =:= self()]), \
+         io:format(\"KV ~p~n\", [is_pid(global:whereis_name({{kv, '{sname}'}}))]), \
+         io:format(\"NAMES ~p~n\", [lists:sort(rpc:call('{sname}', global, registered_names, []))]), \
+         receive after 60000 -> ok end."
+    );
+    let mut e = erl_with_args(root, &unique("glgp"), epmd, &plain, &[]);
+    let release = e.expect("REL ", T).await;
+    assert_release(root, &release);
+    assert_eq!(e.expect("SYNC ", T).await, "ok", "on {release}");
+    assert_eq!(e.expect("SEEN ", T).await, "true");
+    assert_eq!(e.expect("KV ", T).await, "true");
+    assert_eq!(
+        e.expect("NAMES ", T).await,
+        format!("[plain_name,{{kv,{sname}}}]")
+    );
+}
+
+/// A clash resolved here whose local entry was registered by OTP's
+/// `global:register_name/2` for a Rust pid: the method is OTP's own local fun (`fun
+/// random_exit_name/3` inside global.erl, NEW_FUN_EXT), which must still count as
+/// `random_exit_name` (found by the Docker suite's partition scenario). erl1 registers
+/// `clash` for a Rust pid; erl2, alone, registers `clash` for its own pid and then
+/// meets us: we resolve (our node name is the smallest), keep the Rust pid and kill
+/// erl2's owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_otp_method_for_a_rust_pid() {
+    require("erl");
+    clash_otp_method(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_clash_otp_method_for_a_rust_pid_newer_otp() {
+    let root = newer_otp_root();
+    clash_otp_method(Some(&root)).await;
+}
+
+async fn clash_otp_method(root: Option<&Path>) {
+    let epmd = private_epmd().await;
+    // Rust 'gl0…' < erl1 'glm…' < erl2 'glz…'.
+    let node = rust_node("gl0o", epmd, COOKIE).await;
+    let g = global::start(&node).expect("start global");
+    let mut me = node.process();
+    let owner = node.process();
+    let mut e1 = Erl::start_on(root, &unique("glmo"), COOKIE, epmd, LOCK_SCRIPT);
+    let release = e1.expect("UP ", T).await;
+    assert_release(root, &release);
+    let a1 = Atom::new(&e1.name);
+    assert!(node.connect(&a1).await);
+    erl_sync(&mut me, &a1).await;
+    // erl1 registers our process with OTP's default method.
+    let r = erl_rpc(
+        &node,
+        &a1,
+        "global",
+        "register_name",
+        vec![Term::atom("clash"), Term::Pid(owner.pid().clone())],
+    )
+    .await;
+    assert!(r.is_atom("yes"), "erl1 register_name gave {r}");
+    until("clash here", || {
+        let ok = g.whereis_name(&Term::atom("clash")).as_ref() == Some(owner.pid());
+        async move { ok }
+    })
+    .await;
+
+    // erl2, alone, registers clash for its own process and reports that process's end.
+    let script2 = format!(
+        "P = spawn(fun() -> receive stop -> ok end end), yes = global:register_name(clash, P), \
+         spawn(fun() -> R = monitor(process, P), \
+           receive {{'DOWN', R, _, _, Why}} -> io:format(\"OWNER_DOWN ~p~n\", [Why]) end end), {}",
+        SCRIPT.replace("register_name(early,", "register_name(early2,")
+    );
+    let mut e2 = Erl::start_on(root, &unique("glzo"), COOKIE, epmd, &script2);
+    e2.expect("UP ", T).await;
+    let a2 = Atom::new(&e2.name);
+    assert!(node.connect(&a2).await);
+    erl_sync(&mut me, &a2).await;
+    g.sync(Some(T)).await.expect("our sync");
+    until("clash kept for the Rust pid everywhere", || async {
+        g.whereis_name(&Term::atom("clash")).as_ref() == Some(owner.pid())
+            && erl_whereis(&node, &a1, "clash").await == Term::Pid(owner.pid().clone())
+            && erl_whereis(&node, &a2, "clash").await == Term::Pid(owner.pid().clone())
+    })
+    .await;
+    assert!(node.is_process_alive(owner.pid()));
+    assert_eq!(e2.expect("OWNER_DOWN ", T).await, "killed");
 }

@@ -74,7 +74,30 @@ defmodule Interop do
       wait_until("Node.connect(#{n})", ms, fn -> Node.connect(n) == true end)
     end
 
+    settle(ms)
     for n <- beam_peers(), do: load_helper(n)
+    :ok
+  end
+
+  @doc """
+  Waits until the four nodes form a full mesh again and `global` is in sync on each.
+  Every node runs `global` (beamnode too, by default), so OTP 25+'s
+  prevent_overlapping_partitions answers a lost connection (a scenario's
+  `erlang:disconnect_node`, a killed or cut-off container) by making the other nodes
+  drop both of its ends for a moment (docs/global.md, "Overlapping partitions"); a
+  scenario that starts before that has settled can lose a connection midway.
+  """
+  def settle(ms \\ 30_000) do
+    all = [node(), rust() | beam_peers()]
+
+    wait_until("a full mesh with global in sync on every node", ms, fn ->
+      Enum.all?(all -- [node()], &(Node.connect(&1) == true)) and
+        Enum.all?(all -- [node()], fn n ->
+          seen = on(n, :erlang, :nodes, [])
+          Enum.all?(all -- [n], &(&1 in seen)) and on(n, :global, :sync, []) == :ok
+        end) and :global.sync() == :ok
+    end)
+
     :ok
   end
 

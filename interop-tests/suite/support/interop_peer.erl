@@ -7,6 +7,7 @@
 -export([spawn_link_exit/5, spawn_monitor_down/5, monitor_down/2, spawn_echo/3,
          capture_spawn/5, link_watch/3, start_kv/0]).
 -export([soak_sender/5, soak_receiver/2]).
+-export([global_owner/1, pg_member/1, register_when_alone/3]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 %% BEAM -> Rust -> BEAM: ask beamnode's `echo` to send Msg back to this process.
@@ -236,3 +237,50 @@ soak_recv_loop(Report, Id, St) ->
 
 soak_keep(X, Xs, N) when N < 1000 -> [X | Xs];
 soak_keep(_X, Xs, _N) -> Xs.
+
+%% global and pg (60_global_pg_test.exs) ------------------------------------------
+
+%% A process of this node registered globally as Name (it waits for `stop`):
+%% {yes | no, Pid}.
+global_owner(Name) ->
+    Self = self(),
+    Pid = spawn(fun() ->
+                        R = global:register_name(Name, self()),
+                        Self ! {registered, self(), R},
+                        receive stop -> ok end
+                end),
+    receive {registered, Pid, R} -> {R, Pid}
+    after 15000 -> {timeout, Pid}
+    end.
+
+%% A process of this node in Group of the default pg scope (started here when it does
+%% not run yet); it waits for `stop`. Returns its pid.
+pg_member(Group) ->
+    case whereis(pg) of
+        undefined -> {ok, _} = pg:start(pg);
+        _ -> ok
+    end,
+    Self = self(),
+    Pid = spawn(fun() -> ok = pg:join(Group, self()), Self ! {joined, self()},
+                         receive stop -> ok end end),
+    receive {joined, Pid} -> Pid after 15000 -> timeout end.
+
+%% For a partition: a process that waits (at most Ms) until this node is connected to
+%% nobody, registers Name globally, then waits until it is connected again and tells
+%% To {alone, node(), Name, self(), Result}; then it waits to be killed.
+register_when_alone(Name, To, Ms) ->
+    spawn(fun() ->
+                  ok = wait_for(fun() -> nodes() == [] end, Ms),
+                  R = global:register_name(Name, self()),
+                  ok = wait_for(fun() -> lists:member(node(To), nodes()) end, Ms),
+                  To ! {alone, node(), Name, self(), R},
+                  receive stop -> ok end
+          end).
+
+wait_for(Cond, Ms) when Ms =< 0 ->
+    case Cond() of true -> ok; false -> timeout end;
+wait_for(Cond, Ms) ->
+    case Cond() of
+        true -> ok;
+        false -> receive after 50 -> wait_for(Cond, Ms - 50) end
+    end.

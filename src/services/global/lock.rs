@@ -64,11 +64,12 @@ pub(super) fn random_below(n: u64) -> u64 {
     getrandom::u64().unwrap_or(7) % n.max(1)
 }
 
-async fn random_sleep(times: u32) {
+/// `random_sleep/1`: up to 1/8 s · 2^times, at most 8 s (times counts from 1).
+pub(super) async fn random_sleep(times: u32) {
     let tmax: u64 = if times > 5 {
         8000
     } else {
-        ((1u64 << times) * 1000) / 8
+        ((1u64 << times.min(5)) * 1000) / 8
     };
     tokio::time::sleep(Duration::from_millis(1 + random_below(tmax))).await;
 }

@@ -3,7 +3,7 @@
 //!
 //! # Status (read first)
 //!
-//! Opt-in: nothing starts it (not `beamnode run`); [`start`] registers
+//! `beamnode run` starts it unless `--no-global`; in the library [`start`] registers
 //! `global_name_server` on the node. Implemented: the connect/sync session both as the
 //! answering and as the initiating side (init_connect / init_connect_ack /
 //! cancel_connect, the partition locker with `{global, [LockerA, LockerB]}`, exchange,
@@ -24,17 +24,24 @@
 //! `rpc:call` of our `global:resolve_it/4` (with rpc serving on) runs
 //! `random_notify_name`; two erls that only know us meet through our `resolved`;
 //! two beamnodes sync with each other; `erlang:disconnect_node` between two
-//! erls makes us drop one (`lost_connection`).
+//! erls makes us drop one (`lost_connection`); [`Global::set_lock`] / [`Global::del_lock`] /
+//! [`Global::trans`] for Rust callers exclude OTP's `global:set_lock/3` on the same
+//! resource with another requester id and the other way round (OTP 25, 27, 29).
 //!
-//! Not done / not verified: global groups (never answered; a node with
-//! `global_groups` configured will not sync with us); a non-standard resolve method
+//! Global groups are refused as a node without groups refuses them (`group`: a
+//! warning naming the node, which is then left alone until it disconnects; OTP 25, 27,
+//! 29). Across containers (Docker suite, `60_global_pg_test.exs`): names seen on every
+//! node, owner kills, a partition healed with a clash resolved, two BEAM nodes meeting
+//! through us.
+//!
+//! Not done / not verified: a non-standard resolve method
 //! whose pid is ours (treated as a crashing method: the name is deleted on both
 //! sides); the cancel_connect / init_connect_ack-mismatch restart path is
-//! implemented but never exercised by a test; `global:set_lock`/`trans` for Rust
-//! callers (the table serves OTP callers); `Node::shutdown` does not switch off our
-//! own `lost_connection` first (as OTP's `prepare_shutdown` does; harmless, the node
-//! is leaving); `info` and `disconnect` calls are not answered. The
-//! `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
+//! implemented but never exercised by a test; `Node::shutdown` alone does not switch
+//! off our own `lost_connection` first (call [`Global::prepare_shutdown`] before it, as
+//! `beamnode run` does and OTP's `init:stop` does); `info` and `disconnect` calls are
+//! not answered; a groups node learnt through a third node's `resolved` is not left
+//! alone. The `init_connect` locker tuple carries `[]` where OTP sends its known map (OTP
 //! ignores that element).
 //!
 //! Processes, as OTP splits them: the server (a [`GenServer`], never blocks), the
@@ -46,10 +53,12 @@
 //! `lost_connection`), `session` (the connect/sync session with one peer), `names` (the
 //! name and lock tables, monitors and cleanup), `lock` (the multi-node `{global, …}`
 //! lock taken by the locker and the registrar), `locker` (the partition locker
-//! process), `resolve` (name-clash resolution and the standard methods).
+//! process), `group` (the refusal of global groups), `resolve` (name-clash resolution
+//! and the standard methods).
 //!
 //! [`GenServer`]: super::gen_server::GenServer
 
+mod group;
 mod lock;
 mod locker;
 mod names;
@@ -61,13 +70,15 @@ mod state;
 pub use resolve::Method;
 pub use state::SERVER;
 
-use self::lock::{delete_global_lock, lock_known};
+use self::lock::{del_lock, delete_global_lock, lock_known, random_sleep, set_lock_on_nodes};
 use self::resolve::resolve_here;
 use self::state::{atom, server_atom, tuple, Server, Shared};
 use super::gen::{self, Dest};
 use super::gen_server::{self, StartError};
 use crate::node::Node;
+use crate::runtime::Process;
 use crate::term::{Atom, Pid, Term};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +92,47 @@ pub enum GlobalError {
     /// The server answered something unexpected.
     #[error("unexpected answer: {0}")]
     BadReply(Term),
+    /// [`Global::trans`]: the lock was not obtained within its retries (OTP's `aborted`).
+    #[error("aborted: lock not obtained")]
+    Aborted,
+}
+
+/// A lock id of `global:set_lock/3`: `{ResourceId, LockRequesterId}`. The resource is
+/// locked on a node as long as one holder with the same requester id holds it; a
+/// request with another requester id is refused until every holder has let go.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LockId {
+    /// What is locked (OTP reserves `global`, `dist_ac`, `mnesia_table_lock` and
+    /// `mnesia_adjust_log_writes`).
+    pub resource: Term,
+    /// Who locks it: holders with the same requester id share the lock.
+    pub requester: Term,
+}
+
+impl LockId {
+    /// `{Resource, Requester}`.
+    pub fn new(resource: Term, requester: Term) -> LockId {
+        LockId {
+            resource,
+            requester,
+        }
+    }
+
+    /// The `{ResourceId, LockRequesterId}` tuple sent to the servers.
+    pub fn to_term(&self) -> Term {
+        tuple(vec![self.resource.clone(), self.requester.clone()])
+    }
+}
+
+/// How many times [`Global::set_lock`] tries again after a refusal (OTP's
+/// `Retries`, a non-negative integer or `infinity`). Between tries it sleeps a random
+/// time up to 1/4 s, then up to twice as long each time, at most 8 s, as `global.erl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    /// Try until the lock is set.
+    Infinity,
+    /// Try once plus this many times.
+    Times(u32),
 }
 
 /// A handle on the running global name server of a node. Cheap to clone.
@@ -91,7 +143,7 @@ pub struct Global {
     shared: Arc<Shared>,
 }
 
-/// Starts `global_name_server` on `node` (opt-in), syncs with the visible nodes already
+/// Starts `global_name_server` on `node` (nothing starts it implicitly), syncs with the visible nodes already
 /// connected and every later one, and registers `global:resolve_it/4` as an rpc
 /// callable. OTP reaches that only when rpc serving is on
 /// ([`rpc_server::start`](super::rpc_server::start)); without it OTP's
@@ -101,6 +153,7 @@ pub fn start(node: &Node) -> Result<Global, StartError> {
     let shared = Arc::new(Shared::default());
     let server = Server::new(shared.clone(), node.name().clone());
     let pid = gen_server::start(node, Some(SERVER), server)?;
+    group::start(node, &pid);
     node.register_rpc_async("global", "resolve_it", 4, |node, args| async move {
         match <[Term; 4]>::try_from(args) {
             Ok([method, name, p1, p2]) => match (p1, p2) {
@@ -264,6 +317,106 @@ impl Global {
         let req = tuple(vec![atom("unregister"), name]);
         gen::multi_call(&mut p, &nodes, &server_atom(), req, None).await;
         delete_global_lock(&mut p, &id, &nodes).await;
+    }
+
+    /// The nodes `global:set_lock/1` locks on: this node and every connected visible
+    /// node (`[node() | nodes()]`).
+    pub fn lock_nodes(&self) -> Vec<Atom> {
+        let mut v = vec![self.node.name().clone()];
+        v.extend(self.node.nodes());
+        v
+    }
+
+    /// `global:set_lock(Id, Nodes, Retries)`: sets the lock on every node of `nodes`
+    /// ([`lock_nodes`](Self::lock_nodes) for `None`) with the process `holder` as
+    /// holder, or on none of them. Nodes that do not answer (down, no global) count as
+    /// locked, as in OTP. Returns false when a node refused on the last try. The lock
+    /// stays until [`del_lock`](Self::del_lock) by the same holder, or until `holder`
+    /// exits (it is dropped), which every locking server sees through its monitor.
+    pub async fn set_lock(
+        &self,
+        holder: &mut Process,
+        id: &LockId,
+        nodes: Option<&[Atom]>,
+        retries: Retries,
+    ) -> bool {
+        let nodes = nodes
+            .map(<[Atom]>::to_vec)
+            .unwrap_or_else(|| self.lock_nodes());
+        if nodes.is_empty() {
+            return true;
+        }
+        let id = id.to_term();
+        let mut left = retries;
+        let mut times = 1;
+        loop {
+            if set_lock_on_nodes(holder, &self.shared, &id, &nodes).await {
+                return true;
+            }
+            left = match left {
+                Retries::Times(0) => return false,
+                Retries::Times(n) => Retries::Times(n - 1),
+                Retries::Infinity => Retries::Infinity,
+            };
+            random_sleep(times).await;
+            times = times.saturating_add(1);
+        }
+    }
+
+    /// `global:del_lock(Id, Nodes)`: `holder` stops holding the lock on `nodes`
+    /// ([`lock_nodes`](Self::lock_nodes) for `None`); a node's lock goes when its last
+    /// holder lets go.
+    pub async fn del_lock(&self, holder: &mut Process, id: &LockId, nodes: Option<&[Atom]>) {
+        let nodes = nodes
+            .map(<[Atom]>::to_vec)
+            .unwrap_or_else(|| self.lock_nodes());
+        del_lock(holder, &id.to_term(), &nodes).await;
+    }
+
+    /// `global:trans(Id, Fun, Nodes, Retries)`: sets the lock, runs `f` once while it
+    /// is held, deletes the lock and returns what `f` returned; the lock not obtained
+    /// is [`GlobalError::Aborted`] (`f` does not run). The holder is a process of its
+    /// own made for this call, so the lock also goes if `f` panics or the returned
+    /// future is dropped midway (the holder exits and the servers' monitors fire).
+    pub async fn trans<F, Fut, R>(
+        &self,
+        id: &LockId,
+        nodes: Option<&[Atom]>,
+        retries: Retries,
+        f: F,
+    ) -> Result<R, GlobalError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = R>,
+    {
+        let nodes = nodes
+            .map(<[Atom]>::to_vec)
+            .unwrap_or_else(|| self.lock_nodes());
+        let mut holder = self.node.process();
+        if !self.set_lock(&mut holder, id, Some(&nodes), retries).await {
+            return Err(GlobalError::Aborted);
+        }
+        let r = f().await;
+        self.del_lock(&mut holder, id, Some(&nodes)).await;
+        Ok(r)
+    }
+
+    /// What OTP's `init:stop` does before a node goes down (`{prepare_shutdown, From,
+    /// Ref}`): this server stops telling the others about lost connections
+    /// (`prevent_overlapping_partitions`), so the connections closing at shutdown do not
+    /// make the remaining nodes drop each other. Call it before [`Node::shutdown`].
+    pub async fn prepare_shutdown(&self, timeout: Duration) {
+        let mut p = self.node.process();
+        let r = self.node.make_ref();
+        p.send_nowait(
+            &self.pid,
+            tuple(vec![
+                atom("prepare_shutdown"),
+                Term::Pid(p.pid().clone()),
+                Term::Ref(r),
+            ]),
+        );
+        let _ = p.receive(Some(timeout)).await;
     }
 
     /// `global:sync()`: returns once this server is synced with every connected

@@ -35,9 +35,18 @@ impl Method {
         })
     }
 
-    /// Recognises the standard methods; `None` for any other fun.
+    /// Recognises the standard methods; `None` for any other fun. Besides `fun
+    /// global:F/3` this is the local fun `global:register_name/2` passes (`fun
+    /// random_exit_name/3` written inside global.erl, a NEW_FUN_EXT of module `global`,
+    /// arity 3, nothing captured): the only arity-3 fun global.erl makes for a name
+    /// (OTP 25–29), so it stands for `random_exit_name`.
     pub fn of(t: &Term) -> Option<Method> {
         match t {
+            Term::InternalFun(f)
+                if f.module.as_str() == "global" && f.arity == 3 && f.free_vars.is_empty() =>
+            {
+                Some(Method::RandomExit)
+            }
             Term::ExportFun(f) if f.module.as_str() == "global" && f.arity == 3 => {
                 match f.function.as_str() {
                     "random_exit_name" => Some(Method::RandomExit),

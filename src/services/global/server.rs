@@ -2,6 +2,7 @@
 //! the [`GenServer`] call/cast/info dispatch to the handlers of `names` and `session`.
 //! Its state ([`Server`]) is defined in `state`.
 
+use super::group;
 use super::locker::Locker;
 use super::state::{
     atom, list_of, tuple, Registrar, SaveOps, Server, LOST_CONN_KEEP, POP_VSN, VSN,
@@ -18,6 +19,8 @@ use std::time::Instant;
 enum DownKind {
     Disconnected,
     RemoveConnection,
+    /// A node with global groups that leaves us out (`handle_nodedown(…, ignore_node)`).
+    Ignore,
 }
 
 impl Server {
@@ -35,9 +38,14 @@ impl Server {
                 self.removing.insert(n.clone());
             }
             DownKind::Disconnected => {
+                self.ignored.remove(n);
                 if !self.removing.remove(n) {
                     self.inform_connection_loss(p, n);
                 }
+            }
+            DownKind::Ignore => {
+                self.removing.remove(n);
+                self.ignored.insert(n.clone());
             }
         }
         self.pending.remove(n);
@@ -187,7 +195,12 @@ impl GenServer for Server {
                 let waiting: Vec<Atom> = list_of(nodes)
                     .iter()
                     .filter_map(|n| n.as_atom().cloned())
-                    .filter(|n| *n != self.me && !self.synced.contains(n) && up.contains(n))
+                    .filter(|n| {
+                        *n != self.me
+                            && !self.synced.contains(n)
+                            && !self.ignored.contains(n)
+                            && up.contains(n)
+                    })
                     .collect();
                 if waiting.is_empty() {
                     atom("ok")
@@ -265,6 +278,11 @@ impl GenServer for Server {
                 self.nodedown(p, n, DownKind::Disconnected)
             }
             Some([k, Term::Ref(r), _, _, _]) if k.is_atom("DOWN") => self.down(p, r),
+            Some([k, Term::Atom(n)]) if k.is_atom(group::IGNORE) => {
+                if p.node().nodes().contains(n) && !self.ignored.contains(n) {
+                    self.nodedown(p, n, DownKind::Ignore);
+                }
+            }
             Some([k, ..]) if k.is_atom("lost_connection") => self.lost_connection(p, &msg),
             Some([k, Term::Atom(n)]) if k.is_atom("remove_connection") => {
                 if self.known.contains_key(n) || self.pending.contains_key(n) {

@@ -13,7 +13,11 @@ use crate::term::{Atom, Term};
 impl Server {
     /// `handle_nodeup/2`.
     pub(super) fn nodeup(&mut self, p: &Process, n: &Atom) {
-        if self.known.contains_key(n) || self.sessions.contains_key(n) || *n == self.me {
+        if self.known.contains_key(n)
+            || self.sessions.contains_key(n)
+            || *n == self.me
+            || self.ignored.contains(n)
+        {
             return;
         }
         let tag = Term::Int(self.next_tag);

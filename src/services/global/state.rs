@@ -142,6 +142,8 @@ pub(super) struct Server {
     pub(super) known: HashMap<Atom, i64>,
     pub(super) pending: HashMap<Atom, i64>,
     pub(super) removing: HashSet<Atom>,
+    /// Nodes whose global groups leave us out (`group`): no session until they go down.
+    pub(super) ignored: HashSet<Atom>,
     pub(super) synced: Vec<Atom>,
     pub(super) sessions: HashMap<Atom, Session>,
     pub(super) pre_connect: HashMap<Atom, (Term, Term)>,
@@ -169,6 +171,7 @@ impl Server {
             known: HashMap::new(),
             pending: HashMap::new(),
             removing: HashSet::new(),
+            ignored: HashSet::new(),
             synced: Vec::new(),
             sessions: HashMap::new(),
             pre_connect: HashMap::new(),
