@@ -189,3 +189,49 @@ async fn net_kernel_nodes_info_over_rpc() {
     assert_eq!(erl.expect("BADKEY ", T).await, "{error,invalid_key}");
     assert_eq!(erl.expect("MONITOR ", T).await, "ok");
 }
+
+/// `global:set_lock/1,2,3`, `del_lock/1,2` and `trans/2,3,4` over rpc, from a real OTP
+/// node: a lock set over rpc is held by the process that ran the call and goes with
+/// it (as on BEAM); `trans` runs a `fun M:F/0` registered on the Rust node, answers
+/// `aborted` while the OTP node holds the lock, and refuses a closure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_locks_over_rpc() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    beamnode::services::rpc_server::start(&node).expect("rpc serving");
+    let _global = beamnode::services::global::start(&node).expect("global");
+    node.register_rpc("locked", "work", 0, |_| Ok(Term::atom("done")));
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}', true = net_kernel:connect_node(R), ok = global:sync(),
+        P = fun(K, V) -> io:format("~s ~0p~n", [K, V]) end,
+        Both = [node(), R],
+        P("SET", rpc:call(R, global, set_lock, [{{res, rust_req}}, [R], 0])),
+        P("AFTER", global:set_lock({{res, erl_req}}, Both, 10)),
+        P("DEL_MINE", global:del_lock({{res, erl_req}}, Both)),
+        P("TRANS", rpc:call(R, global, trans, [{{res2, rust}}, fun locked:work/0, Both, 0])),
+        true = global:set_lock({{res3, erl}}, Both, 0),
+        P("ABORTED", rpc:call(R, global, trans, [{{res3, rust}}, fun locked:work/0, Both, 0])),
+        P("HELD", rpc:call(R, global, set_lock, [{{res3, rust}}, Both, 0])),
+        P("DEL", rpc:call(R, global, del_lock, [{{res3, erl}}])),
+        P("STILL_MINE", rpc:call(R, global, set_lock, [{{res3, rust}}, Both, 0])),
+        true = global:del_lock({{res3, erl}}, Both),
+        P("FREE", rpc:call(R, global, trans, [{{res3, rust}}, fun locked:work/0])),
+        P("CLOSURE", case rpc:call(R, global, trans, [{{res4, x}}, fun() -> ok end]) of
+            {{badrpc, {{'EXIT', {{Why, _}}}}}} -> Why; O -> O end),
+        P("BADID", element(1, rpc:call(R, global, set_lock, [not_a_pair]))),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, &eval);
+    assert_eq!(erl.expect("SET ", T).await, "true");
+    assert_eq!(erl.expect("AFTER ", T).await, "true");
+    assert_eq!(erl.expect("DEL_MINE ", T).await, "true");
+    assert_eq!(erl.expect("TRANS ", T).await, "done");
+    assert_eq!(erl.expect("ABORTED ", T).await, "aborted");
+    assert_eq!(erl.expect("HELD ", T).await, "false");
+    assert_eq!(erl.expect("DEL ", T).await, "true");
+    assert_eq!(erl.expect("STILL_MINE ", T).await, "false");
+    assert_eq!(erl.expect("FREE ", T).await, "done");
+    assert_eq!(erl.expect("CLOSURE ", T).await, "beamnode_cannot_run_funs");
+    assert_eq!(erl.expect("BADID ", T).await, "badrpc");
+}

@@ -175,8 +175,10 @@ pub fn start(node: &Node) -> Result<Global, StartError> {
 /// Serves OTP's `global` API over rpc from this node's name server, so
 /// `:rpc.call(node, :global, :registered_names, [])` and the like answer as a BEAM
 /// node's `global` does: `whereis_name/1`, `registered_names/0`, `register_name/2,3`
-/// and `unregister_name/1` on behalf of any pid, `send/2`, `sync/0`.
+/// and `unregister_name/1` on behalf of any pid, `send/2`, `sync/0`, and the locks
+/// (`set_lock/1,2,3`, `del_lock/1,2`, `trans/2,3,4`; see [`register_lock_api`]).
 fn register_api(node: &Node, global: &Global) {
+    register_lock_api(node, global);
     use super::rpc_server::RpcException;
     let g = global.clone();
     node.register_rpc_async("global", "whereis_name", 1, move |_, a| {
@@ -252,6 +254,116 @@ fn register_api(node: &Node, global: &Global) {
             }
         }
     });
+}
+
+/// `global:set_lock/1,2,3`, `del_lock/1,2` and `trans/2,3,4` over rpc. Each call
+/// runs in a process of its own, which holds the lock, as OTP's rpc runs the call in a
+/// process of its own: a lock set over rpc goes when that process ends, on BEAM as
+/// here (global monitors the holder). `trans` runs `fun M:F/0` of a function
+/// registered on this node; a closure cannot run here
+/// (`error:beamnode_cannot_run_funs`).
+fn register_lock_api(node: &Node, global: &Global) {
+    use super::rpc_server::{Outcome, RpcException};
+    let bad = || RpcException::error(Term::atom("function_clause"));
+    fn lock_id(t: &Term) -> Option<LockId> {
+        match t.as_tuple() {
+            Some([r, q]) => Some(LockId::new(r.clone(), q.clone())),
+            _ => None,
+        }
+    }
+    fn lock_nodes(t: Option<&Term>) -> Option<Option<Vec<Atom>>> {
+        match t {
+            None => Some(None),
+            Some(l) => l
+                .as_list()?
+                .iter()
+                .map(|n| n.as_atom().cloned())
+                .collect::<Option<Vec<Atom>>>()
+                .map(Some),
+        }
+    }
+    fn retries(t: Option<&Term>) -> Option<Retries> {
+        match t {
+            None => Some(Retries::Infinity),
+            Some(t) if t.is_atom("infinity") => Some(Retries::Infinity),
+            Some(Term::Int(n)) => u32::try_from(*n).ok().map(Retries::Times),
+            Some(_) => None,
+        }
+    }
+    for arity in 1..=3 {
+        let g = global.clone();
+        node.register_rpc_process("global", "set_lock", arity, move |mut p, a| {
+            let g = g.clone();
+            async move {
+                let (Some(id), Some(nodes), Some(retries)) = (
+                    a.first().and_then(lock_id),
+                    lock_nodes(a.get(1)),
+                    retries(a.get(2)),
+                ) else {
+                    return Err(bad());
+                };
+                let ok = g.set_lock(&mut p, &id, nodes.as_deref(), retries).await;
+                Ok(Term::atom(if ok { "true" } else { "false" }))
+            }
+        });
+    }
+    for arity in 1..=2 {
+        let g = global.clone();
+        node.register_rpc_process("global", "del_lock", arity, move |mut p, a| {
+            let g = g.clone();
+            async move {
+                let (Some(id), Some(nodes)) = (a.first().and_then(lock_id), lock_nodes(a.get(1)))
+                else {
+                    return Err(bad());
+                };
+                g.del_lock(&mut p, &id, nodes.as_deref()).await;
+                Ok(Term::atom("true"))
+            }
+        });
+    }
+    for arity in 2..=4 {
+        let g = global.clone();
+        node.register_rpc_process("global", "trans", arity, move |mut p, a| {
+            let g = g.clone();
+            async move {
+                let (Some(id), Some(nodes), Some(retries)) = (
+                    a.first().and_then(lock_id),
+                    lock_nodes(a.get(2)),
+                    retries(a.get(3)),
+                ) else {
+                    return Err(bad());
+                };
+                let (m, f) = match a.get(1) {
+                    Some(Term::ExportFun(f)) if f.arity == 0 => {
+                        (f.module.clone(), f.function.clone())
+                    }
+                    Some(Term::InternalFun(_)) => {
+                        return Err(RpcException::error(Term::atom(
+                            crate::node::CANNOT_RUN_FUNS,
+                        )))
+                    }
+                    _ => return Err(bad()),
+                };
+                if !g.set_lock(&mut p, &id, nodes.as_deref(), retries).await {
+                    return Ok(Term::atom("aborted"));
+                }
+                let outcome = p.node().apply_rpc(&m, &f, Vec::new()).await;
+                g.del_lock(&mut p, &id, nodes.as_deref()).await;
+                match outcome {
+                    Outcome::Return(v) => Ok(v),
+                    Outcome::Raised {
+                        class,
+                        reason,
+                        stack,
+                    } => Err(RpcException {
+                        class,
+                        reason,
+                        stack: Some(stack),
+                    }),
+                }
+            }
+        });
+    }
 }
 
 impl Global {
