@@ -225,13 +225,7 @@ fn file_name(t: &Term) -> Option<String> {
     if let Ok(s) = String::try_from(t) {
         return Some(s);
     }
-    t.as_list()?
-        .iter()
-        .map(|c| {
-            c.as_int()
-                .and_then(|i| char::from_u32(u32::try_from(i).ok()?))
-        })
-        .collect()
+    super::sys::charlist(t)
 }
 
 /// gen_server's `print_event/3` wording.
