@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Fuzzes every target in fuzz/ for SECONDS each (default 20), one after the other, and
-# fails if any of them finds a crash (a panic, a failed round-trip assertion, a stack
+# Fuzzes every target in fuzz/ (or only the TARGETs named) for SECONDS each (default
+# 20), one after the other, and fails if any of them finds a crash (a panic, a failed round-trip assertion, a stack
 # overflow or more than 2 GiB of memory). Installs cargo-fuzz when it is missing.
 # Runs on the stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags,
 # and without a sanitizer (-s none) no nightly-only runtime is needed.
 # Crash inputs land in fuzz/artifacts/<target>/; see docs/fuzzing.md for what to do.
+# Usage: bash scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-20}"
+shift || true
 export RUSTC_BOOTSTRAP=1
 
 # libFuzzer is built with a C++ compiler; the seeds are made by a Python script.
@@ -25,7 +27,11 @@ fi
 
 bash fuzz/seed.sh
 cd fuzz
-targets=$(cargo fuzz list)
+if [ $# -gt 0 ]; then
+  targets="$*"
+else
+  targets=$(cargo fuzz list)
+fi
 echo "== building $(echo "$targets" | wc -w) fuzz targets"
 cargo fuzz build -s none
 mkdir -p target
@@ -33,12 +39,14 @@ failed=()
 for t in $targets; do
   log="target/fuzz-$t.log"
   echo "== $t: ${SECONDS_PER_TARGET} s"
-  if ! cargo fuzz run -s none "$t" -- -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 \
-      -print_final_stats=1 2>"$log"; then
+  # `time` reports the CPU the fuzzer really had (user + sys) beside the wall clock.
+  TIMEFORMAT="== $t: %R s wall, %U s user, %S s sys"
+  if ! time cargo fuzz run -s none "$t" -- -max_total_time="$SECONDS_PER_TARGET" \
+      -rss_limit_mb=2048 -print_final_stats=1 2>"$log"; then
     tail -n 40 "$log" >&2
     failed+=("$t")
   fi
-  grep -E '^Done|^stat::(number_of_executed_units|average_exec_per_sec)' "$log" || true
+  grep -E '^Done|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|cov: .* corp:' "$log" | tail -n 4 || true
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== fuzzing found crashes in: ${failed[*]} (inputs in fuzz/artifacts/)" >&2

@@ -4,12 +4,11 @@
 //! hand complete messages to the node, take queued messages (many per write, up to a
 //! batch), write what the socket takes, and call the connection at its deadline.
 //!
-//! A plain TCP connection is driven by readiness (`try_read`/`try_write` straight
-//! into and out of the connection's buffers). A TLS connection (§17) has the same
-//! loop over `AsyncRead`/`AsyncWrite` halves of the rustls stream ([`drive_tls`]):
-//! the bytes go through the session's buffers anyway, and the TCP path keeps its
-//! zero-copy reads.
+//! Plain TCP and TLS (§17) run the same loop, driven by the socket's readiness;
+//! [`DistStream`] hides whether a rustls session sits between the socket and the
+//! connection's buffers.
 
+pub(crate) use super::stream::DistStream;
 use crate::node::{ClosedOutcome, ConnStats, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
 use crate::proto::connection::{Connection, ConnectionError, Endpoints};
 use crate::proto::dist::Payload;
@@ -18,7 +17,6 @@ use crate::term::Atom;
 use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tracing::{debug, info, warn};
 
@@ -44,25 +42,6 @@ impl Ended {
     }
 }
 
-/// The byte stream of an up connection.
-pub(crate) enum DistStream {
-    /// `inet_tcp_dist`.
-    Tcp(TcpStream),
-    /// `inet_tls_dist`: TLS over TCP, either side (§17).
-    #[cfg(feature = "tls")]
-    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
-}
-
-impl DistStream {
-    fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            DistStream::Tcp(s) => s.peer_addr().ok(),
-            #[cfg(feature = "tls")]
-            DistStream::Tls(s) => s.get_ref().0.peer_addr().ok(),
-        }
-    }
-}
-
 /// Runs an established connection until it ends; then reports nodedown.
 pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attempt: u64) {
     let peer = Atom::new(&est.peer_name);
@@ -70,7 +49,7 @@ pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attemp
     let visible = est.is_visible();
     let stats = Arc::new(ConnStats {
         address: stream.peer_addr(),
-        tls: !matches!(stream, DistStream::Tcp(_)),
+        tls: stream.is_tls(),
         ..ConnStats::default()
     });
     let info = UpInfo {
@@ -101,11 +80,7 @@ pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attemp
         &est.leftover,
         Instant::now(),
     );
-    let ended = match stream {
-        DistStream::Tcp(stream) => drive(&node, conn, stream, &queue, rx, &kill, &stats).await,
-        #[cfg(feature = "tls")]
-        DistStream::Tls(stream) => drive_tls(&node, conn, *stream, &queue, rx, &kill, &stats).await,
-    };
+    let ended = drive(&node, conn, stream, &queue, rx, &kill, &stats).await;
     queue.close();
     match &ended {
         Ended::Failed(ConnectionError::TickTimeout) => {
@@ -177,7 +152,7 @@ fn pump(
 async fn drive(
     node: &Node,
     mut conn: Connection,
-    stream: TcpStream,
+    mut stream: DistStream,
     queue: &OutQueue,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     kill: &Notify,
@@ -193,27 +168,21 @@ async fn drive(
         }
         stats.record(conn.message_counts());
         // 3. Write what the socket takes now.
-        while conn.transmit_len() > 0 {
-            match stream.try_write(conn.poll_transmit()) {
-                Ok(n) => conn.transmitted(n),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    debug!(peer = %conn.peer(), error = %e, "write failed");
-                    return Ended::Closed;
-                }
-            }
+        if let Err(e) = stream.write_from(&mut conn) {
+            debug!(peer = %conn.peer(), error = %e, "write failed");
+            return Ended::Closed;
         }
-        let want_write = conn.transmit_len() > 0;
+        let want_write = stream.wants_write(&conn);
         let room = conn.transmit_len() < MAX_BATCH;
         // 4. Wait for the socket, the queue, the clock or a kill.
         tokio::select! {
             _ = kill.notified() => return Ended::Killed,
-            r = stream.readable() => {
+            r = stream.tcp().readable() => {
                 if let Err(e) = r {
                     debug!(peer = %conn.peer(), error = %e, "read failed");
                     return Ended::Closed;
                 }
-                match conn.read_with(|buf| stream.try_read(buf)) {
+                match stream.read_into(&mut conn) {
                     Ok(0) => return Ended::Closed,
                     Ok(_) => {}
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -223,83 +192,12 @@ async fn drive(
                     }
                 }
             }
-            r = stream.writable(), if want_write => {
+            r = stream.tcp().writable(), if want_write => {
                 if let Err(e) = r {
                     debug!(peer = %conn.peer(), error = %e, "write failed");
                     return Ended::Closed;
                 }
             }
-            m = rx.recv(), if room => match m {
-                Some(m) => take(&mut conn, queue, m),
-                None => return Ended::Killed,
-            },
-            _ = &mut timer => {
-                if let Err(e) = conn.handle_timeout(Instant::now()) {
-                    return Ended::Failed(e);
-                }
-                timer.as_mut().reset(conn.poll_timeout().into());
-            }
-        }
-    }
-}
-
-/// The loop of [`drive`] over a TLS stream: reads of decrypted bytes are copied into
-/// the connection, writes hand plaintext to the session, and the session is flushed
-/// when the connection has nothing more to send.
-#[cfg(feature = "tls")]
-async fn drive_tls(
-    node: &Node,
-    mut conn: Connection,
-    stream: tokio_rustls::TlsStream<TcpStream>,
-    queue: &OutQueue,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    kill: &Notify,
-    stats: &ConnStats,
-) -> Ended {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    // A TLS record carries at most 16 KiB of plaintext.
-    let mut rbuf = vec![0u8; 64 * 1024];
-    let mut unflushed = false;
-    let timer = tokio::time::sleep_until(conn.poll_timeout().into());
-    tokio::pin!(timer);
-    loop {
-        if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
-            return ended;
-        }
-        stats.record(conn.message_counts());
-        let want_write = conn.transmit_len() > 0;
-        let want_flush = !want_write && unflushed;
-        let room = conn.transmit_len() < MAX_BATCH;
-        tokio::select! {
-            _ = kill.notified() => return Ended::Killed,
-            r = rd.read(&mut rbuf) => match r {
-                Ok(0) => return Ended::Closed,
-                Ok(n) => conn.handle_input(&rbuf[..n]),
-                Err(e) => {
-                    debug!(peer = %conn.peer(), error = %e, "read failed");
-                    return Ended::Closed;
-                }
-            },
-            // Write what the connection has, or flush the session once it has
-            // nothing more (one future: both need the write half).
-            r = async {
-                if want_write {
-                    wr.write(conn.poll_transmit()).await.map(Some)
-                } else {
-                    wr.flush().await.map(|()| None)
-                }
-            }, if want_write || want_flush => match r {
-                Ok(Some(n)) => {
-                    conn.transmitted(n);
-                    unflushed = true;
-                }
-                Ok(None) => unflushed = false,
-                Err(e) => {
-                    debug!(peer = %conn.peer(), error = %e, "write failed");
-                    return Ended::Closed;
-                }
-            },
             m = rx.recv(), if room => match m {
                 Some(m) => take(&mut conn, queue, m),
                 None => return Ended::Killed,

@@ -6,6 +6,7 @@ pub(crate) mod connection;
 pub mod epmd_client;
 pub mod epmd_server;
 mod setup;
+mod stream;
 
 pub use epmd_client::{epmd_port_from_env, EpmdClient, EpmdError, EpmdRegistration, NodeInfo};
 pub use epmd_server::{EpmdServer, EpmdServerConfig, EpmdServerHandle};

@@ -296,7 +296,7 @@ async fn accept_one(
         let limit = node.config().setup_time;
         let stream = tls_accept(&tls, stream, limit).await?;
         return accept_over(node, stream, WireFraming::Packet4, slot, |s| {
-            DistStream::Tls(Box::new(s.into()))
+            DistStream::from(tokio_rustls::TlsStream::from(s))
         })
         .await;
     }
@@ -478,7 +478,7 @@ async fn dial(
     if let Some(tls) = node.config().tls.clone() {
         let stream = tls_connect(&tls, host, stream, limit).await?;
         let up = initiate(node, peer, attempt, stream, WireFraming::Packet4).await?;
-        return Ok(up.map(|(s, est)| (DistStream::Tls(Box::new(s.into())), est)));
+        return Ok(up.map(|(s, est)| (DistStream::from(tokio_rustls::TlsStream::from(s)), est)));
     }
     let up = initiate(node, peer, attempt, stream, WireFraming::Packet2).await?;
     Ok(up.map(|(s, est)| (DistStream::Tcp(s), est)))

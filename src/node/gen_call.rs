@@ -178,8 +178,10 @@ impl CallError {
     }
 }
 
-/// The `{[alias | Ref], Reply}` or `DOWN` for monitor `mref`, whichever comes first.
-pub(crate) fn is_answer(m: &Term, tag: &Term, mref: &Reference) -> bool {
+/// Whether `m` answers the call made with `tag` and monitor `mref`: the
+/// `{[alias | Ref], Reply}` or the `DOWN` of that monitor, whichever comes first. For
+/// code that waits on several calls at once, as `services::gen::multi_call` does.
+pub fn is_answer(m: &Term, tag: &Term, mref: &Reference) -> bool {
     match m.as_tuple() {
         Some([t, _]) => t == tag,
         Some([d, Term::Ref(r), ..]) => d.is_atom("DOWN") && r == mref,

@@ -2,11 +2,12 @@
 //! network tasks; everything hangs off it (no process-wide statics), so several nodes
 //! can run in one test process.
 
+mod apply;
 mod connections;
 mod dial;
 mod dispatch;
 mod functions;
-pub(crate) mod gen_call;
+pub mod gen_call;
 mod local;
 mod monitor_nodes;
 mod outqueue;
@@ -15,6 +16,7 @@ mod signals;
 mod spawn;
 mod task;
 
+pub use apply::Outcome;
 pub use functions::{RpcClass, RpcException, RpcHandler, RpcProcessHandler, RpcResult};
 pub use gen_call::Dest;
 pub use local::{ProcessHandle, ProcessInfo, SpawnOpts};

@@ -3,7 +3,8 @@
 //! It lives in `node`, not `runtime`: every operation of a [`Process`] (send, link,
 //! monitor, exit) is a signal the node routes, locally or over a connection, so the
 //! handle needs the [`Node`]. `runtime` keeps the parts that need no node (mailbox,
-//! process table, ids) and re-exports this type as `runtime::Process`.
+//! process table, ids); the handle's public path is `beamnode::Process` (or
+//! `beamnode::node::Process`).
 
 use super::{Dest, LinkError, Node};
 use crate::runtime::mailbox::{Mailbox, ReceiveError};

@@ -10,7 +10,7 @@
 
 use super::Node;
 use crate::runtime::mailbox::MailboxSender;
-use crate::runtime::panic::panic_reason;
+use crate::runtime::panic_reason;
 use crate::term::{Pid, Term};
 use std::future::Future;
 use std::pin::Pin;

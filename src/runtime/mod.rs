@@ -1,4 +1,6 @@
 //! Processes on a beamnode: pids and refs, mailboxes, the process table and registry.
+//! The process handle itself, [`Process`](crate::Process), is the node's: each of its
+//! operations is a signal the node routes. Nothing here imports the node.
 //!
 //! A Rust process is a tokio task that owns a [`Process`]: its pid and mailbox. The
 //! node routes messages to it from local senders and from connections; this module
@@ -10,13 +12,9 @@
 // internals; what the public API hands out is re-exported here.
 pub(crate) mod ids;
 pub(crate) mod mailbox;
-pub(crate) mod panic;
+mod panic;
 pub(crate) mod table;
 
 pub use mailbox::{Mailbox, Messages, ReceiveError};
+pub use panic::{catch_panic, panic_reason, CatchPanic};
 pub use table::{AliasMode, RegisterError, Watched};
-
-/// The process handle is defined in the node module (each of its operations is a signal
-/// the node routes); this keeps `runtime::Process`, the path users already import.
-/// It is a name only: no code in `runtime` depends on the node.
-pub use crate::node::Process;

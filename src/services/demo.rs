@@ -13,8 +13,8 @@
 //!   uses it to cover Rust → BEAM ping).
 
 use crate::node::Node;
-use crate::runtime::Process;
 use crate::term::Term;
+use crate::Process;
 
 /// The module name the functions are registered under.
 pub const MODULE: &str = "beamnode_demo";

@@ -4,7 +4,7 @@ use crate::node::Node;
 use crate::term::Term;
 
 /// Starts a process registered as `echo`.
-pub fn start(node: &Node) -> Result<crate::term::Pid, crate::runtime::table::RegisterError> {
+pub fn start(node: &Node) -> Result<crate::term::Pid, crate::runtime::RegisterError> {
     node.spawn_registered("echo", |mut p| async move {
         while let Ok(msg) = p.receive(None).await {
             if let Term::Tuple(t) = msg {

@@ -14,8 +14,9 @@ pub use crate::node::gen_call::{call, CallError, Dest};
 
 use crate::node::gen_call::is_answer;
 use crate::node::ProcessSender;
-use crate::runtime::{Process, Watched};
+use crate::runtime::Watched;
 use crate::term::{Atom, Pid, Reference, Term};
+use crate::Process;
 use std::time::Duration;
 
 /// A caller's `From = {Pid, Tag}`, as a server gets it with a `'$gen_call'`. Keep it

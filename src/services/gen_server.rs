@@ -35,13 +35,14 @@
 //! it does not know).
 
 use super::gen::From;
-use super::rpc_server::Outcome;
 use super::sys_debug::Debug;
+use crate::node::Outcome;
 use crate::node::{Node, SpawnOpts};
-use crate::runtime::panic::{catch_panic, panic_reason};
-use crate::runtime::table::RegisterError;
-use crate::runtime::{Process, ReceiveError};
+use crate::runtime::ReceiveError;
+use crate::runtime::RegisterError;
+use crate::runtime::{catch_panic, panic_reason};
 use crate::term::{Atom, Pid, Term};
+use crate::Process;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;

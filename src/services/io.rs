@@ -3,8 +3,9 @@
 //! group leader (the iex/erl shell's `group` process, from SPAWN_REQUEST element 4), so
 //! its output appears in the session that spawned it — as `io:put_chars/1` would.
 
-use crate::runtime::{Process, ReceiveError};
+use crate::runtime::ReceiveError;
 use crate::term::{Pid, Term};
+use crate::Process;
 use std::time::Duration;
 
 /// How long [`put_chars`] waits for the group leader's `io_reply`.

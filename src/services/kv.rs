@@ -8,8 +8,8 @@
 use super::gen::From;
 use super::gen_server::{self, CallResult, CastResult, GenServer, StartError};
 use crate::node::Node;
-use crate::runtime::Process;
 use crate::term::{Pid, Term};
+use crate::Process;
 use std::collections::HashMap;
 
 /// The store. Keys are compared as terms, which is exact (`1` and `1.0` differ, as in

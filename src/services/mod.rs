@@ -1,5 +1,15 @@
 //! Built-in processes, written only against the public process API
-//! ([`Node`](crate::Node), [`Process`](crate::runtime::Process)).
+//! ([`Node`](crate::Node), [`Process`](crate::Process)).
+//!
+//! - OTP's own services, which a BEAM peer expects to find: [`net_kernel`], [`rex`] and
+//!   erpc serving ([`rpc_server`], [`native`]), [`global`], [`pg`], the io protocol
+//!   ([`io`]) and the `sys` messages every [`gen_server`] answers.
+//! - Building blocks for Rust code: [`gen`] (call, cast, reply, multi_call),
+//!   [`gen_server`] (the behaviour), [`rpc_client`] (rpc and erpc to a BEAM node).
+//! - Demonstrations: [`demo`], [`echo`], [`kv`] and [`rust_math`] are what
+//!   `beamnode run` starts so that a shell user has something to call (docs/walkthrough.md);
+//!   tests and examples start them on any node. They are small, use nothing but the
+//!   public API, and nothing else in the library depends on them.
 
 pub mod demo;
 pub mod echo;

@@ -7,8 +7,8 @@
 //! `erlang:system_info/1` answers truthfully that this is beamnode, not an emulator:
 //! `otp_release` is `"beamnode"`, `system_version` names the crate version.
 
-use super::rpc_server::{RpcException, RpcResult};
 use crate::node::{ConnectionInfo, MonitorNodesOpts, Node, NodeKind};
+use crate::node::{RpcException, RpcResult};
 use crate::term::{Atom, Term};
 
 /// Registers the native functions on `node`.

@@ -6,7 +6,7 @@ use crate::node::Node;
 use crate::term::Term;
 
 /// Starts `net_kernel` on `node`.
-pub fn start(node: &Node) -> Result<crate::term::Pid, crate::runtime::table::RegisterError> {
+pub fn start(node: &Node) -> Result<crate::term::Pid, crate::runtime::RegisterError> {
     node.spawn_registered("net_kernel", |mut p| async move {
         while let Ok(msg) = p.receive(None).await {
             let Some(call) = CallRequest::parse(&msg) else {

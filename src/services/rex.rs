@@ -28,9 +28,9 @@
 use super::gen::From;
 use super::gen_server::{self, AsyncGenServer, CallResult, CastResult, StartError};
 use crate::node::Node;
-use crate::runtime::table::RegisterError;
-use crate::runtime::Process;
+use crate::runtime::RegisterError;
 use crate::term::{Atom, Pid, Term};
+use crate::Process;
 use tracing::debug;
 
 /// The registered name.

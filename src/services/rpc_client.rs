@@ -27,11 +27,12 @@
 //! - [`multicall`] is one [`call`] per node, so each SPAWN-less node is asked via rex.
 
 use crate::node::{SpawnError, SpawnRequestOpts};
-use crate::runtime::{Process, ReceiveError};
+use crate::runtime::ReceiveError;
 use crate::services::gen::{self, CallError, Dest};
 use crate::services::io::OutputPart;
 use crate::term::{Atom, Pid, Term};
 use crate::Node;
+use crate::Process;
 use std::fmt;
 use std::time::{Duration, Instant};
 use tracing::debug;

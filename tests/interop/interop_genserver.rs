@@ -4,9 +4,9 @@
 //! GenServers, with every failure outcome (NoProc, NodeDown, Timeout, Exit).
 
 use crate::common::*;
-use beamnode::runtime::Process;
 use beamnode::services::gen::{self, CallError, Dest};
 use beamnode::services::gen_server::{self, CallResult, CastResult, GenServer, StartError};
+use beamnode::Process;
 use beamnode::{Atom, Node, Term};
 use std::process::Command;
 use std::sync::{Arc, Mutex};

@@ -5,9 +5,9 @@
 //! both sides.
 
 use crate::common::*;
-use beamnode::runtime::Process;
 use beamnode::services::global::{self, Global};
 use beamnode::services::rpc_client;
+use beamnode::Process;
 use beamnode::{Atom, Node, Term};
 use std::path::Path;
 use std::time::Duration;

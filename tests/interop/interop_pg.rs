@@ -5,9 +5,9 @@
 //! changes; OTP 25 and OTP 27.
 
 use crate::common::*;
-use beamnode::runtime::Process;
 use beamnode::services::pg::{self, Scope};
 use beamnode::services::rpc_client;
+use beamnode::Process;
 use beamnode::{Atom, Node, Pid, Term};
 use std::collections::HashSet;
 use std::time::Duration;

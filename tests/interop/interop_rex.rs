@@ -17,8 +17,8 @@
 use crate::common::*;
 use beamnode::net::EpmdClient;
 use beamnode::proto::flags::DistFlags;
-use beamnode::runtime::Process;
 use beamnode::services::rpc_client::{self, RpcError};
+use beamnode::Process;
 use beamnode::{Atom, Node, Term};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -126,6 +126,33 @@ async fn versions_option_selects_tls13() {
     log.expect(&["TLS session established", "TLSv1_3"]).await;
 }
 
+/// Bulk traffic over TLS, both ways at once: a BEAM node sends 64 binaries of 256 KiB
+/// and one of 8 MiB to beamnode's `echo`, which sends each back. Every write is
+/// larger than the session's 64 KiB buffer and every read spans many TLS records, so
+/// the readiness loop's partial writes and record draining (net/stream.rs) are
+/// crossed; the BEAM side checks that each binary comes back whole and in order.
+#[tokio::test]
+async fn bulk_binaries_both_ways_over_tls() {
+    let pki = Pki::new();
+    let conf = pki.mutual();
+    let epmd = private_epmd().await;
+    let rust = rust_tls(epmd, &conf).await;
+    beamnode::services::echo::start(&rust).unwrap();
+    let r = rust.name().as_str();
+    let eval = format!(
+        r#"R = '{r}',
+        true = net_kernel:connect_node(R),
+        Bins = [crypto:strong_rand_bytes(256 * 1024) || _ <- lists:seq(1, 64)]
+            ++ [crypto:strong_rand_bytes(8 * 1024 * 1024)],
+        [{{echo, R}} ! {{self(), B}} || B <- Bins],
+        Back = [receive {{echo, X}} -> X after 30000 -> timeout end || _ <- Bins],
+        io:format("SAME ~p~n", [Back =:= Bins]),
+        halt()."#
+    );
+    let mut erl = erl_tls("bulk", epmd, &conf, &eval);
+    assert_eq!(erl.expect("SAME ", Duration::from_secs(60)).await, "true");
+}
+
 #[tokio::test]
 async fn beamnode_dials_beam_over_tls() {
     let log = Log::default();

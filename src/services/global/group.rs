@@ -27,7 +27,7 @@ pub(super) const NAME: &str = "global_group";
 /// OTP's own `global_group` used for it up to OTP 24).
 pub(super) const IGNORE: &str = "ignore_node";
 
-fn refused(server: &Pid, p: &crate::runtime::Process, node: &Atom, why: &str) {
+fn refused(server: &Pid, p: &crate::Process, node: &Atom, why: &str) {
     tracing::warn!(
         node = %node,
         reason = why,
@@ -68,7 +68,7 @@ pub(super) fn start(node: &Node, server: &Pid) {
 
 /// `{conf_check, Vsn, Node, From, sync, Group, [PubType,] Nodes}`: answered as a node
 /// without groups answers it.
-fn conf_check(server: &Pid, p: &crate::runtime::Process, cast: &Term) {
+fn conf_check(server: &Pid, p: &crate::Process, cast: &Term) {
     let Some(t) = cast.as_tuple() else { return };
     let (vsn, node, from) = match t {
         [k, vsn, Term::Atom(n), from, ..] if k.is_atom("conf_check") && t.len() >= 7 => {

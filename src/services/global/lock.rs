@@ -2,9 +2,9 @@
 //! check_replies/3, del_lock/2, delete_global_lock/2, set_lock_known/2).
 
 use super::state::{atom, server_atom, tuple, Shared};
-use crate::runtime::Process;
 use crate::services::gen;
 use crate::term::{Atom, Term};
+use crate::Process;
 use std::time::Duration;
 
 /// `set_lock_on_nodes/2` with 0 retries: multi_call `{set_lock, Id}`; on any `false`

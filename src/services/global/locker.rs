@@ -2,9 +2,10 @@
 
 use super::lock::{del_lock, delete_global_lock, random_below, set_lock_on_nodes, the_boss};
 use super::state::{atom, list_of, server_atom, tuple, Shared};
-use crate::runtime::{Process, ReceiveError};
+use crate::runtime::ReceiveError;
 use crate::services::gen::{self, Dest};
 use crate::term::{Atom, Pid, Term};
+use crate::Process;
 use std::sync::Arc;
 use std::time::Duration;
 

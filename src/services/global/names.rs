@@ -5,8 +5,8 @@
 //! [`Global`]: super::Global
 
 use super::state::{atom, list_of, lock_mutex, Registrar, Server};
-use crate::runtime::Process;
 use crate::term::{Pid, Reference, Term};
+use crate::Process;
 
 impl Server {
     // -- names ---------------------------------------------------------------------

@@ -8,10 +8,10 @@ use super::state::{
     atom, list_of, tuple, Registrar, SaveOps, Server, LOST_CONN_KEEP, POP_VSN, VSN,
 };
 use crate::node::MonitorNodesOpts;
-use crate::runtime::Process;
 use crate::services::gen::From;
 use crate::services::gen_server::{CallResult, CastResult, GenServer};
 use crate::term::{Atom, Term};
+use crate::Process;
 use std::collections::HashSet;
 use std::time::Instant;
 

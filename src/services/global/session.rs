@@ -6,9 +6,9 @@ use super::state::{
     atom, list_of, node_of_list_entry, server_atom, tuple, SaveOps, Server, Session, WaitLock,
     POP_VSN, VSN,
 };
-use crate::runtime::Process;
 use crate::services::gen::{self, Dest};
 use crate::term::{Atom, Term};
+use crate::Process;
 
 impl Server {
     /// `handle_nodeup/2`.

@@ -11,9 +11,9 @@
 //!
 //! [`Global`]: super::Global
 
-use crate::runtime::Process;
 use crate::services::gen::{self, Dest, From};
 use crate::term::{Atom, Pid, Reference, Term};
+use crate::Process;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};

@@ -35,8 +35,8 @@ mod api;
 use super::gen_server::{self, CallResult, CastResult, GenServer, StartError};
 use crate::node::MonitorNodesOpts;
 use crate::node::Node;
-use crate::runtime::Process;
 use crate::term::{Atom, Pid, Reference, Term};
+use crate::Process;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 

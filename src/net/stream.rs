@@ -1,0 +1,205 @@
+//! The byte stream under an up connection, driven by readiness for plain TCP and TLS
+//! alike, so that one loop (`super::connection`) serves both.
+//!
+//! Plain TCP (`inet_tcp_dist`) reads straight into the connection's input buffer and
+//! writes straight out of its output buffer. TLS (`inet_tls_dist`, docs/protocol.md
+//! §17) puts a rustls session between the two: the handshakes (TLS, then the
+//! distribution handshake inside it) run on tokio-rustls streams in `super::setup`;
+//! once the connection is up the stream is taken apart into its socket and its session,
+//! and this file feeds the session from the socket and the socket from the session as
+//! the socket becomes ready. Bytes the session had already decrypted stay in it and are
+//! read first.
+//!
+//! Memory stays bounded: rustls keeps at most its buffer limit (64 KiB by default) of
+//! unsent records, and refuses to read more records while decrypted bytes wait, so this
+//! file always drains decrypted bytes into the connection (whose own limits apply,
+//! docs/hostile.md) before it reads from the socket again.
+
+use crate::proto::connection::Connection;
+use std::io::{self, ErrorKind};
+use tokio::net::TcpStream;
+
+/// The byte stream of an up connection.
+pub(crate) enum DistStream {
+    /// `inet_tcp_dist`.
+    Tcp(TcpStream),
+    /// `inet_tls_dist`: TLS over TCP, either side (§17).
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsSession>),
+}
+
+/// A TLS connection after its handshake: the socket and the session that encrypts
+/// for it.
+#[cfg(feature = "tls")]
+pub(crate) struct TlsSession {
+    tcp: TcpStream,
+    session: rustls::Connection,
+}
+
+#[cfg(feature = "tls")]
+impl From<tokio_rustls::TlsStream<TcpStream>> for DistStream {
+    fn from(stream: tokio_rustls::TlsStream<TcpStream>) -> Self {
+        let (tcp, session) = match stream {
+            tokio_rustls::TlsStream::Client(s) => {
+                let (tcp, session) = s.into_inner();
+                (tcp, rustls::Connection::from(session))
+            }
+            tokio_rustls::TlsStream::Server(s) => {
+                let (tcp, session) = s.into_inner();
+                (tcp, rustls::Connection::from(session))
+            }
+        };
+        DistStream::Tls(Box::new(TlsSession { tcp, session }))
+    }
+}
+
+impl DistStream {
+    /// The socket, whose readiness drives both kinds of stream.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        match self {
+            DistStream::Tcp(s) => s,
+            #[cfg(feature = "tls")]
+            DistStream::Tls(t) => &t.tcp,
+        }
+    }
+
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.tcp().peer_addr().ok()
+    }
+
+    pub(crate) fn is_tls(&self) -> bool {
+        !matches!(self, DistStream::Tcp(_))
+    }
+
+    /// Whether there is something to write once the socket is writable: bytes of the
+    /// connection, or records of the session.
+    pub(crate) fn wants_write(&self, conn: &Connection) -> bool {
+        match self {
+            DistStream::Tcp(_) => conn.transmit_len() > 0,
+            #[cfg(feature = "tls")]
+            DistStream::Tls(t) => conn.transmit_len() > 0 || t.session.wants_write(),
+        }
+    }
+
+    /// Reads what the socket has into the connection. `Ok(0)` is the end of the
+    /// stream (a TLS close_notify included); `WouldBlock` means nothing was there.
+    pub(crate) fn read_into(&mut self, conn: &mut Connection) -> io::Result<usize> {
+        match self {
+            DistStream::Tcp(s) => conn.read_with(|buf| s.try_read(buf)),
+            #[cfg(feature = "tls")]
+            DistStream::Tls(t) => t.read_into(conn),
+        }
+    }
+
+    /// Writes what the socket takes now; stops at `WouldBlock`, which is not an error.
+    pub(crate) fn write_from(&mut self, conn: &mut Connection) -> io::Result<()> {
+        match self {
+            DistStream::Tcp(s) => {
+                while conn.transmit_len() > 0 {
+                    match s.try_write(conn.poll_transmit()) {
+                        Ok(n) => conn.transmitted(n),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            #[cfg(feature = "tls")]
+            DistStream::Tls(t) => t.write_from(conn),
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl TlsSession {
+    /// Decrypted bytes into the connection: first those the session holds, then, if it
+    /// had none, one read of records from the socket and what they decrypt to.
+    fn read_into(&mut self, conn: &mut Connection) -> io::Result<usize> {
+        let mut got = self.drain(conn)?;
+        if got.is_none() {
+            match self.session.read_tls(&mut TryIo(&self.tcp)) {
+                Ok(0) => return Ok(0),
+                Ok(_) => {
+                    if let Err(e) = self.session.process_new_packets() {
+                        // Send the alert that says why, if the socket takes it.
+                        let _ = self.session.write_tls(&mut TryIo(&self.tcp));
+                        return Err(io::Error::new(ErrorKind::InvalidData, e));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            got = self.drain(conn)?;
+        }
+        match got {
+            Some(n) => Ok(n),
+            // Records that held no application data (a key update, say).
+            None => Err(ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// Moves every decrypted byte the session holds into the connection. `None` when it
+    /// held none, `Some(0)` at close_notify.
+    fn drain(&mut self, conn: &mut Connection) -> io::Result<Option<usize>> {
+        use std::io::Read;
+        let mut total = None;
+        loop {
+            match conn.read_with(|buf| self.session.reader().read(buf)) {
+                Ok(0) => return Ok(Some(total.unwrap_or(0))),
+                Ok(n) => total = Some(total.unwrap_or(0) + n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Hands the connection's bytes to the session and the session's records to the
+    /// socket, until either is empty or the socket is full.
+    fn write_from(&mut self, conn: &mut Connection) -> io::Result<()> {
+        use std::io::Write;
+        loop {
+            while conn.transmit_len() > 0 {
+                let n = self.session.writer().write(conn.poll_transmit())?;
+                if n == 0 {
+                    break; // the session's buffer limit: send records first
+                }
+                conn.transmitted(n);
+            }
+            if !self.session.wants_write() {
+                return Ok(());
+            }
+            while self.session.wants_write() {
+                match self.session.write_tls(&mut TryIo(&self.tcp)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+            if conn.transmit_len() == 0 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `std::io` reads and writes on a tokio socket without waiting: `WouldBlock` when it
+/// is not ready, which is what rustls's `read_tls` and `write_tls` expect.
+#[cfg(feature = "tls")]
+struct TryIo<'a>(&'a TcpStream);
+
+#[cfg(feature = "tls")]
+impl io::Read for TryIo<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl io::Write for TryIo<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,229 @@
+//! Running a registered callable as rpc runs a function: [`Node::apply_rpc`] looks the
+//! `{Module, Function, Arity}` up in the node's table (`functions`), runs it in its own
+//! task with panics caught, and reports an [`Outcome`]: a value, or an exception with
+//! OTP's class, reason and stack (docs/protocol.md §9.2). The rpc server
+//! (`services::rpc_server`) and `rex` put an outcome into the erpc or rex shape; a
+//! gen_server's `sys:replace_state` runs a registered `fun M:F/1` the same way. It sits
+//! in the node because only the node holds the table; the services above use it
+//! through this public method.
+
+use super::{Callable, Node, RpcClass, RpcException, CANNOT_RUN_FUNS};
+use crate::runtime::panic_reason;
+use crate::term::{Atom, Pid, Term};
+use tracing::{debug, warn};
+
+/// How a call ended, before it is put into the erpc or rex shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The function returned this value.
+    Return(Term),
+    /// It raised; `stack` is only present for `error`.
+    Raised {
+        class: RpcClass,
+        reason: Term,
+        stack: Term,
+    },
+}
+
+impl Outcome {
+    /// The exit reason `erpc:execute_call/4` ends with (§9.2), tagged with `Res`.
+    pub fn erpc_reason(self, res: Term) -> Term {
+        match self {
+            Outcome::Return(v) => Term::tuple(vec![res, Term::atom("return"), v]),
+            Outcome::Raised {
+                class: RpcClass::Error,
+                reason,
+                stack,
+            } => Term::tuple(vec![res, Term::atom("error"), reason, stack]),
+            Outcome::Raised { class, reason, .. } => {
+                Term::tuple(vec![res, Term::atom(class.as_str()), reason])
+            }
+        }
+    }
+
+    /// The reply the `rex` server gives (§9.4): the value; a thrown value as it is;
+    /// `{badrpc, {'EXIT', R}}` for an exit and `{badrpc, {'EXIT', {E, Stack}}}` for an
+    /// error.
+    pub fn rpc_reply(self) -> Term {
+        let exit = |r: Term| {
+            Term::tuple(vec![
+                Term::atom("badrpc"),
+                Term::tuple(vec![Term::atom("EXIT"), r]),
+            ])
+        };
+        match self {
+            Outcome::Return(v) => v,
+            Outcome::Raised {
+                class: RpcClass::Throw,
+                reason,
+                ..
+            } => reason,
+            Outcome::Raised {
+                class: RpcClass::Exit,
+                reason,
+                ..
+            } => exit(reason),
+            Outcome::Raised { reason, stack, .. } => exit(Term::tuple(vec![reason, stack])),
+        }
+    }
+}
+
+impl Node {
+    /// Runs `Module:Function(Args…)` as rpc would: the registered callable in its own
+    /// task (panics caught), or OTP's `error:undef` for an unknown function.
+    /// `erlang:apply(Fun, [])` with an external fun `fun m:f/0` calls `m:f/0`; with a
+    /// closure it raises `error(beamnode_cannot_run_funs)`.
+    /// A [`register_rpc_process`](Self::register_rpc_process) function runs in a
+    /// process without a group leader; see [`apply_rpc_as`](Self::apply_rpc_as).
+    pub async fn apply_rpc(&self, module: &Atom, function: &Atom, args: Vec<Term>) -> Outcome {
+        self.apply_rpc_as(None, module, function, args).await
+    }
+
+    /// [`apply_rpc`](Self::apply_rpc) on behalf of a caller whose group leader is
+    /// `group_leader` (§12): a [`register_rpc_process`](Self::register_rpc_process)
+    /// function runs in a fresh process with that group leader, as OTP's rpc runs the
+    /// function in a process whose group leader is the caller's.
+    pub async fn apply_rpc_as(
+        &self,
+        group_leader: Option<Pid>,
+        module: &Atom,
+        function: &Atom,
+        args: Vec<Term>,
+    ) -> Outcome {
+        let (module, function, args) = match (module.as_str(), function.as_str(), &args[..]) {
+            ("erlang", "apply", [Term::ExportFun(f), Term::Nil])
+                if self.callable(module, function, 2).is_none() =>
+            {
+                (f.module.clone(), f.function.clone(), Vec::new())
+            }
+            ("erlang", "apply", [Term::InternalFun(_), Term::Nil])
+                if self.callable(module, function, 2).is_none() =>
+            {
+                // A closure's code exists only in the BEAM that made it: say so, as the
+                // spawn path does (CANNOT_RUN_FUNS), not `undef`.
+                warn!("rpc of a fun (closure) refused: {}", CANNOT_RUN_FUNS);
+                return Outcome::Raised {
+                    class: RpcClass::Error,
+                    reason: Term::atom(CANNOT_RUN_FUNS),
+                    stack: Term::list(vec![Term::tuple(vec![
+                        Term::atom("erlang"),
+                        Term::atom("apply"),
+                        Term::Int(2),
+                        Term::Nil,
+                    ])]),
+                };
+            }
+            _ => (module.clone(), function.clone(), args),
+        };
+        let Some(handler) = self.callable(&module, &function, args.len()) else {
+            debug!(%module, %function, arity = args.len(), "rpc of an unknown function: undef");
+            let frame = Term::tuple(vec![
+                Term::Atom(module),
+                Term::Atom(function),
+                Term::list(args),
+                Term::Nil,
+            ]);
+            return Outcome::Raised {
+                class: RpcClass::Error,
+                reason: Term::atom("undef"),
+                stack: Term::list(vec![frame]),
+            };
+        };
+        let arity = i64::try_from(args.len()).unwrap_or(i64::MAX);
+        let fut = match handler {
+            Callable::Plain(h) => h(self.clone(), args),
+            Callable::InProcess(h) => {
+                let p = self.process();
+                if let Some(gl) = &group_leader {
+                    p.set_group_leader(gl);
+                }
+                h(p, args)
+            }
+        };
+        let mut task = AbortOnDrop(tokio::spawn(fut));
+        let result = match (&mut task.0).await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => {
+                let reason = panic_reason(&*e.into_panic());
+                warn!(%module, %function, %reason, "rpc handler panicked");
+                Err(RpcException::error(reason))
+            }
+            Err(_) => Err(RpcException::exit(Term::atom("killed"))),
+        };
+        match result {
+            Ok(v) => Outcome::Return(v),
+            Err(RpcException {
+                class,
+                reason,
+                stack,
+            }) => {
+                let stack = stack.unwrap_or_else(|| {
+                    Term::list(vec![Term::tuple(vec![
+                        Term::Atom(module),
+                        Term::Atom(function),
+                        Term::Int(arity),
+                        Term::Nil,
+                    ])])
+                });
+                Outcome::Raised {
+                    class,
+                    reason,
+                    stack,
+                }
+            }
+        }
+    }
+}
+
+/// Aborts the handler task when the serving process is killed (an erpc timeout may
+/// `exit(Pid, kill)` it), so abandoned work stops.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res() -> Term {
+        Term::atom("res")
+    }
+
+    #[test]
+    fn erpc_reasons_have_otp_shapes() {
+        assert_eq!(
+            Outcome::Return(Term::Int(3)).erpc_reason(res()).to_string(),
+            "{res,return,3}"
+        );
+        let err = Outcome::Raised {
+            class: RpcClass::Error,
+            reason: Term::atom("boom"),
+            stack: Term::Nil,
+        };
+        assert_eq!(
+            err.clone().erpc_reason(res()).to_string(),
+            "{res,error,boom,[]}"
+        );
+        assert_eq!(err.rpc_reply().to_string(), "{badrpc,{'EXIT',{boom,[]}}}");
+        let exit = Outcome::Raised {
+            class: RpcClass::Exit,
+            reason: Term::atom("bye"),
+            stack: Term::Nil,
+        };
+        assert_eq!(
+            exit.clone().erpc_reason(res()).to_string(),
+            "{res,exit,bye}"
+        );
+        assert_eq!(exit.rpc_reply().to_string(), "{badrpc,{'EXIT',bye}}");
+        let throw = Outcome::Raised {
+            class: RpcClass::Throw,
+            reason: Term::atom("v"),
+            stack: Term::Nil,
+        };
+        assert_eq!(throw.rpc_reply().to_string(), "v");
+    }
+}
