@@ -511,6 +511,14 @@ pub fn assert_release(root: Option<&std::path::Path>, printed: &str) {
 
 /// Polls the async condition `cond` every 50 ms until it holds; panics with `what`
 /// after 20 s.
+/// [`until`] for a condition that needs no await: panics with `what` after 20 s.
+pub async fn until_true(what: &str, cond: impl FnMut() -> bool) {
+    assert!(
+        eventually(Duration::from_secs(20), cond).await,
+        "timed out waiting for: {what}"
+    );
+}
+
 pub async fn until<F, Fut>(what: &str, mut cond: F)
 where
     F: FnMut() -> Fut,

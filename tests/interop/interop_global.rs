@@ -90,9 +90,8 @@ async fn scenario(root: Option<&Path>, tag: &str) {
         Some([k, yes, Term::Pid(p)]) if k.is_atom("reg") && yes.is_atom("yes") => p.clone(),
         _ => panic!("erl register_name answered {r}"),
     };
-    until("rust to see a", || {
-        let ok = g.whereis_name(&Term::atom("a")) == Some(pa.clone());
-        async move { ok }
+    until_true("rust to see a", || {
+        g.whereis_name(&Term::atom("a")) == Some(pa.clone())
     })
     .await;
 
@@ -127,11 +126,7 @@ async fn scenario(root: Option<&Path>, tag: &str) {
 
     // (c) Owners exit: the names go on both sides.
     drop(owner);
-    until("b gone here", || {
-        let ok = g.whereis_name(&Term::atom("b")).is_none();
-        async move { ok }
-    })
-    .await;
+    until_true("b gone here", || g.whereis_name(&Term::atom("b")).is_none()).await;
     until("b gone on erl", || async {
         erl_whereis(&node, &an, "b").await.is_atom("undefined")
     })
@@ -141,9 +136,8 @@ async fn scenario(root: Option<&Path>, tag: &str) {
         erl_whereis(&node, &an, "a").await.is_atom("undefined")
     })
     .await;
-    until("a gone here", || {
-        let ok = !g.registered_names().contains(&Term::atom("a"));
-        async move { ok }
+    until_true("a gone here", || {
+        !g.registered_names().contains(&Term::atom("a"))
     })
     .await;
 
@@ -233,9 +227,8 @@ async fn global_third_node_and_node_loss() {
 
     assert!(node.connect(&a1).await);
     erl_sync(&mut me, &a1).await;
-    until("erl2 known and connected", || {
-        let ok = g.known().contains(&a2) && node.nodes().contains(&a2);
-        async move { ok }
+    until_true("erl2 known and connected", || {
+        g.known().contains(&a2) && node.nodes().contains(&a2)
     })
     .await;
     erl_sync(&mut me, &a2).await;
@@ -256,18 +249,16 @@ async fn global_third_node_and_node_loss() {
         );
     }
     let p2 = erl_register(&mut me, &a2, "late2").await;
-    until("late2 here", || {
-        let ok = g.whereis_name(&Term::atom("late2")).map(Term::Pid) == Some(p2.clone());
-        async move { ok }
+    until_true("late2 here", || {
+        g.whereis_name(&Term::atom("late2")).map(Term::Pid) == Some(p2.clone())
     })
     .await;
 
     // erl2 dies: its names go here, erl1 and we stay together.
     e2.kill9();
-    until("erl2's names gone here", || {
-        let ok = g.whereis_name(&Term::atom("late2")).is_none()
-            && g.whereis_name(&Term::atom("e2name")).is_none();
-        async move { ok }
+    until_true("erl2's names gone here", || {
+        g.whereis_name(&Term::atom("late2")).is_none()
+            && g.whereis_name(&Term::atom("e2name")).is_none()
     })
     .await;
     assert!(g.whereis_name(&Term::atom("early")).is_some());
@@ -275,9 +266,8 @@ async fn global_third_node_and_node_loss() {
     let r = tokio::time::timeout(Duration::from_secs(5), erl_register(&mut me, &a1, "after"))
         .await
         .expect("erl1 register_name does not stall");
-    until("after here", || {
-        let ok = g.whereis_name(&Term::atom("after")).map(Term::Pid) == Some(r.clone());
-        async move { ok }
+    until_true("after here", || {
+        g.whereis_name(&Term::atom("after")).map(Term::Pid) == Some(r.clone())
     })
     .await;
 }
@@ -317,11 +307,7 @@ async fn clash(rust_prefix: &str) {
         assert!(node.is_process_alive(owner.pid()));
     } else {
         assert_eq!(want.as_pid().unwrap().node, an);
-        until("our owner killed", || {
-            let ok = !node.is_process_alive(owner.pid());
-            async move { ok }
-        })
-        .await;
+        until_true("our owner killed", || !node.is_process_alive(owner.pid())).await;
     }
 }
 
@@ -355,9 +341,8 @@ async fn global_two_beamnodes() {
     assert!(g2.register_name(Term::atom("two"), o2.pid()).await);
     assert_eq!(g1.whereis_name(&Term::atom("two")), Some(o2.pid().clone()));
     drop(o1);
-    until("one gone on node 2", || {
-        let ok = g2.whereis_name(&Term::atom("one")).is_none();
-        async move { ok }
+    until_true("one gone on node 2", || {
+        g2.whereis_name(&Term::atom("one")).is_none()
     })
     .await;
 }
@@ -388,9 +373,8 @@ async fn global_overlapping_partitions() {
     assert!(node.connect(&a1).await);
     erl_sync(&mut me, &a1).await;
     erl_sync(&mut me, &a2).await;
-    until("all three synced", || {
-        let ok = g.known().contains(&a1) && g.known().contains(&a2);
-        async move { ok }
+    until_true("all three synced", || {
+        g.known().contains(&a1) && g.known().contains(&a2)
     })
     .await;
 
@@ -403,14 +387,12 @@ async fn global_overlapping_partitions() {
     )
     .await;
     assert!(r.is_atom("true"));
-    until("erl2 dropped here", || {
-        let ok = !g.known().contains(&a2) && !node.nodes().contains(&a2);
-        async move { ok }
+    until_true("erl2 dropped here", || {
+        !g.known().contains(&a2) && !node.nodes().contains(&a2)
     })
     .await;
-    until("erl2's names gone here", || {
-        let ok = g.whereis_name(&Term::atom("early2")).is_none();
-        async move { ok }
+    until_true("erl2's names gone here", || {
+        g.whereis_name(&Term::atom("early2")).is_none()
     })
     .await;
 }
@@ -588,49 +570,34 @@ const LOCK_SCRIPT: &str = "register(ctl, self()), \
       _ -> Loop() end end, \
     L().";
 
-/// erl's ctl tries `{res, Req}` on `nodes` with 0 retries: its set_lock answer.
-async fn erl_try_lock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) -> bool {
+/// Asks erl's ctl to `lock` or `unlock` `{res, Req}` on `nodes`; the answer's value.
+async fn erl_lock_op(me: &mut Process, erl: &Atom, op: &str, req: &str, nodes: &[&Atom]) -> Term {
     let my = Term::Pid(me.pid().clone());
     let ns = Term::list(nodes.iter().map(|n| Term::Atom((*n).clone())).collect());
-    let r = ctl(
-        me,
-        erl,
-        Term::tuple(vec![
-            Term::atom("lock"),
-            my,
-            Term::atom("res"),
-            Term::atom(req),
-            ns,
-        ]),
-    )
-    .await;
-    match r.as_tuple() {
-        Some([k, v]) if k.is_atom("locked") && (v.is_atom("true") || v.is_atom("false")) => {
-            v.is_atom("true")
-        }
-        _ => panic!("erl set_lock answered {r}"),
+    let request = Term::tuple(vec![
+        Term::atom(op),
+        my,
+        Term::atom("res"),
+        Term::atom(req),
+        ns,
+    ]);
+    let r = ctl(me, erl, request).await;
+    match <[Term; 2]>::try_from(r.clone().into_tuple().unwrap_or_default()) {
+        Ok([_, v]) => v,
+        Err(_) => panic!("erl {op} answered {r}"),
     }
 }
 
+/// erl's ctl tries `{res, Req}` on `nodes` with 0 retries: its set_lock answer.
+async fn erl_try_lock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) -> bool {
+    let v = erl_lock_op(me, erl, "lock", req, nodes).await;
+    assert!(v.is_atom("true") || v.is_atom("false"), "set_lock gave {v}");
+    v.is_atom("true")
+}
+
 async fn erl_unlock(me: &mut Process, erl: &Atom, req: &str, nodes: &[&Atom]) {
-    let my = Term::Pid(me.pid().clone());
-    let ns = Term::list(nodes.iter().map(|n| Term::Atom((*n).clone())).collect());
-    let r = ctl(
-        me,
-        erl,
-        Term::tuple(vec![
-            Term::atom("unlock"),
-            my,
-            Term::atom("res"),
-            Term::atom(req),
-            ns,
-        ]),
-    )
-    .await;
-    assert_eq!(
-        r,
-        Term::tuple(vec![Term::atom("unlocked"), Term::atom("true")])
-    );
+    let v = erl_lock_op(me, erl, "unlock", req, nodes).await;
+    assert!(v.is_atom("true"), "del_lock gave {v}");
 }
 
 /// `set_lock` / `del_lock` / `trans` from Rust against OTP's `global:set_lock/3` and
@@ -917,9 +884,8 @@ async fn clash_otp_method(root: Option<&Path>) {
     )
     .await;
     assert!(r.is_atom("yes"), "erl1 register_name gave {r}");
-    until("clash here", || {
-        let ok = g.whereis_name(&Term::atom("clash")).as_ref() == Some(owner.pid());
-        async move { ok }
+    until_true("clash here", || {
+        g.whereis_name(&Term::atom("clash")).as_ref() == Some(owner.pid())
     })
     .await;
 

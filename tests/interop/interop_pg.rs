@@ -65,9 +65,8 @@ async fn erl_sees(node: &Node, erl: &Atom, scope: &str, group: &str, want: &[Pid
 async fn rust_sees(scope: &Scope, group: &str, want: &[Pid]) {
     let want = set(want);
     let g = Term::atom(group);
-    until(&format!("rust to see {group} = {want:?}"), || {
-        let ok = set(&scope.get_members(&g)) == want;
-        async move { ok }
+    until_true(&format!("rust to see {group} = {want:?}"), || {
+        set(&scope.get_members(&g)) == want
     })
     .await;
 }
@@ -77,7 +76,7 @@ async fn rust_sees_nodes(scope: &Scope, group: &str, nodes: &[&Atom]) {
     let g = Term::atom(group);
     let mut want: Vec<String> = nodes.iter().map(|n| n.as_str().to_string()).collect();
     want.sort();
-    until(
+    until_true(
         &format!("rust to see {group} with members on {want:?}"),
         || {
             let mut got: Vec<String> = scope
@@ -86,8 +85,7 @@ async fn rust_sees_nodes(scope: &Scope, group: &str, nodes: &[&Atom]) {
                 .map(|p| p.node.as_str().to_string())
                 .collect();
             got.sort();
-            let ok = got == want;
-            async move { ok }
+            got == want
         },
     )
     .await;

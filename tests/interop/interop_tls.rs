@@ -86,15 +86,55 @@ async fn blocking_dial(target: &str, epmd: u16, conf: &Path) -> Result<Connectio
     tokio::time::timeout(T, job).await.unwrap().unwrap()
 }
 
-#[tokio::test]
-async fn beam_dials_beamnode_over_tls() {
+/// What most tests start from: the test's own log capture (installed while the value
+/// lives), a CA with a mutual-TLS optfile, a private EPMD and a TLS beamnode serving
+/// rpc.
+struct Setup {
+    log: Log,
+    _log: tracing::subscriber::DefaultGuard,
+    pki: Pki,
+    conf: std::path::PathBuf,
+    epmd: u16,
+    rust: Node,
+}
+
+async fn setup() -> Setup {
     let log = Log::default();
     let _log = log.install();
     let pki = Pki::new();
     let conf = pki.mutual();
     let epmd = private_epmd().await;
     let rust = rust_tls(epmd, &conf).await;
-    beam_talks_to(&rust, epmd, &conf).await;
+    Setup {
+        log,
+        _log,
+        pki,
+        conf,
+        epmd,
+        rust,
+    }
+}
+
+/// The `-eval` of a BEAM node that tries to connect to `rust`, prints the result and
+/// stays up.
+fn try_connect(rust: &Node) -> String {
+    let r = rust.name().as_str();
+    format!(
+        r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
+        io:format("READY~n"), receive after 60000 -> halt() end."#
+    )
+}
+
+#[tokio::test]
+async fn beam_dials_beamnode_over_tls() {
+    let Setup {
+        log,
+        conf,
+        epmd,
+        rust,
+        ..
+    } = &setup().await;
+    beam_talks_to(rust, *epmd, conf).await;
     // Mutual: the BEAM client presented its certificate.
     log.expect(&["TLS session accepted", "client_cert=true"])
         .await;
@@ -199,23 +239,15 @@ async fn beamnode_dials_beam_over_tls() {
 
 #[tokio::test]
 async fn plain_tcp_peers_are_refused() {
-    let log = Log::default();
-    let _log = log.install();
-    let pki = Pki::new();
-    let conf = pki.mutual();
-    let epmd = private_epmd().await;
-    let rust = rust_tls(epmd, &conf).await;
-    // A plain-TCP BEAM node dialling the TLS beamnode.
-    let r = rust.name().as_str().to_string();
-    let mut plain = Erl::start(
-        &unique("plain"),
-        COOKIE,
+    let Setup {
+        log,
+        conf,
         epmd,
-        &format!(
-            r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
-            receive after 60000 -> halt() end."#
-        ),
-    );
+        rust,
+        ..
+    } = &setup().await;
+    // A plain-TCP BEAM node dialling the TLS beamnode.
+    let mut plain = Erl::start(&unique("plain"), COOKIE, *epmd, &try_connect(rust));
     assert_eq!(plain.expect("CONNECT ", T).await, "false");
     log.expect(&["incoming connection refused", "TLS"]).await;
     // The TLS beamnode dialling the plain node.
@@ -226,17 +258,20 @@ async fn plain_tcp_peers_are_refused() {
     );
     log.expect(&["could not connect", "TLS"]).await;
     // Still serving TLS peers.
-    beam_talks_to(&rust, epmd, &conf).await;
+    beam_talks_to(rust, *epmd, conf).await;
 }
 
 #[tokio::test]
 async fn client_without_certificate_is_refused() {
-    let log = Log::default();
-    let _log = log.install();
-    let pki = Pki::new();
-    let conf = pki.mutual();
-    let epmd = private_epmd().await;
-    let rust = rust_tls(epmd, &conf).await;
+    let Setup {
+        log,
+        pki,
+        conf,
+        epmd,
+        rust,
+        ..
+    } = &setup().await;
+    let epmd = *epmd;
     // A BEAM node whose client side has no certificate (it trusts our CA).
     let (id, ca) = (pki.identity("node"), pki.ca("ca.pem"));
     let nocert = pki.optfile(
@@ -244,21 +279,12 @@ async fn client_without_certificate_is_refused() {
         &format!("{id}, {ca}"),
         &format!("{ca}, {{verify, verify_peer}}"),
     );
-    let r = rust.name().as_str().to_string();
-    let mut erl = erl_tls(
-        "nocert",
-        epmd,
-        &nocert,
-        &format!(
-            r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
-            receive after 60000 -> halt() end."#
-        ),
-    );
+    let mut erl = erl_tls("nocert", epmd, &nocert, &try_connect(rust));
     assert_eq!(erl.expect("CONNECT ", T).await, "false");
     log.expect(&["incoming connection refused", "TLS", "certificate"])
         .await;
     // The blocking client without a certificate, toward a BEAM node that requires one.
-    let mut beam = erl_tls("beam", epmd, &conf, IDLE);
+    let mut beam = erl_tls("beam", epmd, conf, IDLE);
     beam.expect("READY", T).await;
     let refused = blocking_dial(&beam.name, epmd, &nocert).await;
     match refused {
@@ -271,17 +297,19 @@ async fn client_without_certificate_is_refused() {
     let lone = rust_node_with("lone", epmd, COOKIE, |c| c.tls(lone)).await;
     assert!(!lone.connect(&Atom::new(&beam.name)).await);
     log.expect(&["could not connect", "TLS", "alert"]).await;
-    beam_talks_to(&rust, epmd, &conf).await;
+    beam_talks_to(rust, epmd, conf).await;
 }
 
 #[tokio::test]
 async fn untrusted_ca_is_refused() {
-    let log = Log::default();
-    let _log = log.install();
-    let pki = Pki::new();
-    let conf = pki.mutual();
-    let epmd = private_epmd().await;
-    let rust = rust_tls(epmd, &conf).await;
+    let Setup {
+        log,
+        pki,
+        conf,
+        epmd,
+        rust,
+        ..
+    } = &setup().await;
     // A BEAM node with a certificate of the rogue CA; it trusts both CAs, so only our
     // check can refuse it.
     let (id, ca) = (pki.identity("rogue"), pki.ca("both_ca.pem"));
@@ -290,12 +318,7 @@ async fn untrusted_ca_is_refused() {
         &format!("{id}, {ca}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}"),
         &format!("{id}, {ca}, {{verify, verify_peer}}"),
     );
-    let r = rust.name().as_str().to_string();
-    let eval = format!(
-        r#"io:format("CONNECT ~p~n", [net_kernel:connect_node('{r}')]),
-        io:format("READY~n"), receive after 60000 -> halt() end."#
-    );
-    let mut erl = erl_tls("rogue", epmd, &rogue, &eval);
+    let mut erl = erl_tls("rogue", *epmd, &rogue, &try_connect(rust));
     assert_eq!(erl.expect("CONNECT ", T).await, "false");
     log.expect(&["incoming connection refused", "TLS", "UnknownIssuer"])
         .await;
@@ -303,7 +326,7 @@ async fn untrusted_ca_is_refused() {
     assert!(!rust.connect(&Atom::new(&erl.name)).await);
     log.expect(&["could not connect", "TLS", "UnknownIssuer"])
         .await;
-    beam_talks_to(&rust, epmd, &conf).await;
+    beam_talks_to(rust, *epmd, conf).await;
 }
 
 #[tokio::test]
