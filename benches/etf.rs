@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
 fn bin(s: &str) -> Term {
-    Term::Binary(s.as_bytes().to_vec())
+    Term::binary(s.as_bytes())
 }
 
 fn string(s: &str) -> Term {
@@ -90,7 +90,7 @@ fn corpus_term(i: i64, rng: &mut Rng, pid: &Pid, r: &Reference) -> Term {
                     .collect(),
             ),
         ]),
-        3 => Term::Binary(vec![b'x'; (16.0 * 4096f64.powf(rng.next())) as usize]),
+        3 => Term::binary(vec![b'x'; (16.0 * 4096f64.powf(rng.next())) as usize]),
         4 => ints(1, 50 + i % 200),
         5 => string(&format!("The quick brown fox jumps over the lazy dog {i}")),
         6 => Term::list(

@@ -227,7 +227,7 @@ pub(crate) async fn group_etf(b: &mut Bench, o: &Opts, dir: &std::path::Path) ->
         ("structured", "structured corpus"),
     ] {
         let path = dir.join(format!("corpus_{kind}.etf"));
-        let path_term = Term::Binary(path.to_string_lossy().as_bytes().to_vec());
+        let path_term = Term::binary(path.to_string_lossy().as_bytes());
         b.run(
             "corpus",
             vec![path_term.clone(), int(count), Term::atom(kind)],

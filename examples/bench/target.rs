@@ -162,7 +162,8 @@ pub struct Stream {
 
 impl Stream {
     pub async fn run(&self, p: &mut Process) {
-        let bin = vec![7u8; self.size];
+        // One binary shared by every message, as the BEAM sender shares its refc binary.
+        let bin = beamnode::term::Bytes::from(vec![7u8; self.size]);
         let hello = Term::tuple(vec![
             Term::atom("hello"),
             Term::Pid(p.pid().clone()),

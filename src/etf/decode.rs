@@ -12,6 +12,7 @@ use crate::term::{
     Atom, BitBinary, ExportFun, Float, InternalFun, Map, NativeRecord, Pid, Port, Reference, Term,
     Terms,
 };
+use bytes::Bytes;
 use num_bigint::{BigInt, Sign};
 
 type Result<T> = std::result::Result<T, DecodeError>;
@@ -64,11 +65,33 @@ pub fn decode_body(bytes: &[u8], opts: &DecodeOptions<'_>) -> Result<(Term, usiz
     decode_at(bytes, 0, opts)
 }
 
+/// Binaries at least this long are shared with a [`Bytes`] input rather than copied.
+/// BEAM copies binaries of up to 64 bytes onto the process heap and shares larger ones;
+/// a shared slice keeps the whole input alive, which is why small ones are copied.
+pub const SHARE_MIN: usize = 64;
+
+/// [`decode_body`] of a shared buffer: binaries of [`SHARE_MIN`] bytes or more in the
+/// term are slices of `bytes` (no copy), so a large binary received costs no more than
+/// the message that carried it.
+pub fn decode_body_shared(bytes: &Bytes, opts: &DecodeOptions<'_>) -> Result<(Term, usize)> {
+    decode_in(bytes, Some(bytes), 0, opts)
+}
+
 fn decode_at(bytes: &[u8], pos: usize, opts: &DecodeOptions<'_>) -> Result<(Term, usize)> {
+    decode_in(bytes, None, pos, opts)
+}
+
+fn decode_in(
+    bytes: &[u8],
+    shared: Option<&Bytes>,
+    pos: usize,
+    opts: &DecodeOptions<'_>,
+) -> Result<(Term, usize)> {
     if opts.allow_compressed && bytes.get(pos) == Some(&tag::COMPRESSED) {
         let (data, end) = compressed::inflate_term(bytes, pos)?;
         let mut inner = Decoder {
             buf: &data,
+            shared: None,
             pos: 0,
             cache: opts.atom_cache,
             max_depth: opts.max_depth,
@@ -83,6 +106,7 @@ fn decode_at(bytes: &[u8], pos: usize, opts: &DecodeOptions<'_>) -> Result<(Term
     }
     let mut d = Decoder {
         buf: bytes,
+        shared,
         pos,
         cache: opts.atom_cache,
         max_depth: opts.max_depth,
@@ -149,6 +173,9 @@ enum Head {
 
 struct Decoder<'a> {
     buf: &'a [u8],
+    /// `buf` as a shared buffer, when the caller has one: binaries of
+    /// [`SHARE_MIN`] bytes or more are then slices of it instead of copies.
+    shared: Option<&'a Bytes>,
     pos: usize,
     cache: Option<&'a [Atom]>,
     /// Containers open at once before the term is refused ([`DecodeOptions::max_depth`]).
@@ -165,6 +192,16 @@ impl<'a> Decoder<'a> {
         usize::try_from(n)
             .unwrap_or(usize::MAX)
             .min(self.remaining())
+    }
+    /// A `BINARY_EXT` body of `n` bytes: shared with the input when it can be, as
+    /// BEAM keeps a large binary of a received message as a sub-binary.
+    fn binary(&mut self, n: usize) -> Result<Term> {
+        let at = self.pos;
+        let data = self.take(n)?;
+        Ok(Term::Binary(match self.shared {
+            Some(src) if n >= SHARE_MIN => src.slice(at..at + n),
+            _ => Bytes::copy_from_slice(data),
+        }))
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let rem = self.remaining();
@@ -395,7 +432,7 @@ impl<'a> Decoder<'a> {
             | tag::ATOM_CACHE_REF => Term::Atom(self.atom_body(t, at)?),
             tag::BINARY_EXT => {
                 let n = self.u32()? as usize;
-                Term::Binary(self.take(n)?.to_vec())
+                self.binary(n)?
             }
             tag::BIT_BINARY_EXT => {
                 let n = self.u32()? as usize;
@@ -405,7 +442,7 @@ impl<'a> Decoder<'a> {
                     return Err(self.invalid(at, "BIT_BINARY_EXT bit count out of range"));
                 }
                 if bits == 8 || n == 0 {
-                    Term::Binary(data.to_vec())
+                    Term::Binary(Bytes::copy_from_slice(data))
                 } else {
                     let mut bytes = data.to_vec();
                     if let Some(last) = bytes.last_mut() {

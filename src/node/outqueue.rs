@@ -142,7 +142,7 @@ mod tests {
         let p = Pid::new(Atom::new("a@h"), 1, 0, 1);
         Outgoing {
             control: ControlMessage::Send { to: p, token: None },
-            payload: Some(EncodedTerm::new(&Term::Binary(vec![0; n])).unwrap()),
+            payload: Some(EncodedTerm::new(&Term::binary(vec![0; n])).unwrap()),
         }
     }
 

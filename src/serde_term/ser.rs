@@ -118,7 +118,7 @@ impl ser::Serializer for TermSerializer {
     ) -> Result<Term> {
         match name {
             ATOM_MARKER => match value.serialize(self)? {
-                Term::Binary(b) => String::from_utf8(b)
+                Term::Binary(b) => String::from_utf8(Vec::from(b))
                     .map(|s| Term::Atom(Atom::from(s)))
                     .map_err(|_| SerdeError::Message("atom text is not UTF-8".into())),
                 other => Ok(other),

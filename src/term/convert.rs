@@ -80,7 +80,9 @@ impl TryFrom<Term> for eetf::Term {
                 id: r.ids,
                 creation: r.creation,
             })),
-            Term::Binary(b) => E::Binary(eetf::Binary { bytes: b }),
+            Term::Binary(b) => E::Binary(eetf::Binary {
+                bytes: Vec::from(b),
+            }),
             Term::BitBinary(bb) => {
                 // eetf keeps the used bits of the last byte right-aligned; we keep them
                 // where they are on the wire (high bits).
@@ -194,10 +196,10 @@ impl TryFrom<eetf::Term> for Term {
                     free_vars: all(free_vars)?.into(),
                 })),
             },
-            E::Binary(b) => Term::Binary(b.bytes),
+            E::Binary(b) => Term::Binary(b.bytes.into()),
             E::BitBinary(bb) => {
                 if bb.tail_bits_size == 8 || (bb.bytes.is_empty() && bb.tail_bits_size == 0) {
-                    Term::Binary(bb.bytes)
+                    Term::Binary(bb.bytes.into())
                 } else if bb.tail_bits_size == 0 || bb.tail_bits_size > 8 || bb.bytes.is_empty() {
                     return Err(FromEetfError::BadBitBinary(bb.tail_bits_size));
                 } else {

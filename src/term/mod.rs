@@ -22,6 +22,7 @@ pub mod display;
 pub mod parse;
 pub mod rust_types;
 
+pub use bytes::Bytes;
 pub use rust_types::TermConvertError;
 
 use num_bigint::BigInt;
@@ -328,7 +329,9 @@ pub enum Term {
     Pid(Pid),
     Port(Port),
     Ref(Reference),
-    Binary(Vec<u8>),
+    /// A binary. Cloning shares the bytes (reference-counted, as a refc binary on
+    /// BEAM); one decoded from a large message is a slice of that message.
+    Binary(Bytes),
     BitBinary(BitBinary),
     Tuple(Terms),
     /// `[]`.
@@ -384,7 +387,7 @@ impl Term {
     }
     /// A binary term.
     pub fn binary(bytes: impl Into<Vec<u8>>) -> Term {
-        Term::Binary(bytes.into())
+        Term::Binary(Bytes::from(bytes.into()))
     }
     /// A map term.
     pub fn map(entries: Vec<(Term, Term)>) -> Term {
@@ -504,7 +507,8 @@ impl Term {
             other => Err(other),
         }
     }
-    pub fn into_binary(self) -> Result<Vec<u8>, Term> {
+    /// The bytes of a binary (shared, not copied).
+    pub fn into_binary(self) -> Result<Bytes, Term> {
         match self {
             Term::Binary(b) => Ok(b),
             other => Err(other),
@@ -560,12 +564,17 @@ impl From<BigInt> for Term {
 }
 impl From<Vec<u8>> for Term {
     fn from(b: Vec<u8>) -> Self {
+        Term::Binary(Bytes::from(b))
+    }
+}
+impl From<Bytes> for Term {
+    fn from(b: Bytes) -> Self {
         Term::Binary(b)
     }
 }
 impl From<&[u8]> for Term {
     fn from(b: &[u8]) -> Self {
-        Term::Binary(b.to_vec())
+        Term::Binary(Bytes::copy_from_slice(b))
     }
 }
 impl From<bool> for Term {

@@ -597,7 +597,7 @@ impl BitWriter {
 
     fn finish(self) -> Term {
         if self.used == 0 {
-            Term::Binary(self.bytes)
+            Term::Binary(self.bytes.into())
         } else {
             Term::BitBinary(BitBinary {
                 bytes: self.bytes,

@@ -42,7 +42,7 @@
 //! None of these recurse deeper than the Rust type they convert to or from: taking a
 //! `Vec<Vec<i64>>` out of a term looks two levels down, however deep the term is.
 
-use super::{Atom, Float, Map, Pid, Port, Reference, Term};
+use super::{Atom, Bytes, Float, Map, Pid, Port, Reference, Term};
 use num_bigint::BigInt;
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -271,13 +271,13 @@ impl TryFrom<Term> for () {
 impl From<&str> for Term {
     /// A UTF-8 binary (an Elixir string); [`Term::string`] makes a charlist.
     fn from(s: &str) -> Self {
-        Term::Binary(s.as_bytes().to_vec())
+        Term::Binary(Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 impl From<String> for Term {
     /// A UTF-8 binary (an Elixir string); [`Term::string`] makes a charlist.
     fn from(s: String) -> Self {
-        Term::Binary(s.into_bytes())
+        Term::Binary(Bytes::from(s.into_bytes()))
     }
 }
 impl From<&String> for Term {
@@ -321,7 +321,7 @@ impl TryFrom<Term> for String {
     fn try_from(t: Term) -> Result<String, TermConvertError> {
         match t {
             Term::Binary(b) => {
-                String::from_utf8(b).map_err(|_| TermConvertError::NotText("binary"))
+                String::from_utf8(Vec::from(b)).map_err(|_| TermConvertError::NotText("binary"))
             }
             other => String::try_from(&other),
         }
@@ -352,6 +352,7 @@ impl TryFrom<Term> for Vec<u8> {
     /// A binary's bytes (a `Vec<u8>` is a binary, never a list; see the module docs).
     fn try_from(t: Term) -> Result<Vec<u8>, TermConvertError> {
         t.into_binary()
+            .map(Vec::from)
             .map_err(|t| TermConvertError::mismatch("binary", &t))
     }
 }

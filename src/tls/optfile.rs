@@ -128,7 +128,7 @@ fn string(t: &Term) -> Option<String> {
                 _ => None,
             })
             .collect(),
-        Term::Binary(b) => String::from_utf8(b.clone()).ok(),
+        Term::Binary(b) => std::str::from_utf8(b).ok().map(str::to_owned),
         _ => None,
     }
 }

@@ -21,6 +21,17 @@ proptest! {
         prop_assert_eq!(etf::decode(&c).unwrap(), t);
     }
 
+    /// Decoding from a shared buffer gives the same term as decoding a slice; only
+    /// where its binaries live differs (etf::SHARE_MIN).
+    #[test]
+    fn shared_decode_equals_copying_decode(t in arb_term()) {
+        let mut body = Vec::new();
+        etf::encode_body_into(&t, &mut body).unwrap();
+        let shared = beamnode::term::Bytes::from(body.clone());
+        let opts = DecodeOptions::default();
+        prop_assert_eq!(etf::decode_body_shared(&shared, &opts).unwrap(), etf::decode_body(&body, &opts).unwrap());
+    }
+
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let mut with_magic = vec![131];
@@ -86,4 +97,30 @@ fn eetf_encodings_of_shallow_terms_decode_to_the_same_term() {
         e.encode(&mut b).unwrap();
         assert_eq!(etf::decode(&b).unwrap(), t);
     }
+}
+
+/// A binary of `SHARE_MIN` bytes or more decoded from a shared buffer points into that
+/// buffer (no copy); a shorter one is a copy, so it does not keep the buffer alive.
+#[test]
+fn large_binaries_are_slices_of_a_shared_input() {
+    let big = vec![7u8; etf::SHARE_MIN];
+    let small = vec![8u8; etf::SHARE_MIN - 1];
+    let t = Term::tuple(vec![Term::binary(big.clone()), Term::binary(small.clone())]);
+    let mut body = Vec::new();
+    etf::encode_body_into(&t, &mut body).unwrap();
+    let shared = beamnode::term::Bytes::from(body);
+    let (back, _) = etf::decode_body_shared(&shared, &DecodeOptions::default()).unwrap();
+    assert_eq!(back, t);
+    let inside = |b: &[u8]| shared.as_ptr_range().contains(&b.as_ptr());
+    let [Term::Binary(b1), Term::Binary(b2)] = back.as_tuple().unwrap() else {
+        panic!("two binaries expected, got {back}");
+    };
+    assert!(inside(b1), "the large binary was copied");
+    assert!(!inside(b2), "the small binary shares the input");
+    // Not shared by the plain decoder.
+    let (plain, _) = etf::decode_body(&shared, &DecodeOptions::default()).unwrap();
+    let Some([Term::Binary(p1), _]) = plain.as_tuple() else {
+        panic!()
+    };
+    assert!(!inside(p1));
 }

@@ -39,7 +39,7 @@ pub fn term() -> impl Strategy<Value = Term> {
     let leaf = prop_oneof![
         any::<i64>().prop_map(Term::Int),
         atom().prop_map(Term::Atom),
-        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Term::Binary),
+        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Term::binary),
         pid().prop_map(Term::Pid),
         reference().prop_map(Term::Ref),
         Just(Term::Nil),

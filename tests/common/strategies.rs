@@ -45,7 +45,7 @@ pub fn arb_leaf() -> impl Strategy<Value = Term> {
                 creation,
                 ids
             })),
-        prop::collection::vec(any::<u8>(), 0..20).prop_map(Term::Binary),
+        prop::collection::vec(any::<u8>(), 0..100).prop_map(Term::binary),
         (prop::collection::vec(any::<u8>(), 1..6), 1u8..8).prop_map(|(mut bytes, bits)| {
             let last = bytes.len() - 1;
             bytes[last] &= 0xffu8 << (8 - bits);

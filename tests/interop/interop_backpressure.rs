@@ -44,7 +44,7 @@ async fn node_with_limits(epmd: u16, busy: usize, max: usize) -> Node {
 }
 
 fn kib() -> Term {
-    Term::Binary(vec![0x5a; 1024])
+    Term::binary(vec![0x5a; 1024])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

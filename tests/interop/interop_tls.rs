@@ -212,7 +212,7 @@ async fn beamnode_dials_beam_over_tls() {
     // 3 MB each way: many TLS records, writes the session takes in parts.
     let mut me = rust.process();
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-    let payload = Term::tuple(vec![Term::atom("ping"), Term::Binary(big)]);
+    let payload = Term::tuple(vec![Term::atom("ping"), Term::binary(big)]);
     let msg = Term::tuple(vec![Term::Pid(me.pid().clone()), payload.clone()]);
     me.send_named(&Atom::new("sink"), &beam, msg).await;
     assert_eq!(erl.expect("GOT ", T).await, "ping 3000000");

@@ -81,7 +81,7 @@ fn messages_cross_in_order_in_every_framing_mode() {
 #[test]
 fn large_messages_are_fragmented_and_reassembled() {
     let (mut a, mut b) = pair(DistFlags::IMPLEMENTED, Instant::now());
-    let big = Term::Binary(vec![9u8; 300_000]);
+    let big = Term::binary(vec![9u8; 300_000]);
     a.send_term(&send_sender(pid("a@h", 1), pid("b@h", 2)), Some(&big))
         .unwrap();
     let frames = a.transmit_len();
@@ -321,7 +321,7 @@ proptest! {
     ) {
         let (mut a, mut b) = pair(DistFlags::IMPLEMENTED, Instant::now());
         for (i, n) in sizes.iter().enumerate() {
-            let msg = Term::tuple(vec![Term::from(i as i64), Term::Binary(vec![i as u8; *n])]);
+            let msg = Term::tuple(vec![Term::from(i as i64), Term::binary(vec![i as u8; *n])]);
             a.send_term(&send_sender(pid("a@h", 1), pid("b@h", 2)), Some(&msg)).unwrap();
         }
         let wire = a.poll_transmit().to_vec();

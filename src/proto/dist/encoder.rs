@@ -87,10 +87,16 @@ pub struct DistEncoder {
     sequences: u64,
     /// The peer's receive table as our headers set it, when the cache is negotiated.
     atom_cache: Option<SendCache>,
-    /// Scratch space for one message: its control tuple and its atom refs.
+    /// Scratch space for one message: its control tuple and its atom refs, and its
+    /// message term when it comes as a term.
     control_buf: Vec<u8>,
     refs: Vec<MessageRef>,
+    term_buf: Vec<u8>,
 }
+
+/// Scratch space kept between messages; a larger buffer (after one big message) is
+/// freed, so a burst does not pin its memory.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 impl DistEncoder {
     /// An encoder for a connection with these negotiated flags.
@@ -105,6 +111,7 @@ impl DistEncoder {
                 .then(SendCache::default),
             control_buf: Vec::new(),
             refs: Vec::new(),
+            term_buf: Vec::new(),
         }
     }
 
@@ -191,6 +198,37 @@ impl DistEncoder {
             }
             return patch_len(out, frame_start);
         }
+        // The message term as bytes: encoded beforehand by its sender (the usual case),
+        // or encoded here into scratch space. Its size is then known, so a message too
+        // big for one frame goes straight to the fragment writer and is copied once.
+        let mut term_buf = std::mem::take(&mut self.term_buf);
+        let result = self.encode_header_mode(control, payload, &mut term_buf, out, frame_start);
+        term_buf.clear();
+        if term_buf.capacity() <= SCRATCH_KEEP {
+            self.term_buf = term_buf;
+        }
+        result
+    }
+
+    fn encode_header_mode(
+        &mut self,
+        control: &ControlMessage,
+        payload: Option<Payload<'_>>,
+        term_buf: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+        frame_start: usize,
+    ) -> Result<(), DistError> {
+        let body: &[u8] = match payload {
+            Some(Payload::Term(p)) => {
+                put_term(self.native_records, p, term_buf)?;
+                term_buf
+            }
+            Some(Payload::Encoded(e)) => {
+                check_records(self.native_records, e.has_native_records())?;
+                e.as_bytes()
+            }
+            None => &[],
+        };
         if let Some(cache) = &mut self.atom_cache {
             // The header lists the control's atoms, so the control goes to scratch
             // space first; the refs count only once the frame is whole.
@@ -201,45 +239,30 @@ impl DistEncoder {
                 refs: &mut self.refs,
             };
             write_control(control, &mut sink, &mut self.control_buf)?;
-            let header_start = out.len();
-            out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
-            write_header(&self.refs, out);
-            let body_start = out.len();
-            out.extend_from_slice(&self.control_buf);
-            match payload {
-                Some(Payload::Term(p)) => put_term(self.native_records, p, out)?,
-                Some(Payload::Encoded(e)) => {
-                    check_records(self.native_records, e.has_native_records())?;
-                    out.extend_from_slice(e.as_bytes())
-                }
-                None => {}
-            }
-            if !self.fragments || out.len() - body_start <= self.fragment_size {
+            if !self.fragments || self.control_buf.len() + body.len() <= self.fragment_size {
+                out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
+                write_header(&self.refs, out);
+                out.extend_from_slice(&self.control_buf);
+                out.extend_from_slice(body);
                 cache.commit(&self.refs);
                 return patch_len(out, frame_start);
             }
             // Too big for one frame: fragments, written with plain atoms below.
-            out.truncate(header_start);
         }
         // Header mode with zero atom-cache refs: `131 68 0`, then bare terms.
-        out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
-        let body_start = out.len();
-        write_control(control, &mut PlainAtoms, out)?;
-        let control_len = out.len() - body_start;
-        match payload {
-            Some(Payload::Term(p)) => self.put_term(p, out)?,
-            Some(Payload::Encoded(e)) => {
-                self.check_records(e.has_native_records())?;
-                out.extend_from_slice(e.as_bytes())
-            }
-            None => {}
-        }
-        if !self.fragments || out.len() - body_start <= self.fragment_size {
+        self.control_buf.clear();
+        write_control(control, &mut PlainAtoms, &mut self.control_buf)?;
+        if !self.fragments || self.control_buf.len() + body.len() <= self.fragment_size {
+            out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
+            out.extend_from_slice(&self.control_buf);
+            out.extend_from_slice(body);
             return patch_len(out, frame_start);
         }
-        let body = out.split_off(body_start);
         out.truncate(frame_start);
-        self.write_fragments(control, &body, control_len, out)
+        let control_bytes = std::mem::take(&mut self.control_buf);
+        let result = self.write_fragments(control, [&control_bytes, body], out);
+        self.control_buf = control_bytes;
+        result
     }
 
     fn put_term(&self, term: &Term, out: &mut Vec<u8>) -> Result<(), DistError> {
@@ -250,37 +273,41 @@ impl DistEncoder {
         check_records(self.native_records, has)
     }
 
-    /// Splits `body` (control + message, no version bytes) into a start fragment holding
-    /// the whole control term (§4.4) and continuations of `fragment_size` bytes.
+    /// Splits the body — `parts[0]` (the control term) then `parts[1]` (the message),
+    /// no version bytes — into a start fragment holding the whole control term (§4.4)
+    /// and continuations of `fragment_size` bytes, copying each byte once.
     fn write_fragments(
         &mut self,
         control: &ControlMessage,
-        body: &[u8],
-        control_len: usize,
+        parts: [&[u8]; 2],
         out: &mut Vec<u8>,
     ) -> Result<(), DistError> {
-        let first_len = control_len.max(self.fragment_size).min(body.len());
-        let (first, rest) = body.split_at(first_len);
-        let count = 1 + rest.len().div_ceil(self.fragment_size) as u64;
+        let total = parts[0].len() + parts[1].len();
+        let first_len = parts[0].len().max(self.fragment_size).min(total);
+        let count = 1 + (total - first_len).div_ceil(self.fragment_size) as u64;
         let seq = self.next_sequence_id(control);
+        out.reserve(total + count as usize * (HEADER_LEN + 18) + 1);
 
         // Start: 131 69 Seq:64 FragId:64 N=0 Ctrl [Msg…]
-        write_frame_header(2 + 8 + 8 + 1 + first.len(), out)?;
+        write_frame_header(2 + 8 + 8 + 1 + first_len, out)?;
         out.extend_from_slice(&[VERSION_MAGIC, DIST_FRAG_HEADER]);
         out.extend_from_slice(&seq.to_be_bytes());
         out.extend_from_slice(&count.to_be_bytes());
         out.push(0);
-        out.extend_from_slice(first);
+        put_range(out, parts, 0, first_len);
 
         let mut id = count;
-        for chunk in rest.chunks(self.fragment_size) {
+        let mut at = first_len;
+        while at < total {
             id -= 1;
+            let end = (at + self.fragment_size).min(total);
             // Continuation: 131 70 Seq:64 FragId:64 Msg…
-            write_frame_header(2 + 8 + 8 + chunk.len(), out)?;
+            write_frame_header(2 + 8 + 8 + (end - at), out)?;
             out.extend_from_slice(&[VERSION_MAGIC, DIST_FRAG_CONT]);
             out.extend_from_slice(&seq.to_be_bytes());
             out.extend_from_slice(&id.to_be_bytes());
-            out.extend_from_slice(chunk);
+            put_range(out, parts, at, end);
+            at = end;
         }
         Ok(())
     }
@@ -304,6 +331,17 @@ impl DistEncoder {
 }
 
 /// Writes the payload length of the frame starting at `frame_start` into its prefix.
+/// Appends bytes `from..to` of `parts[0]` followed by `parts[1]`.
+fn put_range(out: &mut Vec<u8>, parts: [&[u8]; 2], from: usize, to: usize) {
+    let split = parts[0].len();
+    if from < split {
+        out.extend_from_slice(&parts[0][from..to.min(split)]);
+    }
+    if to > split {
+        out.extend_from_slice(&parts[1][from.max(split) - split..to - split]);
+    }
+}
+
 fn patch_len(out: &mut [u8], frame_start: usize) -> Result<(), DistError> {
     let payload_len = out.len() - frame_start - HEADER_LEN;
     let len = u32::try_from(payload_len).map_err(|_| FrameError::TooLarge {

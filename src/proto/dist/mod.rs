@@ -230,7 +230,12 @@ impl DistDecoder {
                 let fragment_id = cur.u64("fragment id")?;
                 match self.assembler.continuation(seq, fragment_id, cur.rest())? {
                     None => Ok(None),
-                    Some(p) => finish(p.control, &p.atoms, &p.bytes, self.max_depth).map(Some),
+                    Some(p) => {
+                        // The assembled message becomes a shared buffer: its large
+                        // binaries are slices of it, not copies (etf::SHARE_MIN).
+                        let bytes = bytes::Bytes::from(p.bytes);
+                        finish_shared(p.control, &p.atoms, &bytes, self.max_depth).map(Some)
+                    }
                 }
             }
             tag => Err(DistError::UnknownHeaderTag { tag }),
@@ -254,6 +259,17 @@ fn decode_body(
     part: &'static str,
     max_depth: usize,
 ) -> Result<(Term, usize), DistError> {
+    decode_body_in(bytes, None, atoms, part, max_depth)
+}
+
+/// [`decode_body`], sharing binaries with `shared` (the same bytes) when given.
+fn decode_body_in(
+    bytes: &[u8],
+    shared: Option<&bytes::Bytes>,
+    atoms: &[Atom],
+    part: &'static str,
+    max_depth: usize,
+) -> Result<(Term, usize), DistError> {
     if bytes.first() == Some(&VERSION_MAGIC) {
         return Err(DistError::VersionByteInHeaderMode);
     }
@@ -263,7 +279,11 @@ fn decode_body(
         allow_compressed: false,
         max_depth,
     };
-    etf::decode_body(bytes, &opts).map_err(|source| DistError::Term { part, source })
+    match shared {
+        Some(b) => etf::decode_body_shared(b, &opts),
+        None => etf::decode_body(bytes, &opts),
+    }
+    .map_err(|source| DistError::Term { part, source })
 }
 
 /// Decodes the optional message term after the control (header mode) and checks that
@@ -274,11 +294,31 @@ fn finish(
     rest: &[u8],
     max_depth: usize,
 ) -> Result<DistMessage, DistError> {
+    finish_in(control, atoms, rest, None, max_depth)
+}
+
+/// [`finish`] of a message held in a shared buffer (an assembled fragmented message).
+fn finish_shared(
+    control: ControlMessage,
+    atoms: &[Atom],
+    rest: &bytes::Bytes,
+    max_depth: usize,
+) -> Result<DistMessage, DistError> {
+    finish_in(control, atoms, rest, Some(rest), max_depth)
+}
+
+fn finish_in(
+    control: ControlMessage,
+    atoms: &[Atom],
+    rest: &[u8],
+    shared: Option<&bytes::Bytes>,
+    max_depth: usize,
+) -> Result<DistMessage, DistError> {
     let (payload, rest) = if control.has_payload() {
         if rest.is_empty() {
             return Err(missing_payload(&control));
         }
-        let (t, used) = decode_body(rest, atoms, "message", max_depth)?;
+        let (t, used) = decode_body_in(rest, shared, atoms, "message", max_depth)?;
         (Some(t), &rest[used..])
     } else {
         (None, rest)

@@ -496,7 +496,7 @@ fn norm(t: &Term) -> N {
                 N::List(elems, Box::new(tail))
             }
         }
-        Term::Binary(b) => N::Bits(b.clone(), b.len() * 8, 0, None),
+        Term::Binary(b) => N::Bits(b.to_vec(), b.len() * 8, 0, None),
         Term::BitBinary(b) => N::Bits(
             b.bytes.clone(),
             (b.bytes.len() - 1) * 8 + b.bits as usize,
