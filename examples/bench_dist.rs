@@ -25,6 +25,12 @@ mod target;
 #[path = "bench/tcp.rs"]
 mod tcp;
 
+/// The allocator of the `beamnode` command (Cargo.toml, feature `cli`), so the node
+/// measured here is the one the command runs.
+#[cfg(feature = "cli")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use beamnode::{Atom, Process, Term};
 use common::*;
 use std::path::PathBuf;

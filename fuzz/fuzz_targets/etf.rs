@@ -1,6 +1,8 @@
 //! The ETF decoder: `etf::decode_with` (standalone terms) and `etf::decode_body` (terms
 //! after a distribution header), with and without COMPRESSED and an atom cache, picked
-//! by the first input byte. Whatever decodes must re-encode and decode to an equal term.
+//! by the first input byte. Whatever decodes must re-encode and decode to an equal term,
+//! and a body decoded from a shared buffer (`etf::decode_body_shared`, binaries sliced
+//! instead of copied) must give the same term and length as one decoded from a slice.
 #![no_main]
 
 #[path = "common.rs"]
@@ -33,6 +35,9 @@ fuzz_target!(|data: &[u8]| {
         }
     } else if let Ok((t, used)) = etf::decode_body(bytes, &opts) {
         assert!(used <= bytes.len());
+        let shared = beamnode::term::Bytes::copy_from_slice(bytes);
+        let (s, n) = etf::decode_body_shared(&shared, &opts).expect("decodes when shared");
+        assert!(n == used && s == t, "shared decode differs");
         common::check_term(&t);
         // Without the options' extras, the body bytes it used encode the same term.
         let mut body = Vec::new();

@@ -12,6 +12,10 @@
 //! turned into exit status 101, stdout flushed at the end.
 #![no_main]
 
+/// mimalloc instead of glibc's malloc: see the `mimalloc` line of Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use beamnode::{cookie, services, Node, NodeConfig, Term};
 use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
