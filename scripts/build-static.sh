@@ -20,7 +20,8 @@
 # fewer pages touched at start.
 #
 # Caveats. The static build is for short-lived commands; a long-running `beamnode run`
-# is better served by the normal build (musl's allocator is slower than glibc's).
+# is better served by the normal build. Both use mimalloc as their allocator (built
+# with the musl C compiler for the musl target), not the C library's.
 # Host names are resolved the way the C library does it without NSS plug-ins: musl
 # reads /etc/hosts and asks the DNS servers of /etc/resolv.conf; static glibc uses its
 # built-in `files` and `dns` sources. Other `hosts:` sources in /etc/nsswitch.conf
