@@ -12,9 +12,59 @@
 //! turned into exit status 101, stdout flushed at the end.
 #![no_main]
 
-/// mimalloc instead of glibc's malloc: see the `mimalloc` line of Cargo.toml.
+/// The allocator: mimalloc for the node and the EPMD (`run`, `epmd`), the C library's
+/// for the one-shot commands. glibc's malloc gives every large buffer fresh pages from
+/// the kernel and takes them back on free, which cost a node receiving large binaries a
+/// third of its time in page faults (BENCHMARKS.md, the `mimalloc` line of Cargo.toml);
+/// but mimalloc's set-up adds about 1 ms to a `beamnode call` of 4 ms. [`main`] picks
+/// one from the subcommand before anything is allocated, and the choice never changes,
+/// so every block is freed by the allocator that made it.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: CommandAlloc = CommandAlloc;
+
+static LONG_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct CommandAlloc;
+
+impl CommandAlloc {
+    fn mimalloc() -> bool {
+        LONG_RUNNING.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+// SAFETY: each call goes to one of two allocators that uphold `GlobalAlloc`'s contract;
+// which one is fixed before the first allocation, so a block is always freed or grown
+// by the allocator that made it.
+unsafe impl std::alloc::GlobalAlloc for CommandAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if Self::mimalloc() {
+            mimalloc::MiMalloc.alloc(layout)
+        } else {
+            std::alloc::System.alloc(layout)
+        }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if Self::mimalloc() {
+            mimalloc::MiMalloc.alloc_zeroed(layout)
+        } else {
+            std::alloc::System.alloc_zeroed(layout)
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if Self::mimalloc() {
+            mimalloc::MiMalloc.dealloc(ptr, layout)
+        } else {
+            std::alloc::System.dealloc(ptr, layout)
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        if Self::mimalloc() {
+            mimalloc::MiMalloc.realloc(ptr, layout, new)
+        } else {
+            std::alloc::System.realloc(ptr, layout, new)
+        }
+    }
+}
 
 use beamnode::{cookie, services, Node, NodeConfig, Term};
 use clap::{Args, Parser, Subcommand};
@@ -263,6 +313,12 @@ const EXIT_TIMEOUT: u8 = 4;
 /// The process entry point (see the module documentation for why it is a C `main`).
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`; this
+    // reads the first argument without allocating (the allocator is not chosen yet).
+    let first = (argc > 1).then(|| unsafe { std::ffi::CStr::from_ptr(*argv.add(1)) });
+    if first.is_some_and(|c| matches!(c.to_bytes(), b"run" | b"epmd")) {
+        LONG_RUNNING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     open_standard_fds();
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions; nothing
     // else runs yet. Rust's own start-up does the same.
