@@ -74,11 +74,22 @@ pub const SHARE_MIN: usize = 64;
 /// term are slices of `bytes` (no copy), so a large binary received costs no more than
 /// the message that carried it.
 pub fn decode_body_shared(bytes: &Bytes, opts: &DecodeOptions<'_>) -> Result<(Term, usize)> {
-    decode_in(bytes, Some(bytes), 0, opts)
+    decode_in(bytes, Some(bytes), 0, opts).map(|(t, n, _)| (t, n))
+}
+
+/// [`decode_body`] or [`decode_body_shared`] (when `shared` is given, the same bytes),
+/// also telling whether the term holds a native record: distribution refuses one from a
+/// peer that did not negotiate NATIVE_RECORDS.
+pub(crate) fn decode_body_noting_records(
+    bytes: &[u8],
+    shared: Option<&Bytes>,
+    opts: &DecodeOptions<'_>,
+) -> Result<(Term, usize, bool)> {
+    decode_in(bytes, shared, 0, opts)
 }
 
 fn decode_at(bytes: &[u8], pos: usize, opts: &DecodeOptions<'_>) -> Result<(Term, usize)> {
-    decode_in(bytes, None, pos, opts)
+    decode_in(bytes, None, pos, opts).map(|(t, n, _)| (t, n))
 }
 
 fn decode_in(
@@ -86,12 +97,13 @@ fn decode_in(
     shared: Option<&Bytes>,
     pos: usize,
     opts: &DecodeOptions<'_>,
-) -> Result<(Term, usize)> {
+) -> Result<(Term, usize, bool)> {
     if opts.allow_compressed && bytes.get(pos) == Some(&tag::COMPRESSED) {
         let (data, end) = compressed::inflate_term(bytes, pos)?;
         let mut inner = Decoder {
             buf: &data,
             shared: None,
+            records: false,
             pos: 0,
             cache: opts.atom_cache,
             max_depth: opts.max_depth,
@@ -102,17 +114,18 @@ fn decode_in(
                 reason: "inflated data has bytes after the term",
             });
         }
-        return Ok((term, end));
+        return Ok((term, end, inner.records));
     }
     let mut d = Decoder {
         buf: bytes,
         shared,
+        records: false,
         pos,
         cache: opts.atom_cache,
         max_depth: opts.max_depth,
     };
     let term = d.term()?;
-    Ok((term, d.pos))
+    Ok((term, d.pos, d.records))
 }
 
 /// A container being filled.
@@ -176,6 +189,8 @@ struct Decoder<'a> {
     /// `buf` as a shared buffer, when the caller has one: binaries of
     /// [`SHARE_MIN`] bytes or more are then slices of it instead of copies.
     shared: Option<&'a Bytes>,
+    /// A native record was decoded (the distribution layer checks the peer's flag).
+    records: bool,
     pos: usize,
     cache: Option<&'a [Atom]>,
     /// Containers open at once before the term is refused ([`DecodeOptions::max_depth`]).
@@ -596,6 +611,7 @@ impl<'a> Decoder<'a> {
                     names.push(self.atom_in("NATIVE_RECORD_EXT field name must be an atom")?);
                 }
                 check_unique_names(&names, at)?;
+                self.records = true;
                 let header = RecordHeader {
                     module,
                     name,

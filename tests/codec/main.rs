@@ -14,6 +14,7 @@ mod etf_fixtures;
 mod etf_proptest;
 mod etf_records;
 mod etf_regressions;
+mod fuzz_regressions;
 mod handshake_props;
 mod handshake_vectors;
 #[cfg(feature = "serde")]

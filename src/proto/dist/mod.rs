@@ -90,6 +90,10 @@ pub enum DistError {
     /// DFLAG_NATIVE_RECORDS: it would close the connection on tag 67 (§3.1).
     #[error("message holds a native record, which the peer cannot decode (no NATIVE_RECORDS)")]
     NativeRecordsNotNegotiated,
+    /// A received term holds a native record, but the peer did not offer
+    /// DFLAG_NATIVE_RECORDS (§3.1).
+    #[error("the peer sent a native record without negotiating NATIVE_RECORDS")]
+    UnexpectedNativeRecord,
     #[error("{count} bytes after the last term")]
     TrailingBytes { count: usize },
     #[error("fragment with sequence id 0")]
@@ -130,6 +134,16 @@ pub struct DistDecoder {
     assembler: Assembler,
     /// [`DecodeOptions::max_depth`] for control and message terms.
     max_depth: usize,
+    /// The peer negotiated NATIVE_RECORDS: only then may its terms hold one (§3.1).
+    native_records: bool,
+}
+
+/// What a received term must respect besides the format: its depth, and whether native
+/// records are allowed.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    max_depth: usize,
+    native_records: bool,
 }
 
 impl DistDecoder {
@@ -147,6 +161,14 @@ impl DistDecoder {
             cache: AtomCache::new(),
             assembler: Assembler::new(limits),
             max_depth: etf::DEFAULT_MAX_DEPTH,
+            native_records: flags.contains(DistFlags::NATIVE_RECORDS),
+        }
+    }
+
+    fn rules(&self) -> Rules {
+        Rules {
+            max_depth: self.max_depth,
+            native_records: self.native_records,
         }
     }
 
@@ -181,7 +203,7 @@ impl DistDecoder {
             return Ok(None);
         };
         match (first, self.header_mode) {
-            (PASS_THROUGH, false) => decode_pass_through(&payload[1..], self.max_depth).map(Some),
+            (PASS_THROUGH, false) => decode_pass_through(&payload[1..], self.rules()).map(Some),
             (PASS_THROUGH, true) => Err(DistError::PassThroughInHeaderMode),
             (VERSION_MAGIC, true) => self.decode_header(&payload[1..]),
             (VERSION_MAGIC, false) => Err(DistError::HeaderInPassThroughMode),
@@ -194,8 +216,8 @@ impl DistDecoder {
         match cur.u8("header tag")? {
             DIST_HEADER => {
                 let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
-                let (control, used) = decode_control(cur.rest(), &atoms, self.max_depth)?;
-                finish(control, &atoms, &cur.rest()[used..], self.max_depth).map(Some)
+                let (control, used) = decode_control(cur.rest(), &atoms, self.rules())?;
+                finish(control, &atoms, &cur.rest()[used..], self.rules()).map(Some)
             }
             DIST_FRAG_HEADER => {
                 if !self.fragments_negotiated {
@@ -207,7 +229,7 @@ impl DistDecoder {
                 let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
                 // The whole control term must be in this first fragment (§4.4).
                 let (control, used) =
-                    decode_control(cur.rest(), &atoms, self.max_depth).map_err(|e| match e {
+                    decode_control(cur.rest(), &atoms, self.rules()).map_err(|e| match e {
                         DistError::Term {
                             source: DecodeError::Truncated { .. },
                             ..
@@ -216,7 +238,7 @@ impl DistDecoder {
                     })?;
                 let rest = &cur.rest()[used..];
                 if fragment_id == 1 {
-                    return finish(control, &atoms, rest, self.max_depth).map(Some);
+                    return finish(control, &atoms, rest, self.rules()).map(Some);
                 }
                 self.assembler
                     .start(seq, fragment_id, control, atoms, rest)?;
@@ -234,7 +256,7 @@ impl DistDecoder {
                         // The assembled message becomes a shared buffer: its large
                         // binaries are slices of it, not copies (etf::SHARE_MIN).
                         let bytes = bytes::Bytes::from(p.bytes);
-                        finish_shared(p.control, &p.atoms, &bytes, self.max_depth).map(Some)
+                        finish_shared(p.control, &p.atoms, &bytes, self.rules()).map(Some)
                     }
                 }
             }
@@ -247,9 +269,9 @@ impl DistDecoder {
 fn decode_control(
     bytes: &[u8],
     atoms: &[Atom],
-    max_depth: usize,
+    rules: Rules,
 ) -> Result<(ControlMessage, usize), DistError> {
-    let (term, used) = decode_body(bytes, atoms, "control", max_depth)?;
+    let (term, used) = decode_body(bytes, atoms, "control", rules)?;
     Ok((ControlMessage::from_term(term)?, used))
 }
 
@@ -257,9 +279,9 @@ fn decode_body(
     bytes: &[u8],
     atoms: &[Atom],
     part: &'static str,
-    max_depth: usize,
+    rules: Rules,
 ) -> Result<(Term, usize), DistError> {
-    decode_body_in(bytes, None, atoms, part, max_depth)
+    decode_body_in(bytes, None, atoms, part, rules)
 }
 
 /// [`decode_body`], sharing binaries with `shared` (the same bytes) when given.
@@ -268,7 +290,7 @@ fn decode_body_in(
     shared: Option<&bytes::Bytes>,
     atoms: &[Atom],
     part: &'static str,
-    max_depth: usize,
+    rules: Rules,
 ) -> Result<(Term, usize), DistError> {
     if bytes.first() == Some(&VERSION_MAGIC) {
         return Err(DistError::VersionByteInHeaderMode);
@@ -277,13 +299,22 @@ fn decode_body_in(
         atom_cache: Some(atoms),
         // COMPRESSED is never valid inside distribution messages (§6.1, §15.7).
         allow_compressed: false,
-        max_depth,
+        max_depth: rules.max_depth,
     };
-    match shared {
-        Some(b) => etf::decode_body_shared(b, &opts),
-        None => etf::decode_body(bytes, &opts),
+    let (term, used, records) = etf::decode_body_noting_records(bytes, shared, &opts)
+        .map_err(|source| DistError::Term { part, source })?;
+    check_records(records, rules)?;
+    Ok((term, used))
+}
+
+/// A native record from a peer that did not negotiate NATIVE_RECORDS breaks the
+/// protocol as surely as an unknown tag (OTP 25–28 close the connection on tag 67):
+/// the connection is closed (§3.1).
+fn check_records(records: bool, rules: Rules) -> Result<(), DistError> {
+    if records && !rules.native_records {
+        return Err(DistError::UnexpectedNativeRecord);
     }
-    .map_err(|source| DistError::Term { part, source })
+    Ok(())
 }
 
 /// Decodes the optional message term after the control (header mode) and checks that
@@ -292,9 +323,9 @@ fn finish(
     control: ControlMessage,
     atoms: &[Atom],
     rest: &[u8],
-    max_depth: usize,
+    rules: Rules,
 ) -> Result<DistMessage, DistError> {
-    finish_in(control, atoms, rest, None, max_depth)
+    finish_in(control, atoms, rest, None, rules)
 }
 
 /// [`finish`] of a message held in a shared buffer (an assembled fragmented message).
@@ -302,9 +333,9 @@ fn finish_shared(
     control: ControlMessage,
     atoms: &[Atom],
     rest: &bytes::Bytes,
-    max_depth: usize,
+    rules: Rules,
 ) -> Result<DistMessage, DistError> {
-    finish_in(control, atoms, rest, Some(rest), max_depth)
+    finish_in(control, atoms, rest, Some(rest), rules)
 }
 
 fn finish_in(
@@ -312,13 +343,13 @@ fn finish_in(
     atoms: &[Atom],
     rest: &[u8],
     shared: Option<&bytes::Bytes>,
-    max_depth: usize,
+    rules: Rules,
 ) -> Result<DistMessage, DistError> {
     let (payload, rest) = if control.has_payload() {
         if rest.is_empty() {
             return Err(missing_payload(&control));
         }
-        let (t, used) = decode_body_in(rest, shared, atoms, "message", max_depth)?;
+        let (t, used) = decode_body_in(rest, shared, atoms, "message", rules)?;
         (Some(t), &rest[used..])
     } else {
         (None, rest)
@@ -337,18 +368,21 @@ fn missing_payload(control: &ControlMessage) -> DistError {
 }
 
 /// `131 Ctrl [131 Msg]` after the 112 byte.
-fn decode_pass_through(bytes: &[u8], max_depth: usize) -> Result<DistMessage, DistError> {
+fn decode_pass_through(bytes: &[u8], rules: Rules) -> Result<DistMessage, DistError> {
     let opts = DecodeOptions {
         atom_cache: None,
         allow_compressed: false,
-        max_depth,
+        max_depth: rules.max_depth,
     };
     let term = |bytes: &[u8], part: &'static str| -> Result<(Term, usize), DistError> {
         match bytes.first() {
             None => Err(DistError::Truncated { what: part }),
-            Some(&VERSION_MAGIC) => etf::decode_body(&bytes[1..], &opts)
-                .map(|(t, used)| (t, used + 1))
-                .map_err(|source| DistError::Term { part, source }),
+            Some(&VERSION_MAGIC) => {
+                let (t, used, records) = etf::decode_body_noting_records(&bytes[1..], None, &opts)
+                    .map_err(|source| DistError::Term { part, source })?;
+                check_records(records, rules)?;
+                Ok((t, used + 1))
+            }
             Some(&found) => Err(DistError::MissingVersionByte { found }),
         }
     };
