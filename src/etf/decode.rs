@@ -7,7 +7,8 @@
 //! hostile peer can), which keeps `[1|[2|[3|…]]]` linear instead of quadratic and its
 //! stack flat.
 
-use super::{compressed, keyorder, tag, DecodeError, DecodeOptions, VERSION_MAGIC};
+use super::keyorder::{check_unique_keys, check_unique_names};
+use super::{compressed, tag, DecodeError, DecodeOptions, VERSION_MAGIC};
 use crate::term::{
     Atom, BitBinary, ExportFun, Float, InternalFun, Map, NativeRecord, Pid, Port, Reference, Term,
     Terms,
@@ -776,24 +777,6 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Map keys must be unique (§6.2). Keys are sorted with the iterative
-/// [`keyorder::compare`] (which never hashes or recurses into deep keys, and stops at
-/// the first difference) and neighbours checked: O(k log k) comparisons.
-fn check_unique_keys(entries: &[(Term, Term)], offset: usize) -> Result<()> {
-    if entries.len() < 2 {
-        return Ok(());
-    }
-    let mut keys: Vec<&Term> = entries.iter().map(|(k, _)| k).collect();
-    keys.sort_unstable_by(|a, b| keyorder::compare(a, b));
-    if keys
-        .windows(2)
-        .any(|w| keyorder::compare(w[0], w[1]) == std::cmp::Ordering::Equal)
-    {
-        return Err(DecodeError::DuplicateMapKey { offset });
-    }
-    Ok(())
-}
-
 fn finish_record(h: RecordHeader, values: Vec<Term>) -> Term {
     Term::Record(Box::new(NativeRecord {
         module: h.module,
@@ -801,23 +784,6 @@ fn finish_record(h: RecordHeader, values: Vec<Term>) -> Term {
         exported: h.exported,
         fields: h.names.into_iter().zip(values).collect(),
     }))
-}
-
-/// A record's field names must be distinct (OTP 29's `binary_to_term` refuses
-/// duplicates with `badarg`).
-fn check_unique_names(names: &[Atom], offset: usize) -> Result<()> {
-    if names.len() < 2 {
-        return Ok(());
-    }
-    let mut sorted: Vec<&str> = names.iter().map(Atom::as_str).collect();
-    sorted.sort_unstable();
-    if sorted.windows(2).any(|w| w[0] == w[1]) {
-        return Err(DecodeError::Invalid {
-            offset,
-            reason: "NATIVE_RECORD_EXT field names must be distinct",
-        });
-    }
-    Ok(())
 }
 
 /// The frame popped is always the one just matched on, so this is never returned; it

@@ -1,4 +1,5 @@
-//! A total order on terms used to find duplicate map keys (§6.2) cheaply and safely.
+//! A total order on terms used to find duplicate map keys (§6.2) cheaply and safely,
+//! and the decoder's duplicate checks built on it (map keys, record field names).
 //!
 //! The comparison is iterative (explicit stack), so keys of any depth are fine, and it
 //! stops at the first difference, so comparing a huge key with a small one costs
@@ -11,7 +12,8 @@
 //! that are maps with the same entries in a different order compare unequal and are
 //! not reported as duplicates.
 
-use crate::term::{Pid, Term};
+use super::DecodeError;
+use crate::term::{Atom, Pid, Term};
 use std::cmp::Ordering;
 
 fn rank(t: &Term) -> u8 {
@@ -154,6 +156,46 @@ fn shallow<'a>(x: &'a Term, y: &'a Term, stack: &mut Vec<(&'a Term, &'a Term)>) 
         // `[]` written as Nil or as an empty List: same rank, equal.
         _ => Ordering::Equal,
     }
+}
+
+// ---- the decoder's duplicate checks ----------------------------------------------
+
+/// Map keys must be unique (§6.2). Keys are sorted with the iterative
+/// [`compare`] (which never hashes or recurses into deep keys, and stops at
+/// the first difference) and neighbours checked: O(k log k) comparisons.
+pub(super) fn check_unique_keys(
+    entries: &[(Term, Term)],
+    offset: usize,
+) -> Result<(), DecodeError> {
+    if entries.len() < 2 {
+        return Ok(());
+    }
+    let mut keys: Vec<&Term> = entries.iter().map(|(k, _)| k).collect();
+    keys.sort_unstable_by(|a, b| compare(a, b));
+    if keys
+        .windows(2)
+        .any(|w| compare(w[0], w[1]) == std::cmp::Ordering::Equal)
+    {
+        return Err(DecodeError::DuplicateMapKey { offset });
+    }
+    Ok(())
+}
+
+/// A record's field names must be distinct (OTP 29's `binary_to_term` refuses
+/// duplicates with `badarg`).
+pub(super) fn check_unique_names(names: &[Atom], offset: usize) -> Result<(), DecodeError> {
+    if names.len() < 2 {
+        return Ok(());
+    }
+    let mut sorted: Vec<&str> = names.iter().map(Atom::as_str).collect();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DecodeError::Invalid {
+            offset,
+            reason: "NATIVE_RECORD_EXT field names must be distinct",
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
