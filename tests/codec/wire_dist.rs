@@ -263,6 +263,44 @@ fn native_records_only_to_peers_that_offered_them() {
     }
 }
 
+/// A native record inside the control tuple itself (an exit reason here) is held to
+/// the same rule as one in the payload: refused unless the peer offered
+/// NATIVE_RECORDS, in every framing mode, with nothing appended.
+#[test]
+fn native_records_in_control_messages_only_to_peers_that_offered_them() {
+    use beamnode::term::NativeRecord;
+    let rec = Term::Record(Box::new(NativeRecord {
+        module: Atom::new("m"),
+        name: Atom::new("r"),
+        exported: true,
+        fields: vec![(Atom::new("a"), Term::Int(1))],
+    }));
+    let exit = ControlMessage::Exit {
+        from: sender(),
+        to: sender(),
+        reason: Term::tuple(vec![Atom::new("shutdown").into(), rec]),
+        token: None,
+    };
+    for flags in [PASS, HDR, frag(), HDR | DistFlags::DIST_HDR_ATOM_CACHE] {
+        let mut out = vec![7];
+        let mut enc = DistEncoder::new(flags);
+        assert!(
+            matches!(
+                enc.encode_frame(&exit, None, &mut out),
+                Err(DistError::NativeRecordsNotNegotiated)
+            ),
+            "{flags:?}"
+        );
+        assert_eq!(out, vec![7], "{flags:?}");
+        let with = flags | DistFlags::NATIVE_RECORDS;
+        let mut enc = DistEncoder::new(with);
+        enc.encode_frame(&exit, None, &mut out).unwrap();
+        let got = decode_all(&mut DistDecoder::new(with), &out[1..]).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].control, exit);
+    }
+}
+
 // ---- hand-built bytes -------------------------------------------------------------
 
 fn body(t: &Term) -> Vec<u8> {

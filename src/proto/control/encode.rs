@@ -31,6 +31,8 @@ impl AtomSink for PlainAtoms {
 struct Writer<'a, A> {
     out: &'a mut Vec<u8>,
     atoms: &'a mut A,
+    /// A term written so far held a native record (tag 67).
+    records: bool,
 }
 
 impl<A: AtomSink> Writer<'_, A> {
@@ -90,7 +92,10 @@ impl<A: AtomSink> Writer<'_, A> {
             Term::Atom(a) => self.atom(a),
             Term::Pid(p) => self.pid(p),
             Term::Ref(r) => self.reference(r),
-            other => etf::encode_body_into(other, self.out),
+            other => {
+                self.records |= etf::encode_body_noting_records(other, self.out)?;
+                Ok(())
+            }
         }
     }
 
@@ -103,13 +108,19 @@ impl<A: AtomSink> Writer<'_, A> {
 }
 
 /// Appends the control tuple of `c` (no version byte), its atoms through `atoms`.
+/// Returns whether a term in it (an exit reason, a spawn reply's result, ...) holds a
+/// native record, which only a peer with DFLAG_NATIVE_RECORDS may be sent (§3.1).
 pub(crate) fn write_control<A: AtomSink>(
     c: &ControlMessage,
     atoms: &mut A,
     out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+) -> Result<bool, EncodeError> {
     use ControlMessage::*;
-    let mut w = Writer { out, atoms };
+    let mut w = Writer {
+        out,
+        atoms,
+        records: false,
+    };
     let op = c.op();
     // Elements besides the op code and a trailing token.
     let token = c.token();
@@ -153,7 +164,8 @@ pub(crate) fn write_control<A: AtomSink>(
             if let Some(t) = token {
                 w.term(t)?;
             }
-            return w.term(reason);
+            w.term(reason)?;
+            return Ok(w.records);
         }
         RegSend { from, to_name, .. } => {
             w.tuple(4 + extra, op);
@@ -259,5 +271,5 @@ pub(crate) fn write_control<A: AtomSink>(
     if let Some(t) = token {
         w.term(t)?;
     }
-    Ok(())
+    Ok(w.records)
 }

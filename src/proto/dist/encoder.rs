@@ -183,7 +183,8 @@ impl DistEncoder {
         if !self.header_mode {
             // Pass-through: 112, then each term with its own version byte.
             out.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
-            write_control(control, &mut PlainAtoms, out)?;
+            let records = write_control(control, &mut PlainAtoms, out)?;
+            self.check_records(records)?;
             match payload {
                 Some(Payload::Term(p)) => {
                     out.push(VERSION_MAGIC);
@@ -238,7 +239,8 @@ impl DistEncoder {
                 cache,
                 refs: &mut self.refs,
             };
-            write_control(control, &mut sink, &mut self.control_buf)?;
+            let records = write_control(control, &mut sink, &mut self.control_buf)?;
+            check_records(self.native_records, records)?;
             if !self.fragments || self.control_buf.len() + body.len() <= self.fragment_size {
                 out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
                 write_header(&self.refs, out);
@@ -251,7 +253,8 @@ impl DistEncoder {
         }
         // Header mode with zero atom-cache refs: `131 68 0`, then bare terms.
         self.control_buf.clear();
-        write_control(control, &mut PlainAtoms, &mut self.control_buf)?;
+        let records = write_control(control, &mut PlainAtoms, &mut self.control_buf)?;
+        self.check_records(records)?;
         if !self.fragments || self.control_buf.len() + body.len() <= self.fragment_size {
             out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
             out.extend_from_slice(&self.control_buf);
