@@ -45,7 +45,15 @@ fn pid_key(p: &Pid) -> (&str, u32, u32, u32) {
 
 /// Compares two terms; `Equal` exactly when they are `=:=` (see the module docs).
 pub(crate) fn compare(a: &Term, b: &Term) -> Ordering {
-    let mut stack: Vec<(&Term, &Term)> = vec![(a, b)];
+    // The stack only allocates once a container's children are pushed: two scalars
+    // (the usual map keys) compare without touching the heap.
+    let mut stack: Vec<(&Term, &Term)> = Vec::new();
+    let o = rank(a)
+        .cmp(&rank(b))
+        .then_with(|| shallow(a, b, &mut stack));
+    if o != Ordering::Equal {
+        return o;
+    }
     while let Some((x, y)) = stack.pop() {
         let o = rank(x)
             .cmp(&rank(y))
@@ -168,6 +176,26 @@ pub(super) fn check_unique_keys(
     offset: usize,
 ) -> Result<(), DecodeError> {
     if entries.len() < 2 {
+        return Ok(());
+    }
+    // OTP writes a small map's keys in its own sorted order, which for keys of one
+    // kind (atoms, binaries, integers) is this order too: strictly increasing keys
+    // are distinct, found in one pass without allocating.
+    if entries
+        .windows(2)
+        .all(|w| compare(&w[0].0, &w[1].0) == Ordering::Less)
+    {
+        return Ok(());
+    }
+    if entries.len() <= 8 {
+        for (i, (k, _)) in entries.iter().enumerate() {
+            if entries[i + 1..]
+                .iter()
+                .any(|(other, _)| compare(k, other) == Ordering::Equal)
+            {
+                return Err(DecodeError::DuplicateMapKey { offset });
+            }
+        }
         return Ok(());
     }
     let mut keys: Vec<&Term> = entries.iter().map(|(k, _)| k).collect();

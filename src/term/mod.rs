@@ -204,7 +204,10 @@ impl FromIterator<Term> for Terms {
 
 impl Drop for Terms {
     fn drop(&mut self) {
-        drop_iteratively(std::mem::take(&mut self.0));
+        let mut nested = Vec::new();
+        defer_nested(&mut self.0, &mut nested);
+        drop_iteratively(nested);
+        // The elements left are shallow: the vector's own drop does not recurse.
     }
 }
 
@@ -218,8 +221,9 @@ pub struct ImproperList {
 
 impl Drop for ImproperList {
     fn drop(&mut self) {
-        let tail = std::mem::replace(&mut *self.tail, Term::Nil);
-        drop_iteratively(vec![tail]);
+        if holds_terms(&self.tail) {
+            drop_iteratively(vec![std::mem::replace(&mut *self.tail, Term::Nil)]);
+        }
     }
 }
 
@@ -280,13 +284,12 @@ impl Map {
 
 impl Drop for Map {
     fn drop(&mut self) {
-        let entries = std::mem::take(&mut self.0);
-        let mut flat = Vec::with_capacity(entries.len() * 2);
-        for (k, v) in entries {
-            flat.push(k);
-            flat.push(v);
+        let mut nested = Vec::new();
+        for (k, v) in &mut self.0 {
+            defer_nested(std::slice::from_mut(k), &mut nested);
+            defer_nested(std::slice::from_mut(v), &mut nested);
         }
-        drop_iteratively(flat);
+        drop_iteratively(nested);
     }
 }
 
@@ -305,11 +308,11 @@ pub struct NativeRecord {
 
 impl Drop for NativeRecord {
     fn drop(&mut self) {
-        let values = std::mem::take(&mut self.fields)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
-        drop_iteratively(values);
+        let mut nested = Vec::new();
+        for (_, v) in &mut self.fields {
+            defer_nested(std::slice::from_mut(v), &mut nested);
+        }
+        drop_iteratively(nested);
     }
 }
 
@@ -583,25 +586,50 @@ impl From<bool> for Term {
     }
 }
 
-/// Drops a batch of terms without recursing: children of containers are moved onto an
-/// explicit stack before their (now shallow) parent is dropped.
+/// Whether `t` holds other terms, so that dropping it as is could recurse.
+fn holds_terms(t: &Term) -> bool {
+    match t {
+        Term::Tuple(ts) | Term::List(ts) => !ts.0.is_empty(),
+        Term::ImproperList(_) | Term::Map(_) | Term::Record(_) => true,
+        Term::InternalFun(f) => !f.free_vars.0.is_empty(),
+        _ => false,
+    }
+}
+
+/// Moves each element of `items` that holds other terms onto `stack`, leaving `[]` in
+/// its place. The rest (integers, atoms, binaries, pids...) stay where they are and
+/// are dropped with their vector: a flat list or a map of scalars costs no extra
+/// allocation and no moves.
+fn defer_nested(items: &mut [Term], stack: &mut Vec<Term>) {
+    for t in items {
+        if holds_terms(t) {
+            stack.push(std::mem::replace(t, Term::Nil));
+        }
+    }
+}
+
+/// Drops terms without recursing, however deep they are nested: before a container is
+/// dropped, its elements that are themselves containers move onto the explicit stack,
+/// so the container's own drop only meets shallow terms.
 fn drop_iteratively(mut stack: Vec<Term>) {
     while let Some(mut t) = stack.pop() {
         match &mut t {
-            Term::Tuple(ts) | Term::List(ts) => stack.append(&mut ts.0),
+            Term::Tuple(ts) | Term::List(ts) => defer_nested(&mut ts.0, &mut stack),
             Term::ImproperList(il) => {
-                stack.append(&mut il.elements.0);
-                stack.push(std::mem::replace(&mut *il.tail, Term::Nil));
+                defer_nested(&mut il.elements.0, &mut stack);
+                defer_nested(std::slice::from_mut(&mut *il.tail), &mut stack);
             }
             Term::Map(m) => {
-                for (k, v) in std::mem::take(&mut m.0) {
-                    stack.push(k);
-                    stack.push(v);
+                for (k, v) in &mut m.0 {
+                    defer_nested(std::slice::from_mut(k), &mut stack);
+                    defer_nested(std::slice::from_mut(v), &mut stack);
                 }
             }
-            Term::InternalFun(f) => stack.append(&mut f.free_vars.0),
+            Term::InternalFun(f) => defer_nested(&mut f.free_vars.0, &mut stack),
             Term::Record(r) => {
-                stack.extend(std::mem::take(&mut r.fields).into_iter().map(|(_, v)| v));
+                for (_, v) in &mut r.fields {
+                    defer_nested(std::slice::from_mut(v), &mut stack);
+                }
             }
             _ => {}
         }

@@ -346,3 +346,43 @@ fn max_depth_counts_open_containers() {
         assert!(etf::decode_with(&bytes, &opts).is_ok());
     });
 }
+
+/// Map bodies with `n` entries whose keys are the atoms `k0..`, in sorted or reversed
+/// order, and optionally the first key written again at `dup_at`.
+fn atom_map(n: usize, reversed: bool, dup_at: Option<usize>) -> Vec<u8> {
+    let mut keys: Vec<String> = (0..n).map(|i| format!("k{i:02}")).collect();
+    if reversed {
+        keys.reverse();
+    }
+    if let Some(at) = dup_at {
+        keys[at] = keys[0].clone();
+    }
+    let mut b = vec![131, 116];
+    b.extend_from_slice(&(n as u32).to_be_bytes());
+    for k in keys {
+        b.extend([119, k.len() as u8]);
+        b.extend(k.bytes());
+        b.extend([97, 1]);
+    }
+    b
+}
+
+/// The duplicate-key check has three paths (keys already in order, a small map
+/// compared pairwise, a large one sorted): a duplicate is found by each, wherever it
+/// sits, and distinct keys pass in any order.
+#[test]
+fn duplicate_map_keys_are_found_at_every_size_and_order() {
+    for n in 2..=20 {
+        for reversed in [false, true] {
+            let ok = atom_map(n, reversed, None);
+            assert_eq!(etf::decode(&ok).unwrap().as_map().unwrap().len(), n);
+            for at in 1..n {
+                let dup = atom_map(n, reversed, Some(at));
+                assert!(
+                    matches!(etf::decode(&dup), Err(DecodeError::DuplicateMapKey { .. })),
+                    "n={n} reversed={reversed} duplicate at {at}"
+                );
+            }
+        }
+    }
+}
