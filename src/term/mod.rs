@@ -25,20 +25,24 @@ pub mod rust_types;
 pub use bytes::Bytes;
 pub use rust_types::TermConvertError;
 
+use ecow::EcoString;
 use num_bigint::BigInt;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 
-/// An atom. Cheap to clone (shared text). At most 255 characters on the wire (§6.2).
+/// An atom. Cheap to clone. At most 255 characters on the wire (§6.2).
+///
+/// The text is an [`ecow::EcoString`]: up to 15 bytes are stored inline, so the short
+/// atoms that make up most terms (`ok`, map keys, record names) cost no allocation to
+/// decode, clone or drop; a longer one is shared by reference count, as before.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Atom(Arc<str>);
+pub struct Atom(EcoString);
 
 impl Atom {
     /// Creates an atom from its text.
     pub fn new(name: &str) -> Self {
-        Atom(Arc::from(name))
+        Atom(EcoString::from(name))
     }
     /// The atom's text.
     pub fn as_str(&self) -> &str {
@@ -48,7 +52,7 @@ impl Atom {
 
 impl fmt::Debug for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Atom({:?})", &*self.0)
+        write!(f, "Atom({:?})", self.0.as_str())
     }
 }
 
@@ -60,7 +64,7 @@ impl From<&str> for Atom {
 
 impl From<String> for Atom {
     fn from(s: String) -> Self {
-        Atom(Arc::from(s))
+        Atom(EcoString::from(s))
     }
 }
 
@@ -614,9 +618,15 @@ fn defer_nested(items: &mut [Term], stack: &mut Vec<Term>) {
 fn drop_iteratively(mut stack: Vec<Term>) {
     while let Some(mut t) = stack.pop() {
         match &mut t {
-            Term::Tuple(ts) | Term::List(ts) => defer_nested(&mut ts.0, &mut stack),
+            // The emptied vectors are dropped here, so that `t`'s own drop does not
+            // look through them a second time.
+            Term::Tuple(ts) | Term::List(ts) => {
+                defer_nested(&mut ts.0, &mut stack);
+                drop(std::mem::take(&mut ts.0));
+            }
             Term::ImproperList(il) => {
                 defer_nested(&mut il.elements.0, &mut stack);
+                drop(std::mem::take(&mut il.elements.0));
                 defer_nested(std::slice::from_mut(&mut *il.tail), &mut stack);
             }
             Term::Map(m) => {
@@ -625,7 +635,10 @@ fn drop_iteratively(mut stack: Vec<Term>) {
                     defer_nested(std::slice::from_mut(v), &mut stack);
                 }
             }
-            Term::InternalFun(f) => defer_nested(&mut f.free_vars.0, &mut stack),
+            Term::InternalFun(f) => {
+                defer_nested(&mut f.free_vars.0, &mut stack);
+                drop(std::mem::take(&mut f.free_vars.0));
+            }
             Term::Record(r) => {
                 for (_, v) in &mut r.fields {
                     defer_nested(std::slice::from_mut(v), &mut stack);
