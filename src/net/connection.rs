@@ -131,10 +131,14 @@ fn pump(
     conn: &mut Connection,
     queue: &OutQueue,
     rx: &mut mpsc::UnboundedReceiver<Outgoing>,
-) -> Result<(), Ended> {
+) -> Result<usize, Ended> {
+    let mut delivered = 0;
     loop {
         match conn.poll_message() {
-            Ok(Some(msg)) => node.dispatch(conn.peer(), msg.control, msg.payload),
+            Ok(Some(msg)) => {
+                node.dispatch(conn.peer(), msg.control, msg.payload);
+                delivered += 1;
+            }
             Ok(None) => break,
             Err(e) => return Err(Ended::Failed(e)),
         }
@@ -146,8 +150,12 @@ fn pump(
             Err(mpsc::error::TryRecvError::Disconnected) => return Err(Ended::Killed),
         }
     }
-    Ok(())
+    Ok(delivered)
 }
+
+/// Read batches of at most this many messages let their receivers run before the
+/// connection writes (see `drive`); 8 concurrent rpc callers fit.
+const YIELD_BATCH: usize = 16;
 
 async fn drive(
     node: &Node,
@@ -163,8 +171,21 @@ async fn drive(
     loop {
         // 1. Messages already complete go to their processes; 2. take what is
         // queued, up to a batch.
-        if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
-            return ended;
+        match pump(node, &mut conn, queue, &mut rx) {
+            // A few requests just delivered often answer at once (a spawn request's
+            // process exits with the erpc result, a call's handler replies). Letting
+            // those tasks run before writing puts the answer in the same write as
+            // what is already due (the SPAWN_REPLY), so the peer wakes once for
+            // both, as it does when a BEAM node answers. A large batch is a stream
+            // (a flood of sends), where the yield would only cost throughput.
+            Ok(delivered) if (1..=YIELD_BATCH).contains(&delivered) => {
+                tokio::task::yield_now().await;
+                if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
+                    return ended;
+                }
+            }
+            Ok(_) => {}
+            Err(ended) => return ended,
         }
         stats.record(conn.message_counts());
         // 3. Write what the socket takes now.
