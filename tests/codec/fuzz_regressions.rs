@@ -3,7 +3,7 @@
 
 use beamnode::proto::dist::{DistDecoder, DistEncoder, DistError, DistMessage, Payload};
 use beamnode::proto::DistFlags;
-use beamnode::term::{Atom, NativeRecord};
+use beamnode::term::Atom;
 use beamnode::Term;
 
 /// The `dist` target's input `crash-d6612b50…` (2026-12-06, after 36.8 M runs): a
@@ -82,12 +82,7 @@ fn dist_record_without_the_flag_is_refused() {
 /// negotiated and is refused when it was not.
 #[test]
 fn native_records_are_received_only_with_the_flag() {
-    let record = Term::Record(Box::new(NativeRecord {
-        module: Atom::new("m"),
-        name: Atom::new("r"),
-        exported: true,
-        fields: vec![(Atom::new("a"), Term::Int(1))],
-    }));
+    let record = crate::wire_dist::one_field_record();
     let msg = Term::tuple(vec![Term::atom("x"), record]);
     let to = beamnode::Pid::new(Atom::new("b@h"), 1, 0, 1);
     let control = beamnode::proto::control::ControlMessage::Send { to, token: None };

@@ -223,19 +223,24 @@ fn encoder_checks_payload_presence_and_appends() {
     assert_eq!(got.len(), 2);
 }
 
+/// `#m.r{a = 1}`, exported: a native record (OTP 29) for the NATIVE_RECORDS rules.
+pub(crate) fn one_field_record() -> Term {
+    use beamnode::term::NativeRecord;
+    Term::Record(Box::new(NativeRecord {
+        module: Atom::new("m"),
+        name: Atom::new("r"),
+        exported: true,
+        fields: vec![(Atom::new("a"), Term::Int(1))],
+    }))
+}
+
 /// A payload holding a native record goes only to a peer with NATIVE_RECORDS, in
 /// every framing mode and whether encoded here or beforehand; otherwise the message is
 /// refused and nothing is appended.
 #[test]
 fn native_records_only_to_peers_that_offered_them() {
     use beamnode::proto::dist::{EncodedTerm, Payload};
-    use beamnode::term::NativeRecord;
-    let rec = Term::Record(Box::new(NativeRecord {
-        module: Atom::new("m"),
-        name: Atom::new("r"),
-        exported: true,
-        fields: vec![(Atom::new("a"), Term::Int(1))],
-    }));
+    let rec = one_field_record();
     let msg = Term::list(vec![Term::Int(1), Term::tuple(vec![rec])]);
     let encoded = EncodedTerm::new(&msg).unwrap();
     assert!(encoded.has_native_records());
@@ -268,13 +273,7 @@ fn native_records_only_to_peers_that_offered_them() {
 /// NATIVE_RECORDS, in every framing mode, with nothing appended.
 #[test]
 fn native_records_in_control_messages_only_to_peers_that_offered_them() {
-    use beamnode::term::NativeRecord;
-    let rec = Term::Record(Box::new(NativeRecord {
-        module: Atom::new("m"),
-        name: Atom::new("r"),
-        exported: true,
-        fields: vec![(Atom::new("a"), Term::Int(1))],
-    }));
+    let rec = one_field_record();
     let exit = ControlMessage::Exit {
         from: sender(),
         to: sender(),
