@@ -168,9 +168,11 @@ fn shallow<'a>(x: &'a Term, y: &'a Term, stack: &mut Vec<(&'a Term, &'a Term)>) 
 
 // ---- the decoder's duplicate checks ----------------------------------------------
 
-/// Map keys must be unique (§6.2). Keys are sorted with the iterative
-/// [`compare`] (which never hashes or recurses into deep keys, and stops at
-/// the first difference) and neighbours checked: O(k log k) comparisons.
+/// Map keys must be unique (§6.2), checked with the iterative [`compare`] (which
+/// never hashes or recurses into deep keys, and stops at the first difference): keys
+/// already in increasing order in one pass, up to 8 keys pairwise, more by sorting
+/// references to them and checking neighbours (O(k log k) comparisons). None of the
+/// first two allocates.
 pub(super) fn check_unique_keys(
     entries: &[(Term, Term)],
     offset: usize,
@@ -202,7 +204,7 @@ pub(super) fn check_unique_keys(
     keys.sort_unstable_by(|a, b| compare(a, b));
     if keys
         .windows(2)
-        .any(|w| compare(w[0], w[1]) == std::cmp::Ordering::Equal)
+        .any(|w| compare(w[0], w[1]) == Ordering::Equal)
     {
         return Err(DecodeError::DuplicateMapKey { offset });
     }

@@ -289,10 +289,7 @@ impl Map {
 impl Drop for Map {
     fn drop(&mut self) {
         let mut nested = Vec::new();
-        for (k, v) in &mut self.0 {
-            defer_nested(std::slice::from_mut(k), &mut nested);
-            defer_nested(std::slice::from_mut(v), &mut nested);
-        }
+        defer_entries(&mut self.0, &mut nested);
         drop_iteratively(nested);
     }
 }
@@ -313,9 +310,7 @@ pub struct NativeRecord {
 impl Drop for NativeRecord {
     fn drop(&mut self) {
         let mut nested = Vec::new();
-        for (_, v) in &mut self.fields {
-            defer_nested(std::slice::from_mut(v), &mut nested);
-        }
+        defer_fields(&mut self.fields, &mut nested);
         drop_iteratively(nested);
     }
 }
@@ -612,6 +607,21 @@ fn defer_nested(items: &mut [Term], stack: &mut Vec<Term>) {
     }
 }
 
+/// [`defer_nested`] for a map's keys and values.
+fn defer_entries(entries: &mut [(Term, Term)], stack: &mut Vec<Term>) {
+    for (k, v) in entries {
+        defer_nested(std::slice::from_mut(k), stack);
+        defer_nested(std::slice::from_mut(v), stack);
+    }
+}
+
+/// [`defer_nested`] for a native record's field values.
+fn defer_fields(fields: &mut [(Atom, Term)], stack: &mut Vec<Term>) {
+    for (_, v) in fields {
+        defer_nested(std::slice::from_mut(v), stack);
+    }
+}
+
 /// Drops terms without recursing, however deep they are nested: before a container is
 /// dropped, its elements that are themselves containers move onto the explicit stack,
 /// so the container's own drop only meets shallow terms.
@@ -630,19 +640,16 @@ fn drop_iteratively(mut stack: Vec<Term>) {
                 defer_nested(std::slice::from_mut(&mut *il.tail), &mut stack);
             }
             Term::Map(m) => {
-                for (k, v) in &mut m.0 {
-                    defer_nested(std::slice::from_mut(k), &mut stack);
-                    defer_nested(std::slice::from_mut(v), &mut stack);
-                }
+                defer_entries(&mut m.0, &mut stack);
+                drop(std::mem::take(&mut m.0));
             }
             Term::InternalFun(f) => {
                 defer_nested(&mut f.free_vars.0, &mut stack);
                 drop(std::mem::take(&mut f.free_vars.0));
             }
             Term::Record(r) => {
-                for (_, v) in &mut r.fields {
-                    defer_nested(std::slice::from_mut(v), &mut stack);
-                }
+                defer_fields(&mut r.fields, &mut stack);
+                drop(std::mem::take(&mut r.fields));
             }
             _ => {}
         }
