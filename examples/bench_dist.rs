@@ -2,8 +2,8 @@
 //! against a beamnode target (a `beamnode::Node` in this process) in the same run,
 //! driven by the same BEAM driver node, alternating BEAM / beamnode round by round;
 //! medians per side, one table row per figure. Run with `bash scripts/bench.sh
-//! [--quick] [--rounds N] [--only a,b]` (groups: msgs, large, pingpong, calls, etf,
-//! spawn).
+//! [--quick] [--rounds N] [--only a,b] [--cluster-nodes N]` (groups: msgs, large,
+//! pingpong, calls, etf, spawn, cluster).
 //!
 //! The BEAM code (driver, BEAM target, fresh nodes for the codec and spawn loops) is
 //! `scripts/bench/bench_beam.erl`, compiled with `erlc` into a temp dir at start; the
@@ -14,6 +14,8 @@
 #[allow(dead_code)]
 mod common;
 
+#[path = "bench/cluster.rs"]
+mod cluster;
 #[path = "bench/etf.rs"]
 mod etf;
 #[path = "bench/groups.rs"]
@@ -46,6 +48,8 @@ struct Opts {
     quick: bool,
     rounds: usize,
     only: Option<Vec<String>>,
+    /// BEAM member nodes in the cluster group.
+    cluster_nodes: usize,
 }
 
 impl Opts {
@@ -54,6 +58,7 @@ impl Opts {
             quick: false,
             rounds: 3,
             only: None,
+            cluster_nodes: 12,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -66,6 +71,12 @@ impl Opts {
                         .and_then(|v| v.parse().ok())
                         .expect("--rounds N")
                 }
+                "--cluster-nodes" => {
+                    o.cluster_nodes = args
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--cluster-nodes N")
+                }
                 "--only" => {
                     o.only = Some(
                         args.next()
@@ -75,10 +86,11 @@ impl Opts {
                             .collect(),
                     )
                 }
-                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,spawn]"),
+                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,spawn,cluster] [--cluster-nodes N]"),
             }
         }
         assert!(o.rounds >= 1, "--rounds must be at least 1");
+        assert!(o.cluster_nodes >= 1, "--cluster-nodes must be at least 1");
         o
     }
     fn wants(&self, group: &str) -> bool {
@@ -291,6 +303,21 @@ fn main() {
             .block_on(spawn::child(n, rounds));
         return;
     }
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--cluster-child") {
+        let mut num = || -> usize { args.next().and_then(|v| v.parse().ok()).expect("number") };
+        let (epmd, names, pg) = (num() as u16, num(), num());
+        let members = args
+            .next()
+            .expect("MEMBER,...")
+            .split(',')
+            .map(Atom::new)
+            .collect();
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(cluster::child(epmd, names, pg, members));
+        return;
+    }
     let opts = Opts::parse();
     tokio::runtime::Runtime::new()
         .expect("runtime")
@@ -361,6 +388,9 @@ async fn suite(o: Opts) {
     drop(beam_target);
     if o.wants("spawn") {
         rows.extend(group_spawn(&o, epmd, &dir).await);
+    }
+    if o.wants("cluster") {
+        rows.extend(cluster::group_cluster(&o, epmd, &dir).await);
     }
 
     println!();

@@ -7,11 +7,15 @@
 %%     answers {result, Value};
 %%   - the BEAM target node runs target_main/0: the same target logic that
 %%     examples/bench/target.rs implements in Rust for the beamnode target;
-%%   - fresh nodes run spawn_main/2 (idle-process memory) and etf_main/2 (codec loops).
+%%   - fresh nodes run spawn_main/2 (idle-process memory) and etf_main/2 (codec loops);
+%%   - the cluster group starts N member nodes running member_main/5 and, per round, a
+%%     fresh subject node running cluster_subject/3 (examples/bench/cluster.rs is the
+%%     beamnode subject).
 -module(bench_beam).
 -behaviour(gen_server).
 
 -export([driver_main/0, target_main/0, spawn_main/2, etf_main/3, make_corpus/3]).
+-export([member_main/5, member_view/0, cluster_subject/3]).
 -export([sink/0, sender/6, echo/0, add/2]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -308,3 +312,95 @@ rss() ->
     [_, Rest] = binary:split(S, <<"VmRSS:">>),
     [Kb | _] = string:lexemes(Rest, " \t\n"),
     binary_to_integer(Kb) * 1024.
+
+%% ------------------------------------------------------------------------------
+%% Cluster scale. Members are started one after the other; member I connects to every
+%% member before it, waits for global:sync(), registers NamesPer global names
+%% {bench_name, I, J} and joins PgPer idle processes to the groups {bench_group, 0..
+%% Groups-1} of the scope bench_pg (process J joins group J rem Groups), then prints
+%% READY. The last member also waits until every member sees the whole state (all
+%% names, all pg members) and prints CLUSTER_READY.
+member_main(I, Members, NamesPer, PgPer, Groups) ->
+    Before = lists:sublist(Members, I - 1),
+    [true = net_kernel:connect_node(M) || M <- Before],
+    ok = global:sync(),
+    [yes = global:register_name({bench_name, I, J}, spawn(fun idle/0))
+     || J <- lists:seq(1, NamesPer)],
+    {ok, _} = pg:start(bench_pg),
+    Pids = [spawn(fun idle/0) || _ <- lists:seq(1, PgPer)],
+    ByGroup = lists:foldl(fun({J, P}, Acc) ->
+                                  maps:update_with(J rem Groups, fun(L) -> [P | L] end, [P], Acc)
+                          end, #{}, lists:zip(lists:seq(1, PgPer), Pids)),
+    maps:foreach(fun(G, Ps) -> ok = pg:join(bench_pg, {bench_group, G}, Ps) end, ByGroup),
+    io:format("READY~n"),
+    case I =:= length(Members) of
+        true ->
+            {Names, Pg} = member_view(),
+            wait_members(Members, {Names, Pg}, 1200),
+            io:format("CLUSTER_READY ~p ~p~n", [Names, Pg]);
+        false ->
+            ok
+    end,
+    %% Stays up until the harness kills it; gives up by itself after an hour.
+    receive after 3600000 -> halt() end.
+
+idle() -> receive stop -> ok end.
+
+%% {global names, pg members of bench_pg} as this node sees them.
+member_view() ->
+    Groups = try pg:which_groups(bench_pg) catch _:_ -> [] end,
+    {length(global:registered_names()),
+     lists:sum([length(pg:get_members(bench_pg, G)) || G <- Groups])}.
+
+wait_members(Members, Want, 0) ->
+    error({cluster_not_converged, Want, rpc:multicall(Members, ?MODULE, member_view, [])});
+wait_members(Members, Want, Tries) ->
+    case rpc:multicall(Members, ?MODULE, member_view, []) of
+        {Views, []} ->
+            case lists:all(fun(V) -> V =:= Want end, Views) of
+                true -> ok;
+                false -> timer:sleep(100), wait_members(Members, Want, Tries - 1)
+            end;
+        _ ->
+            timer:sleep(100), wait_members(Members, Want, Tries - 1)
+    end.
+
+%% A fresh node joining the cluster (the BEAM subject; examples/bench/cluster.rs is
+%% the beamnode one). Connects to every member in turn and calls global:sync(): the
+%% time of both is SyncUs. RssGrowth is VmRSS 300 ms after the sync minus VmRSS
+%% before the first connect. Then it starts the scope bench_pg and polls (every
+%% millisecond) until it sees ExpectPg members: PgUs. Prints
+%% "CLUSTER SyncUs RssGrowth PgUs" and halts.
+cluster_subject(Members, ExpectNames, ExpectPg) ->
+    garbage_collect(),
+    timer:sleep(200),
+    Rss0 = rss(),
+    T0 = erlang:monotonic_time(microsecond),
+    [true = net_kernel:connect_node(M) || M <- Members],
+    ok = global:sync(),
+    SyncUs = us_since(T0),
+    case length(global:registered_names()) of
+        ExpectNames -> ok;
+        Got -> io:format("CLUSTER_ERROR names ~p of ~p~n", [Got, ExpectNames]), halt(1)
+    end,
+    timer:sleep(300),
+    Rss1 = rss(),
+    T1 = erlang:monotonic_time(microsecond),
+    {ok, _} = pg:start(bench_pg),
+    ok = wait_pg(ExpectPg, erlang:monotonic_time(millisecond) + ?LOST),
+    PgUs = us_since(T1),
+    io:format("CLUSTER ~p ~p ~p~n", [SyncUs, Rss1 - Rss0, PgUs]),
+    halt().
+
+wait_pg(Expect, Deadline) ->
+    case pg_count() of
+        Expect -> ok;
+        Got ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> io:format("CLUSTER_ERROR pg ~p of ~p~n", [Got, Expect]), halt(1);
+                false -> timer:sleep(1), wait_pg(Expect, Deadline)
+            end
+    end.
+
+pg_count() ->
+    lists:sum([length(pg:get_members(bench_pg, G)) || G <- pg:which_groups(bench_pg)]).

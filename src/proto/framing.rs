@@ -89,10 +89,19 @@ pub struct FrameReader {
     start: usize,
     end: usize,
     max_frame_len: usize,
+    /// Bytes offered to the next direct read: from [`MIN_READ_CHUNK`], doubled each
+    /// time a read fills all it was offered, up to [`READ_CHUNK`].
+    chunk: usize,
 }
 
-/// Bytes offered to each direct read ([`FrameReader::read_with`]).
+/// Most bytes offered to one direct read ([`FrameReader::read_with`]), reached once
+/// reads keep filling what they are offered (a stream).
 pub const READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes offered to the first direct read. A connection that only carries ticks and
+/// the odd message keeps a buffer this size (twice it, with room to compact), not
+/// [`READ_CHUNK`]'s: a node with many quiet connections pays little for each.
+pub const MIN_READ_CHUNK: usize = 8 * 1024;
 
 impl Default for FrameReader {
     fn default() -> Self {
@@ -113,6 +122,7 @@ impl FrameReader {
             start: 0,
             end: 0,
             max_frame_len,
+            chunk: MIN_READ_CHUNK,
         }
     }
 
@@ -132,28 +142,36 @@ impl FrameReader {
         self.end = end;
     }
 
-    /// Lets `read` fill free space at the end of the buffer (at least [`READ_CHUNK`]
-    /// bytes) and keeps the `n` bytes it reports. For drivers that read from a socket
-    /// straight into the reader. `read`'s error, or `Ok(0)`, is passed through.
+    /// Lets `read` fill free space at the end of the buffer (at least the current
+    /// chunk, [`MIN_READ_CHUNK`] to [`READ_CHUNK`] bytes) and keeps the `n` bytes it
+    /// reports. For drivers that read from a socket straight into the reader. `read`'s
+    /// error, or `Ok(0)`, is passed through.
     pub fn read_with<E>(
         &mut self,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
+        let chunk = self.chunk;
         if self.start == self.end {
             self.compact();
-        } else if self.buf.len() - self.end < READ_CHUNK && self.start > 0 {
+        } else if self.buf.len() - self.end < chunk && self.start > 0 {
             // Only when the free tail is short: moving a partial frame to the front
             // after every read would copy most large frames twice.
             self.compact();
         }
-        let want = self.end + READ_CHUNK;
+        let want = self.end + chunk;
         if self.buf.len() < want {
-            // Grows only while a frame larger than the buffer is arriving; the zeroing
-            // touches just the new part.
-            self.buf.resize(want.max(2 * READ_CHUNK), 0);
+            // Grows only while a frame larger than the buffer is arriving (or the
+            // chunk grew); the zeroing touches just the new part.
+            self.buf.resize(want.max(2 * chunk), 0);
         }
+        let offered = self.buf.len() - self.end;
         let n = read(&mut self.buf[self.end..])?;
-        self.end += n.min(self.buf.len() - self.end);
+        self.end += n.min(offered);
+        if n >= offered && chunk < READ_CHUNK {
+            // The socket had more than we offered: a stream, which larger reads serve
+            // with fewer system calls.
+            self.chunk = (chunk * 2).min(READ_CHUNK);
+        }
         Ok(n)
     }
 
@@ -165,6 +183,11 @@ impl FrameReader {
     /// Memory the reader holds (for limits and tests).
     pub fn capacity(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Bytes the next direct read is offered at least (for tests).
+    pub fn read_chunk(&self) -> usize {
+        self.chunk
     }
 
     /// Is a whole frame available? (Also reports an oversized announced length.)
@@ -231,6 +254,22 @@ mod tests {
         assert_eq!(r.buffered(), 0);
     }
 
+    /// A reader that only ever sees small reads keeps a small buffer.
+    #[test]
+    fn quiet_connection_keeps_a_small_buffer() {
+        let mut r = FrameReader::new();
+        for _ in 0..100 {
+            r.read_with(|buf: &mut [u8]| -> Result<usize, ()> {
+                buf[..4].copy_from_slice(&TICK);
+                Ok(4)
+            })
+            .unwrap();
+            assert_eq!(r.next_frame().unwrap(), Some(Frame::Tick));
+        }
+        assert_eq!(r.read_chunk(), MIN_READ_CHUNK);
+        assert!(r.capacity() <= 2 * MIN_READ_CHUNK, "{}", r.capacity());
+    }
+
     /// Direct reads land in the same stream as copied ones, and a large frame's
     /// buffer is given back once it has been consumed.
     #[test]
@@ -258,6 +297,7 @@ mod tests {
         assert!(r.capacity() > 1_000_000);
         r.extend(&[]);
         assert!(r.capacity() < 1_000_000, "memory of the large frame kept");
+        assert_eq!(r.read_chunk(), READ_CHUNK, "a stream grows the reads");
     }
 
     #[test]

@@ -16,10 +16,50 @@ pub const ATOM_CACHE_SLOTS: usize = 2048;
 /// Longest atom, in characters (§6.2).
 const MAX_ATOM_CHARS: usize = 255;
 
+/// Slot → atom, compactly: a 2-byte position per slot (0 for an empty one) into a
+/// dense list of the atoms that are there. A full table of `Option<Atom>` would cost
+/// 48 KiB per direction of every connection as soon as the peer caches one atom (its
+/// slots are hashes, spread over the whole table); this costs 4 KiB plus one `Atom`
+/// per slot in use, and a lookup is still two array reads.
+#[derive(Debug, Clone, Default)]
+struct SlotTable {
+    /// Per slot: 1 + the atom's position in `atoms`, or 0. Empty until the first entry.
+    index: Box<[u16]>,
+    atoms: Vec<Atom>,
+}
+
+impl SlotTable {
+    fn get(&self, slot: usize) -> Option<&Atom> {
+        match self.index.get(slot) {
+            Some(&i) if i > 0 => self.atoms.get(usize::from(i) - 1),
+            _ => None,
+        }
+    }
+
+    /// Puts `atom` in `slot` (< [`ATOM_CACHE_SLOTS`]), replacing what was there.
+    fn set(&mut self, slot: usize, atom: Atom) {
+        if self.index.is_empty() {
+            self.index = vec![0; ATOM_CACHE_SLOTS].into_boxed_slice();
+        }
+        match self.index[slot] {
+            0 => {
+                self.atoms.push(atom);
+                // At most ATOM_CACHE_SLOTS atoms, so the position fits.
+                self.index[slot] = self.atoms.len() as u16;
+            }
+            i => self.atoms[usize::from(i) - 1] = atom,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.atoms.len()
+    }
+}
+
 /// Slot → atom table for one direction of one connection.
 #[derive(Debug, Clone)]
 pub struct AtomCache {
-    slots: Vec<Option<Atom>>,
+    slots: SlotTable,
 }
 
 impl Default for AtomCache {
@@ -33,17 +73,19 @@ impl AtomCache {
     /// a connection whose peer never uses the cache (every OTP peer of ours, for
     /// messages we receive, only uses it when told to) costs nothing.
     pub fn new() -> Self {
-        AtomCache { slots: Vec::new() }
+        AtomCache {
+            slots: SlotTable::default(),
+        }
     }
 
     /// The atom in `slot`, if any.
     pub fn get(&self, slot: usize) -> Option<&Atom> {
-        self.slots.get(slot).and_then(Option::as_ref)
+        self.slots.get(slot)
     }
 
     /// Number of occupied slots.
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -94,10 +136,7 @@ impl AtomCache {
                     return Err(DistError::BadCachedAtom);
                 }
                 let atom = Atom::new(text);
-                if self.slots.is_empty() {
-                    self.slots = vec![None; ATOM_CACHE_SLOTS];
-                }
-                self.slots[slot] = Some(atom.clone());
+                self.slots.set(slot, atom.clone());
                 atoms.push(atom);
             } else {
                 match self.get(slot) {
@@ -116,7 +155,7 @@ impl AtomCache {
 /// frame is written; a frame that fails to encode changes nothing.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SendCache {
-    slots: Vec<Option<Atom>>,
+    slots: SlotTable,
 }
 
 /// One atom of the message being encoded: its slot, and whether the header must carry
@@ -146,15 +185,12 @@ impl SendCache {
     /// Records the new entries of a message whose frame was written.
     pub(super) fn commit(&mut self, refs: &[MessageRef]) {
         for r in refs.iter().filter(|r| r.new) {
-            if self.slots.is_empty() {
-                self.slots = vec![None; ATOM_CACHE_SLOTS];
-            }
-            self.slots[usize::from(r.slot)] = Some(r.atom.clone());
+            self.slots.set(usize::from(r.slot), r.atom.clone());
         }
     }
 
     fn holds(&self, slot: u16, atom: &Atom) -> bool {
-        self.slots.get(usize::from(slot)).and_then(Option::as_ref) == Some(atom)
+        self.slots.get(usize::from(slot)) == Some(atom)
     }
 }
 
@@ -220,5 +256,30 @@ pub(super) fn write_header(refs: &[MessageRef], out: &mut Vec<u8>) {
             }
             out.extend_from_slice(text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_table_replaces_in_place_and_holds_only_what_is_used() {
+        let mut t = SlotTable::default();
+        assert_eq!(t.get(5), None);
+        assert_eq!(t.index.len(), 0, "nothing allocated before the first entry");
+        t.set(5, Atom::new("a"));
+        t.set(ATOM_CACHE_SLOTS - 1, Atom::new("b"));
+        t.set(5, Atom::new("c"));
+        assert_eq!(t.get(5), Some(&Atom::new("c")));
+        assert_eq!(t.get(ATOM_CACHE_SLOTS - 1), Some(&Atom::new("b")));
+        assert_eq!(t.get(6), None);
+        assert_eq!(t.get(ATOM_CACHE_SLOTS), None);
+        assert_eq!(t.len(), 2);
+        for slot in 0..ATOM_CACHE_SLOTS {
+            t.set(slot, Atom::new(&format!("s{slot}")));
+        }
+        assert_eq!(t.len(), ATOM_CACHE_SLOTS);
+        assert_eq!(t.get(1234), Some(&Atom::new("s1234")));
     }
 }
