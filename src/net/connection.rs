@@ -11,6 +11,7 @@
 pub(crate) use super::stream::DistStream;
 use crate::node::{ClosedOutcome, ConnStats, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
 use crate::proto::connection::{Connection, ConnectionError, Endpoints};
+use crate::proto::control::ControlMessage;
 use crate::proto::dist::Payload;
 use crate::proto::handshake::Established;
 use crate::term::Atom;
@@ -123,6 +124,17 @@ fn take(conn: &mut Connection, queue: &OutQueue, m: Outgoing) {
     }
 }
 
+/// What one [`pump`] did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Pumped {
+    /// Messages delivered to processes.
+    delivered: usize,
+    /// Whether one of them was a spawn request.
+    spawn_request: bool,
+    /// Queued messages taken into the connection.
+    taken: usize,
+}
+
 /// Steps 1 and 2 of each turn of the loop: complete messages go to their processes,
 /// queued messages are taken into the connection, up to a batch.
 #[inline]
@@ -131,13 +143,14 @@ fn pump(
     conn: &mut Connection,
     queue: &OutQueue,
     rx: &mut mpsc::UnboundedReceiver<Outgoing>,
-) -> Result<usize, Ended> {
-    let mut delivered = 0;
+) -> Result<Pumped, Ended> {
+    let mut done = Pumped::default();
     loop {
         match conn.poll_message() {
             Ok(Some(msg)) => {
+                done.spawn_request |= matches!(msg.control, ControlMessage::SpawnRequest { .. });
                 node.dispatch(conn.peer(), msg.control, msg.payload);
-                delivered += 1;
+                done.delivered += 1;
             }
             Ok(None) => break,
             Err(e) => return Err(Ended::Failed(e)),
@@ -145,17 +158,71 @@ fn pump(
     }
     while conn.transmit_len() < MAX_BATCH {
         match rx.try_recv() {
-            Ok(m) => take(conn, queue, m),
+            Ok(m) => {
+                take(conn, queue, m);
+                done.taken += 1;
+            }
             Err(mpsc::error::TryRecvError::Empty) => break,
             Err(mpsc::error::TryRecvError::Disconnected) => return Err(Ended::Killed),
         }
     }
-    Ok(delivered)
+    Ok(done)
 }
 
-/// Read batches of at most this many messages let their receivers run before the
-/// connection writes (see `drive`); 8 concurrent rpc callers fit.
+/// Whether the driver yields after delivering a batch, so that what the receivers
+/// answer at once goes out in the same write as what is already due.
+///
+/// It pays for requests: a spawn request (erpc:call, rpc:call) is answered with a
+/// SPAWN_REPLY, due now, and a DOWN carrying the result once the spawned process has
+/// run, and a ping or a `gen_server` call is answered by a process that runs for a
+/// moment; one write then wakes the calling node once, as a BEAM node's answer does
+/// (ping-pong p50 30 µs with the yield against 80 µs without, BENCHMARKS.md). It
+/// costs streams of one-way messages: each yield lets the other worker take the
+/// connection's task, and the two threads handing it back and forth cost such a
+/// stream 30-50 % of its rate. So: always after a spawn request; after another small
+/// batch only while yields keep paying off; each yield after which nothing was
+/// answered skips twice as many small batches as the last (up to [`MAX_SKIP`]), and
+/// one that was answered ends the skipping.
+#[derive(Debug, Default)]
+struct YieldPolicy {
+    /// Small batches still to go without a yield.
+    skip: u32,
+    /// How many the last unanswered yield skipped.
+    backoff: u32,
+}
+
+/// Read batches of more than this many messages are a stream, never followed by a
+/// yield (8 concurrent callers fit).
 const YIELD_BATCH: usize = 16;
+
+/// Most small batches skipped after yields that nothing answered.
+const MAX_SKIP: u32 = 64;
+
+impl YieldPolicy {
+    fn wants_yield(&mut self, p: &Pumped) -> bool {
+        if p.spawn_request {
+            return true;
+        }
+        if p.delivered == 0 || p.delivered > YIELD_BATCH {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// After a yield: `answered` is whether the pump after it found answers queued.
+    fn yielded(&mut self, answered: bool) {
+        if answered {
+            self.backoff = 0;
+        } else {
+            self.backoff = (self.backoff * 2).clamp(1, MAX_SKIP);
+            self.skip = self.backoff;
+        }
+    }
+}
 
 async fn drive(
     node: &Node,
@@ -168,20 +235,16 @@ async fn drive(
 ) -> Ended {
     let timer = tokio::time::sleep_until(conn.poll_timeout().into());
     tokio::pin!(timer);
+    let mut policy = YieldPolicy::default();
     loop {
         // 1. Messages already complete go to their processes; 2. take what is
         // queued, up to a batch.
         match pump(node, &mut conn, queue, &mut rx) {
-            // A few requests just delivered often answer at once (a spawn request's
-            // process exits with the erpc result, a call's handler replies). Letting
-            // those tasks run before writing puts the answer in the same write as
-            // what is already due (the SPAWN_REPLY), so the peer wakes once for
-            // both, as it does when a BEAM node answers. A large batch is a stream
-            // (a flood of sends), where the yield would only cost throughput.
-            Ok(delivered) if (1..=YIELD_BATCH).contains(&delivered) => {
+            Ok(p) if policy.wants_yield(&p) => {
                 tokio::task::yield_now().await;
-                if let Err(ended) = pump(node, &mut conn, queue, &mut rx) {
-                    return ended;
+                match pump(node, &mut conn, queue, &mut rx) {
+                    Ok(again) => policy.yielded(again.taken > 0),
+                    Err(ended) => return ended,
                 }
             }
             Ok(_) => {}
@@ -230,5 +293,48 @@ async fn drive(
                 timer.as_mut().reset(conn.poll_timeout().into());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(delivered: usize, spawn_request: bool) -> Pumped {
+        Pumped {
+            delivered,
+            spawn_request,
+            taken: 0,
+        }
+    }
+
+    #[test]
+    fn yields_for_answers_and_backs_off_from_streams() {
+        let mut p = YieldPolicy::default();
+        // Requests that are answered: a yield every time.
+        for _ in 0..10 {
+            assert!(p.wants_yield(&batch(1, false)));
+            p.yielded(true);
+        }
+        // Nothing comes back: 1, 2, 4, ... small batches skipped, up to MAX_SKIP.
+        let mut yields = 0;
+        for _ in 0..1000 {
+            if p.wants_yield(&batch(3, false)) {
+                yields += 1;
+                p.yielded(false);
+            }
+        }
+        assert!(yields <= 1000 / MAX_SKIP as usize + 7, "{yields} yields");
+        assert_eq!(p.backoff, MAX_SKIP);
+        // A spawn request always gets its yield; large batches and empty turns never.
+        assert!(p.wants_yield(&batch(1, true)));
+        assert!(!p.wants_yield(&batch(YIELD_BATCH + 1, false)));
+        assert!(!p.wants_yield(&batch(0, false)));
+        // One answered yield ends the skipping.
+        p.yielded(true);
+        p.skip = 0;
+        assert!(p.wants_yield(&batch(2, false)));
+        p.yielded(true);
+        assert!(p.wants_yield(&batch(2, false)));
     }
 }
