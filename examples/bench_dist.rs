@@ -3,7 +3,7 @@
 //! driven by the same BEAM driver node, alternating BEAM / beamnode round by round;
 //! medians per side, one table row per figure. Run with `bash scripts/bench.sh
 //! [--quick] [--rounds N] [--only a,b] [--cluster-nodes N]` (groups: msgs, large,
-//! pingpong, calls, etf, spawn, cluster).
+//! pingpong, calls, etf, n2n, spawn, cluster).
 //!
 //! The BEAM code (driver, BEAM target, fresh nodes for the codec and spawn loops) is
 //! `scripts/bench/bench_beam.erl`, compiled with `erlc` into a temp dir at start; the
@@ -20,6 +20,8 @@ mod cluster;
 mod etf;
 #[path = "bench/groups.rs"]
 mod groups;
+#[path = "bench/n2n.rs"]
+mod n2n;
 #[path = "bench/spawn.rs"]
 mod spawn;
 #[path = "bench/target.rs"]
@@ -86,7 +88,7 @@ impl Opts {
                             .collect(),
                     )
                 }
-                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,spawn,cluster] [--cluster-nodes N]"),
+                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,n2n,spawn,cluster] [--cluster-nodes N]"),
             }
         }
         assert!(o.rounds >= 1, "--rounds must be at least 1");
@@ -383,6 +385,9 @@ async fn suite(o: Opts) {
     }
     if o.wants("etf") {
         rows.extend(group_etf(&mut b, &o, &dir).await);
+    }
+    if o.wants("n2n") {
+        rows.extend(n2n::group_n2n(&mut b, &o, epmd).await);
     }
     drop(driver);
     drop(beam_target);

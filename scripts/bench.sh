@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh --quick            small N, finishes in a few minutes
 #   bash scripts/bench.sh                    full mode
 #   bash scripts/bench.sh --rounds 5 --only msgs,calls
-#       groups: msgs large pingpong calls etf spawn cluster
+#       groups: msgs large pingpong calls etf n2n spawn cluster
 #   bash scripts/bench.sh --only cluster --cluster-nodes 16   (default 12 BEAM members)
 #   bash scripts/bench.sh receive [MESSAGES] the older receive-throughput example
 #                                            (examples/bench_receive.rs)
