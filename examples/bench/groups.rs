@@ -7,16 +7,16 @@ pub(crate) fn int(v: usize) -> Term {
     Term::Int(v as i64)
 }
 
-struct Stream {
-    dir: &'static str,
-    k: usize,
-    n: usize,
-    size: usize,
-    ack_every: usize,
-    window: usize,
+pub(crate) struct Stream {
+    pub(crate) dir: &'static str,
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+    pub(crate) size: usize,
+    pub(crate) ack_every: usize,
+    pub(crate) window: usize,
 }
 
-async fn stream_us(b: &mut Bench, side: Side, s: &Stream) -> f64 {
+pub(crate) async fn stream_us(b: &mut Bench, side: Side, s: &Stream) -> f64 {
     let args = vec![
         b.target(side),
         int(s.k),
@@ -129,6 +129,23 @@ pub(crate) async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
     rows
 }
 
+/// The driver's `pingpong` run against `side`'s target: sorted round trips in ns.
+pub(crate) async fn pingpong_ns(b: &mut Bench, side: Side, warm: usize, n: usize) -> Vec<f64> {
+    let t = b.target(side);
+    b.run("pingpong", vec![t, int(warm), int(n)])
+        .await
+        .as_list()
+        .expect("list of round trips")
+        .iter()
+        .map(|t| t.as_int().expect("ns") as f64)
+        .collect()
+}
+
+/// The `q` quantile of sorted nanoseconds, in µs.
+pub(crate) fn quantile_us(sorted_ns: &[f64], q: f64) -> f64 {
+    sorted_ns[((sorted_ns.len() as f64 * q) as usize).min(sorted_ns.len() - 1)] / 1e3
+}
+
 pub(crate) async fn group_pingpong(b: &mut Bench, o: &Opts) -> Vec<Row> {
     let (warm, n) = (o.n(1000, 10_000), o.n(10_000, 100_000));
     note(format!(
@@ -141,17 +158,9 @@ pub(crate) async fn group_pingpong(b: &mut Bench, o: &Opts) -> Vec<Row> {
     let mut p99 = Row::new("ping-pong round trip p99", "µs", false);
     for r in 0..b.rounds {
         for side in Bench::order(r) {
-            let t = b.target(side);
-            let sorted = b.run("pingpong", vec![t, int(warm), int(n)]).await;
-            let ns: Vec<i64> = sorted
-                .as_list()
-                .expect("list of round trips")
-                .iter()
-                .map(|t| t.as_int().expect("ns"))
-                .collect();
-            let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
-            p50.push(side, at(0.50));
-            p99.push(side, at(0.99));
+            let ns = pingpong_ns(b, side, warm, n).await;
+            p50.push(side, quantile_us(&ns, 0.50));
+            p99.push(side, quantile_us(&ns, 0.99));
         }
     }
     print_progress(&p50);

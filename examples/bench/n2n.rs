@@ -6,7 +6,7 @@
 
 use super::*;
 use beamnode::Node;
-use groups::int;
+use groups::{int, pingpong_ns, quantile_us, stream_us, Stream};
 use std::time::Instant;
 
 /// The beamnode driver: a node, and a process on it that starts streams and pings.
@@ -98,10 +98,6 @@ impl RustDriver {
     }
 }
 
-fn quantile_us(sorted_ns: &[f64], q: f64) -> f64 {
-    sorted_ns[((sorted_ns.len() as f64 * q) as usize).min(sorted_ns.len() - 1)] / 1e3
-}
-
 pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
     let n = o.n(320_000, 2_000_000);
     let big = o.n(128, 1024);
@@ -145,15 +141,15 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
                 let us = match side {
                     Side::Rust => d.stream_us(k, count, size, ack_every, window).await,
                     Side::Beam => {
-                        let args = vec![
-                            b.target(Side::Beam),
-                            int(k),
-                            int(count),
-                            int(size),
-                            int(ack_every),
-                            int(window),
-                        ];
-                        b.run_us("to_target", args).await
+                        let s = Stream {
+                            dir: "to_target",
+                            k,
+                            n: count,
+                            size,
+                            ack_every,
+                            window,
+                        };
+                        stream_us(b, Side::Beam, &s).await
                     }
                 };
                 let v = if mb {
@@ -171,18 +167,9 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
     let mut p99 = Row::new("node to node: ping-pong round trip p99", "µs", false);
     for r in 0..b.rounds {
         for side in Bench::order(r) {
-            let sorted: Vec<f64> = match side {
+            let sorted = match side {
                 Side::Rust => d.pingpong(warm, pings).await,
-                Side::Beam => {
-                    let t = b.target(Side::Beam);
-                    b.run("pingpong", vec![t, int(warm), int(pings)])
-                        .await
-                        .as_list()
-                        .expect("list of round trips")
-                        .iter()
-                        .map(|t| t.as_int().expect("ns") as f64)
-                        .collect()
-                }
+                Side::Beam => pingpong_ns(b, Side::Beam, warm, pings).await,
             };
             p50.push(side, quantile_us(&sorted, 0.50));
             p99.push(side, quantile_us(&sorted, 0.99));

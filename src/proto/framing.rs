@@ -185,11 +185,6 @@ impl FrameReader {
         self.buf.capacity()
     }
 
-    /// Bytes the next direct read is offered at least (for tests).
-    pub fn read_chunk(&self) -> usize {
-        self.chunk
-    }
-
     /// Is a whole frame available? (Also reports an oversized announced length.)
     pub fn has_frame(&self) -> Result<bool, FrameError> {
         Ok(complete_frame_len(&self.buf[self.start..self.end], self.max_frame_len)?.is_some())
@@ -266,7 +261,7 @@ mod tests {
             .unwrap();
             assert_eq!(r.next_frame().unwrap(), Some(Frame::Tick));
         }
-        assert_eq!(r.read_chunk(), MIN_READ_CHUNK);
+        assert_eq!(r.chunk, MIN_READ_CHUNK);
         assert!(r.capacity() <= 2 * MIN_READ_CHUNK, "{}", r.capacity());
     }
 
@@ -297,7 +292,7 @@ mod tests {
         assert!(r.capacity() > 1_000_000);
         r.extend(&[]);
         assert!(r.capacity() < 1_000_000, "memory of the large frame kept");
-        assert_eq!(r.read_chunk(), READ_CHUNK, "a stream grows the reads");
+        assert_eq!(r.chunk, READ_CHUNK, "a stream grows the reads");
     }
 
     #[test]
