@@ -9,7 +9,9 @@
 //! connection's buffers.
 
 pub(crate) use super::stream::DistStream;
-use crate::node::{ClosedOutcome, ConnStats, Node, NodeEvent, OutQueue, Outgoing, UpInfo};
+use crate::node::{
+    ClosedOutcome, ConnStats, Deliveries, Node, NodeEvent, OutQueue, Outgoing, UpInfo,
+};
 use crate::proto::connection::{Connection, ConnectionError, Endpoints};
 use crate::proto::control::ControlMessage;
 use crate::proto::dist::Payload;
@@ -140,6 +142,7 @@ struct Pumped {
 #[inline]
 fn pump(
     node: &Node,
+    memo: &mut Deliveries,
     conn: &mut Connection,
     queue: &OutQueue,
     rx: &mut mpsc::UnboundedReceiver<Outgoing>,
@@ -149,7 +152,7 @@ fn pump(
         match conn.poll_message() {
             Ok(Some(msg)) => {
                 done.spawn_request |= matches!(msg.control, ControlMessage::SpawnRequest { .. });
-                node.dispatch(conn.peer(), msg.control, msg.payload);
+                node.dispatch(memo, conn.peer(), msg.control, msg.payload);
                 done.delivered += 1;
             }
             Ok(None) => break,
@@ -236,13 +239,14 @@ async fn drive(
     let timer = tokio::time::sleep_until(conn.poll_timeout().into());
     tokio::pin!(timer);
     let mut policy = YieldPolicy::default();
+    let mut memo = Deliveries::default();
     loop {
         // 1. Messages already complete go to their processes; 2. take what is
         // queued, up to a batch.
-        match pump(node, &mut conn, queue, &mut rx) {
+        match pump(node, &mut memo, &mut conn, queue, &mut rx) {
             Ok(p) if policy.wants_yield(&p) => {
                 tokio::task::yield_now().await;
-                match pump(node, &mut conn, queue, &mut rx) {
+                match pump(node, &mut memo, &mut conn, queue, &mut rx) {
                     Ok(again) => policy.yielded(again.taken > 0),
                     Err(ended) => return ended,
                 }

@@ -6,6 +6,7 @@ use super::outqueue::{OutQueue, Outgoing, Push};
 use crate::proto::handshake::{accept_status, Status};
 use crate::proto::DistFlags;
 use crate::term::Atom;
+use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -125,9 +126,19 @@ pub(crate) const DEFAULT_BUSY_LIMIT: usize = 1024 * 1024;
 /// Default hard limit of a connection's outgoing queue.
 pub(crate) const DEFAULT_QUEUE_MAX: usize = 64 * 1024 * 1024;
 
+/// Which queue serves each node: a read-only copy of the map's queues, replaced whole
+/// (under the map's lock) whenever an entry comes or goes.
+type Routes = HashMap<Atom, Arc<OutQueue>>;
+
+/// The node's connections. Setting a connection up or down changes `map` under its
+/// lock; sending a message only reads `routes`, a snapshot swapped in atomically after
+/// each such change, so senders on different cores share no lock (issue: "no
+/// node-wide lock per message"). A sender that meets a closed queue or no entry in the
+/// snapshot falls back to the locked path, which sees the current state.
 #[derive(Debug)]
 pub(crate) struct Connections {
     map: Mutex<HashMap<Atom, Entry>>,
+    routes: ArcSwap<Routes>,
     next_id: AtomicU64,
     /// (busy limit, hard limit) of each outgoing queue.
     limits: (usize, usize),
@@ -143,6 +154,7 @@ impl Connections {
     pub fn new(busy_limit: usize, max: usize) -> Connections {
         Connections {
             map: Mutex::new(HashMap::new()),
+            routes: ArcSwap::from_pointee(HashMap::new()),
             next_id: AtomicU64::new(0),
             limits: (busy_limit, max),
         }
@@ -160,21 +172,55 @@ impl Connections {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Publishes the queues of `map` to senders. Called with the map's lock held, after
+    /// every change that adds or removes an entry, so snapshots are stored in the order
+    /// of the changes.
+    fn publish(&self, map: &HashMap<Atom, Entry>) {
+        let routes: Routes = map
+            .iter()
+            .map(|(n, e)| (n.clone(), e.queue.clone()))
+            .collect();
+        self.routes.store(Arc::new(routes));
+    }
+
+    /// The lock-free path of a send: pushes onto the queue the snapshot names for
+    /// `node`. Gives the message back when the locked path must decide (no entry, the
+    /// queue closed since the snapshot, or the queue over its hard limit, whose
+    /// handling needs the entry's phase).
+    fn queue_fast(&self, node: &Atom, out: Outgoing) -> Result<Queued, Box<Outgoing>> {
+        let routes = self.routes.load();
+        let Some(q) = routes.get(node) else {
+            return Err(Box::new(out));
+        };
+        match q.try_push(out) {
+            Ok(push) => Ok(Queued {
+                dial: None,
+                busy: (push == Push::Busy).then(|| q.clone()),
+                queued: true,
+            }),
+            Err((_, out)) => Err(out),
+        }
+    }
+
     /// Queues `out` for `node`, creating a pending entry (and asking for a dial) when
     /// there is none. One queue per node keeps every sender's messages in order.
     pub fn queue(&self, node: &Atom, out: Outgoing) -> Queued {
+        let out = match self.queue_fast(node, out) {
+            Ok(q) => return q,
+            Err(out) => *out,
+        };
         let mut map = self.lock();
         let mut dial = None;
-        let e = match map.get(node) {
-            Some(e) => e,
-            None => {
-                let attempt = self.new_id();
-                dial = Some(attempt);
-                map.entry(node.clone())
-                    .or_insert_with(|| self.new_entry(attempt))
-            }
+        if !map.contains_key(node) {
+            let attempt = self.new_id();
+            dial = Some(attempt);
+            map.insert(node.clone(), self.new_entry(attempt));
+            self.publish(&map);
+        }
+        let (queued, busy) = match map.get(node) {
+            Some(e) => Self::push(node, e, out),
+            None => (false, None),
         };
-        let (queued, busy) = Self::push(node, e, out);
         Queued { dial, busy, queued }
     }
 
@@ -182,6 +228,10 @@ impl Connections {
     /// `queued: false` (and `out` dropped) otherwise. OTP's `noconnect` send option
     /// (erts queues on a pending connection too, and only refuses to start one).
     pub fn queue_existing(&self, node: &Atom, out: Outgoing) -> Queued {
+        let out = match self.queue_fast(node, out) {
+            Ok(q) => return q,
+            Err(out) => *out,
+        };
         let (queued, busy) = match self.lock().get(node) {
             Some(e) => Self::push(node, e, out),
             None => (false, None),
@@ -241,6 +291,7 @@ impl Connections {
                     waiters.push(tx);
                 }
                 map.insert(node.clone(), e);
+                self.publish(&map);
                 Err((rx, Some(attempt)))
             }
         }
@@ -271,6 +322,7 @@ impl Connections {
                 if let Some(old) = map.insert(peer.clone(), e) {
                     old.queue.close();
                 }
+                self.publish(&map);
                 AcceptDecision::Status(status, Some(attempt))
             }
             Status::OkSimultaneous => {
@@ -377,6 +429,7 @@ impl Connections {
                     let _ = w.send(false);
                 }
             }
+            self.publish(&map);
         }
         owns
     }
@@ -395,13 +448,15 @@ impl Connections {
         if let Some(e) = &old {
             e.queue.close();
         }
-        match old.and_then(|e| e.successor) {
+        let outcome = match old.and_then(|e| e.successor) {
             Some(s) => {
                 map.insert(peer.clone(), self.new_entry(s.attempt));
                 ClosedOutcome::Replaced(s.gone)
             }
             None => ClosedOutcome::Down,
-        }
+        };
+        self.publish(&map);
+        outcome
     }
 
     /// Info on the up connection to `peer`.
@@ -490,6 +545,85 @@ mod tests {
         gone.await.expect("successor told");
         assert!(conns.owns_pending(&peer, new));
         assert!(conns.up_info(&peer).is_none());
+    }
+
+    fn msg() -> Outgoing {
+        use crate::proto::control::ControlMessage;
+        use crate::term::Pid;
+        Outgoing {
+            control: ControlMessage::Send {
+                to: Pid::new(Atom::new("peer@h"), 1, 0, 1),
+                token: None,
+            },
+            payload: None,
+        }
+    }
+
+    /// Sends go through the published snapshot while a connection is up; once it
+    /// ends, the next send sees no route and starts a new attempt instead of being
+    /// lost to the closed queue.
+    #[test]
+    fn sends_follow_connections_coming_and_going() {
+        let conns = Connections::default();
+        let peer = Atom::new("peer@h");
+        let AcceptDecision::Status(Status::Ok, Some(id)) =
+            conns.accept_status(&Atom::new("us@h"), &peer)
+        else {
+            panic!("fresh accept gets ok");
+        };
+        let info = UpInfo {
+            id,
+            flags: DistFlags::REQUIRED,
+            visible: true,
+            kill: Arc::new(Notify::new()),
+            stats: Default::default(),
+        };
+        let (_queue, mut rx) = conns.established(&peer, id, info).expect("up");
+        assert!(conns.routes.load().contains_key(&peer));
+        let q = conns.queue(&peer, msg());
+        assert!(q.queued && q.dial.is_none());
+        assert!(rx.try_recv().is_ok(), "queued for the up connection");
+        assert!(matches!(conns.closed(&peer, id), ClosedOutcome::Down));
+        assert!(conns.routes.load().is_empty());
+        assert!(!conns.queue_existing(&peer, msg()).queued);
+        let q = conns.queue(&peer, msg());
+        assert!(q.queued, "queued on the new pending entry");
+        let attempt = q.dial.expect("a new attempt is dialled");
+        assert!(conns.owns_pending(&peer, attempt));
+        assert!(conns.queue_existing(&peer, msg()).queued);
+        assert!(conns.failed(&peer, attempt));
+        assert!(conns.routes.load().is_empty());
+    }
+
+    /// A sender holding a snapshot taken before the connection went down meets a closed
+    /// queue and falls back to the locked path, which queues the message for the
+    /// successor that took the entry over.
+    #[test]
+    fn a_stale_snapshot_falls_back_to_the_current_entry() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (old, _kill) = up(&conns, &peer);
+        let new = alive(&conns, &us, &peer);
+        let stale = conns.routes.load_full();
+        assert!(matches!(
+            conns.closed(&peer, old),
+            ClosedOutcome::Replaced(None)
+        ));
+        // Put the old snapshot back, as a sender that loaded it just before the
+        // change would still see it.
+        conns.routes.store(stale);
+        let q = conns.queue(&peer, msg());
+        assert!(q.queued && q.dial.is_none());
+        let kill = Arc::new(Notify::new());
+        let info = UpInfo {
+            id: new,
+            flags: DistFlags::REQUIRED,
+            visible: true,
+            kill,
+            stats: Default::default(),
+        };
+        let (_queue, mut rx) = conns.established(&peer, new, info).expect("successor up");
+        assert!(rx.try_recv().is_ok(), "the message went to the successor");
     }
 
     /// A replacing accept that fails (peer answered `false`, bad digest) leaves the up

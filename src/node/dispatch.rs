@@ -2,6 +2,7 @@
 //! dispatch point. Messages for dead or unknown processes are dropped silently, as OTP
 //! does (§4.5); signals follow the rules in `signals.rs`.
 
+use super::delivery::Deliveries;
 use super::Node;
 use crate::proto::control::{altact, ControlMessage, ProcRef};
 use crate::runtime::table::key;
@@ -11,18 +12,25 @@ use tracing::debug;
 
 impl Node {
     /// Handles one message from `peer` (its origin and destination already checked).
-    pub(crate) fn dispatch(&self, peer: &Atom, control: ControlMessage, payload: Option<Term>) {
+    /// `memo` is the connection's memory of mailboxes it delivered to (`delivery.rs`).
+    pub(crate) fn dispatch(
+        &self,
+        memo: &mut Deliveries,
+        peer: &Atom,
+        control: ControlMessage,
+        payload: Option<Term>,
+    ) {
         use ControlMessage as C;
         let reason = |p: Option<Term>| p.unwrap_or_else(|| Term::atom("normal"));
         match control {
             C::Send { to, .. } | C::SendSender { to, .. } => {
                 if let Some(msg) = payload {
-                    self.deliver_to_pid(&to, msg);
+                    self.deliver_to_pid(memo, &to, msg);
                 }
             }
             C::RegSend { to_name, .. } => {
                 if let Some(msg) = payload {
-                    self.deliver_named(&to_name, msg);
+                    self.deliver_named_via(memo, &to_name, msg);
                 }
             }
             C::AliasSend { alias, .. } => {
@@ -32,7 +40,7 @@ impl Node {
             }
             C::AltactSigSend {
                 flags, from, to, ..
-            } => self.altact_in(peer, flags, &from, to, payload),
+            } => self.altact_in(memo, peer, flags, &from, to, payload),
             C::Link { from, to } => self.link_in(&from, &to),
             C::Unlink { from, to } => self.unlink_in(&from, &to),
             C::UnlinkId { id, from, to } => self.unlink_id_in(id, &from, &to),
@@ -120,9 +128,9 @@ impl Node {
         }
     }
 
-    fn deliver_to_pid(&self, to: &Pid, msg: Term) -> bool {
+    fn deliver_to_pid(&self, memo: &mut Deliveries, to: &Pid, msg: Term) -> bool {
         if self.inner.ids.is_local_pid(to) {
-            self.deliver_local(key(to), msg)
+            self.deliver_local_via(memo, key(to), msg)
         } else {
             false
         }
@@ -156,7 +164,15 @@ impl Node {
 
     /// ALTACT_SIG_SEND (OTP 28, §5.3): a message or an exit signal to a pid, a
     /// registered name or an alias.
-    fn altact_in(&self, peer: &Atom, flags: u64, from: &Pid, to: Term, payload: Option<Term>) {
+    fn altact_in(
+        &self,
+        memo: &mut Deliveries,
+        peer: &Atom,
+        flags: u64,
+        from: &Pid,
+        to: Term,
+        payload: Option<Term>,
+    ) {
         let Some(payload) = payload else {
             return;
         };
@@ -179,10 +195,10 @@ impl Node {
         }
         match to {
             Term::Pid(p) => {
-                self.deliver_to_pid(&p, payload);
+                self.deliver_to_pid(memo, &p, payload);
             }
             Term::Atom(a) => {
-                self.deliver_named(&a, payload);
+                self.deliver_named_via(memo, &a, payload);
             }
             Term::Ref(r) => {
                 self.deliver_alias(&r, payload);

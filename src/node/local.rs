@@ -149,7 +149,11 @@ impl Node {
         let pid = p.pid().clone();
         if let Some(name) = &opts.name {
             if let Err(e) = self.inner.table.register(name.clone(), key(&pid)) {
-                self.inner.table.with(|t| t.remove(key(&pid)));
+                // Marked exited too, as every process leaving the table is, so a
+                // mailbox a connection remembers refuses messages (`delivery.rs`).
+                if let Some(entry) = self.inner.table.with(|t| t.remove(key(&pid))) {
+                    entry.control.kill(Term::atom("badarg"));
+                }
                 return Err((pid, e));
             }
         }

@@ -4,6 +4,7 @@
 
 mod apply;
 mod connections;
+mod delivery;
 mod dial;
 mod dispatch;
 mod functions;
@@ -26,6 +27,7 @@ pub use signals::LinkError;
 pub use spawn::{SpawnError, SpawnHandler, SpawnRequestOpts, CANNOT_RUN_FUNS};
 
 pub(crate) use connections::{AcceptDecision, ClosedOutcome, ConnStats, UpInfo};
+pub(crate) use delivery::Deliveries;
 pub(crate) use dial::Dial;
 pub(crate) use functions::Callable;
 pub(crate) use outqueue::{OutQueue, Outgoing};

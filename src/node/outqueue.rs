@@ -73,23 +73,32 @@ impl OutQueue {
     }
 
     pub fn push(&self, out: Outgoing) -> Push {
+        match self.try_push(out) {
+            Ok(p) | Err((p, _)) => p,
+        }
+    }
+
+    /// Like [`OutQueue::push`], but a message that is not queued (`Overflow`,
+    /// `Closed`) comes back with the refusal, so the caller can try elsewhere. (Boxed:
+    /// the refusal is rare, and a message is large.)
+    pub fn try_push(&self, out: Outgoing) -> Result<Push, (Push, Box<Outgoing>)> {
         if self.closed.load(Ordering::Acquire) {
-            return Push::Closed;
+            return Err((Push::Closed, Box::new(out)));
         }
         let cost = out.cost();
         let before = self.bytes.fetch_add(cost, Ordering::AcqRel);
         if before + cost > self.max {
             self.bytes.fetch_sub(cost, Ordering::AcqRel);
-            return Push::Overflow;
+            return Err((Push::Overflow, Box::new(out)));
         }
-        if self.tx.send(out).is_err() {
+        if let Err(mpsc::error::SendError(out)) = self.tx.send(out) {
             self.bytes.fetch_sub(cost, Ordering::AcqRel);
-            return Push::Closed;
+            return Err((Push::Closed, Box::new(out)));
         }
         if before + cost > self.busy_limit {
-            Push::Busy
+            Ok(Push::Busy)
         } else {
-            Push::Queued
+            Ok(Push::Queued)
         }
     }
 

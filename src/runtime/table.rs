@@ -5,6 +5,7 @@
 use super::mailbox::MailboxSender;
 use crate::term::{Atom, Pid, Reference};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A monitor some process holds on one of our processes.
@@ -159,6 +160,9 @@ pub struct TableInner {
     pub names: HashMap<Atom, ProcKey>,
     /// Active aliases: reference → (owner's key, mode).
     pub aliases: HashMap<Reference, (ProcKey, AliasMode)>,
+    /// Set when `names` changed under the current lock; [`ProcessTable::with`] then
+    /// moves the names generation on.
+    names_changed: bool,
 }
 
 /// A local process's key in the table: its pid's serial and id words together.
@@ -180,6 +184,7 @@ impl TableInner {
         let e = *self.procs.remove(&id)?;
         if let Some(n) = &e.name {
             self.names.remove(n);
+            self.names_changed = true;
         }
         for a in &e.aliases {
             self.aliases.remove(a);
@@ -197,6 +202,10 @@ impl TableInner {
 #[derive(Debug, Default)]
 pub struct ProcessTable {
     inner: Mutex<TableInner>,
+    /// Moves on (under the lock) whenever a name is registered or goes away, so a
+    /// name resolved earlier can be reused without the lock while it has not moved
+    /// ([`ProcessTable::names_generation`]).
+    names_gen: AtomicU64,
 }
 
 impl ProcessTable {
@@ -208,7 +217,24 @@ impl ProcessTable {
 
     /// Runs `f` with the table locked.
     pub fn with<R>(&self, f: impl FnOnce(&mut TableInner) -> R) -> R {
-        f(&mut self.lock())
+        let mut g = self.lock();
+        let r = f(&mut g);
+        self.names_moved(&mut g);
+        r
+    }
+
+    /// Moves the names generation on if `names` changed; called with the lock held.
+    fn names_moved(&self, g: &mut TableInner) {
+        if std::mem::take(&mut g.names_changed) {
+            self.names_gen.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// The names generation: unchanged since an earlier reading means no name has
+    /// been registered or gone away in between, so a mailbox found by name then
+    /// ([`ProcessTable::sender_by_name_at`]) is still the one the name stands for.
+    pub fn names_generation(&self) -> u64 {
+        self.names_gen.load(Ordering::Acquire)
     }
 
     pub fn insert(&self, pid: Pid, control: MailboxSender, group_leader: Option<Pid>) {
@@ -232,9 +258,15 @@ impl ProcessTable {
     }
 
     pub fn sender_by_name(&self, name: &Atom) -> Option<MailboxSender> {
+        self.sender_by_name_at(name).map(|(_, tx)| tx)
+    }
+
+    /// The mailbox registered as `name`, with the names generation it was read at.
+    pub fn sender_by_name_at(&self, name: &Atom) -> Option<(u64, MailboxSender)> {
         let g = self.lock();
         let id = g.names.get(name)?;
-        g.procs.get(id).map(|e| e.control.clone())
+        let tx = g.procs.get(id).map(|e| e.control.clone())?;
+        Some((self.names_gen.load(Ordering::Acquire), tx))
     }
 
     /// The mailbox behind an active alias; a `[reply]` alias is used up by this.
@@ -265,6 +297,8 @@ impl ProcessTable {
         }
         e.name = Some(name.clone());
         g.names.insert(name, id);
+        g.names_changed = true;
+        self.names_moved(&mut g);
         Ok(())
     }
 
@@ -275,6 +309,8 @@ impl ProcessTable {
                 if let Some(e) = g.procs.get_mut(&id) {
                     e.name = None;
                 }
+                g.names_changed = true;
+                self.names_moved(&mut g);
                 true
             }
             None => false,

@@ -18,6 +18,7 @@ mod interop_atom_cache;
 mod interop_backpressure;
 mod interop_blocking;
 mod interop_core;
+mod interop_delivery;
 mod interop_dest;
 mod interop_elixir;
 mod interop_elixir_rpc;
