@@ -291,6 +291,20 @@ impl<'a> Decoder<'a> {
                     _ => {}
                 }
             }
+            // Integers and floats inside a list or tuple that they do not fill are
+            // written straight into it, skipping `head`'s general path (truncated or
+            // invalid ones take that path and fail there as before).
+            if let Some(Frame::List { items, left } | Frame::Tuple { items, left }) =
+                stack.last_mut()
+            {
+                if *left > 1 {
+                    if let Some(value) = self.number() {
+                        items.push(value);
+                        *left -= 1;
+                        continue;
+                    }
+                }
+            }
             let at = self.pos;
             match self.head()? {
                 Head::Open(frame) => {
@@ -302,9 +316,39 @@ impl<'a> Decoder<'a> {
                             limit: self.max_depth,
                         });
                     }
+                    if stack.capacity() == 0 {
+                        // One allocation for the usual nesting instead of growing
+                        // 4, 8, 16.
+                        stack.reserve(8);
+                    }
                     stack.push(frame)
                 }
                 Head::Leaf(value) => {
+                    // The common case inline: a leaf that does not fill its container.
+                    match stack.last_mut() {
+                        Some(Frame::List { items, left }) if *left > 0 => {
+                            items.push(value);
+                            *left -= 1;
+                            continue;
+                        }
+                        Some(Frame::Tuple { items, left }) if *left > 1 => {
+                            items.push(value);
+                            *left -= 1;
+                            continue;
+                        }
+                        Some(Frame::Map {
+                            entries, key, left, ..
+                        }) if *left > 1 => {
+                            match key.take() {
+                                None => *key = Some(value),
+                                Some(k) => entries.push((k, value)),
+                            }
+                            *left -= 1;
+                            continue;
+                        }
+                        None => return Ok(value),
+                        _ => {}
+                    }
                     if let Some(t) = self.deliver(&mut stack, value)? {
                         return Ok(t);
                     }
@@ -403,6 +447,31 @@ impl<'a> Decoder<'a> {
             pid: h.pid,
             free_vars: Terms::new(free_vars),
         })))
+    }
+
+    /// An integer or finite float at the read position, read and consumed; `None`
+    /// (nothing consumed) for anything else, including a truncated or invalid one.
+    #[inline(always)]
+    fn number(&mut self) -> Option<Term> {
+        let rest = self.buf.get(self.pos..)?;
+        let (value, len) = match *rest.first()? {
+            tag::SMALL_INTEGER_EXT => (Term::Int(*rest.get(1)? as i64), 2),
+            tag::INTEGER_EXT => {
+                let b: [u8; 4] = rest.get(1..5)?.try_into().ok()?;
+                (Term::Int(i32::from_be_bytes(b) as i64), 5)
+            }
+            tag::NEW_FLOAT_EXT => {
+                let b: [u8; 8] = rest.get(1..9)?.try_into().ok()?;
+                let f = f64::from_be_bytes(b);
+                if !f.is_finite() {
+                    return None;
+                }
+                (Term::Float(Float(f)), 9)
+            }
+            _ => return None,
+        };
+        self.pos += len;
+        Some(value)
     }
 
     /// Reads one tag and either a whole leaf term or the header of a container.

@@ -183,18 +183,12 @@ pub(super) fn check_unique_keys(
     // OTP writes a small map's keys in its own sorted order, which for keys of one
     // kind (atoms, binaries, integers) is this order too: strictly increasing keys
     // are distinct, found in one pass without allocating.
-    if entries
-        .windows(2)
-        .all(|w| compare(&w[0].0, &w[1].0) == Ordering::Less)
-    {
+    if entries.windows(2).all(|w| key_less(&w[0].0, &w[1].0)) {
         return Ok(());
     }
     if entries.len() <= 8 {
         for (i, (k, _)) in entries.iter().enumerate() {
-            if entries[i + 1..]
-                .iter()
-                .any(|(other, _)| compare(k, other) == Ordering::Equal)
-            {
+            if entries[i + 1..].iter().any(|(other, _)| same_key(k, other)) {
                 return Err(DecodeError::DuplicateMapKey { offset });
             }
         }
@@ -209,6 +203,30 @@ pub(super) fn check_unique_keys(
         return Err(DecodeError::DuplicateMapKey { offset });
     }
     Ok(())
+}
+
+/// `compare(a, b) == Less`, with the usual scalar keys (atoms, integers, binaries of
+/// one kind) decided inline, as [`shallow`] orders them.
+#[inline]
+fn key_less(a: &Term, b: &Term) -> bool {
+    match (a, b) {
+        (Term::Atom(x), Term::Atom(y)) => x.as_str() < y.as_str(),
+        (Term::Int(x), Term::Int(y)) => x < y,
+        (Term::Binary(x), Term::Binary(y)) => x[..] < y[..],
+        _ => compare(a, b) == Ordering::Less,
+    }
+}
+
+/// `compare(a, b) == Equal`, with the usual scalar keys decided inline: two atoms or
+/// binaries of different lengths differ without looking at their bytes.
+#[inline]
+fn same_key(a: &Term, b: &Term) -> bool {
+    match (a, b) {
+        (Term::Atom(x), Term::Atom(y)) => x.as_str() == y.as_str(),
+        (Term::Int(x), Term::Int(y)) => x == y,
+        (Term::Binary(x), Term::Binary(y)) => x[..] == y[..],
+        _ => compare(a, b) == Ordering::Equal,
+    }
 }
 
 /// A record's field names must be distinct (OTP 29's `binary_to_term` refuses
