@@ -502,15 +502,25 @@ mod tests {
             panic!("fresh accept gets ok");
         };
         let kill = Arc::new(Notify::new());
+        assert!(establish(conns, peer, id, kill.clone()).is_some());
+        (id, kill)
+    }
+
+    /// Brings attempt `id` up; the queue's receiving end, as the driver would hold it.
+    fn establish(
+        conns: &Connections,
+        peer: &Atom,
+        id: u64,
+        kill: Arc<Notify>,
+    ) -> Option<mpsc::UnboundedReceiver<Outgoing>> {
         let info = UpInfo {
             id,
             flags: DistFlags::REQUIRED,
             visible: true,
-            kill: kill.clone(),
+            kill,
             stats: Default::default(),
         };
-        assert!(conns.established(peer, id, info).is_some());
-        (id, kill)
+        conns.established(peer, id, info).map(|(_, rx)| rx)
     }
 
     fn alive(conns: &Connections, us: &Atom, peer: &Atom) -> u64 {
@@ -571,14 +581,7 @@ mod tests {
         else {
             panic!("fresh accept gets ok");
         };
-        let info = UpInfo {
-            id,
-            flags: DistFlags::REQUIRED,
-            visible: true,
-            kill: Arc::new(Notify::new()),
-            stats: Default::default(),
-        };
-        let (_queue, mut rx) = conns.established(&peer, id, info).expect("up");
+        let mut rx = establish(&conns, &peer, id, Arc::new(Notify::new())).expect("up");
         assert!(conns.routes.load().contains_key(&peer));
         let q = conns.queue(&peer, msg());
         assert!(q.queued && q.dial.is_none());
@@ -614,15 +617,7 @@ mod tests {
         conns.routes.store(stale);
         let q = conns.queue(&peer, msg());
         assert!(q.queued && q.dial.is_none());
-        let kill = Arc::new(Notify::new());
-        let info = UpInfo {
-            id: new,
-            flags: DistFlags::REQUIRED,
-            visible: true,
-            kill,
-            stats: Default::default(),
-        };
-        let (_queue, mut rx) = conns.established(&peer, new, info).expect("successor up");
+        let mut rx = establish(&conns, &peer, new, Arc::new(Notify::new())).expect("successor up");
         assert!(rx.try_recv().is_ok(), "the message went to the successor");
     }
 

@@ -93,15 +93,8 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::test_node as node;
     use crate::runtime::table::key;
-    use crate::NodeConfig;
-
-    async fn node(name: &str) -> Node {
-        let config = NodeConfig::new(format!("{name}@localhost"), "c")
-            .register_with_epmd(false)
-            .listen_addr([127, 0, 0, 1].into());
-        Node::start(config).await.expect("node starts")
-    }
 
     /// A remembered name follows the name: after the name moves to another process,
     /// messages go to the new one, and to nobody once it is unregistered.

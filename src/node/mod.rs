@@ -660,3 +660,12 @@ impl Node {
         let _ = self.inner.events.send(ev);
     }
 }
+
+/// A node for unit tests: no EPMD registration, listening on loopback.
+#[cfg(test)]
+pub(crate) async fn test_node(name: &str) -> Node {
+    let config = crate::NodeConfig::new(format!("{name}@localhost"), "c")
+        .register_with_epmd(false)
+        .listen_addr([127, 0, 0, 1].into());
+    Node::start(config).await.expect("node starts")
+}

@@ -84,15 +84,10 @@ impl<F: Future<Output = ()>> Future for ProcessTask<F> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Node, NodeConfig, Term};
+    use crate::Term;
     use std::time::Duration;
 
-    async fn node(name: &str) -> Node {
-        let config = NodeConfig::new(format!("{name}@localhost"), "c")
-            .register_with_epmd(false)
-            .listen_addr([127, 0, 0, 1].into());
-        Node::start(config).await.expect("node starts")
-    }
+    use crate::node::test_node as node;
 
     /// Sets its flag when dropped: tells whether a process body was dropped.
     struct Dropped(Option<tokio::sync::oneshot::Sender<()>>);
