@@ -22,10 +22,13 @@ use crate::runtime::table::ProcKey;
 use crate::term::{Atom, Term};
 use std::collections::HashMap;
 
-/// Most mailboxes remembered per kind; past it the memory starts over (a connection
-/// talking to more processes than this pays the table lookup more often, nothing
-/// else). Bounds what a connection keeps whatever its peer sends.
-const MAX_REMEMBERED: usize = 256;
+/// Most mailboxes remembered per kind. When full, the mailboxes of exited processes
+/// (and names no longer current) are forgotten first; if that frees nothing, all
+/// (a connection talking to more processes than this pays the table lookup more
+/// often, nothing else). Bounds what a connection keeps whatever its peer sends: two
+/// small maps and at most this many mailboxes of exited processes (their queues are
+/// dropped at exit), a few KiB.
+const MAX_REMEMBERED: usize = 64;
 
 /// The mailboxes one connection delivered to lately (see the module docs).
 #[derive(Debug, Default)]
@@ -42,9 +45,19 @@ impl Deliveries {
     }
 }
 
-fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
+/// Adds `k` → `v` to a full-or-not `map`, making room as [`MAX_REMEMBERED`] says;
+/// `live` tells the entries worth keeping.
+fn remember<K: std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    k: K,
+    v: V,
+    live: impl FnMut(&K, &mut V) -> bool,
+) {
     if map.len() >= MAX_REMEMBERED {
-        map.clear();
+        map.retain(live);
+        if map.len() >= MAX_REMEMBERED {
+            map.clear();
+        }
     }
     map.insert(k, v);
 }
@@ -65,7 +78,7 @@ impl Node {
         };
         let sent = tx.send(msg).is_ok();
         if sent {
-            remember(&mut memo.pids, id, tx);
+            remember(&mut memo.pids, id, tx, |_, tx| !tx.has_exited());
         }
         sent
     }
@@ -85,7 +98,9 @@ impl Node {
             return false;
         };
         let sent = tx.send(msg).is_ok();
-        remember(&mut memo.names, name.clone(), (seen, tx));
+        remember(&mut memo.names, name.clone(), (seen, tx), |_, (g, tx)| {
+            *g == seen && !tx.has_exited()
+        });
         sent
     }
 }
@@ -139,16 +154,26 @@ mod tests {
     }
 
     /// However many processes a peer sends to, a connection remembers at most
-    /// `MAX_REMEMBERED` of them.
+    /// `MAX_REMEMBERED` of them; when full, exited ones make room first.
     #[tokio::test]
     async fn memory_stays_bounded() {
         let node = node("memo_bound").await;
         let mut memo = Deliveries::default();
-        let procs: Vec<_> = (0..MAX_REMEMBERED + 10).map(|_| node.process()).collect();
+        let mut procs: Vec<_> = (0..MAX_REMEMBERED).map(|_| node.process()).collect();
         for p in &procs {
             assert!(node.deliver_local_via(&mut memo, key(p.pid()), Term::Nil));
         }
+        assert_eq!(memo.len().0, MAX_REMEMBERED);
+        // Half of them exit: the next new one replaces those, the live ones stay.
+        procs.truncate(MAX_REMEMBERED / 2);
+        let newcomer = node.process();
+        assert!(node.deliver_local_via(&mut memo, key(newcomer.pid()), Term::Nil));
+        assert_eq!(memo.len().0, MAX_REMEMBERED / 2 + 1);
+        // All live and full: it starts over rather than grow.
+        let more: Vec<_> = (0..MAX_REMEMBERED).map(|_| node.process()).collect();
+        for p in &more {
+            assert!(node.deliver_local_via(&mut memo, key(p.pid()), Term::Nil));
+        }
         assert!(memo.len().0 <= MAX_REMEMBERED);
-        assert!(memo.len().0 > 0);
     }
 }

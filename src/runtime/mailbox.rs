@@ -107,6 +107,11 @@ impl ProcControl {
         self.lock().exit.as_deref().cloned()
     }
 
+    /// Whether the process has exited (without cloning the reason).
+    pub fn has_exited(&self) -> bool {
+        self.lock().exit.is_some()
+    }
+
     /// For the task that runs a spawned process: ready with the reason once the
     /// process has been killed; otherwise remembers the task's waker.
     pub(crate) fn poll_killed(&self, cx: &mut Context<'_>) -> Poll<Term> {
