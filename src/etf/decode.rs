@@ -14,7 +14,8 @@ use crate::term::{
     Terms,
 };
 use bytes::Bytes;
-use num_bigint::{BigInt, Sign};
+
+mod leaves;
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
@@ -708,141 +709,6 @@ impl<'a> Decoder<'a> {
             }
         };
         Ok(Head::Leaf(leaf))
-    }
-
-    /// SMALL_BIG/LARGE_BIG digits (little-endian), normalised to `Term::Int` when the
-    /// value fits an i64. OTP treats any non-zero sign byte as negative.
-    fn big(&mut self, n: usize) -> Result<Term> {
-        let sign = self.u8()?;
-        let digits = self.take(n)?;
-        let significant = digits.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        if significant <= 8 {
-            let mut a = [0u8; 8];
-            a[..significant].copy_from_slice(&digits[..significant]);
-            let mag = u64::from_le_bytes(a);
-            if sign == 0 {
-                if let Ok(i) = i64::try_from(mag) {
-                    return Ok(Term::Int(i));
-                }
-            } else if mag <= i64::MAX as u64 + 1 {
-                return Ok(Term::Int((mag as i128).wrapping_neg() as i64));
-            }
-        }
-        let s = if sign == 0 { Sign::Plus } else { Sign::Minus };
-        Ok(Term::from_bigint(BigInt::from_bytes_le(
-            s,
-            &digits[..significant],
-        )))
-    }
-
-    /// The 1-byte creation of the old PID/PORT/REFERENCE forms: only 2 bits (§6.2).
-    fn old_creation(&mut self, at: usize) -> Result<u32> {
-        let c = self.u8()?;
-        if c > 3 {
-            return Err(self.invalid(at, "old-style creation must be 0..=3"));
-        }
-        Ok(c as u32)
-    }
-
-    /// OldIndex / OldUniq of NEW_FUN_EXT: SMALL_INTEGER_EXT or INTEGER_EXT (and, for
-    /// robustness, a small non-negative bignum that fits 32 bits).
-    fn fun_int(&mut self) -> Result<u32> {
-        let at = self.pos;
-        match self.u8()? {
-            tag::SMALL_INTEGER_EXT => Ok(self.u8()? as u32),
-            tag::INTEGER_EXT => Ok(self.u32()?),
-            tag::SMALL_BIG_EXT => {
-                let n = self.u8()? as usize;
-                match self.big(n)? {
-                    Term::Int(i) if (0..=u32::MAX as i64).contains(&i) => Ok(i as u32),
-                    _ => Err(self.invalid(at, "NEW_FUN_EXT integer out of range")),
-                }
-            }
-            _ => Err(self.invalid(at, "NEW_FUN_EXT expects an integer")),
-        }
-    }
-
-    fn pid_body(&mut self, t: u8, at: usize) -> Result<Pid> {
-        if t != tag::NEW_PID_EXT && t != tag::PID_EXT {
-            return Err(self.invalid(at, "expected a pid"));
-        }
-        let node = self.atom()?;
-        let id = self.u32()?;
-        let serial = self.u32()?;
-        let creation = if t == tag::NEW_PID_EXT {
-            self.u32()?
-        } else {
-            self.old_creation(at)?
-        };
-        Ok(Pid {
-            node,
-            id,
-            serial,
-            creation,
-        })
-    }
-
-    /// An atom in a position where only an atom is allowed (node names, modules…).
-    fn atom(&mut self) -> Result<Atom> {
-        let at = self.pos;
-        let t = self.u8()?;
-        self.atom_body(t, at)
-    }
-
-    /// An atom where only an atom is allowed; any other tag is
-    /// [`DecodeError::Invalid`] with `reason` at the offending tag (truncation stays
-    /// `Truncated`, a malformed atom stays `BadAtom`).
-    fn atom_in(&mut self, reason: &'static str) -> Result<Atom> {
-        let at = self.pos;
-        match self.atom() {
-            Err(DecodeError::BadAtom {
-                reason: "expected an atom",
-                ..
-            }) => Err(self.invalid(at, reason)),
-            other => other,
-        }
-    }
-
-    fn atom_body(&mut self, t: u8, at: usize) -> Result<Atom> {
-        let bad = |reason| DecodeError::BadAtom { offset: at, reason };
-        match t {
-            tag::ATOM_CACHE_REF => {
-                let index = self.u8()?;
-                self.cache
-                    .and_then(|c| c.get(index as usize))
-                    .cloned()
-                    .ok_or(DecodeError::AtomCacheRef { index, offset: at })
-            }
-            tag::ATOM_EXT | tag::SMALL_ATOM_EXT => {
-                let n = if t == tag::ATOM_EXT {
-                    self.u16()? as usize
-                } else {
-                    self.u8()? as usize
-                };
-                if n > 255 {
-                    return Err(bad("Latin-1 atom longer than 255 characters"));
-                }
-                let bytes = self.take(n)?;
-                Ok(match std::str::from_utf8(bytes) {
-                    Ok(s) if bytes.is_ascii() => Atom::new(s),
-                    _ => Atom::from(bytes.iter().map(|&b| b as char).collect::<String>()),
-                })
-            }
-            tag::ATOM_UTF8_EXT | tag::SMALL_ATOM_UTF8_EXT => {
-                let n = if t == tag::ATOM_UTF8_EXT {
-                    self.u16()? as usize
-                } else {
-                    self.u8()? as usize
-                };
-                let bytes = self.take(n)?;
-                let s = std::str::from_utf8(bytes).map_err(|_| bad("atom is not valid UTF-8"))?;
-                if n > 255 && s.chars().count() > 255 {
-                    return Err(bad("atom longer than 255 characters"));
-                }
-                Ok(Atom::new(s))
-            }
-            _ => Err(bad("expected an atom")),
-        }
     }
 }
 
