@@ -37,8 +37,8 @@ defmodule Interop.GlobalPgTest do
     end
   end
 
-  # Cuts `role` off the suite's network until every other node has seen it go (tick
-  # time), runs `during`, reconnects the container. The partition is healed by the caller.
+  # Cuts `role` off the suite's network until every other node has seen it go and it has
+  # seen them go (tick time), runs `during`, reconnects the container. The partition is healed by the caller.
   defp partitioned(role, during) do
     victim = node_of(role)
     others = all_nodes() -- [victim]
@@ -52,6 +52,11 @@ defmodule Interop.GlobalPgTest do
         Enum.all?(others -- [node()], &(victim not in on(&1, :erlang, :nodes, [])))
       end)
 
+      # The victim sees the others go on its own tick timer, which can run up to a tick
+      # time behind theirs, and it cannot be asked while it is cut off. Had the network
+      # come back before that, the caller's reconnection could reach it first and it
+      # would never have been alone.
+      Process.sleep(ticktime() * 1_000 + 1_000)
       during.()
     after
       docker!("connect", role)
