@@ -52,6 +52,10 @@ struct Opts {
     only: Option<Vec<String>>,
     /// BEAM member nodes in the cluster group.
     cluster_nodes: usize,
+    /// `--row TEXT`: only the msgs and large rows whose name contains TEXT (to profile one).
+    row: Option<String>,
+    /// `--side beamnode|beam`: run only that side's targets (to profile one; no ratios).
+    side: Option<Side>,
 }
 
 impl Opts {
@@ -61,6 +65,8 @@ impl Opts {
             rounds: 3,
             only: None,
             cluster_nodes: 12,
+            row: None,
+            side: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -88,7 +94,15 @@ impl Opts {
                             .collect(),
                     )
                 }
-                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,n2n,spawn,cluster] [--cluster-nodes N]"),
+                "--row" => o.row = Some(args.next().expect("--row TEXT")),
+                "--side" => {
+                    o.side = Some(match args.next().as_deref() {
+                        Some("beamnode") => Side::Rust,
+                        Some("beam") => Side::Beam,
+                        _ => panic!("--side beamnode|beam"),
+                    })
+                }
+                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,n2n,spawn,cluster] [--cluster-nodes N] [--row TEXT] [--side beamnode|beam]"),
             }
         }
         assert!(o.rounds >= 1, "--rounds must be at least 1");
@@ -100,6 +114,17 @@ impl Opts {
             None => true,
             Some(g) => g.iter().any(|x| x == group),
         }
+    }
+    /// Whether a msgs or large row is to run (`--row`).
+    fn wants_row(&self, name: &str) -> bool {
+        self.row.as_deref().map_or(true, |r| name.contains(r))
+    }
+    /// The sides to run in round `r`, alternating (`--side` keeps one).
+    fn sides(&self, r: usize) -> Vec<Side> {
+        Bench::order(r)
+            .into_iter()
+            .filter(|s| self.side.map_or(true, |x| x == *s))
+            .collect()
     }
     /// `quick` in quick mode, `full` otherwise.
     fn n(&self, quick: usize, full: usize) -> usize {

@@ -59,8 +59,11 @@ pub(crate) async fn group_msgs(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 window,
             };
             let mut row = Row::new(format!("msgs 64 B, {label}, {arrow}"), "msgs/s", true);
+            if !o.wants_row(&row.name) {
+                continue;
+            }
             for r in 0..b.rounds {
-                for side in Bench::order(r) {
+                for side in o.sides(r) {
                     let us = stream_us(b, side, &s).await;
                     row.push(side, n as f64 / (us / 1e6));
                 }
@@ -107,9 +110,10 @@ pub(crate) async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 Row::new(format!("{label} binaries, {arrow}"), "MB/s", true),
             ));
         }
+        dir_rows.retain(|(_, row)| o.wants_row(&row.name));
         for r in 0..b.rounds {
             for (s, row) in dir_rows.iter_mut() {
-                for side in Bench::order(r) {
+                for side in o.sides(r) {
                     let us = stream_us(b, side, s).await;
                     row.push(side, mb / (us / 1e6));
                 }

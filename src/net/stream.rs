@@ -17,6 +17,7 @@
 
 use crate::proto::connection::Connection;
 use std::io::{self, ErrorKind};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 /// The byte stream of an up connection.
@@ -85,7 +86,7 @@ impl DistStream {
     /// stream (a TLS close_notify included); `WouldBlock` means nothing was there.
     pub(crate) fn read_into(&mut self, conn: &mut Connection) -> io::Result<usize> {
         match self {
-            DistStream::Tcp(s) => conn.read_with(|buf| s.try_read(buf)),
+            DistStream::Tcp(s) => conn.read_with(|buf| read_draining(s, buf)),
             #[cfg(feature = "tls")]
             DistStream::Tls(t) => t.read_into(conn),
         }
@@ -181,6 +182,31 @@ impl TlsSession {
     }
 }
 
+/// One read of what the socket has, without waiting. A read that fills only part of
+/// `buf` has drained the socket, so it also clears the socket's readiness, as tokio's own
+/// `poll_read` does on Linux (edge-triggered epoll): otherwise the loop's next wait would
+/// find the socket still "readable" and spend a system call to learn that it is not. A
+/// stream of small messages paid one such empty `recvfrom` per read (half of its reads,
+/// measured with the syscall tracepoints; BENCHMARKS.md). Data arriving after the read is
+/// not lost: tokio clears readiness only if no new event came in since it was observed,
+/// and a later arrival is a new edge.
+fn read_draining(s: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let len = buf.len();
+    let mut got = 0;
+    // `try_io` clears the readiness when its closure reports `WouldBlock`; the count
+    // read is passed out beside it. The end of the stream (0) is reported as is.
+    match s.try_io(Interest::READABLE, || match s.try_read(buf)? {
+        n if n > 0 && n < len => {
+            got = n;
+            Err(ErrorKind::WouldBlock.into())
+        }
+        n => Ok(n),
+    }) {
+        Err(e) if e.kind() == ErrorKind::WouldBlock && got > 0 => Ok(got),
+        r => r,
+    }
+}
+
 /// `std::io` reads and writes on a tokio socket without waiting: `WouldBlock` when it
 /// is not ready, which is what rustls's `read_tls` and `write_tls` expect.
 #[cfg(feature = "tls")]
@@ -201,5 +227,53 @@ impl io::Write for TryIo<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::time::timeout;
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (b, _) = l.accept().await.unwrap();
+        (a, b)
+    }
+
+    async fn ready(s: &TcpStream) {
+        let r = timeout(Duration::from_secs(5), s.readable()).await;
+        r.expect("readable within 5 s").expect("readable");
+    }
+
+    /// A partial read clears the readiness, yet what arrives later wakes the reader,
+    /// and the end of the stream still reads as 0.
+    #[tokio::test]
+    async fn a_partial_read_loses_neither_later_bytes_nor_the_end() {
+        let (mut a, b) = pair().await;
+        let mut buf = [0u8; 64];
+        a.write_all(b"0123456789").await.unwrap();
+        ready(&b).await;
+        assert_eq!(read_draining(&b, &mut buf).unwrap(), 10);
+        // Drained: nothing more until the peer writes again.
+        let quiet = timeout(Duration::from_millis(50), b.readable()).await;
+        assert!(quiet.is_err());
+        a.write_all(b"abcde").await.unwrap();
+        ready(&b).await;
+        assert_eq!(read_draining(&b, &mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"abcde");
+        // A full buffer keeps the readiness: the rest is read without a new wake-up.
+        a.write_all(&[7u8; 100]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ready(&b).await;
+        assert_eq!(read_draining(&b, &mut buf).unwrap(), 64);
+        ready(&b).await;
+        assert_eq!(read_draining(&b, &mut buf).unwrap(), 36);
+        drop(a);
+        ready(&b).await;
+        assert_eq!(read_draining(&b, &mut buf).unwrap(), 0);
     }
 }
