@@ -15,6 +15,9 @@
 //!   it was found at is current.
 //!
 //! A miss (or a stale entry) goes to the table as before and remembers the result.
+//!
+//! A [`crate::Process`] keeps one of these too, for its own sends to local pids and
+//! names (`Process::send`), so local sends skip the table's lock as well.
 
 use super::Node;
 use crate::runtime::mailbox::MailboxSender;
@@ -175,5 +178,39 @@ mod tests {
             assert!(node.deliver_local_via(&mut memo, key(p.pid()), Term::Nil));
         }
         assert!(memo.len().0 <= MAX_REMEMBERED);
+    }
+
+    /// A process's own sends to local pids and names go through its own memory
+    /// (`Process::send`): they follow a name that moves, and a pid whose process
+    /// exited takes nothing, exactly as a table lookup would.
+    #[tokio::test]
+    async fn local_sends_through_the_senders_memory() {
+        let node = node("memo_local").await;
+        let sender = node.process();
+        let (mut a, mut b) = (node.process(), node.process());
+        let name = Atom::new("moving");
+        node.register(name.clone(), a.pid()).expect("register a");
+        sender.send(a.pid(), Term::Int(1)).await;
+        sender.send(&name, Term::Int(2)).await;
+        sender.send((&name, node.name()), Term::Int(3)).await;
+        assert!(node.unregister(&name));
+        node.register(name.clone(), b.pid()).expect("register b");
+        sender.send(&name, Term::Int(4)).await;
+        assert_eq!(a.try_receive(), Some(Term::Int(1)));
+        assert_eq!(a.try_receive(), Some(Term::Int(2)));
+        assert_eq!(a.try_receive(), Some(Term::Int(3)));
+        assert_eq!(a.try_receive(), None);
+        assert_eq!(b.try_receive(), Some(Term::Int(4)));
+        // b exits: its name goes, and so does the remembered mailbox.
+        let b_pid = b.pid().clone();
+        drop(b);
+        sender.send(&b_pid, Term::Int(5)).await;
+        sender.send(&name, Term::Int(6)).await;
+        let mut c = node.process();
+        node.register(name.clone(), c.pid()).expect("register c");
+        sender.send(&name, Term::Int(7)).await;
+        assert_eq!(c.try_receive(), Some(Term::Int(7)));
+        assert_eq!(c.try_receive(), None);
+        assert_eq!(a.try_receive(), None);
     }
 }

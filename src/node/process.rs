@@ -6,9 +6,10 @@
 //! process table, ids); the handle's public path is `beamnode::Process` (or
 //! `beamnode::node::Process`).
 
+use super::delivery::Deliveries;
 use super::{Dest, LinkError, Node};
 use crate::runtime::mailbox::{Mailbox, ReceiveError};
-use crate::runtime::table::{AliasMode, RegisterError, Watched};
+use crate::runtime::table::{key, AliasMode, RegisterError, Watched};
 use crate::term::{Atom, Pid, Reference, Term};
 use std::time::Duration;
 
@@ -28,6 +29,11 @@ pub struct Process {
     mailbox: Mailbox,
     /// Set for processes whose task wrapper reports the exit (see [`Node::spawn`]).
     managed: bool,
+    /// The local mailboxes this process sent to lately, so that its sends to local
+    /// pids and names take no process-table lock (`node/delivery.rs`, as a connection
+    /// delivers). Made on the first local send; the lock is this process's own and
+    /// only its sends take it.
+    sent_to: std::sync::Mutex<Option<Box<Deliveries>>>,
 }
 
 impl std::fmt::Debug for Process {
@@ -43,6 +49,7 @@ impl Process {
             node,
             mailbox,
             managed,
+            sent_to: std::sync::Mutex::new(None),
         }
     }
 
@@ -98,7 +105,29 @@ impl Process {
         to: Dest,
         msg: Term,
     ) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
-        send_as(&self.node, &self.pid, to, msg)
+        let here = self.node.name();
+        match &to {
+            Dest::Pid(p) if p.node == *here && p.creation == self.node.creation() => {
+                self.with_sent_to(|memo| self.node.deliver_local_via(memo, key(p), msg));
+                None
+            }
+            Dest::Local(name) => {
+                self.with_sent_to(|memo| self.node.deliver_named_via(memo, name, msg));
+                None
+            }
+            Dest::Remote(name, at) if at == here => {
+                self.with_sent_to(|memo| self.node.deliver_named_via(memo, name, msg));
+                None
+            }
+            _ => send_as(&self.node, &self.pid, to, msg),
+        }
+    }
+
+    fn with_sent_to<R>(&self, f: impl FnOnce(&mut Deliveries) -> R) -> R {
+        // Nothing under this lock can panic half-way in a way that matters: a poisoned
+        // memory is still a valid one.
+        let mut g = self.sent_to.lock().unwrap_or_else(|e| e.into_inner());
+        f(g.get_or_insert_with(Default::default))
     }
 
     /// A handle that sends as this process from anywhere (another task, a callback):
