@@ -52,7 +52,8 @@ struct Opts {
     only: Option<Vec<String>>,
     /// BEAM member nodes in the cluster group.
     cluster_nodes: usize,
-    /// `--row TEXT`: only the msgs and large rows whose name contains TEXT (to profile one).
+    /// `--row TEXT`: only the msgs, large and calls rows whose name contains TEXT (to
+    /// profile one).
     row: Option<String>,
     /// `--side beamnode|beam`: run only that side's targets (to profile one; no ratios).
     side: Option<Side>,
@@ -115,7 +116,7 @@ impl Opts {
             Some(g) => g.iter().any(|x| x == group),
         }
     }
-    /// Whether a msgs or large row is to run (`--row`).
+    /// Whether a msgs, large or calls row is to run (`--row`).
     fn wants_row(&self, name: &str) -> bool {
         self.row.as_deref().map_or(true, |r| name.contains(r))
     }

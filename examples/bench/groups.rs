@@ -197,8 +197,11 @@ pub(crate) async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 "calls/s",
                 true,
             );
+            if !o.wants_row(&row.name) {
+                continue;
+            }
             for r in 0..b.rounds {
-                for side in Bench::order(r) {
+                for side in o.sides(r) {
                     let mfa = match side {
                         Side::Rust => ("rust_math", "add"),
                         Side::Beam => ("bench_beam", "add"),
@@ -219,8 +222,11 @@ pub(crate) async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
             "calls/s",
             true,
         );
+        if !o.wants_row(&row.name) {
+            continue;
+        }
         for r in 0..b.rounds {
-            for side in Bench::order(r) {
+            for side in o.sides(r) {
                 let args = vec![b.target(side), int(k), int(n)];
                 let us = b.run_us("reverse_calls", args).await;
                 row.push(side, n as f64 / (us / 1e6));

@@ -1,6 +1,6 @@
 //! Running a registered callable as rpc runs a function: [`Node::apply_rpc`] looks the
-//! `{Module, Function, Arity}` up in the node's table (`functions`), runs it in its own
-//! task with panics caught, and reports an [`Outcome`]: a value, or an exception with
+//! `{Module, Function, Arity}` up in the node's table (`functions`), runs it in the
+//! calling task with panics caught, and reports an [`Outcome`]: a value, or an exception with
 //! OTP's class, reason and stack (docs/protocol.md §9.2). The rpc server
 //! (`services::rpc_server`) and `rex` put an outcome into the erpc or rex shape; a
 //! gen_server's `sys:replace_state` runs a registered `fun M:F/1` the same way. It sits
@@ -8,7 +8,7 @@
 //! through this public method.
 
 use super::{Callable, Node, RpcClass, RpcException, CANNOT_RUN_FUNS};
-use crate::runtime::panic_reason;
+use crate::runtime::catch_panic;
 use crate::term::{Atom, Pid, Term};
 use tracing::{debug, warn};
 
@@ -130,25 +130,27 @@ impl Node {
             };
         };
         let arity = i64::try_from(args.len()).unwrap_or(i64::MAX);
-        let fut = match handler {
-            Callable::Plain(h) => h(self.clone(), args),
+        // The handler runs in the calling task, its panics caught there: a task of its
+        // own would cost every call a spawn and a wake-up (rpc with one caller is a
+        // round trip, BENCHMARKS.md). Killing the caller drops the handler with it.
+        let node = self.clone();
+        let result = match catch_panic(move || match handler {
+            Callable::Plain(h) => h(node, args),
             Callable::InProcess(h) => {
-                let p = self.process();
+                let p = node.process();
                 if let Some(gl) = &group_leader {
                     p.set_group_leader(gl);
                 }
                 h(p, args)
             }
-        };
-        let mut task = AbortOnDrop(tokio::spawn(fut));
-        let result = match (&mut task.0).await {
+        })
+        .await
+        {
             Ok(r) => r,
-            Err(e) if e.is_panic() => {
-                let reason = panic_reason(&*e.into_panic());
+            Err(reason) => {
                 warn!(%module, %function, %reason, "rpc handler panicked");
                 Err(RpcException::error(reason))
             }
-            Err(_) => Err(RpcException::exit(Term::atom("killed"))),
         };
         match result {
             Ok(v) => Outcome::Return(v),
@@ -177,14 +179,6 @@ impl Node {
 
 /// Aborts the handler task when the serving process is killed (an erpc timeout may
 /// `exit(Pid, kill)` it), so abandoned work stops.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
