@@ -59,6 +59,13 @@ pub struct NodeConfig {
     /// Bound on a whole incoming handshake, whatever the pace of each step (each step
     /// is also bound by `setup_time`, as in OTP). Default 3 × `setup_time` (21 s).
     pub max_handshake_time: Duration,
+    /// How long a connection keeps polling its socket after a turn that did work,
+    /// before it sleeps until woken (BEAM's scheduler busy wait, `+sbwt`): a
+    /// request/response peer's next request then finds it awake, which halves a
+    /// ping-pong round trip on a VM. Dense traffic (streams, many callers) turns it off
+    /// for a while by itself (docs/design-choices.md, "Busy wait"). `Duration::ZERO`
+    /// never polls (`+sbwt none`). Default 150 µs.
+    pub busy_wait: Duration,
     /// TLS distribution (`-proto_dist inet_tls`, docs/tls.md): when set, every
     /// connection accepted or dialled is TLS from its first byte, with the options of
     /// the `ssl_dist_optfile` it was read from. Default: none (plain TCP).
@@ -102,6 +109,7 @@ impl NodeConfig {
             dist_buf_max: 64 * 1024 * 1024,
             max_pending_handshakes: 256,
             max_handshake_time: Duration::from_secs(21),
+            busy_wait: Duration::from_micros(150),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -125,6 +133,11 @@ impl NodeConfig {
     pub fn handshake_limits(mut self, pending: usize, time: Duration) -> Self {
         self.max_pending_handshakes = pending;
         self.max_handshake_time = time;
+        self
+    }
+    /// Sets [`NodeConfig::busy_wait`] (`Duration::ZERO`: never poll).
+    pub fn busy_wait(mut self, wait: Duration) -> Self {
+        self.busy_wait = wait;
         self
     }
     /// Sets [`NodeConfig::max_term_depth`].

@@ -227,6 +227,81 @@ impl YieldPolicy {
     }
 }
 
+/// Polling that ends this soon found traffic that was coming anyway: a stream, or many
+/// callers at once, which batch better when the driver sleeps between reads.
+const DENSE: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Most busy turns without polling after polls that did not pay.
+const MAX_SPIN_SKIP: u32 = 64;
+
+/// When to poll the socket after a busy turn instead of sleeping until woken
+/// ([`crate::NodeConfig::busy_wait`]).
+///
+/// BEAM's schedulers busy-wait a moment before they sleep (`+sbwt`, medium by
+/// default), so a request that arrives soon after the last answer finds them awake.
+/// Waking a thread that sleeps in `epoll_wait` costs tens of µs on a VM; polling for a
+/// request/response peer's next request halves a ping-pong round trip and nearly
+/// doubles one-caller rpc rates (BENCHMARKS.md). A poll pays when it saved a wake-up:
+/// the next input came after [`DENSE`] but within the busy wait. One that ended sooner
+/// (dense traffic, which batches better when the driver sleeps between reads) or later
+/// (an idle peer) did not, and the driver then skips polling for 1, 2, 4, ... busy
+/// turns (up to [`MAX_SPIN_SKIP`]); one that paid ends the skipping.
+#[derive(Debug, Default)]
+struct SpinPolicy {
+    /// The busy wait; zero never polls.
+    wait: std::time::Duration,
+    /// When the current poll started and ends, if one is running.
+    polling: Option<(Instant, Instant)>,
+    skip: u32,
+    backoff: u32,
+}
+
+impl SpinPolicy {
+    /// After a turn: `busy` is whether it delivered or took messages.
+    fn after_turn(&mut self, busy: bool, now: Instant) {
+        if !busy || self.polling.is_some() {
+            return;
+        }
+        if self.wait.is_zero() {
+            return;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+        } else {
+            self.polling = Some((now, now + self.wait));
+        }
+    }
+
+    /// Whether to poll once more now.
+    fn poll_now(&mut self, now: Instant) -> bool {
+        match self.polling {
+            Some((_, until)) if now < until => true,
+            Some(_) => {
+                self.ended(false);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Input came while polling.
+    fn input(&mut self, now: Instant) {
+        if let Some((started, _)) = self.polling {
+            self.ended(now.duration_since(started) >= DENSE);
+        }
+    }
+
+    fn ended(&mut self, paid: bool) {
+        self.polling = None;
+        if paid {
+            self.backoff = 0;
+        } else {
+            self.backoff = (self.backoff * 2).clamp(1, MAX_SPIN_SKIP);
+            self.skip = self.backoff;
+        }
+    }
+}
+
 async fn drive(
     node: &Node,
     mut conn: Connection,
@@ -240,20 +315,25 @@ async fn drive(
     tokio::pin!(timer);
     let mut policy = YieldPolicy::default();
     let mut memo = Deliveries::default();
+    let mut spin = SpinPolicy {
+        wait: node.config().busy_wait,
+        ..SpinPolicy::default()
+    };
     loop {
         // 1. Messages already complete go to their processes; 2. take what is
         // queued, up to a batch.
-        match pump(node, &mut memo, &mut conn, queue, &mut rx) {
+        let busy = match pump(node, &mut memo, &mut conn, queue, &mut rx) {
             Ok(p) if policy.wants_yield(&p) => {
                 tokio::task::yield_now().await;
                 match pump(node, &mut memo, &mut conn, queue, &mut rx) {
                     Ok(again) => policy.yielded(again.taken > 0),
                     Err(ended) => return ended,
                 }
+                true
             }
-            Ok(_) => {}
+            Ok(p) => p.delivered > 0 || p.taken > 0,
             Err(ended) => return ended,
-        }
+        };
         stats.record(conn.message_counts());
         // 3. Write what the socket takes now.
         if let Err(e) = stream.write_from(&mut conn) {
@@ -262,7 +342,38 @@ async fn drive(
         }
         let want_write = stream.wants_write(&conn);
         let room = conn.transmit_len() < MAX_BATCH;
-        // 4. Wait for the socket, the queue, the clock or a kill.
+        // 4a. Poll for a while after a busy turn (SpinPolicy), letting the node's other
+        // tasks run in between; the next turn takes what came.
+        let now = Instant::now();
+        spin.after_turn(busy, now);
+        if !want_write && spin.poll_now(now) {
+            tokio::select! {
+                biased;
+                _ = kill.notified() => return Ended::Killed,
+                _ = &mut timer => {
+                    if let Err(e) = conn.handle_timeout(Instant::now()) {
+                        return Ended::Failed(e);
+                    }
+                    timer.as_mut().reset(conn.poll_timeout().into());
+                }
+                _ = tokio::task::yield_now() => {}
+            }
+            match stream.read_into(&mut conn) {
+                Ok(0) => return Ended::Closed,
+                Ok(_) => spin.input(Instant::now()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if !rx.is_empty() {
+                        spin.input(Instant::now());
+                    }
+                }
+                Err(e) => {
+                    debug!(peer = %conn.peer(), error = %e, "read failed");
+                    return Ended::Closed;
+                }
+            }
+            continue;
+        }
+        // 4b. Wait for the socket, the queue, the clock or a kill.
         tokio::select! {
             _ = kill.notified() => return Ended::Killed,
             r = stream.tcp().readable() => {
@@ -310,6 +421,55 @@ mod tests {
             spawn_request,
             taken: 0,
         }
+    }
+
+    #[test]
+    fn polls_while_it_pays_and_backs_off_from_dense_or_idle_traffic() {
+        use std::time::Duration;
+        let wait = Duration::from_micros(150);
+        let mut p = SpinPolicy {
+            wait,
+            ..SpinPolicy::default()
+        };
+        let t0 = Instant::now();
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        // Request/response: the next request comes 60 µs after the answer, every time.
+        for round in 0..10 {
+            let start = at(round * 1000);
+            p.after_turn(true, start);
+            assert!(p.poll_now(start + Duration::from_micros(30)));
+            p.input(start + Duration::from_micros(60));
+            assert!(p.polling.is_none() && p.skip == 0);
+        }
+        // Dense traffic: input within DENSE; polls get rarer, 1, 2, 4, ... turns apart.
+        let mut polls = 0;
+        for turn in 0..1000 {
+            let now = at(20_000 + turn * 10);
+            p.after_turn(true, now);
+            if p.poll_now(now) {
+                polls += 1;
+                p.input(now + Duration::from_micros(2));
+            }
+        }
+        assert!(polls <= 1000 / MAX_SPIN_SKIP as usize + 7, "{polls} polls");
+        // An idle peer: the poll runs out, which does not pay either.
+        let mut q = SpinPolicy {
+            wait,
+            ..SpinPolicy::default()
+        };
+        q.after_turn(true, at(0));
+        assert!(!q.poll_now(at(151)));
+        assert_eq!(q.skip, 1);
+        // No busy turn, no poll; a zero busy wait never polls.
+        let mut r = SpinPolicy::default();
+        r.after_turn(true, at(0));
+        assert!(!r.poll_now(at(1)));
+        let mut s = SpinPolicy {
+            wait,
+            ..SpinPolicy::default()
+        };
+        s.after_turn(false, at(0));
+        assert!(!s.poll_now(at(1)));
     }
 
     #[test]
