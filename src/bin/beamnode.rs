@@ -127,6 +127,10 @@ struct RunArgs {
     /// net_ticktime in seconds (default 60).
     #[arg(long, default_value_t = 60)]
     ticktime: u64,
+    /// How long a connection polls its socket after a busy turn before sleeping, in
+    /// microseconds (BEAM's `+sbwt`); 0 never polls.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 150)]
+    busy_wait: u64,
     /// Leave OTP's `global` name server out. By default it runs natively (a peer of
     /// the BEAM nodes' own) with the `kv` server registered globally as `{kv, NodeName}`.
     #[arg(long, conflicts_with = "global")]
@@ -462,7 +466,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let cookie = resolve_cookie(args.cookie.as_deref())?;
     let mut config = NodeConfig::new(name, cookie)
         .hidden(args.hidden)
-        .net_ticktime(Duration::from_secs(args.ticktime.max(1)));
+        .net_ticktime(Duration::from_secs(args.ticktime.max(1)))
+        .busy_wait(Duration::from_micros(args.busy_wait));
     if let Some(p) = args.epmd_port {
         config = config.epmd_port(p);
     }

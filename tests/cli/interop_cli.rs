@@ -107,7 +107,8 @@ async fn beamnode_run_with_embedded_epmd_and_cookie_file() {
 
 /// `beamnode run --no-global` leaves `global` out: `{kv, Node}` is not a global name and
 /// beamnode has no `global_name_server`. (erl's `global:sync()` would then wait for
-/// beamnode forever, docs/protocol.md §10.6, so it is not called here.)
+/// beamnode forever, docs/protocol.md §10.6, so it is not called here.) It also runs
+/// with `--busy-wait 0`: connections that never poll still serve calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beamnode_run_no_global() {
     require("erl");
@@ -120,6 +121,8 @@ async fn beamnode_run_no_global() {
         &[
             "run",
             "--no-global",
+            "--busy-wait",
+            "0",
             "--sname",
             &sname,
             "--epmd-port",
