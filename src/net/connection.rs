@@ -259,10 +259,7 @@ struct SpinPolicy {
 impl SpinPolicy {
     /// After a turn: `busy` is whether it delivered or took messages.
     fn after_turn(&mut self, busy: bool, now: Instant) {
-        if !busy || self.polling.is_some() {
-            return;
-        }
-        if self.wait.is_zero() {
+        if !busy || self.wait.is_zero() || self.polling.is_some() {
             return;
         }
         if self.skip > 0 {
@@ -298,6 +295,20 @@ impl SpinPolicy {
         } else {
             self.backoff = (self.backoff * 2).clamp(1, MAX_SPIN_SKIP);
             self.skip = self.backoff;
+        }
+    }
+}
+
+/// One read of what the socket has into the connection: whether bytes came (`false`
+/// when nothing was there); the end of the stream or a read error ends the connection.
+fn read_some(stream: &mut DistStream, conn: &mut Connection) -> Result<bool, Ended> {
+    match stream.read_into(conn) {
+        Ok(0) => Err(Ended::Closed),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+        Err(e) => {
+            debug!(peer = %conn.peer(), error = %e, "read failed");
+            Err(Ended::Closed)
         }
     }
 }
@@ -358,18 +369,10 @@ async fn drive(
                 }
                 _ = tokio::task::yield_now() => {}
             }
-            match stream.read_into(&mut conn) {
-                Ok(0) => return Ended::Closed,
-                Ok(_) => spin.input(Instant::now()),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if !rx.is_empty() {
-                        spin.input(Instant::now());
-                    }
-                }
-                Err(e) => {
-                    debug!(peer = %conn.peer(), error = %e, "read failed");
-                    return Ended::Closed;
-                }
+            match read_some(&mut stream, &mut conn) {
+                Ok(got) if got || !rx.is_empty() => spin.input(Instant::now()),
+                Ok(_) => {}
+                Err(ended) => return ended,
             }
             continue;
         }
@@ -381,14 +384,8 @@ async fn drive(
                     debug!(peer = %conn.peer(), error = %e, "read failed");
                     return Ended::Closed;
                 }
-                match stream.read_into(&mut conn) {
-                    Ok(0) => return Ended::Closed,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                    Err(e) => {
-                        debug!(peer = %conn.peer(), error = %e, "read failed");
-                        return Ended::Closed;
-                    }
+                if let Err(ended) = read_some(&mut stream, &mut conn) {
+                    return ended;
                 }
             }
             r = stream.tcp().writable(), if want_write => {

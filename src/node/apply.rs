@@ -177,8 +177,6 @@ impl Node {
     }
 }
 
-/// Aborts the handler task when the serving process is killed (an erpc timeout may
-/// `exit(Pid, kill)` it), so abandoned work stops.
 #[cfg(test)]
 mod tests {
     use super::*;
