@@ -16,6 +16,8 @@ mod common;
 
 #[path = "bench/cluster.rs"]
 mod cluster;
+#[path = "bench/cpu.rs"]
+mod cpu;
 #[path = "bench/etf.rs"]
 mod etf;
 #[path = "bench/groups.rs"]
@@ -57,6 +59,9 @@ struct Opts {
     row: Option<String>,
     /// `--side beamnode|beam`: run only that side's targets (to profile one; no ratios).
     side: Option<Side>,
+    /// `--workers N`: worker threads of each beamnode node's runtime (default: what
+    /// `beamnode run` uses, `beamnode::config::recommended_worker_threads`).
+    workers: usize,
 }
 
 impl Opts {
@@ -68,6 +73,7 @@ impl Opts {
             cluster_nodes: 12,
             row: None,
             side: None,
+            workers: beamnode::config::recommended_worker_threads(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -96,6 +102,13 @@ impl Opts {
                     )
                 }
                 "--row" => o.row = Some(args.next().expect("--row TEXT")),
+                "--workers" => {
+                    o.workers = args
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .filter(|&n| n >= 1)
+                        .expect("--workers N (at least 1)")
+                }
                 "--side" => {
                     o.side = Some(match args.next().as_deref() {
                         Some("beamnode") => Side::Rust,
@@ -103,7 +116,7 @@ impl Opts {
                         _ => panic!("--side beamnode|beam"),
                     })
                 }
-                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,n2n,spawn,cluster] [--cluster-nodes N] [--row TEXT] [--side beamnode|beam]"),
+                other => panic!("unknown argument {other:?}; usage: bench_dist [--quick|--full] [--rounds N] [--only msgs,large,pingpong,calls,etf,n2n,spawn,cluster] [--cluster-nodes N] [--row TEXT] [--side beamnode|beam] [--workers N]"),
             }
         }
         assert!(o.rounds >= 1, "--rounds must be at least 1");
@@ -145,6 +158,10 @@ struct Row {
     higher_better: bool,
     rust: Vec<f64>,
     beam: Vec<f64>,
+    /// CPU µs per unit of work, (driver, target), per round: see examples/bench/cpu.rs.
+    cpu_unit: Option<&'static str>,
+    cpu_rust: Vec<(f64, f64)>,
+    cpu_beam: Vec<(f64, f64)>,
 }
 
 impl Row {
@@ -155,6 +172,23 @@ impl Row {
             higher_better,
             rust: Vec::new(),
             beam: Vec::new(),
+            cpu_unit: None,
+            cpu_rust: Vec::new(),
+            cpu_beam: Vec::new(),
+        }
+    }
+    /// Also records the CPU time of each run, per `unit` of work ("message", "MB"...).
+    fn with_cpu(mut self, unit: &'static str) -> Row {
+        self.cpu_unit = Some(unit);
+        self
+    }
+    /// The CPU time of the run just pushed (driver and target seconds, from
+    /// [`Bench::cpu`]) over the `units` of work it did.
+    fn push_cpu(&mut self, side: Side, (driver, target): (f64, f64), units: f64) {
+        let per = |s: f64| s * 1e6 / units;
+        match side {
+            Side::Rust => self.cpu_rust.push((per(driver), per(target))),
+            Side::Beam => self.cpu_beam.push((per(driver), per(target))),
         }
     }
     fn push(&mut self, side: Side, v: f64) {
@@ -225,6 +259,48 @@ fn print_row(r: &Row) {
     );
 }
 
+/// The CPU table: for each row that records it, median CPU µs per unit of work of the
+/// driver and of the target, with each target (examples/bench/cpu.rs).
+fn print_cpu_table(rows: &[Row]) {
+    let rows: Vec<&Row> = rows.iter().filter(|r| r.cpu_unit.is_some()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "CPU time per unit of work (µs, user + system, median over rounds; lower is better). \
+         The driver and the target share the machine's cores, so what a target costs the \
+         driver counts too. The beamnode target's figure is the whole bench process."
+    );
+    println!();
+    println!("| workload | per | driver, with beamnode | beamnode target | driver, with BEAM | BEAM target | total beamnode/BEAM |");
+    println!("|---|---|---|---|---|---|---|");
+    let med =
+        |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+    let show = |m: Option<f64>| m.map(fmt_num).unwrap_or_else(|| "—".into());
+    for r in rows {
+        let (rd, rt) = (med(&r.cpu_rust, |c| c.0), med(&r.cpu_rust, |c| c.1));
+        let (bd, bt) = (med(&r.cpu_beam, |c| c.0), med(&r.cpu_beam, |c| c.1));
+        let total = match (
+            med(&r.cpu_rust, |c| c.0 + c.1),
+            med(&r.cpu_beam, |c| c.0 + c.1),
+        ) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "—".into(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.cpu_unit.unwrap_or(""),
+            show(rd),
+            show(rt),
+            show(bd),
+            show(bt),
+            total
+        );
+    }
+}
+
 fn print_header() {
     println!("| workload | unit | beamnode | BEAM | beamnode/BEAM |");
     println!("|---|---|---|---|---|");
@@ -238,6 +314,11 @@ struct Bench {
     rust_target: Atom,
     beam_target: Atom,
     rounds: usize,
+    /// OS pids of the driver and BEAM target nodes, for their CPU time.
+    driver_pid: u32,
+    beam_target_pid: u32,
+    /// CPU time used by each process during the last [`Bench::run`].
+    last_cpu: cpu::Snapshot,
 }
 
 impl Bench {
@@ -250,6 +331,22 @@ impl Bench {
 
     /// Runs `workload` on the driver (`run/2` in bench_beam.erl); its result.
     async fn run(&mut self, workload: &str, args: Vec<Term>) -> Term {
+        let before = cpu::Snapshot::take(self.driver_pid, self.beam_target_pid);
+        let r = self.run_untimed(workload, args).await;
+        self.last_cpu = cpu::Snapshot::take(self.driver_pid, self.beam_target_pid).since(&before);
+        r
+    }
+
+    /// CPU seconds of the driver and of `side`'s target during the last run.
+    fn cpu(&self, side: Side) -> (f64, f64) {
+        let c = &self.last_cpu;
+        match side {
+            Side::Beam => (c.driver, c.beam_target),
+            Side::Rust => (c.driver, c.this_process),
+        }
+    }
+
+    async fn run_untimed(&mut self, workload: &str, args: Vec<Term>) -> Term {
         let msg = Term::tuple(vec![
             Term::atom("run"),
             Term::Pid(self.ctl.pid().clone()),
@@ -321,14 +418,31 @@ fn compile_erl() -> PathBuf {
     dir
 }
 
+/// A runtime for beamnode nodes as `beamnode run` builds it, with `workers` threads.
+fn runtime(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// How the harness tells a child (`--spawn-child`, `--cluster-child`) its `--workers`.
+const WORKERS_ENV: &str = "BEAMNODE_BENCH_WORKERS";
+
+fn child_workers() -> usize {
+    std::env::var(WORKERS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(beamnode::config::recommended_worker_threads)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some("--spawn-child") {
         let n = args.next().and_then(|v| v.parse().ok()).expect("N");
         let rounds = args.next().and_then(|v| v.parse().ok()).expect("ROUNDS");
-        tokio::runtime::Runtime::new()
-            .expect("runtime")
-            .block_on(spawn::child(n, rounds));
+        runtime(child_workers()).block_on(spawn::child(n, rounds));
         return;
     }
     let mut args = std::env::args().skip(1);
@@ -341,15 +455,11 @@ fn main() {
             .split(',')
             .map(Atom::new)
             .collect();
-        tokio::runtime::Runtime::new()
-            .expect("runtime")
-            .block_on(cluster::child(epmd, names, pg, members));
+        runtime(child_workers()).block_on(cluster::child(epmd, names, pg, members));
         return;
     }
     let opts = Opts::parse();
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(suite(opts));
+    runtime(opts.workers).block_on(suite(opts));
 }
 
 async fn suite(o: Opts) {
@@ -384,6 +494,9 @@ async fn suite(o: Opts) {
         rust_target: node.name().clone(),
         beam_target: Atom::new(&beam_target.name),
         rounds: o.rounds,
+        driver_pid: driver.os_pid(),
+        beam_target_pid: beam_target.os_pid(),
+        last_cpu: cpu::Snapshot::default(),
     };
     // Connect everything and warm up both paths before any figure is taken.
     for side in [Side::Beam, Side::Rust] {
@@ -431,7 +544,11 @@ async fn suite(o: Opts) {
     );
     println!("BEAM: {version}; every erl node with default scheduler flags ({} schedulers online, default busy wait +sbwt medium).",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
-    println!("beamnode: tokio multi-thread runtime with default worker threads (one per core), in the bench process.");
+    println!(
+        "beamnode: tokio multi-thread runtime with {} worker thread(s) per node (`--workers`; \
+         the default is what `beamnode run` uses: half the cores, at least one), in the bench process.",
+        o.workers
+    );
     println!("Ratio is beamnode/BEAM: above 1 means beamnode is better for higher-is-better rows, worse for lower-is-better rows.");
     println!();
     for n in NOTES.lock().expect("notes").iter() {
@@ -440,5 +557,6 @@ async fn suite(o: Opts) {
     println!();
     print_header();
     rows.iter().for_each(print_row);
+    print_cpu_table(&rows);
     let _ = std::fs::remove_dir_all(&dir);
 }

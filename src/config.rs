@@ -4,6 +4,28 @@
 use crate::proto::epmd::DEFAULT_EPMD_PORT;
 use std::time::Duration;
 
+/// How many tokio worker threads a runtime that mostly runs beamnode nodes should
+/// have on this machine: [`worker_threads_for`] its available cores. `beamnode run`
+/// uses it; a program embedding nodes can pass it to
+/// `tokio::runtime::Builder::worker_threads`.
+pub fn recommended_worker_threads() -> usize {
+    worker_threads_for(std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Half of `cores`, at least one (docs/design-choices.md, "Worker threads").
+///
+/// A node's work is mostly moving messages between sockets and processes, and on a
+/// runtime with a worker per core most of what a second worker adds is cost: every
+/// packet that arrives while one worker serves (or busy-polls) a connection also
+/// wakes the worker asleep in `epoll_wait` for nothing, and a process woken by a
+/// delivery migrates to the other worker. Measured on a 2-core VM against OTP 25
+/// (BENCHMARKS.md), one worker instead of two cut the node's CPU per rpc call with 8
+/// callers by a third and raised every call row; the cores left over serve the
+/// kernel's network processing and the other programs on the machine.
+pub fn worker_threads_for(cores: usize) -> usize {
+    (cores / 2).max(1)
+}
+
 /// How a node is set up. Build with [`NodeConfig::new`] and the setters.
 #[derive(Clone)]
 pub struct NodeConfig {
@@ -216,5 +238,18 @@ pub fn epmd_port_from_env() -> u16 {
             DEFAULT_EPMD_PORT
         }),
         Err(_) => DEFAULT_EPMD_PORT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_threads_are_half_the_cores_and_at_least_one() {
+        let got: Vec<usize> = [0, 1, 2, 3, 4, 5, 16].map(worker_threads_for).to_vec();
+        assert_eq!(got, vec![1, 1, 1, 1, 2, 2, 8]);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(recommended_worker_threads(), worker_threads_for(cores));
     }
 }

@@ -120,6 +120,7 @@ pub(crate) async fn group_cluster(o: &Opts, epmd: u16, dir: &std::path::Path) ->
                             &PG_MEMBERS.to_string(),
                             &member_names.join(","),
                         ])
+                        .env(WORKERS_ENV, o.workers.to_string())
                         .output()
                         .await
                         .expect("run the cluster child");

@@ -58,7 +58,8 @@ pub(crate) async fn group_msgs(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 ack_every,
                 window,
             };
-            let mut row = Row::new(format!("msgs 64 B, {label}, {arrow}"), "msgs/s", true);
+            let mut row = Row::new(format!("msgs 64 B, {label}, {arrow}"), "msgs/s", true)
+                .with_cpu("message");
             if !o.wants_row(&row.name) {
                 continue;
             }
@@ -66,6 +67,7 @@ pub(crate) async fn group_msgs(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 for side in o.sides(r) {
                     let us = stream_us(b, side, &s).await;
                     row.push(side, n as f64 / (us / 1e6));
+                    row.push_cpu(side, b.cpu(side), n as f64);
                 }
             }
             print_progress(&row);
@@ -107,7 +109,7 @@ pub(crate) async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
                     ack_every,
                     window,
                 },
-                Row::new(format!("{label} binaries, {arrow}"), "MB/s", true),
+                Row::new(format!("{label} binaries, {arrow}"), "MB/s", true).with_cpu("MB"),
             ));
         }
         dir_rows.retain(|(_, row)| o.wants_row(&row.name));
@@ -116,6 +118,7 @@ pub(crate) async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 for side in o.sides(r) {
                     let us = stream_us(b, side, s).await;
                     row.push(side, mb / (us / 1e6));
+                    row.push_cpu(side, b.cpu(side), mb);
                 }
             }
             let us = tokio::task::spawn_blocking(move || tcp::transfer_us(size, count))
@@ -158,12 +161,13 @@ pub(crate) async fn group_pingpong(b: &mut Bench, o: &Opts) -> Vec<Row> {
          discarded, timed one by one with erlang:monotonic_time(nanosecond); p50/p99 per run, \
          median over rounds."
     ));
-    let mut p50 = Row::new("ping-pong round trip p50", "µs", false);
+    let mut p50 = Row::new("ping-pong round trip p50", "µs", false).with_cpu("round trip");
     let mut p99 = Row::new("ping-pong round trip p99", "µs", false);
     for r in 0..b.rounds {
         for side in Bench::order(r) {
             let ns = pingpong_ns(b, side, warm, n).await;
             p50.push(side, quantile_us(&ns, 0.50));
+            p50.push_cpu(side, b.cpu(side), (warm + n) as f64);
             p99.push(side, quantile_us(&ns, 0.99));
         }
     }
@@ -196,7 +200,8 @@ pub(crate) async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 format!("{label}, driver->target, {k} caller(s)"),
                 "calls/s",
                 true,
-            );
+            )
+            .with_cpu("call");
             if !o.wants_row(&row.name) {
                 continue;
             }
@@ -210,6 +215,7 @@ pub(crate) async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
                     let args = vec![b.target(side), Term::atom(kind), int(k), int(n), mfa];
                     let us = b.run_us("calls", args).await;
                     row.push(side, n as f64 / (us / 1e6));
+                    row.push_cpu(side, b.cpu(side), n as f64);
                 }
             }
             print_progress(&row);
@@ -221,7 +227,8 @@ pub(crate) async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
             format!("gen_server:call {{kv,Driver}}, target->driver, {k} caller(s)"),
             "calls/s",
             true,
-        );
+        )
+        .with_cpu("call");
         if !o.wants_row(&row.name) {
             continue;
         }
@@ -230,6 +237,7 @@ pub(crate) async fn group_calls(b: &mut Bench, o: &Opts) -> Vec<Row> {
                 let args = vec![b.target(side), int(k), int(n)];
                 let us = b.run_us("reverse_calls", args).await;
                 row.push(side, n as f64 / (us / 1e6));
+                row.push_cpu(side, b.cpu(side), n as f64);
             }
         }
         print_progress(&row);
@@ -361,6 +369,7 @@ pub(crate) async fn group_spawn(o: &Opts, epmd: u16, dir: &std::path::Path) -> V
     let exe = std::env::current_exe().expect("current exe");
     let out = tokio::process::Command::new(exe)
         .args(["--spawn-child", &n.to_string(), &rounds.to_string()])
+        .env(WORKERS_ENV, o.workers.to_string())
         .output()
         .await
         .expect("run the spawn child");

@@ -3,6 +3,8 @@
 //! driver, its senders written like `sender/6` in bench_beam.erl: `target::Stream`)
 //! talking to the beamnode target; the BEAM pair is the BEAM driver and the BEAM target,
 //! timed by `run/2` in bench_beam.erl as in the other groups. Each pair times itself.
+//! The beamnode driver node runs on a tokio runtime of its own, with the same number
+//! of worker threads as the target's (`--workers`).
 
 use super::*;
 use beamnode::Node;
@@ -110,18 +112,29 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
          in msgs and large ({n} small messages; {big} binaries of 1 MiB, ack every message, \
          window 4); ping-pong as above, {pings} round trips after {warm}."
     ));
-    let node = rust_node("bench_rdrv", epmd, COOKIE).await;
-    let mut d = RustDriver {
-        ctl: node.process(),
-        node,
-        target: b.rust_target.clone(),
-    };
-    assert!(
-        d.node.connect(&d.target).await,
-        "connect the two beamnode nodes"
-    );
-    // Warm the connection both ways.
-    d.pingpong(100, 10).await;
+    // The driver node has a runtime of its own, as a second `beamnode run` would:
+    // two BEAM nodes do not share schedulers either.
+    let rt = runtime(o.workers);
+    let on_rt = rt.handle().clone();
+    let target = b.rust_target.clone();
+    let mut d = on_rt
+        .spawn(async move {
+            let node = rust_node("bench_rdrv", epmd, COOKIE).await;
+            let mut d = RustDriver {
+                ctl: node.process(),
+                node,
+                target,
+            };
+            assert!(
+                d.node.connect(&d.target).await,
+                "connect the two beamnode nodes"
+            );
+            // Warm the connection both ways.
+            d.pingpong(100, 10).await;
+            d
+        })
+        .await
+        .expect("start the beamnode driver node");
 
     let mut rows = Vec::new();
     let shapes: [(&str, usize, usize, usize, usize, usize); 3] = [
@@ -139,7 +152,15 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
         for r in 0..b.rounds {
             for side in Bench::order(r) {
                 let us = match side {
-                    Side::Rust => d.stream_us(k, count, size, ack_every, window).await,
+                    Side::Rust => {
+                        let run = on_rt.spawn(async move {
+                            let us = d.stream_us(k, count, size, ack_every, window).await;
+                            (d, us)
+                        });
+                        let us;
+                        (d, us) = run.await.expect("beamnode driver stream");
+                        us
+                    }
                     Side::Beam => {
                         let s = Stream {
                             dir: "to_target",
@@ -168,7 +189,15 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
     for r in 0..b.rounds {
         for side in Bench::order(r) {
             let sorted = match side {
-                Side::Rust => d.pingpong(warm, pings).await,
+                Side::Rust => {
+                    let run = on_rt.spawn(async move {
+                        let ns = d.pingpong(warm, pings).await;
+                        (d, ns)
+                    });
+                    let ns;
+                    (d, ns) = run.await.expect("beamnode driver ping-pong");
+                    ns
+                }
                 Side::Beam => pingpong_ns(b, Side::Beam, warm, pings).await,
             };
             p50.push(side, quantile_us(&sorted, 0.50));
@@ -179,5 +208,7 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
     print_progress(&p99);
     rows.push(p50);
     rows.push(p99);
+    drop(d);
+    rt.shutdown_background();
     rows
 }

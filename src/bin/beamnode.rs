@@ -131,6 +131,10 @@ struct RunArgs {
     /// microseconds (BEAM's `+sbwt`); 0 never polls.
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 150)]
     busy_wait: u64,
+    /// Worker threads of the node's async runtime (default: half the cores, at least
+    /// one; see docs/design-choices.md, "Worker threads").
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     /// Leave OTP's `global` name server out. By default it runs natively (a peer of
     /// the BEAM nodes' own) with the `kv` server registered globally as `{kv, NodeName}`.
     #[arg(long, conflicts_with = "global")]
@@ -417,7 +421,12 @@ fn cli_main(args: Vec<std::ffi::OsString>) -> u8 {
             .enable_all()
             .build()
     } else {
+        let workers = match &cli.command {
+            Command::Run(args) => args.workers.map(usize::from),
+            _ => None,
+        };
         tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers.unwrap_or_else(beamnode::config::recommended_worker_threads))
             .enable_all()
             .build()
     };
@@ -522,9 +531,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     } else {
         "--sname"
     };
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
     println!(
-        "beamnode {me} is up (distribution port {}).",
-        node.listen_port()
+        "beamnode {me} is up (distribution port {}, {workers} worker thread{}).",
+        node.listen_port(),
+        if workers == 1 { "" } else { "s" }
     );
     println!("Try it from Elixir (same cookie):");
     match &args.dist.ssl_dist_optfile {

@@ -108,7 +108,8 @@ async fn beamnode_run_with_embedded_epmd_and_cookie_file() {
 /// `beamnode run --no-global` leaves `global` out: `{kv, Node}` is not a global name and
 /// beamnode has no `global_name_server`. (erl's `global:sync()` would then wait for
 /// beamnode forever, docs/protocol.md §10.6, so it is not called here.) It also runs
-/// with `--busy-wait 0`: connections that never poll still serve calls.
+/// with `--busy-wait 0`: connections that never poll still serve calls; and with
+/// `--workers 3`, which its start line confirms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beamnode_run_no_global() {
     require("erl");
@@ -123,13 +124,15 @@ async fn beamnode_run_no_global() {
             "--no-global",
             "--busy-wait",
             "0",
+            "--workers",
+            "3",
             "--sname",
             &sname,
             "--epmd-port",
             &epmd_port,
         ],
         &[("HOME", &home_s)],
-        "is up",
+        ", 3 worker threads).",
     );
     let cookie = std::fs::read_to_string(home.join(".erlang.cookie")).unwrap();
     let eval = format!(

@@ -193,6 +193,11 @@ pub struct Erl {
 }
 
 impl Erl {
+    /// The node's OS process id (`erl` execs the emulator, so it is beam.smp's).
+    pub fn os_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `erl -sname <sname>@localhost -setcookie <cookie> -noshell -eval <eval>`
     /// with `ERL_EPMD_PORT=<epmd_port>`.
     pub fn start(sname: &str, cookie: &str, epmd_port: u16, eval: &str) -> Erl {
