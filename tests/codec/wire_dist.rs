@@ -533,6 +533,58 @@ fn fragments_in_order_and_interleaved() {
     assert!(dec.decode(&cont(7, 1, &[])).unwrap().is_some());
 }
 
+/// A message's buffer is sized at its first continuation for every fragment still to
+/// come, so the bytes are copied once; the limit counts that capacity, so a peer that
+/// announces more fragments than it sends cannot make the node hold more than the
+/// limit, and one that sends them fails at the limit as before.
+#[test]
+fn fragment_buffer_is_sized_once_within_the_limit() {
+    let big = Term::tuple(vec![Term::atom("blob"), Term::binary(vec![7u8; 40_000])]);
+    let (ctrl, msg) = parts(&big);
+    // Start: the control and 1,000 message bytes; then 4 continuations of 10,000
+    // bytes and the rest.
+    let (first, rest) = msg.split_at(1000);
+    let chunks: Vec<&[u8]> = rest.chunks(10_000).collect();
+    assert_eq!(chunks.len(), 4);
+    let mut dec = DistDecoder::new(frag());
+    let count = 1 + chunks.len() as u64;
+    dec.decode(&start(1, count, &[&ctrl[..], first].concat()))
+        .unwrap();
+    assert_eq!(dec.buffered_bytes(), 1000);
+    dec.decode(&cont(1, count - 1, chunks[0])).unwrap();
+    // Room for all four continuations at once, not one by one.
+    assert_eq!(dec.buffered_bytes(), 1000 + 4 * 10_000);
+    for (i, c) in chunks.iter().enumerate().skip(1) {
+        let got = dec.decode(&cont(1, count - 1 - i as u64, c)).unwrap();
+        assert_eq!(got.is_some(), i == chunks.len() - 1);
+        if let Some(m) = got {
+            assert_eq!(m.payload, Some(big.clone()));
+        }
+        if i < chunks.len() - 1 {
+            assert_eq!(dec.buffered_bytes(), 1000 + 4 * 10_000);
+        }
+    }
+    assert_eq!(dec.buffered_bytes(), 0);
+
+    // A peer announcing 2^40 fragments gets at most the limit, and fails there.
+    let limits = FragmentLimits {
+        max_open_sequences: 8,
+        max_buffered_bytes: 25_000,
+    };
+    let mut dec = DistDecoder::with_limits(frag(), limits);
+    let count = 1u64 << 40;
+    dec.decode(&start(2, count, &[&ctrl[..], first].concat()))
+        .unwrap();
+    dec.decode(&cont(2, count - 1, chunks[0])).unwrap();
+    assert_eq!(dec.buffered_bytes(), 25_000);
+    dec.decode(&cont(2, count - 2, chunks[1])).unwrap();
+    assert_eq!(
+        dec.decode(&cont(2, count - 3, chunks[2])),
+        Err(DistError::FragmentBufferFull { max: 25_000 })
+    );
+    assert!(dec.buffered_bytes() <= 25_000);
+}
+
 #[test]
 fn fragment_errors() {
     let (ctrl, msg) = parts(&the_message());

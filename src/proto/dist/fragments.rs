@@ -5,6 +5,13 @@
 //! message bytes. Sequences from different senders may interleave. Because a hostile
 //! peer could open sequences forever, the number of open sequences and the total
 //! buffered bytes are bounded ([`FragmentLimits`]).
+//!
+//! A message's buffer is sized once, at its first continuation, for all the fragments
+//! still to come (their count times that fragment's size, within what the limit has
+//! left), so assembling a message copies each byte once: growing by doubling had
+//! copied a 1 MiB message's bytes about twice more. The limit counts the capacity
+//! held, not just the bytes received, so sizing ahead never holds more memory than
+//! the limit allows.
 
 use super::{ControlMessage, DistError};
 use crate::term::Atom;
@@ -16,8 +23,9 @@ pub struct FragmentLimits {
     /// Open (incomplete) sequences at once. OTP allows one per sending process; 1024
     /// covers busy nodes while keeping bookkeeping small.
     pub max_open_sequences: usize,
-    /// Message bytes buffered over all open sequences. Default 128 MiB, the same as the
-    /// default frame limit ([`crate::proto::framing::DEFAULT_MAX_FRAME_LEN`]).
+    /// Memory held for message bytes over all open sequences (the buffers' capacity).
+    /// Default 128 MiB, the same as the default frame limit
+    /// ([`crate::proto::framing::DEFAULT_MAX_FRAME_LEN`]).
     pub max_buffered_bytes: usize,
 }
 
@@ -93,13 +101,21 @@ impl Assembler {
                 max: self.limits.max_open_sequences,
             });
         }
-        self.reserve(bytes.len())?;
+        let mut buf = Vec::new();
+        grow(
+            &mut self.buffered,
+            &self.limits,
+            &mut buf,
+            bytes.len(),
+            bytes.len(),
+        )?;
+        buf.extend_from_slice(bytes);
         self.open.insert(
             seq,
             Partial {
                 control,
                 atoms,
-                bytes: bytes.to_vec(),
+                bytes: buf,
                 next_id: fragment_id - 1,
             },
         );
@@ -117,10 +133,10 @@ impl Assembler {
         if seq == 0 {
             return Err(DistError::ZeroSequenceId);
         }
-        let expected = match self.open.get(&seq) {
-            Some(p) => p.next_id,
-            None => return Err(DistError::UnknownSequence { seq }),
+        let Some(p) = self.open.get_mut(&seq) else {
+            return Err(DistError::UnknownSequence { seq });
         };
+        let expected = p.next_id;
         if fragment_id != expected {
             return Err(DistError::FragmentOutOfOrder {
                 seq,
@@ -128,10 +144,18 @@ impl Assembler {
                 got: fragment_id,
             });
         }
-        self.reserve(bytes.len())?;
-        let Some(p) = self.open.get_mut(&seq) else {
-            return Err(DistError::UnknownSequence { seq });
-        };
+        // This fragment and the `expected - 1` after it, none larger than this one
+        // but the last, which may be smaller.
+        let ahead = bytes
+            .len()
+            .saturating_mul(usize::try_from(expected).unwrap_or(usize::MAX));
+        grow(
+            &mut self.buffered,
+            &self.limits,
+            &mut p.bytes,
+            bytes.len(),
+            ahead,
+        )?;
         p.bytes.extend_from_slice(bytes);
         p.next_id -= 1;
         if p.next_id > 0 {
@@ -139,20 +163,34 @@ impl Assembler {
         }
         let done = self.open.remove(&seq);
         if let Some(p) = &done {
-            self.buffered -= p.bytes.len();
+            self.buffered -= p.bytes.capacity();
         }
         Ok(done)
     }
+}
 
-    fn reserve(&mut self, n: usize) -> Result<(), DistError> {
-        match self.buffered.checked_add(n) {
-            Some(total) if total <= self.limits.max_buffered_bytes => {
-                self.buffered = total;
-                Ok(())
-            }
-            _ => Err(DistError::FragmentBufferFull {
-                max: self.limits.max_buffered_bytes,
-            }),
-        }
+/// Makes room in `buf` for `need` more bytes, sized for `want` more when the limit
+/// leaves room for it, and adds the capacity it took to `buffered`.
+fn grow(
+    buffered: &mut usize,
+    limits: &FragmentLimits,
+    buf: &mut Vec<u8>,
+    need: usize,
+    want: usize,
+) -> Result<(), DistError> {
+    let free = buf.capacity() - buf.len();
+    if free >= need {
+        return Ok(());
     }
+    let room = limits.max_buffered_bytes.saturating_sub(*buffered);
+    if need - free > room {
+        return Err(DistError::FragmentBufferFull {
+            max: limits.max_buffered_bytes,
+        });
+    }
+    let add = (want.max(need) - free).min(room);
+    let before = buf.capacity();
+    buf.reserve_exact(free + add);
+    *buffered += buf.capacity() - before;
+    Ok(())
 }
