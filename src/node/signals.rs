@@ -129,9 +129,15 @@ impl Node {
         let Some(entry) = self.inner.table.with(|t| t.remove(id)) else {
             return;
         };
+        let active = entry
+            .links
+            .iter()
+            .filter(|(_, s)| **s == LinkState::Active)
+            .count();
+        let mut reason = HandOut::new(reason, 1 + active + entry.monitored_by.len());
         // Marks the mailbox and wakes the process's task, which stops at its next
         // await (node/task.rs); its links and monitors are handled here.
-        entry.control.kill(reason.clone());
+        entry.control.kill(reason.take());
         let me = entry.pid;
         for (other, state) in entry.links {
             if state != LinkState::Active {
@@ -141,11 +147,11 @@ impl Node {
                 Some(oid) => work.push_back(Work::Exit {
                     target: oid,
                     from: me.clone(),
-                    reason: reason.clone(),
+                    reason: reason.take(),
                     link: true,
                 }),
                 None if other.node != *self.name() => {
-                    self.send_exit_signal(&me, &other, reason.clone(), false)
+                    self.send_exit_signal(&me, &other, reason.take(), false)
                 }
                 None => {}
             }
@@ -156,9 +162,9 @@ impl Node {
                 None => ProcRef::Pid(me.clone()),
             };
             if self.local_id(&m.watcher).is_some() {
-                self.local_down(&m.watcher, &m.reference, reason.clone());
+                self.local_down(&m.watcher, &m.reference, reason.take());
             } else {
-                self.send_down(object, &m.watcher, m.reference, reason.clone());
+                self.send_down(object, &m.watcher, m.reference, reason.take());
             }
         }
         for (reference, watch) in entry.monitoring {
@@ -605,5 +611,66 @@ impl Node {
         }
         self.run(work);
         self.spawn_connection_lost(peer);
+    }
+}
+
+/// An exit reason handed to each of at most `left` receivers (the mailbox, then each
+/// link and monitor): copies while more are to come, the term itself to the last. A
+/// process with one watcher, like the process serving an erpc call, then exits
+/// without copying its reason (which carries the call's result).
+struct HandOut {
+    reason: Option<Term>,
+    left: usize,
+}
+
+impl HandOut {
+    fn new(reason: Term, left: usize) -> HandOut {
+        HandOut {
+            reason: Some(reason),
+            left,
+        }
+    }
+
+    /// The reason for the next receiver. `left` counts every receiver that may ask,
+    /// so the term is never gone before the last one asks; should that count ever be
+    /// short, later receivers get `normal` rather than a panic.
+    fn take(&mut self) -> Term {
+        self.left = self.left.saturating_sub(1);
+        let last = if self.left == 0 {
+            self.reason.take()
+        } else {
+            self.reason.clone()
+        };
+        last.unwrap_or_else(|| Term::atom("normal"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elements_at(t: &Term) -> Option<*const Term> {
+        t.as_tuple().map(|t| t.as_ptr())
+    }
+
+    #[test]
+    fn hand_out_copies_for_all_but_the_last_receiver() {
+        let expected = Term::tuple(vec![Term::atom("res"), Term::atom("return"), Term::Int(3)]);
+        let reason = expected.clone();
+        let original = elements_at(&reason);
+        let mut h = HandOut::new(reason, 3);
+        let got: Vec<Term> = (0..3).map(|_| h.take()).collect();
+        assert!(got.iter().all(|t| *t == expected));
+        assert_ne!(elements_at(&got[0]), original);
+        assert_ne!(elements_at(&got[1]), original);
+        // The last receiver gets the term itself, not a copy.
+        assert_eq!(elements_at(&got[2]), original);
+        // A single receiver (an erpc call's process: its caller's monitor is the only
+        // other one besides the mailbox, so two) gets it without a copy either.
+        let reason = expected.clone();
+        let original = elements_at(&reason);
+        let mut h = HandOut::new(reason, 2);
+        let _mailbox = h.take();
+        assert_eq!(elements_at(&h.take()), original);
     }
 }
