@@ -7,11 +7,12 @@
 //! per message (for instance by reading in a way that makes it send smaller TCP
 //! segments) slows the run even when the target itself is cheap.
 //!
-//! Read from `/proc/<pid>/task/*/schedstat` (nanoseconds on a CPU, summed over the
-//! process's threads), so short runs are measured as exactly as long ones. A thread
-//! that ends during a run takes its time with it; the nodes' threads live as long
-//! as the nodes. The beamnode target is the bench process itself, so its figure also
-//! holds the harness's own (small) work.
+//! The BEAM nodes' time is read from `/proc/<pid>/task/*/schedstat` (nanoseconds on a
+//! CPU, summed over the process's threads), so short runs are measured as exactly as
+//! long ones; their threads live as long as the nodes. The bench process's own time
+//! comes from `getrusage(RUSAGE_SELF)`, which keeps the time of threads that ended
+//! (tokio's blocking threads come and go). The beamnode target is the bench process
+//! itself, so its figure also holds the harness's own (small) work.
 
 /// CPU seconds used so far by the threads of process `pid`; 0 if it cannot be read.
 pub fn cpu_seconds(pid: u32) -> f64 {
@@ -33,6 +34,24 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ns as f64 / 1e9
 }
 
+/// User plus system CPU seconds of this process, ended threads included.
+#[cfg(feature = "cli")]
+fn own_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given, which is plain data.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return cpu_seconds(std::process::id());
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(ru.ru_utime) + secs(ru.ru_stime)
+}
+
+/// Without the `cli` feature (no `libc`): the threads alive now, as for the nodes.
+#[cfg(not(feature = "cli"))]
+fn own_cpu_seconds() -> f64 {
+    cpu_seconds(std::process::id())
+}
+
 /// CPU seconds of the three processes a run involves.
 #[derive(Clone, Copy, Default)]
 pub struct Snapshot {
@@ -46,7 +65,7 @@ impl Snapshot {
         Snapshot {
             driver: cpu_seconds(driver),
             beam_target: cpu_seconds(beam_target),
-            this_process: cpu_seconds(std::process::id()),
+            this_process: own_cpu_seconds(),
         }
     }
     /// What each process used between `before` and `self`.

@@ -615,9 +615,9 @@ impl Node {
 }
 
 /// An exit reason handed to each of at most `left` receivers (the mailbox, then each
-/// link and monitor): copies while more are to come, the term itself to the last. A
-/// process with one watcher, like the process serving an erpc call, then exits
-/// without copying its reason (which carries the call's result).
+/// link and monitor): copies while more are to come, the term itself to the last. The
+/// process serving an erpc call (its mailbox and its caller's monitor) copies its
+/// reason, which carries the call's result, once instead of twice.
 struct HandOut {
     reason: Option<Term>,
     left: usize,
@@ -635,6 +635,7 @@ impl HandOut {
     /// so the term is never gone before the last one asks; should that count ever be
     /// short, later receivers get `normal` rather than a panic.
     fn take(&mut self) -> Term {
+        debug_assert!(self.reason.is_some(), "more receivers than counted");
         self.left = self.left.saturating_sub(1);
         let last = if self.left == 0 {
             self.reason.take()

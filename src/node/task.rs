@@ -63,20 +63,29 @@ impl<F: Future<Output = ()>> Future for ProcessTask<F> {
         let reason = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body.poll(cx)))
         {
             Ok(Poll::Pending) => return Poll::Pending,
-            // A body that called `Process::exit` left its reason in the mailbox.
-            Ok(Poll::Ready(())) => this
-                .control
-                .exited()
-                .unwrap_or_else(|| Term::atom("normal")),
+            // A body that called `Process::exit` (or dropped its `Process`) has ended:
+            // the node already released it, and its reason, left in the mailbox, is
+            // copied only for someone waiting for it.
+            Ok(Poll::Ready(())) if this.control.has_exited() => {
+                if let Some(tx) = this.on_exit.take() {
+                    let reason = this.control.exited();
+                    let _ = tx.send(reason.unwrap_or_else(|| Term::atom("normal")));
+                }
+                return Poll::Ready(());
+            }
+            Ok(Poll::Ready(())) => Term::atom("normal"),
             Err(payload) => {
                 let r = panic_reason(payload.as_ref());
                 tracing::error!(reason = %r, "process panicked");
                 r
             }
         };
-        this.node.process_exited(this.pid, reason.clone());
-        if let Some(tx) = this.on_exit.take() {
-            let _ = tx.send(reason);
+        match this.on_exit.take() {
+            Some(tx) => {
+                this.node.process_exited(this.pid, reason.clone());
+                let _ = tx.send(reason);
+            }
+            None => this.node.process_exited(this.pid, reason),
         }
         Poll::Ready(())
     }

@@ -37,6 +37,18 @@ fn start_bin(args: &[&str], envs: &[(&str, &str)], ready: &str) -> ChildGuard {
     }
 }
 
+/// `--workers` takes a count of at least one; 0 is a usage error (exit 2).
+#[test]
+fn beamnode_run_refuses_zero_workers() {
+    let out = Command::new(env!("CARGO_BIN_EXE_beamnode"))
+        .args(["run", "--workers", "0", "--sname", "nobody"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run beamnode");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--workers"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beamnode_epmd_serves_real_erl_nodes() {
     require("epmd");

@@ -6,12 +6,15 @@
 //! peer could open sequences forever, the number of open sequences and the total
 //! buffered bytes are bounded ([`FragmentLimits`]).
 //!
-//! A message's buffer is sized once, at its first continuation, for all the fragments
-//! still to come (their count times that fragment's size, within what the limit has
-//! left), so assembling a message copies each byte once: growing by doubling had
-//! copied a 1 MiB message's bytes about twice more. The limit counts the capacity
-//! held, not just the bytes received, so sizing ahead never holds more memory than
-//! the limit allows.
+//! A message's buffer is sized ahead for the fragments still to come (their count
+//! times the size of the fragment at hand), so assembling a message of up to 8 times
+//! what has arrived costs one copy of each byte: growing by doubling had copied a
+//! 1 MiB message's bytes about twice more. Sizing ahead is bounded three ways: by
+//! [`LOOKAHEAD`] times the bytes received (a peer that announces 2^40 fragments and
+//! sends one byte gets a few bytes of room, not the limit), by the room the limit has
+//! left (which counts capacity held, not bytes received), and by what the allocator
+//! grants (a refusal is [`DistError::FragmentBufferFull`], not an abort). A finished
+//! message whose buffer is mostly empty room is shrunk before it is decoded.
 
 use super::{ControlMessage, DistError};
 use crate::term::Atom;
@@ -148,7 +151,8 @@ impl Assembler {
         // but the last, which may be smaller.
         let ahead = bytes
             .len()
-            .saturating_mul(usize::try_from(expected).unwrap_or(usize::MAX));
+            .saturating_mul(usize::try_from(expected).unwrap_or(usize::MAX))
+            .min((p.bytes.len() + bytes.len()).saturating_mul(LOOKAHEAD));
         grow(
             &mut self.buffered,
             &self.limits,
@@ -161,13 +165,26 @@ impl Assembler {
         if p.next_id > 0 {
             return Ok(None);
         }
-        let done = self.open.remove(&seq);
-        if let Some(p) = &done {
-            self.buffered -= p.bytes.capacity();
+        let Some(mut done) = self.open.remove(&seq) else {
+            return Err(DistError::UnknownSequence { seq });
+        };
+        self.buffered -= done.bytes.capacity();
+        // Room left over (fragments smaller than announced) would stay pinned by any
+        // binary of the message held as a slice of it.
+        let slack = done.bytes.capacity() - done.bytes.len();
+        if slack > SLACK_KEPT && slack > done.bytes.len() / 4 {
+            done.bytes.shrink_to_fit();
         }
-        Ok(done)
+        Ok(Some(done))
     }
 }
+
+/// A message's buffer is sized ahead for at most this many times the bytes it holds.
+const LOOKAHEAD: usize = 8;
+
+/// Room left in a finished message's buffer that is not worth a copy to give back
+/// (one OTP fragment).
+const SLACK_KEPT: usize = 64 * 1024;
 
 /// Makes room in `buf` for `need` more bytes, sized for `want` more when the limit
 /// leaves room for it, and adds the capacity it took to `buffered`.
@@ -190,7 +207,50 @@ fn grow(
     }
     let add = (want.max(need) - free).min(room);
     let before = buf.capacity();
-    buf.reserve_exact(free + add);
+    let full = || DistError::FragmentBufferFull {
+        max: limits.max_buffered_bytes,
+    };
+    if buf.try_reserve_exact(free + add).is_err() {
+        // What the allocator refused sized ahead may still be granted exactly.
+        buf.try_reserve_exact(need).map_err(|_| full())?;
+    }
     *buffered += buf.capacity() - before;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::Pid;
+
+    fn control() -> ControlMessage {
+        let pid = Pid::new(Atom::new("a@h"), 1, 0, 1);
+        ControlMessage::Link {
+            from: pid.clone(),
+            to: pid,
+        }
+    }
+
+    /// A message that ends with fewer bytes than announced is given back its unused
+    /// room before it is decoded; one that fills its buffer keeps it as it is.
+    #[test]
+    fn finished_buffers_keep_no_large_slack() {
+        let mut a = Assembler::new(FragmentLimits::default());
+        a.start(1, 3, control(), Vec::new(), &[1; 1000]).unwrap();
+        assert!(a.continuation(1, 2, &[2; 100_000]).unwrap().is_none());
+        // Sized ahead for one more fragment of 100,000 bytes.
+        assert_eq!(a.buffered_bytes(), 201_000);
+        let done = a.continuation(1, 1, &[]).unwrap().unwrap();
+        assert_eq!(done.bytes.len(), 101_000);
+        assert!(done.bytes.capacity() < 101_000 + SLACK_KEPT);
+        assert_eq!(a.buffered_bytes(), 0);
+
+        a.start(2, 3, control(), Vec::new(), &[1; 1000]).unwrap();
+        a.continuation(2, 2, &[2; 100_000]).unwrap();
+        let done = a.continuation(2, 1, &[3; 100_000]).unwrap().unwrap();
+        assert_eq!(
+            (done.bytes.len(), done.bytes.capacity()),
+            (201_000, 201_000)
+        );
+    }
 }
