@@ -329,10 +329,11 @@ impl Bench {
         })
     }
 
-    /// Runs `workload` on the driver (`run/2` in bench_beam.erl); its result.
+    /// Runs `workload` on the driver (`run/2` in bench_beam.erl); its result. The CPU
+    /// time the driver and both targets used meanwhile is kept for [`Bench::cpu`].
     async fn run(&mut self, workload: &str, args: Vec<Term>) -> Term {
         let before = cpu::Snapshot::take(self.driver_pid, self.beam_target_pid);
-        let r = self.run_untimed(workload, args).await;
+        let r = self.ask_driver(workload, args).await;
         self.last_cpu = cpu::Snapshot::take(self.driver_pid, self.beam_target_pid).since(&before);
         r
     }
@@ -346,7 +347,8 @@ impl Bench {
         }
     }
 
-    async fn run_untimed(&mut self, workload: &str, args: Vec<Term>) -> Term {
+    /// Sends the `run` request to the driver and waits for its `result`.
+    async fn ask_driver(&mut self, workload: &str, args: Vec<Term>) -> Term {
         let msg = Term::tuple(vec![
             Term::atom("run"),
             Term::Pid(self.ctl.pid().clone()),
