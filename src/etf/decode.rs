@@ -299,9 +299,9 @@ impl<'a> Decoder<'a> {
                 stack.last_mut()
             {
                 if *left > 1 {
-                    if let Some(value) = self.number() {
-                        items.push(value);
-                        *left -= 1;
+                    let n = self.number_run(items, *left - 1);
+                    if n > 0 {
+                        *left -= n;
                         continue;
                     }
                 }
@@ -450,29 +450,52 @@ impl<'a> Decoder<'a> {
         })))
     }
 
-    /// An integer or finite float at the read position, read and consumed; `None`
-    /// (nothing consumed) for anything else, including a truncated or invalid one.
+    /// Appends to `items` the run of at most `max` integers or finite floats of one
+    /// encoding (`SMALL_INTEGER_EXT`, `INTEGER_EXT` or `NEW_FLOAT_EXT`) at the read
+    /// position, consumes them and returns how many; 0 (nothing consumed) when the
+    /// next term is anything else, including a truncated or invalid number, which then
+    /// takes `head`'s general path and fails there.
+    ///
+    /// The run is counted first and then appended by one `extend` over its bytes:
+    /// that writes each term straight into the vector. Pushing terms one at a time
+    /// built each on the stack and copied it (48 bytes, read back with loads wider
+    /// than the stores that built it, which stalls); on a list of floats that copy was
+    /// over half of the decoding time.
     #[inline(always)]
-    fn number(&mut self) -> Option<Term> {
-        let rest = self.buf.get(self.pos..)?;
-        let (value, len) = match *rest.first()? {
-            tag::SMALL_INTEGER_EXT => (Term::Int(*rest.get(1)? as i64), 2),
-            tag::INTEGER_EXT => {
-                let b: [u8; 4] = rest.get(1..5)?.try_into().ok()?;
-                (Term::Int(i32::from_be_bytes(b) as i64), 5)
-            }
-            tag::NEW_FLOAT_EXT => {
-                let b: [u8; 8] = rest.get(1..9)?.try_into().ok()?;
-                let f = f64::from_be_bytes(b);
-                if !f.is_finite() {
-                    return None;
-                }
-                (Term::Float(Float(f)), 9)
-            }
-            _ => return None,
+    fn number_run(&mut self, items: &mut Vec<Term>, max: usize) -> usize {
+        let Some(rest) = self.buf.get(self.pos..) else {
+            return 0;
         };
-        self.pos += len;
-        Some(value)
+        let Some(&t) = rest.first() else {
+            return 0;
+        };
+        let width = match t {
+            tag::SMALL_INTEGER_EXT => 2,
+            tag::INTEGER_EXT => 5,
+            tag::NEW_FLOAT_EXT => 9,
+            _ => return 0,
+        };
+        let run = rest
+            .chunks_exact(width)
+            .take(max)
+            .take_while(|c| c[0] == t && (t != tag::NEW_FLOAT_EXT || float_bits(c).is_finite()))
+            .count();
+        let body = &rest[..run * width];
+        match t {
+            tag::SMALL_INTEGER_EXT => {
+                items.extend(body.chunks_exact(2).map(|c| Term::Int(c[1] as i64)))
+            }
+            tag::INTEGER_EXT => items.extend(
+                body.chunks_exact(5)
+                    .map(|c| Term::Int(i32::from_be_bytes([c[1], c[2], c[3], c[4]]) as i64)),
+            ),
+            _ => items.extend(
+                body.chunks_exact(9)
+                    .map(|c| Term::Float(Float(float_bits(c)))),
+            ),
+        }
+        self.pos += run * width;
+        run
     }
 
     /// Reads one tag and either a whole leaf term or the header of a container.
@@ -710,6 +733,14 @@ impl<'a> Decoder<'a> {
         };
         Ok(Head::Leaf(leaf))
     }
+}
+
+/// The float of a `NEW_FLOAT_EXT` chunk (tag, then 8 bytes big-endian).
+#[inline(always)]
+fn float_bits(chunk: &[u8]) -> f64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&chunk[1..9]);
+    f64::from_be_bytes(b)
 }
 
 fn finish_record(h: RecordHeader, values: Vec<Term>) -> Term {

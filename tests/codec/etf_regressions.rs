@@ -386,3 +386,75 @@ fn duplicate_map_keys_are_found_at_every_size_and_order() {
         }
     }
 }
+
+/// Lists and tuples of numbers are read a run of one encoding at a time
+/// (`Decoder::number_run`): runs of every encoding, runs cut short by a change of
+/// encoding, a non-finite float in the middle of a run and a run truncated inside an
+/// element must decode (or fail) as element-by-element decoding does.
+#[test]
+fn runs_of_numbers_decode_like_single_numbers() {
+    fn float(f: f64) -> Vec<u8> {
+        let mut v = vec![70];
+        v.extend_from_slice(&f.to_bits().to_be_bytes());
+        v
+    }
+    fn small(b: u8) -> Vec<u8> {
+        vec![97, b]
+    }
+    fn int(i: i32) -> Vec<u8> {
+        let mut v = vec![98];
+        v.extend_from_slice(&i.to_be_bytes());
+        v
+    }
+    let elems: Vec<(Vec<u8>, Term)> = vec![
+        (float(1.5), Term::from(1.5)),
+        (float(-2.25), Term::from(-2.25)),
+        (small(7), Term::Int(7)),
+        (small(255), Term::Int(255)),
+        (int(-70_000), Term::Int(-70_000)),
+        (int(i32::MAX), Term::Int(i32::MAX as i64)),
+        (float(0.0), Term::from(0.0)),
+        (small(0), Term::Int(0)),
+        (int(300), Term::Int(300)),
+        (
+            etf::encode(&Term::atom("x")).unwrap()[1..].to_vec(),
+            Term::atom("x"),
+        ),
+        (float(3.0), Term::from(3.0)),
+    ];
+    let body: Vec<u8> = elems.iter().flat_map(|(b, _)| b.clone()).collect();
+    let terms: Vec<Term> = elems.iter().map(|(_, t)| t.clone()).collect();
+    let n = elems.len() as u32;
+
+    let mut list = vec![131, 108];
+    list.extend_from_slice(&n.to_be_bytes());
+    list.extend_from_slice(&body);
+    list.push(106);
+    assert_eq!(etf::decode(&list).unwrap(), Term::list(terms.clone()));
+
+    let mut tuple = vec![131, 104, n as u8];
+    tuple.extend_from_slice(&body);
+    assert_eq!(etf::decode(&tuple).unwrap(), Term::tuple(terms.clone()));
+
+    // A NaN third in a run of floats: refused at its own offset.
+    let mut bad = vec![131, 104, 4];
+    let nan_at = bad.len() + 18;
+    for f in [1.0, 2.0, f64::NAN, 4.0] {
+        bad.extend(float(f));
+    }
+    assert!(matches!(
+        etf::decode(&bad),
+        Err(DecodeError::BadFloat { offset }) if offset == nan_at
+    ));
+
+    // A run truncated inside its third float.
+    let mut cut = vec![131, 104, 4];
+    for f in [1.0, 2.0, 3.0, 4.0] {
+        cut.extend(float(f));
+    }
+    cut.truncate(3 + 18 + 5);
+    assert!(matches!(
+        etf::decode(&cut),
+        Err(DecodeError::Truncated { .. })
+    ));
+}
