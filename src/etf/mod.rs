@@ -21,8 +21,8 @@ mod encode;
 mod keyorder;
 
 pub use compressed::encode_compressed;
-pub(crate) use decode::decode_body_noting_records;
 pub use decode::{decode, decode_body, decode_body_shared, decode_with, SHARE_MIN};
+pub(crate) use decode::{decode_body_noting_records, TupleReader};
 pub(crate) use encode::encode_body_noting_records;
 pub use encode::{encode, encode_body_into, encode_into};
 pub(crate) use encode::{write_atom, write_int};

@@ -2,27 +2,59 @@
 //! [`ControlError`] OTP's checks would (§4.5).
 
 use super::{op, ControlError, ProcRef};
+use crate::etf::TupleReader;
 use crate::term::{Atom, Pid, Reference, Term};
 use num_traits::ToPrimitive;
 
 /// The elements after the op code, consumed left to right.
-pub(super) struct Fields {
+pub(super) struct Fields<'a> {
     pub(super) op: u8,
     /// Tuple arity, op code included.
     pub(super) arity: usize,
-    items: std::vec::IntoIter<Term>,
+    items: Source<'a>,
     /// 1-based tuple position of the next element.
     pos: usize,
 }
 
-impl Fields {
+/// Where the elements come from: a decoded tuple, or the encoded one, each element
+/// decoded when it is asked for ([`ControlMessage::decode_direct`](super::ControlMessage)).
+enum Source<'a> {
+    Terms(std::vec::IntoIter<Term>),
+    /// A malformed element is reported as missing: this source's errors are never
+    /// shown, the caller decodes the whole term again to name the fault.
+    Bytes(TupleReader<'a>),
+}
+
+impl<'a> Fields<'a> {
     pub(super) fn new(op: u8, arity: usize, items: std::vec::IntoIter<Term>) -> Self {
         Fields {
             op,
             arity,
-            items,
+            items: Source::Terms(items),
             pos: 2,
         }
+    }
+
+    pub(super) fn from_reader(op: u8, reader: TupleReader<'a>) -> Self {
+        Fields {
+            op,
+            arity: reader.arity(),
+            items: Source::Bytes(reader),
+            pos: 2,
+        }
+    }
+
+    /// The reader of a [`Fields::from_reader`].
+    pub(super) fn reader(&mut self) -> Option<&mut TupleReader<'a>> {
+        match &mut self.items {
+            Source::Bytes(reader) => Some(reader),
+            Source::Terms(_) => None,
+        }
+    }
+
+    /// How many elements after the op code have not been read.
+    pub(super) fn unread(&self) -> usize {
+        (self.arity + 1).saturating_sub(self.pos)
     }
 
     fn name(&self) -> &'static str {
@@ -56,8 +88,14 @@ impl Fields {
     pub(super) fn any(&mut self) -> Result<Term, ControlError> {
         let pos = self.pos;
         self.pos += 1;
-        // Arity is checked first, so this only fails on a decoder bug; still no panic.
-        self.items.next().ok_or_else(|| self.bad(pos, "present"))
+        // Arity is checked first, so from a decoded tuple this only fails on a decoder
+        // bug (still no panic); from bytes, also on a malformed element.
+        let next = match &mut self.items {
+            Source::Terms(items) => items.next(),
+            Source::Bytes(reader) if pos <= self.arity => reader.element().ok(),
+            Source::Bytes(_) => None,
+        };
+        next.ok_or_else(|| self.bad(pos, "present"))
     }
 
     pub(super) fn pid(&mut self) -> Result<Pid, ControlError> {

@@ -5,7 +5,7 @@ use super::fields::Fields;
 use super::{op, ControlError, ControlMessage};
 
 /// Decodes one of this family's ops (the dispatcher only routes these here).
-pub(super) fn decode(mut f: Fields) -> Result<ControlMessage, ControlError> {
+pub(super) fn decode(f: &mut Fields<'_>) -> Result<ControlMessage, ControlError> {
     match f.op {
         op::LINK | op::UNLINK | op::GROUP_LEADER => {
             f.arity(3)?;

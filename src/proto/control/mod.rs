@@ -20,6 +20,8 @@
 //! point is [`ControlMessage::from_term`].
 
 mod checks;
+#[cfg(test)]
+mod direct_tests;
 pub(crate) mod encode;
 mod fields;
 pub mod link;
@@ -553,8 +555,41 @@ impl ControlMessage {
             Some(_) => return Err(ControlError::OpNotInteger),
         };
         let op8 = u8::try_from(op).map_err(|_| ControlError::UnknownOp { op })?;
-        let f = Fields::new(op8, arity, it);
-        match op8 {
+        Self::from_fields(&mut Fields::new(op8, arity, it))
+    }
+
+    /// [`ControlMessage::from_term`] of the encoded control tuple at the start of
+    /// `bytes` (no version byte), reading its elements straight into the message
+    /// instead of building the tuple first: the receive path of every distribution
+    /// message (§4.3). Returns the message, the bytes it took and whether a native
+    /// record was in it, or `None` when the bytes are not a well-formed, valid control
+    /// message, in which case the caller decodes the term and calls `from_term` to
+    /// name the fault exactly as before.
+    pub(crate) fn decode_direct(
+        bytes: &[u8],
+        opts: &crate::etf::DecodeOptions<'_>,
+    ) -> Option<(ControlMessage, usize, bool)> {
+        let mut reader = crate::etf::TupleReader::open(bytes, opts).ok()?;
+        if reader.arity() == 0 {
+            return None;
+        }
+        let op = match reader.element().ok()? {
+            Term::Int(op) => u8::try_from(op).ok()?,
+            _ => return None,
+        };
+        let mut f = Fields::from_reader(op, reader);
+        let message = Self::from_fields(&mut f).ok()?;
+        // Every op reads all its elements; were one left, reading it keeps the
+        // same bytes valid (and consumed) as decoding the whole tuple does.
+        for _ in 0..f.unread() {
+            f.any().ok()?;
+        }
+        let (used, records) = f.reader()?.finish();
+        Some((message, used, records))
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Result<ControlMessage, ControlError> {
+        match f.op {
             op::LINK
             | op::UNLINK
             | op::GROUP_LEADER
@@ -584,10 +619,12 @@ impl ControlMessage {
                 spawn::decode(f)
             }
             op::NODE_LINK => Err(ControlError::ObsoleteOp {
-                op: op8,
-                name: op::name(op),
+                op: f.op,
+                name: op::name(i64::from(f.op)),
             }),
-            _ => Err(ControlError::UnknownOp { op }),
+            other => Err(ControlError::UnknownOp {
+                op: i64::from(other),
+            }),
         }
     }
 }

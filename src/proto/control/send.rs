@@ -6,7 +6,7 @@ use super::{altact, op, ControlError, ControlMessage};
 use crate::term::Term;
 
 /// Decodes one of this family's ops (the dispatcher only routes these here).
-pub(super) fn decode(mut f: Fields) -> Result<ControlMessage, ControlError> {
+pub(super) fn decode(f: &mut Fields<'_>) -> Result<ControlMessage, ControlError> {
     match f.op {
         op::SEND | op::SEND_TT => {
             let traced = f.op == op::SEND_TT;

@@ -10,7 +10,7 @@ pub const REPLY_FLAG_LINK: u32 = 1;
 pub const REPLY_FLAG_MONITOR: u32 = 2;
 
 /// Decodes one of this family's ops (the dispatcher only routes these here).
-pub(super) fn decode(mut f: Fields) -> Result<ControlMessage, ControlError> {
+pub(super) fn decode(f: &mut Fields<'_>) -> Result<ControlMessage, ControlError> {
     match f.op {
         op::SPAWN_REQUEST | op::SPAWN_REQUEST_TT => {
             let traced = f.op == op::SPAWN_REQUEST_TT;

@@ -266,11 +266,24 @@ impl DistDecoder {
 }
 
 /// Decodes and validates the control term at the start of `bytes` (header mode).
+#[inline(always)]
 fn decode_control(
     bytes: &[u8],
     atoms: &[Atom],
     rules: Rules,
 ) -> Result<(ControlMessage, usize), DistError> {
+    if bytes.first() != Some(&VERSION_MAGIC) {
+        let opts = DecodeOptions {
+            atom_cache: Some(atoms),
+            allow_compressed: false,
+            max_depth: rules.max_depth,
+        };
+        if let Some((control, used, records)) = ControlMessage::decode_direct(bytes, &opts) {
+            check_records(records, rules)?;
+            return Ok((control, used));
+        }
+    }
+    // Not a valid control message: decoding the term names what is wrong with it.
     let (term, used) = decode_body(bytes, atoms, "control", rules)?;
     Ok((ControlMessage::from_term(term)?, used))
 }
@@ -319,6 +332,7 @@ fn check_records(records: bool, rules: Rules) -> Result<(), DistError> {
 
 /// Decodes the optional message term after the control (header mode) and checks that
 /// nothing follows.
+#[inline(always)]
 fn finish(
     control: ControlMessage,
     atoms: &[Atom],
@@ -329,6 +343,7 @@ fn finish(
 }
 
 /// [`finish`] of a message held in a shared buffer (an assembled fragmented message).
+#[inline(always)]
 fn finish_shared(
     control: ControlMessage,
     atoms: &[Atom],
@@ -338,6 +353,7 @@ fn finish_shared(
     finish_in(control, atoms, rest, Some(rest), rules)
 }
 
+#[inline(always)]
 fn finish_in(
     control: ControlMessage,
     atoms: &[Atom],
