@@ -51,7 +51,9 @@ pub struct NodeConfig {
     /// `net_setuptime` (§2.1): bound on each handshake step. Default 7 s.
     pub setup_time: Duration,
     /// Largest incoming frame accepted; a bigger length field closes the connection
-    /// instead of making us buffer it.
+    /// instead of making us buffer it. Default 1 GiB
+    /// ([`crate::proto::framing::DEFAULT_MAX_FRAME_LEN`]): OTP sends large messages as
+    /// one frame.
     pub max_frame_size: usize,
     /// Deepest nesting (open tuples, lists, maps, funs) of a received term; a deeper
     /// one is a protocol error that closes that connection, with a log line. OTP has
@@ -71,8 +73,10 @@ pub struct NodeConfig {
     /// `busy_dist_port`. OTP's `dist_buf_busy_limit` (`+zdbbl`), default 1 MiB.
     pub dist_buf_busy_limit: usize,
     /// Hard limit of a connection's outgoing queue, for senders that do not wait
-    /// (system services, sends from outside a process): past it the peer is taken to
-    /// be not reading, and the connection is closed. Default 64 MiB.
+    /// (system services, sends from outside a process): a message that finds the queue
+    /// already over the busy limit and would take it past this one means the peer is
+    /// not reading, and the connection is closed. A queue under its busy limit takes a
+    /// message of any size, and a sender that waits is never refused. Default 64 MiB.
     pub dist_buf_max: usize,
     /// Incoming handshakes in progress at once; past it new connections are closed at
     /// once with a log line (a flood of idle or trickling connections cannot pile up
@@ -123,7 +127,7 @@ impl NodeConfig {
             net_ticktime: Duration::from_secs(60),
             net_tickintensity: 4,
             setup_time: Duration::from_secs(7),
-            max_frame_size: 128 * 1024 * 1024,
+            max_frame_size: crate::proto::framing::DEFAULT_MAX_FRAME_LEN,
             max_term_depth: crate::etf::DEFAULT_MAX_DEPTH,
             fragment_limits: Default::default(),
             register_with_epmd: true,

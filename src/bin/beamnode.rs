@@ -154,7 +154,7 @@ struct RunArgs {
 struct LimitArgs {
     /// Largest incoming distribution frame, in bytes; a larger one closes that
     /// connection.
-    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = beamnode::proto::framing::DEFAULT_MAX_FRAME_LEN)]
     max_frame_size: usize,
     /// Deepest nesting of a received term; a deeper one closes that connection.
     #[arg(long, value_name = "LEVELS", default_value_t = beamnode::etf::DEFAULT_MAX_DEPTH)]
@@ -249,16 +249,47 @@ fn short_hostname() -> String {
 }
 
 fn full_name(args: &RunArgs) -> Result<String, String> {
-    match (&args.sname, &args.name) {
-        (Some(s), _) if s.contains('@') => Ok(s.clone()),
-        (Some(s), _) => Ok(format!("{s}@{}", short_hostname())),
-        (None, Some(n)) if n.contains('@') => Ok(n.clone()),
+    let (full, short) = match (&args.sname, &args.name) {
+        (Some(s), _) if s.contains('@') => (s.clone(), true),
+        (Some(s), _) => (format!("{s}@{}", short_hostname()), true),
+        (None, Some(n)) if n.contains('@') => (n.clone(), false),
         (None, Some(n)) => {
             let h = gethostname::gethostname().to_string_lossy().into_owned();
-            Ok(format!("{n}@{h}"))
+            (format!("{n}@{h}"), false)
         }
-        (None, None) => Err("give --sname NAME or --name NAME@HOST".into()),
+        (None, None) => return Err("give --sname NAME or --name NAME@HOST".into()),
+    };
+    check_node_name(&full, short)?;
+    Ok(full)
+}
+
+/// Refuses the node names `erl -sname`/`-name` refuses (net_kernel's rules, docs/cli.md
+/// "Node names"): the part before `@` is ASCII letters, digits, `_` and `-`; the host is
+/// printable Latin-1 with no space and no second `@`; a short name's host has no dot.
+/// EPMD would register anything, but no BEAM node could reach such a name.
+fn check_node_name(full: &str, short: bool) -> Result<(), String> {
+    let (head, host) = full.split_once('@').unwrap_or((full, ""));
+    if head.is_empty()
+        || !head
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "invalid node name {full:?}: the part before @ may hold only ASCII letters, digits, _ and - (erl refuses it too)"
+        ));
     }
+    if host.is_empty() || host.contains('@') || !host.chars().all(|c| ('!'..='\u{ff}').contains(&c))
+    {
+        return Err(format!(
+            "invalid node name {full:?}: the host part must be a host name (erl refuses it too)"
+        ));
+    }
+    if short && host.contains('.') {
+        return Err(format!(
+            "invalid short node name {full:?}: a short name's host has no dot; use --name for NAME@HOST.DOMAIN (as erl -name)"
+        ));
+    }
+    Ok(())
 }
 
 /// Options shared by the commands that start a short-lived hidden node.
@@ -538,21 +569,34 @@ async fn run(args: RunArgs) -> Result<(), String> {
         if workers == 1 { "" } else { "s" }
     );
     println!("Try it from Elixir (same cookie):");
+    // The cookie itself is never printed: with --cookie, the hint names the flag.
+    let cookie_arg = if args.cookie.is_some() {
+        "YOUR_COOKIE   # the value given to --cookie"
+    } else {
+        "\"$(cat ~/.erlang.cookie)\""
+    };
     match &args.dist.ssl_dist_optfile {
         Some(file) if args.dist.proto_dist == "inet_tls" => println!(
-            "  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\" --erl \"-proto_dist inet_tls -ssl_dist_optfile {}\"",
+            "  iex {flag} me@{host} --erl \"-proto_dist inet_tls -ssl_dist_optfile {}\" --cookie {cookie_arg}",
             file.display()
         ),
-        _ => println!("  iex {flag} me@{host} --cookie \"$(cat ~/.erlang.cookie)\""),
+        _ => println!("  iex {flag} me@{host} --cookie {cookie_arg}"),
     }
     println!("  iex> Node.connect(:\"{me}\")");
-    println!("  iex> Node.list()");
+    if args.hidden {
+        println!("  iex> Node.list(:hidden)   # a hidden node is not in Node.list()");
+    } else {
+        println!("  iex> Node.list()");
+    }
     println!("  iex> send({{:echo, :\"{me}\"}}, {{self(), :hello}}); flush()");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:put, :k, 42}})");
     println!("  iex> GenServer.call({{:kv, :\"{me}\"}}, {{:get, :k}})");
     println!("  iex> :rpc.call(:\"{me}\", :rust_math, :add, [1, 2])");
-    println!("  iex> :pg.start_link(); :pg.get_members(:beamnode)   # echo and kv, Rust pids");
-    if global.is_some() {
+    if !args.hidden {
+        // pg and global leave hidden nodes out (docs/protocol.md §10, §11).
+        println!("  iex> :pg.start_link(); :pg.get_members(:beamnode)   # echo and kv, Rust pids");
+    }
+    if global.is_some() && !args.hidden {
         println!(
             "  iex> :global.sync(); GenServer.call({{:global, {{:kv, :\"{me}\"}}}}, {{:get, :k}})"
         );
@@ -604,8 +648,10 @@ fn target_name(node: &str) -> String {
 /// two concurrent calls kick each other off. A small pool does both: at most 64 atoms,
 /// and a name in use is skipped ([`beamnode::blocking::Connection::dial_first_free`]).
 const CALL_NAMES: u32 = 64;
-/// Names tried before giving up when the peer keeps seeing ours in use.
-const CALL_NAME_ATTEMPTS: u32 = 8;
+/// Names tried before giving up when the peer keeps seeing ours in use: all of them,
+/// so up to [`CALL_NAMES`] concurrent calls to one node all get a name (a name in use
+/// costs one refused handshake).
+const CALL_NAME_ATTEMPTS: u32 = CALL_NAMES;
 
 /// The blocking connection of `call`/`ping`: a hidden node named
 /// `beamnode_call_<k>@<the target's host>` (same short/long naming as the target),

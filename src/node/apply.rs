@@ -129,7 +129,9 @@ impl Node {
                 stack: Term::list(vec![frame]),
             };
         };
-        let arity = i64::try_from(args.len()).unwrap_or(i64::MAX);
+        let arity = args.len();
+        // A BIF's error names its arguments (default_stack); they are small.
+        let bif_args = (module.as_str() == "erlang").then(|| args.clone());
         // The handler runs in the calling task, its panics caught there: a task of its
         // own would cost every call a spawn and a wake-up (rpc with one caller is a
         // round trip, BENCHMARKS.md). Killing the caller drops the handler with it.
@@ -160,12 +162,7 @@ impl Node {
                 stack,
             }) => {
                 let stack = stack.unwrap_or_else(|| {
-                    Term::list(vec![Term::tuple(vec![
-                        Term::Atom(module),
-                        Term::Atom(function),
-                        Term::Int(arity),
-                        Term::Nil,
-                    ])])
+                    super::functions::default_stack(&module, &function, arity, bif_args)
                 });
                 Outcome::Raised {
                     class,

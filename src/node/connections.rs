@@ -566,6 +566,7 @@ mod tests {
                 token: None,
             },
             payload: None,
+            waits: false,
         }
     }
 

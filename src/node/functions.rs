@@ -77,6 +77,36 @@ impl RpcException {
     }
 }
 
+/// The stack of an exception whose callable gave none: `[{M, F, Arity, []}]`, or, for a
+/// function of the `erlang` module (a BIF on BEAM), `[{erlang, F, Args, [{error_info,
+/// #{module => erl_erts_errors}}]}]` as BEAM reports a BIF's error: the arguments in
+/// place of the arity, and the pointer that lets the shell and Elixir explain it.
+pub(crate) fn default_stack(
+    module: &crate::term::Atom,
+    function: &crate::term::Atom,
+    arity: usize,
+    bif_args: Option<Vec<Term>>,
+) -> Term {
+    let frame = match bif_args {
+        Some(args) if module.as_str() == "erlang" => Term::tuple(vec![
+            Term::Atom(module.clone()),
+            Term::Atom(function.clone()),
+            Term::list(args),
+            Term::list(vec![Term::tuple(vec![
+                Term::atom("error_info"),
+                Term::map(vec![(Term::atom("module"), Term::atom("erl_erts_errors"))]),
+            ])]),
+        ]),
+        _ => Term::tuple(vec![
+            Term::Atom(module.clone()),
+            Term::Atom(function.clone()),
+            Term::from(arity as i64),
+            Term::Nil,
+        ]),
+    };
+    Term::list(vec![frame])
+}
+
 /// What a callable returns.
 pub type RpcResult = Result<Term, RpcException>;
 

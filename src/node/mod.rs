@@ -285,13 +285,13 @@ impl Node {
             Dest::Pid(p) => self.send_from(&from, &p, msg.into()),
             Dest::Local(n) => {
                 let here = self.name().clone();
-                self.send_named(&from, &n, &here, msg.into());
+                self.send_named(&from, &n, &here, msg.into(), false);
             }
             Dest::Remote(n, at) => {
-                self.send_named(&from, &n, &at, msg.into());
+                self.send_named(&from, &n, &at, msg.into(), false);
             }
             Dest::Alias(r) => {
-                self.send_alias(&from, &r, msg.into());
+                self.send_alias(&from, &r, msg.into(), false);
             }
         }
     }
@@ -305,11 +305,18 @@ impl Node {
     /// `busy_dist_port`), and past its hard limit (`dist_buf_max`) the message is
     /// dropped and the connection closed.
     pub(crate) fn send_from(&self, from: &Pid, to: &Pid, msg: Term) {
-        self.send_pid(from, to, msg);
+        self.send_pid(from, to, msg, false);
     }
 
-    /// [`Node::send_from`], returning the connection's queue when it is busy.
-    pub(crate) fn send_pid(&self, from: &Pid, to: &Pid, msg: Term) -> Option<Arc<OutQueue>> {
+    /// [`Node::send_from`], returning the connection's queue when it is busy. `waits`:
+    /// the sender will wait on a busy queue (see `outqueue`).
+    pub(crate) fn send_pid(
+        &self,
+        from: &Pid,
+        to: &Pid,
+        msg: Term,
+        waits: bool,
+    ) -> Option<Arc<OutQueue>> {
         if to.node == *self.name() {
             if to.creation == self.creation() {
                 self.deliver_local(key(to), msg);
@@ -318,7 +325,7 @@ impl Node {
             }
             return None;
         }
-        self.route(
+        self.route_as(
             &to.node,
             ControlMessage::SendSender {
                 from: from.clone(),
@@ -326,6 +333,7 @@ impl Node {
                 token: None,
             },
             Some(msg),
+            waits,
         )
     }
 
@@ -368,19 +376,21 @@ impl Node {
         self.route_existing(node, control, Some(msg))
     }
 
-    /// [`Node::send_named_from`], returning the connection's queue when it is busy.
+    /// [`Node::send_named_from`], returning the connection's queue when it is busy
+    /// (`waits` as for [`Node::send_pid`]).
     pub(crate) fn send_named(
         &self,
         from: &Pid,
         name: &Atom,
         node: &Atom,
         msg: Term,
+        waits: bool,
     ) -> Option<Arc<OutQueue>> {
         if node == self.name() {
             self.deliver_named(name, msg);
             return None;
         }
-        self.route(
+        self.route_as(
             node,
             ControlMessage::RegSend {
                 from: from.clone(),
@@ -388,21 +398,24 @@ impl Node {
                 token: None,
             },
             Some(msg),
+            waits,
         )
     }
 
-    /// [`Node::send_alias_from`], returning the connection's queue when it is busy.
+    /// [`Node::send_alias_from`], returning the connection's queue when it is busy
+    /// (`waits` as for [`Node::send_pid`]).
     pub(crate) fn send_alias(
         &self,
         from: &Pid,
         alias: &Reference,
         msg: Term,
+        waits: bool,
     ) -> Option<Arc<OutQueue>> {
         if alias.node == *self.name() {
             self.deliver_alias(alias, msg);
             return None;
         }
-        self.route(
+        self.route_as(
             &alias.node,
             ControlMessage::AliasSend {
                 from: from.clone(),
@@ -410,13 +423,14 @@ impl Node {
                 token: None,
             },
             Some(msg),
+            waits,
         )
     }
 
     /// Encodes a message's payload in the sender (see [`EncodedTerm`]); a term the
     /// format cannot carry is dropped with a log line, as it would kill the
     /// connection on the peer (§4.5).
-    fn outgoing(control: ControlMessage, payload: Option<Term>) -> Option<Outgoing> {
+    fn outgoing(control: ControlMessage, payload: Option<Term>, waits: bool) -> Option<Outgoing> {
         let payload = match payload.as_ref().map(EncodedTerm::new).transpose() {
             Ok(p) => p,
             Err(e) => {
@@ -424,7 +438,11 @@ impl Node {
                 return None;
             }
         };
-        Some(Outgoing { control, payload })
+        Some(Outgoing {
+            control,
+            payload,
+            waits,
+        })
     }
 
     /// Queues a control message for `node`, connecting first when needed. Returns the
@@ -435,7 +453,19 @@ impl Node {
         control: ControlMessage,
         payload: Option<Term>,
     ) -> Option<Arc<OutQueue>> {
-        let out = Self::outgoing(control, payload)?;
+        self.route_as(node, control, payload, false)
+    }
+
+    /// [`Node::route`] for a sender that waits (`waits`) or not on a busy queue: the
+    /// hard limit applies only to one that does not (see `outqueue`).
+    pub(crate) fn route_as(
+        &self,
+        node: &Atom,
+        control: ControlMessage,
+        payload: Option<Term>,
+        waits: bool,
+    ) -> Option<Arc<OutQueue>> {
+        let out = Self::outgoing(control, payload, waits)?;
         let q = self.inner.conns.queue(node, out);
         if let Some(attempt) = q.dial {
             self.inner.dialer.dial(self.clone(), node.clone(), attempt);
@@ -451,7 +481,7 @@ impl Node {
         control: ControlMessage,
         payload: Option<Term>,
     ) -> bool {
-        match Self::outgoing(control, payload) {
+        match Self::outgoing(control, payload, false) {
             Some(out) => self.inner.conns.queue_existing(node, out).queued,
             None => false,
         }

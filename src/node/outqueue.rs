@@ -5,11 +5,17 @@
 //! drains. Here the same: payloads are encoded by the sender ([`EncodedTerm`]), so the
 //! queue counts exactly the bytes it holds; an async send ([`crate::Process::send`])
 //! that leaves the queue over the busy limit waits until the connection's driver has
-//! taken it below again. Senders that cannot wait (replies of system services, sends
-//! from outside a process) are bounded by a hard limit, `dist_buf_max`: past it the
-//! peer is taken to be not reading, the message is dropped and an up connection is
-//! closed — its links and monitors fire as for any lost connection — so memory stays
-//! bounded whatever a peer does.
+//! taken it below again. Such a sender holds at most one message in the queue beyond
+//! the busy limit, as a suspended BEAM process holds its message, so it is never
+//! refused: a message of any size is sent, as BEAM sends it.
+//!
+//! Senders that cannot wait (replies of system services, sends from outside a
+//! process) are bounded by a hard limit, `dist_buf_max`: a message that finds the
+//! queue over its busy limit and would take it past the hard limit means the peer is
+//! not reading; the message is dropped and an up connection is closed — its links and
+//! monitors fire as for any lost connection — so memory stays bounded whatever a peer
+//! does. A queue under its busy limit takes any message, however large (one reply of
+//! 100 MB to a peer that reads is not a stalled peer).
 
 use crate::proto::control::ControlMessage;
 use crate::proto::dist::EncodedTerm;
@@ -24,6 +30,9 @@ const CONTROL_COST: usize = 64;
 pub(crate) struct Outgoing {
     pub control: ControlMessage,
     pub payload: Option<EncodedTerm>,
+    /// The sender waits while the queue is busy ([`crate::Process::send`]): the hard
+    /// limit does not apply to it.
+    pub waits: bool,
 }
 
 impl Outgoing {
@@ -40,7 +49,8 @@ pub(crate) enum Push {
     Queued,
     /// Queued; the queue is over its busy limit (an async sender should wait).
     Busy,
-    /// Not queued: the queue would pass its hard limit.
+    /// Not queued: the queue was over its busy limit and would pass its hard limit,
+    /// and the sender does not wait.
     Overflow,
     /// Not queued: the connection's driver is gone.
     Closed,
@@ -87,7 +97,7 @@ impl OutQueue {
         }
         let cost = out.cost();
         let before = self.bytes.fetch_add(cost, Ordering::AcqRel);
-        if before + cost > self.max {
+        if !out.waits && before > self.busy_limit && before + cost > self.max {
             self.bytes.fetch_sub(cost, Ordering::AcqRel);
             return Err((Push::Overflow, Box::new(out)));
         }
@@ -152,6 +162,14 @@ mod tests {
         Outgoing {
             control: ControlMessage::Send { to: p, token: None },
             payload: Some(EncodedTerm::new(&Term::binary(vec![0; n])).unwrap()),
+            waits: false,
+        }
+    }
+
+    fn waiting(n: usize) -> Outgoing {
+        Outgoing {
+            waits: true,
+            ..msg(n)
         }
     }
 
@@ -182,6 +200,9 @@ mod tests {
         assert_eq!(q.push(msg(1500)), Push::Busy);
         assert_eq!(q.push(msg(1500)), Push::Overflow);
         assert!(q.bytes() < 2000);
+        // A sender that waits is bounded by waiting, not refused.
+        assert_eq!(q.push(waiting(1500)), Push::Busy);
+        assert!(q.bytes() > 2000);
         let waiter = tokio::spawn({
             let q = q.clone();
             async move { q.wait_not_busy().await }
@@ -192,5 +213,18 @@ mod tests {
             .expect("woken")
             .unwrap();
         assert_eq!(q.push(msg(1)), Push::Closed);
+    }
+
+    /// A queue under its busy limit takes a message larger than the hard limit: one
+    /// large message to a peer that reads is not a stalled peer (OTP sends it too).
+    #[test]
+    fn one_large_message_passes_an_idle_queue() {
+        let (q, mut rx) = OutQueue::new(100, 2000);
+        assert_eq!(q.push(msg(5000)), Push::Busy);
+        assert_eq!(q.push(msg(10)), Push::Overflow);
+        let m = rx.try_recv().unwrap();
+        q.taken(m.cost());
+        assert_eq!(q.bytes(), 0);
+        assert_eq!(q.push(msg(10)), Push::Queued);
     }
 }

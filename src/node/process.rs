@@ -77,7 +77,7 @@ impl Process {
     /// until the connection has taken it below again, or is gone; the message itself is
     /// queued at once, so messages keep their order. Local sends never wait.
     pub async fn send(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
-        if let Some(q) = self.route(to.into(), msg.into()) {
+        if let Some(q) = self.route(to.into(), msg.into(), true) {
             q.wait_not_busy().await;
         }
     }
@@ -92,7 +92,7 @@ impl Process {
     /// await. Past the connection's hard limit ([`crate::NodeConfig::dist_buf_max`])
     /// the message is dropped and the connection closed.
     pub fn send_nowait(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
-        self.route(to.into(), msg.into());
+        self.route(to.into(), msg.into(), false);
     }
 
     /// [`Process::send_named`] without waiting (see [`Process::send_nowait`]).
@@ -100,10 +100,13 @@ impl Process {
         self.send_nowait((name, node), msg)
     }
 
+    /// Sends, locally at once or through the destination node's queue; `waits`: the
+    /// caller waits when the queue returned is busy.
     fn route(
         &self,
         to: Dest,
         msg: Term,
+        waits: bool,
     ) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
         let here = self.node.name();
         match &to {
@@ -119,7 +122,7 @@ impl Process {
                 self.with_sent_to(|memo| self.node.deliver_named_via(memo, name, msg));
                 None
             }
-            _ => send_as(&self.node, &self.pid, to, msg),
+            _ => send_as(&self.node, &self.pid, to, msg, waits),
         }
     }
 
@@ -306,12 +309,13 @@ fn send_as(
     from: &Pid,
     to: Dest,
     msg: Term,
+    waits: bool,
 ) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
     match to {
-        Dest::Pid(p) => node.send_pid(from, &p, msg),
-        Dest::Local(n) => node.send_named(from, &n, &node.name().clone(), msg),
-        Dest::Remote(n, at) => node.send_named(from, &n, &at, msg),
-        Dest::Alias(r) => node.send_alias(from, &r, msg),
+        Dest::Pid(p) => node.send_pid(from, &p, msg, waits),
+        Dest::Local(n) => node.send_named(from, &n, &node.name().clone(), msg, waits),
+        Dest::Remote(n, at) => node.send_named(from, &n, &at, msg, waits),
+        Dest::Alias(r) => node.send_alias(from, &r, msg, waits),
     }
 }
 
@@ -336,7 +340,7 @@ impl ProcessSender {
 
     /// `To ! Msg` as the process (see [`Process::send_nowait`]).
     pub fn send(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
-        send_as(&self.node, &self.pid, to.into(), msg.into());
+        send_as(&self.node, &self.pid, to.into(), msg.into(), false);
     }
 }
 

@@ -196,16 +196,17 @@ enum Plan {
 /// The exit reason of a spawned process whose function raised `e`, as BEAM gives it:
 /// `exit(R)` exits `R`, `error(R)` exits `{R, Stack}`, an uncaught `throw(V)` exits
 /// `{{nocatch, V}, Stack}`; the stack is the function itself when none was given.
-fn exit_reason(e: super::RpcException, module: &Atom, function: &Atom, arity: usize) -> Term {
+fn exit_reason(
+    e: super::RpcException,
+    module: &Atom,
+    function: &Atom,
+    arity: usize,
+    bif_args: Option<Vec<Term>>,
+) -> Term {
     use super::RpcClass;
-    let stack = e.stack.unwrap_or_else(|| {
-        Term::list(vec![Term::tuple(vec![
-            Term::Atom(module.clone()),
-            Term::Atom(function.clone()),
-            Term::from(arity as i64),
-            Term::Nil,
-        ])])
-    });
+    let stack = e
+        .stack
+        .unwrap_or_else(|| super::functions::default_stack(module, function, arity, bif_args));
     match e.class {
         RpcClass::Exit => e.reason,
         RpcClass::Throw => Term::tuple(vec![
@@ -353,6 +354,7 @@ impl Node {
                 Plan::Run(h, args) => h(p, args).await,
                 Plan::Call(c, m, f, args) => {
                     let arity = args.len();
+                    let bif_args = (m.as_str() == "erlang").then(|| args.clone());
                     let (node, pid) = (p.node().clone(), p.pid().clone());
                     let result = match c {
                         super::Callable::Plain(h) => h(p.node().clone(), args).await,
@@ -360,7 +362,7 @@ impl Node {
                     };
                     // A normal return exits `normal`; a raise exits as on BEAM.
                     if let Err(e) = result {
-                        node.process_exited(&pid, exit_reason(e, &m, &f, arity));
+                        node.process_exited(&pid, exit_reason(e, &m, &f, arity, bif_args));
                     }
                 }
                 Plan::Undef(reason) => {

@@ -244,6 +244,27 @@ fn system_info(n: &Node, key: &str) -> RpcResult {
         "wordsize" => Term::Int(8),
         "creation" => Term::Int(i64::from(n.creation())),
         "dist_ctrl" => Term::list(Vec::new()),
+        // Keys monitoring tools (observer_cli, recon) read, answered as a default
+        // 64-bit BEAM would where they mean the same; a Rust node has no atom table,
+        // ports, async threads or dirty schedulers, so those count 0, and no process
+        // limit below BEAM's largest.
+        "process_limit" => Term::Int(134_217_727),
+        "atom_limit" => Term::Int(1_048_576),
+        "atom_count"
+        | "port_count"
+        | "thread_pool_size"
+        | "dirty_cpu_schedulers"
+        | "dirty_cpu_schedulers_online"
+        | "dirty_io_schedulers" => Term::Int(0),
+        "port_limit" => Term::Int(65_536),
+        "build_type" => Term::atom("opt"),
+        "emu_flavor" => Term::atom("emu"),
+        "time_offset" => Term::atom("final"),
+        "time_warp_mode" => Term::atom("no_time_warp"),
+        "kernel_poll" => Term::atom("true"),
+        "smp_support" | "threads" => Term::atom("true"),
+        "nif_version" => charlist("2.16"),
+        "driver_version" => charlist("3.3"),
         _ => return Err(RpcException::badarg()),
     })
 }
@@ -300,7 +321,22 @@ fn process_info(n: &Node, pid: &crate::term::Pid, items: Option<&Term>) -> RpcRe
         PROCESS_INFO_DEFAULT.contains(&a.as_str())
             || matches!(
                 a.as_str(),
-                "registered_name" | "monitors" | "monitored_by" | "memory" | "messages"
+                "registered_name"
+                    | "monitors"
+                    | "monitored_by"
+                    | "memory"
+                    | "messages"
+                    | "current_stacktrace"
+                    | "current_location"
+                    | "catchlevel"
+                    | "last_calls"
+                    | "binary"
+                    | "garbage_collection_info"
+                    | "parent"
+                    | "message_queue_data"
+                    | "min_heap_size"
+                    | "min_bin_vheap_size"
+                    | "fullsweep_after"
             )
     };
     if !item_list.iter().all(known) {
@@ -355,9 +391,41 @@ fn process_info(n: &Node, pid: &crate::term::Pid, items: Option<&Term>) -> RpcRe
                 Term::Int(0)
             }
             // The messages themselves belong to the process's task; not exported.
-            "dictionary" | "garbage_collection" | "suspending" | "messages" => {
-                Term::list(Vec::new())
-            }
+            "dictionary" | "garbage_collection" | "suspending" | "messages" | "binary"
+            | "current_stacktrace" => Term::list(Vec::new()),
+            "current_location" => Term::tuple(vec![
+                Term::atom("beamnode"),
+                Term::atom("rust_process"),
+                Term::Int(0),
+                Term::list(Vec::new()),
+            ]),
+            "catchlevel" => Term::Int(0),
+            "last_calls" => Term::atom("false"),
+            "garbage_collection_info" => Term::list(
+                [
+                    "old_heap_block_size",
+                    "heap_block_size",
+                    "mbuf_size",
+                    "recent_size",
+                    "stack_size",
+                    "old_heap_size",
+                    "heap_size",
+                    "bin_vheap_size",
+                    "bin_vheap_block_size",
+                    "bin_old_vheap_size",
+                    "bin_old_vheap_block_size",
+                ]
+                .iter()
+                .map(|k| pair(k, Term::Int(0)))
+                .collect(),
+            ),
+            // Who spawned a Rust process is not recorded: OTP's answer for a process
+            // without a parent.
+            "parent" => Term::atom("undefined"),
+            "message_queue_data" => Term::atom("on_heap"),
+            "min_heap_size" => Term::Int(233),
+            "min_bin_vheap_size" => Term::Int(46_422),
+            "fullsweep_after" => Term::Int(65_535),
             _ => Term::atom("undefined"),
         }
     };

@@ -37,6 +37,80 @@ fn start_bin(args: &[&str], envs: &[(&str, &str)], ready: &str) -> ChildGuard {
     }
 }
 
+/// `beamnode run` refuses the node names `erl` refuses (docs/cli.md "Node names"),
+/// before it registers anything: a space or an `@` too many, a non-ASCII name, a dot in
+/// a short name's host.
+#[test]
+fn beamnode_run_refuses_names_erl_refuses() {
+    for (flag, name) in [
+        ("--sname", "bad name"),
+        ("--sname", "x@y@z"),
+        ("--sname", "\u{fc}"),
+        ("--sname", "rust@host.example"),
+        ("--name", "a+b@host.example"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_beamnode"))
+            .args(["run", flag, name, "--no-epmd"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run beamnode");
+        assert_eq!(out.status.code(), Some(1), "{flag} {name}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("invalid"), "{flag} {name}: {err}");
+    }
+}
+
+/// The lines `beamnode run` suggests fit how it was started: with `--cookie` they
+/// name the flag instead of `~/.erlang.cookie` and never print the cookie; with
+/// `--hidden` they list hidden nodes and leave out `pg` and `global`, which ignore
+/// hidden nodes.
+#[test]
+fn beamnode_run_hints_follow_cookie_and_hidden() {
+    let epmd_port = free_port().to_string();
+    let sname = format!("{}@localhost", unique("rusthint"));
+    let secret = "s3cr3t-hint-cookie";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_beamnode"))
+        .args([
+            "run",
+            "--hidden",
+            "--cookie",
+            secret,
+            "--sname",
+            &sname,
+            "--epmd-port",
+            &epmd_port,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn beamnode");
+    let out = child.stdout.take().unwrap();
+    let guard = ChildGuard(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + T;
+    while !lines.iter().any(|l: &String| l.contains("Press Ctrl-C")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => lines.push(l),
+            Err(_) => panic!("no end of the start-up lines: {lines:#?}"),
+        }
+    }
+    drop(guard);
+    let all = lines.join("\n");
+    assert!(all.contains("--cookie YOUR_COOKIE"), "{all}");
+    assert!(!all.contains(secret), "{all}");
+    assert!(!all.contains(".erlang.cookie"), "{all}");
+    assert!(all.contains("Node.list(:hidden)"), "{all}");
+    assert!(!all.contains(":pg.") && !all.contains(":global."), "{all}");
+}
+
 /// `--workers` takes a count of at least one; 0 is a usage error (exit 2).
 #[test]
 fn beamnode_run_refuses_zero_workers() {

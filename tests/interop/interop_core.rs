@@ -268,6 +268,30 @@ async fn large_messages_are_fragmented_both_ways() {
     assert!(size > 1_000_000, "message was {size} bytes");
 }
 
+/// A message larger than the node's outgoing hard limit (`dist_buf_max`, 64 MiB) and
+/// than the old 128 MiB frame limit, both ways: OTP 25 and 27 send such a binary as
+/// one frame, and BEAM echoes it back; so must beamnode, with the default limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_150_mb_message_goes_both_ways_with_default_limits() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    start_services(&node);
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}',
+        Big = binary:copy(<<"0123456789abcdef">>, 150 * 65536),
+        {{echo, R}} ! {{self(), {{big, Big}}}},
+        receive {{echo, {{big, Back}}}} -> io:format("SAME ~p ~p~n", [Back =:= Big, byte_size(Back)])
+        after 60000 -> io:format("SAME timeout~n") end,
+        io:format("PING ~p~n", [net_adm:ping(R)]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("huge"), COOKIE, epmd, &eval);
+    let line = erl.expect("SAME ", Duration::from_secs(90)).await;
+    assert_eq!(line, format!("true {}", 150 * 1024 * 1024));
+    assert_eq!(erl.expect("PING ", T).await, "pong");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hidden_rust_node_is_left_out_of_nodes() {
     let epmd = private_epmd().await;

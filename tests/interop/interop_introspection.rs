@@ -1,6 +1,7 @@
 //! The kernel API a BEAM user calls on a remote node, served by beamnode from its own
 //! state: `pg` (get_members, get_local_members, which_groups, join, leave, with and
-//! without a scope) and `global` (registered_names, whereis_name, register_name on
+//! without a scope, and with a scope that does not run or arguments `pg` refuses,
+//! compared with the calling node's own `pg`) and `global` (registered_names, whereis_name, register_name on
 //! behalf of a pid, unregister_name, send, sync), from a real OTP node over rpc.
 
 use crate::common::*;
@@ -35,8 +36,24 @@ async fn pg_and_global_answer_rpc_from_beam() {
         P("MEMBERS2", Ours(rpc:call(R, pg, get_members, [pg, workers]))),
         P("LOCAL", Ours(rpc:call(R, pg, get_local_members, [workers]))),
         P("GROUPS", rpc:call(R, pg, which_groups, [])),
-        P("NOSCOPE", element(1, rpc:call(R, pg, get_members, [no_such_scope, workers]))),
+        P("NOSCOPE", rpc:call(R, pg, get_members, [no_such_scope, workers])),
+        Norm = fun({{badrpc, {{'EXIT', {{Why, St}}}}}}) when is_list(St) -> {{err, Why}};
+                  ({{badrpc, {{'EXIT', Why}}}}) -> {{err, Why}};
+                  ({{'EXIT', {{Why, St}}}}) when is_list(St) -> {{err, Why}};
+                  ({{'EXIT', Why}}) -> {{err, Why}};
+                  (V) -> {{ok, V}} end,
+        %% The same calls on this node's own pg (no scope runs here): the answers and
+        %% errors must be OTP's.
+        P("DIFFER", [{{F, A, Ours1, Beam}} || {{F, A}} <- [
+              {{get_members, [no_such_scope, workers]}}, {{get_local_members, [no_such_scope, workers]}},
+              {{which_groups, [no_such_scope]}}, {{join, [no_such_scope, g, []]}},
+              {{leave, [no_such_scope, g, []]}}, {{join, [pg, g, notapid]}},
+              {{join, [pg, g, [notapid]]}}, {{leave, [pg, g, notapid]}}],
+            Ours1 <- [Norm(rpc:call(R, pg, F, A))], Beam <- [Norm(catch apply(pg, F, A))],
+            Ours1 =/= Beam]),
         P("NOLOCAL", case rpc:call(R, pg, join, [workers, self()]) of {{badrpc, {{'EXIT', {{{{nolocal, _}}, _}}}}}} -> nolocal; O -> O end),
+        First = fun({{badrpc, {{'EXIT', {{Why, [F | _]}}}}}}) -> {{Why, F}}; ({{'EXIT', {{Why, [F | _]}}}}) -> {{Why, F}}; (O) -> O end,
+        P("BIFERR", {{First(rpc:call(R, erlang, nodes, [bogus])), First(catch erlang:nodes(bogus))}}),
         P("NAMES", rpc:call(R, global, registered_names, [])),
         P("WHEREIS", node(rpc:call(R, global, whereis_name, [rust_worker])) =:= R),
         P("REGISTER", rpc:call(R, global, register_name, [beam_thing, self()])),
@@ -53,8 +70,13 @@ async fn pg_and_global_answer_rpc_from_beam() {
     assert_eq!(erl.expect("MEMBERS2 ", T).await, me);
     assert_eq!(erl.expect("LOCAL ", T).await, me);
     assert_eq!(erl.expect("GROUPS ", T).await, "[workers]");
-    assert_eq!(erl.expect("NOSCOPE ", T).await, "badrpc");
+    assert_eq!(erl.expect("NOSCOPE ", T).await, "[]");
+    assert_eq!(erl.expect("DIFFER ", T).await, "[]");
     assert_eq!(erl.expect("NOLOCAL ", T).await, "nolocal");
+    // A BIF's badarg has BEAM's first frame: the arguments and error_info.
+    let bif = erl.expect("BIFERR ", T).await;
+    let frame = "{badarg,{erlang,nodes,[bogus],[{error_info,#{module => erl_erts_errors}}]}}";
+    assert_eq!(bif, format!("{{{frame},{frame}}}"));
     assert_eq!(erl.expect("NAMES ", T).await, "[rust_worker]");
     assert_eq!(erl.expect("WHEREIS ", T).await, "true");
     assert_eq!(erl.expect("REGISTER ", T).await, "yes");
@@ -101,6 +123,13 @@ async fn process_info_memory_and_statistics_over_rpc() {
         receive {{dead, D}} -> P("DEAD", rpc:call(R, erlang, process_info, [D])) after 10000 -> P("DEAD", timeout) end,
         P("REMOTE", element(1, rpc:call(R, erlang, process_info, [self()]))),
         P("BADITEM", element(1, rpc:call(R, erlang, process_info, [W, no_such_item]))),
+        P("MORE", [K || {{K, _}} <- rpc:call(R, erlang, process_info, [W, [current_stacktrace, catchlevel, last_calls, binary, garbage_collection_info, parent]])]),
+        Type = fun(V) when is_integer(V) -> int; (V) when is_atom(V) -> atom; (V) when is_list(V) -> list; (_) -> other end,
+        SysKeys = [wordsize, process_limit, atom_count, atom_limit, port_count, port_limit,
+                   thread_pool_size, dirty_cpu_schedulers, build_type, emu_flavor, time_offset,
+                   kernel_poll, nif_version, driver_version],
+        P("SYSTYPES", [{{K, Type(rpc:call(R, erlang, system_info, [K])), Type(erlang:system_info(K))}}
+                        || K <- SysKeys, Type(rpc:call(R, erlang, system_info, [K])) =/= Type(erlang:system_info(K))]),
         P("MEMKEYS", [K || {{K, _}} <- rpc:call(R, erlang, memory, [])]),
         P("TOTAL", rpc:call(R, erlang, memory, [total]) > 1000000),
         {{Wall, _}} = rpc:call(R, erlang, statistics, [wall_clock]),
@@ -129,6 +158,12 @@ async fn process_info_memory_and_statistics_over_rpc() {
     assert_eq!(erl.expect("DEAD ", T).await, "undefined");
     assert_eq!(erl.expect("REMOTE ", T).await, "badrpc");
     assert_eq!(erl.expect("BADITEM ", T).await, "badrpc");
+    assert_eq!(
+        erl.expect("MORE ", T).await,
+        "[current_stacktrace,catchlevel,last_calls,binary,garbage_collection_info,parent]"
+    );
+    // system_info keys tools read: each answer has the type BEAM's has.
+    assert_eq!(erl.expect("SYSTYPES ", T).await, "[]");
     assert_eq!(
         erl.expect("MEMKEYS ", T).await,
         "[total,processes,processes_used,system,atom,atom_used,binary,code,ets]"

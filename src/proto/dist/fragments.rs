@@ -27,7 +27,7 @@ pub struct FragmentLimits {
     /// covers busy nodes while keeping bookkeeping small.
     pub max_open_sequences: usize,
     /// Memory held for message bytes over all open sequences (the buffers' capacity).
-    /// Default 128 MiB, the same as the default frame limit
+    /// Default 1 GiB, the same as the default frame limit
     /// ([`crate::proto::framing::DEFAULT_MAX_FRAME_LEN`]).
     pub max_buffered_bytes: usize,
 }
@@ -36,7 +36,7 @@ impl Default for FragmentLimits {
     fn default() -> Self {
         FragmentLimits {
             max_open_sequences: 1024,
-            max_buffered_bytes: 128 * 1024 * 1024,
+            max_buffered_bytes: crate::proto::framing::DEFAULT_MAX_FRAME_LEN,
         }
     }
 }

@@ -13,23 +13,40 @@ use std::sync::RwLock;
 #[derive(Default)]
 pub(super) struct Scopes(pub(super) RwLock<HashMap<Atom, Scope>>);
 
-fn scope_of(node: &Node, name: &Atom) -> Result<Scope, RpcException> {
+/// The scope `name` running on `node`, if any.
+fn find_scope(node: &Node, name: &Atom) -> Option<Scope> {
     let scopes = node.service_state::<Scopes>();
     let map = scopes.0.read().unwrap_or_else(|e| e.into_inner());
-    // OTP raises badarg for a scope that does not run on the node (no ets table).
-    map.get(name).cloned().ok_or_else(RpcException::badarg)
+    map.get(name).cloned()
 }
 
-/// Pids from `pg:join/leave`'s argument: a pid or a list of pids.
-fn pids_arg(t: &Term) -> Option<Vec<Pid>> {
-    match t {
-        Term::Pid(p) => Some(vec![p.clone()]),
-        other => other
-            .as_list()?
-            .iter()
-            .map(|p| p.as_pid().cloned())
-            .collect(),
-    }
+fn scope_of(node: &Node, name: &Atom) -> Result<Scope, RpcException> {
+    // OTP's `which_groups` raises badarg for a scope that does not run on the node
+    // (no ets table of that name).
+    find_scope(node, name).ok_or_else(RpcException::badarg)
+}
+
+/// `PidOrPids` of `pg:join/leave` checked as OTP checks it (docs/pg.md): the
+/// function's guard first (a pid or a list, else `function_clause`), then every
+/// element must be a pid of this node (else `error({nolocal, Bad})`, naming the first
+/// bad one).
+fn local_pids(node: &Node, t: &Term) -> Result<Vec<Pid>, RpcException> {
+    let items: Vec<&Term> = match t {
+        Term::Pid(_) => vec![t],
+        Term::Nil => Vec::new(),
+        Term::List(items) => items.iter().collect(),
+        _ => return Err(RpcException::error(Term::atom("function_clause"))),
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Term::Pid(p) if &p.node == node.name() => Ok(p.clone()),
+            bad => Err(RpcException::error(Term::tuple(vec![
+                Term::atom("nolocal"),
+                bad.clone(),
+            ]))),
+        })
+        .collect()
 }
 
 /// Serves OTP's `pg` API over rpc, so `:rpc.call(node, :pg, :get_members, [g])` and
@@ -38,7 +55,10 @@ fn pids_arg(t: &Term) -> Option<Vec<Pid>> {
 pub(super) fn register(node: &Node) {
     let pg = Atom::new("pg");
     fn members(node: &Node, scope: &Atom, group: &Term, local: bool) -> Result<Term, RpcException> {
-        let s = scope_of(node, scope)?;
+        // OTP reads the scope's ets table and answers [] when there is none.
+        let Some(s) = find_scope(node, scope) else {
+            return Ok(Term::Nil);
+        };
         let pids = if local {
             s.get_local_members(group)
         } else {
@@ -58,11 +78,23 @@ pub(super) fn register(node: &Node) {
         node: Node,
         scope: Atom,
         group: Term,
-        pids: Term,
+        pids_arg: Term,
         join: bool,
     ) -> Result<Term, RpcException> {
-        let s = scope_of(&node, &scope)?;
-        let pids = pids_arg(&pids).ok_or_else(RpcException::badarg)?;
+        let pids = local_pids(&node, &pids_arg)?;
+        let Some(s) = find_scope(&node, &scope) else {
+            // OTP's gen_server:call to a scope that is not running.
+            let request = if join { "join_local" } else { "leave_local" };
+            let call = Term::list(vec![
+                Term::Atom(scope),
+                Term::tuple(vec![Term::atom(request), group, pids_arg]),
+                Term::atom("infinity"),
+            ]);
+            return Err(RpcException::exit(Term::tuple(vec![
+                Term::atom("noproc"),
+                Term::tuple(vec![Term::atom("gen_server"), Term::atom("call"), call]),
+            ])));
+        };
         let r = if join {
             s.join(group, &pids).await.map(|()| Term::atom("ok"))
         } else {
@@ -92,6 +124,8 @@ pub(super) fn register(node: &Node) {
         node.register_rpc_async("pg", f, 2, move |n, a| async move {
             match a.as_slice() {
                 [Term::Atom(scope), group] => members(&n, scope, group, local),
+                // Not a table name either: OTP's lookup fails and answers [].
+                [_, _] => Ok(Term::Nil),
                 _ => Err(RpcException::badarg()),
             }
         });
