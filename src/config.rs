@@ -72,11 +72,12 @@ pub struct NodeConfig {
     /// sends to a busy connection waits ([`crate::Process::send`]), as on BEAM's
     /// `busy_dist_port`. OTP's `dist_buf_busy_limit` (`+zdbbl`), default 1 MiB.
     pub dist_buf_busy_limit: usize,
-    /// Hard limit of a connection's outgoing queue, for senders that do not wait
-    /// (system services, sends from outside a process): a message that finds the queue
-    /// already over the busy limit and would take it past this one means the peer is
-    /// not reading, and the connection is closed. A queue under its busy limit takes a
-    /// message of any size, and a sender that waits is never refused. Default 64 MiB.
+    /// Hard limit of a connection's outgoing queue for senders that do not wait
+    /// (system services, sends from outside a process): a message that finds what
+    /// such senders have queued already over it means the peer is not reading, and the
+    /// connection is closed. Under it, one more message of any size is taken; a
+    /// sender that waits ([`crate::Process::send`]) queues only once the queue is under
+    /// its busy limit and is never refused. Default 64 MiB.
     pub dist_buf_max: usize,
     /// Incoming handshakes in progress at once; past it new connections are closed at
     /// once with a log line (a flood of idle or trickling connections cannot pile up

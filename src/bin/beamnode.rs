@@ -162,7 +162,8 @@ struct LimitArgs {
     /// Bytes queued for one peer before its senders wait (OTP's `+zdbbl`).
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     dist_buf_busy_limit: usize,
-    /// Bytes queued for one peer before the connection is closed as not reading.
+    /// Bytes queued for one peer by senders that cannot wait (system services) before
+    /// the connection is closed as not reading.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     dist_buf_max: usize,
     /// Incoming handshakes in progress at once; further connections are closed.
@@ -249,7 +250,13 @@ fn short_hostname() -> String {
 }
 
 fn full_name(args: &RunArgs) -> Result<String, String> {
-    let (full, short) = match (&args.sname, &args.name) {
+    // A host part that is empty (`name@`) means this host, as for erl.
+    let given = |n: &String| n.strip_suffix('@').unwrap_or(n).to_string();
+    let (sname, name) = (
+        args.sname.as_ref().map(given),
+        args.name.as_ref().map(given),
+    );
+    let (full, short) = match (&sname, &name) {
         (Some(s), _) if s.contains('@') => (s.clone(), true),
         (Some(s), _) => (format!("{s}@{}", short_hostname()), true),
         (None, Some(n)) if n.contains('@') => (n.clone(), false),
@@ -264,8 +271,8 @@ fn full_name(args: &RunArgs) -> Result<String, String> {
 }
 
 /// Refuses the node names `erl -sname`/`-name` refuses (net_kernel's rules, docs/cli.md
-/// "Node names"): the part before `@` is ASCII letters, digits, `_` and `-`; the host is
-/// printable Latin-1 with no space and no second `@`; a short name's host has no dot.
+/// "Node names"): the part before the first `@` is ASCII letters, digits, `_` and `-`;
+/// the host is printable Latin-1 with no space; a short name's host has no dot.
 /// EPMD would register anything, but no BEAM node could reach such a name.
 fn check_node_name(full: &str, short: bool) -> Result<(), String> {
     let (head, host) = full.split_once('@').unwrap_or((full, ""));
@@ -278,8 +285,7 @@ fn check_node_name(full: &str, short: bool) -> Result<(), String> {
             "invalid node name {full:?}: the part before @ may hold only ASCII letters, digits, _ and - (erl refuses it too)"
         ));
     }
-    if host.is_empty() || host.contains('@') || !host.chars().all(|c| ('!'..='\u{ff}').contains(&c))
-    {
+    if host.is_empty() || !host.chars().all(|c| ('!'..='\u{ff}').contains(&c)) {
         return Err(format!(
             "invalid node name {full:?}: the host part must be a host name (erl refuses it too)"
         ));

@@ -117,7 +117,7 @@ pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attemp
 
 /// Takes one queued message into the connection (encoding its control message).
 fn take(conn: &mut Connection, queue: &OutQueue, m: Outgoing) {
-    queue.taken(m.cost());
+    queue.taken(&m);
     let payload = m.payload.as_ref().map(Payload::Encoded);
     if let Err(e) = conn.send(&m.control, payload) {
         // A message the peer would reject would kill the whole connection (§4.5):

@@ -185,7 +185,7 @@ impl Connections {
 
     /// The lock-free path of a send: pushes onto the queue the snapshot names for
     /// `node`. Gives the message back when the locked path must decide (no entry, the
-    /// queue closed since the snapshot, or the queue over its hard limit, whose
+    /// queue closed since the snapshot, or a message refused by the hard limit, whose
     /// handling needs the entry's phase).
     fn queue_fast(&self, node: &Atom, out: Outgoing) -> Result<Queued, Box<Outgoing>> {
         let routes = self.routes.load();
@@ -200,6 +200,16 @@ impl Connections {
             }),
             Err((_, out)) => Err(out),
         }
+    }
+
+    /// The queue for `node` when it is over its busy limit (from the lock-free
+    /// snapshot): what a sender that waits waits on before it queues.
+    pub fn busy_queue(&self, node: &Atom) -> Option<Arc<OutQueue>> {
+        self.routes
+            .load()
+            .get(node)
+            .filter(|q| q.is_busy())
+            .cloned()
     }
 
     /// Queues `out` for `node`, creating a pending entry (and asking for a dial) when

@@ -302,14 +302,14 @@ impl Node {
     ///
     /// It never waits: past the connection's busy limit the message is still queued
     /// (see [`crate::Process::send`] for the send that waits, as a BEAM process does on
-    /// `busy_dist_port`), and past its hard limit (`dist_buf_max`) the message is
-    /// dropped and the connection closed.
+    /// `busy_dist_port`); when what non-waiting senders have queued is already past the
+    /// hard limit (`dist_buf_max`) the message is dropped and the connection closed.
     pub(crate) fn send_from(&self, from: &Pid, to: &Pid, msg: Term) {
         self.send_pid(from, to, msg, false);
     }
 
     /// [`Node::send_from`], returning the connection's queue when it is busy. `waits`:
-    /// the sender will wait on a busy queue (see `outqueue`).
+    /// the sender waited for the queue not to be busy (see `outqueue`).
     pub(crate) fn send_pid(
         &self,
         from: &Pid,
@@ -445,6 +445,11 @@ impl Node {
         })
     }
 
+    /// The outgoing queue to `node` when it is over its busy limit.
+    pub(crate) fn busy_queue(&self, node: &Atom) -> Option<Arc<OutQueue>> {
+        self.inner.conns.busy_queue(node)
+    }
+
     /// Queues a control message for `node`, connecting first when needed. Returns the
     /// connection's queue when it is over its busy limit.
     pub(crate) fn route(
@@ -456,8 +461,8 @@ impl Node {
         self.route_as(node, control, payload, false)
     }
 
-    /// [`Node::route`] for a sender that waits (`waits`) or not on a busy queue: the
-    /// hard limit applies only to one that does not (see `outqueue`).
+    /// [`Node::route`] for a sender that waited for the queue not to be busy (`waits`)
+    /// or not: the hard limit applies only to one that did not (see `outqueue`).
     pub(crate) fn route_as(
         &self,
         node: &Atom,

@@ -2,20 +2,22 @@
 //!
 //! OTP suspends a process that sends to a distribution port whose output buffer is
 //! over `dist_buf_busy_limit` (`busy_dist_port`, 1 MiB by default) until the buffer
-//! drains. Here the same: payloads are encoded by the sender ([`EncodedTerm`]), so the
-//! queue counts exactly the bytes it holds; an async send ([`crate::Process::send`])
-//! that leaves the queue over the busy limit waits until the connection's driver has
-//! taken it below again. Such a sender holds at most one message in the queue beyond
-//! the busy limit, as a suspended BEAM process holds its message, so it is never
-//! refused: a message of any size is sent, as BEAM sends it.
+//! drains, and then sends. Here the same: payloads are encoded by the sender
+//! ([`EncodedTerm`]), so the queue counts exactly the bytes it holds, and an async send
+//! ([`crate::Process::send`]) that finds the queue over the busy limit waits until the
+//! connection's driver has taken it below again before it queues its message. Such a
+//! sender queues only after waiting, so it is never refused: a message of any size is
+//! sent, as BEAM sends it.
 //!
 //! Senders that cannot wait (replies of system services, sends from outside a
-//! process) are bounded by a hard limit, `dist_buf_max`: a message that finds the
-//! queue over its busy limit and would take it past the hard limit means the peer is
-//! not reading; the message is dropped and an up connection is closed — its links and
-//! monitors fire as for any lost connection — so memory stays bounded whatever a peer
-//! does. A queue under its busy limit takes any message, however large (one reply of
-//! 100 MB to a peer that reads is not a stalled peer).
+//! process) are bounded by a hard limit, `dist_buf_max`, on the bytes they have queued
+//! and the driver has not yet taken: a message that finds that backlog over the limit
+//! means the peer is not reading; the message is dropped and an up connection is
+//! closed — its links and monitors fire as for any lost connection — so memory stays
+//! bounded whatever a peer does (by the limit plus one message). A backlog under the
+//! limit takes one more message however large: one reply of 100 MB to a peer that
+//! reads is not a stalled peer. (Several such replies at once can still pass the
+//! limit: size `dist_buf_max` above the largest burst of replies a peer may ask for.)
 
 use crate::proto::control::ControlMessage;
 use crate::proto::dist::EncodedTerm;
@@ -30,8 +32,8 @@ const CONTROL_COST: usize = 64;
 pub(crate) struct Outgoing {
     pub control: ControlMessage,
     pub payload: Option<EncodedTerm>,
-    /// The sender waits while the queue is busy ([`crate::Process::send`]): the hard
-    /// limit does not apply to it.
+    /// The sender waited for the queue to be under its busy limit before queuing
+    /// ([`crate::Process::send`]): the hard limit does not apply to it.
     pub waits: bool,
 }
 
@@ -49,8 +51,8 @@ pub(crate) enum Push {
     Queued,
     /// Queued; the queue is over its busy limit (an async sender should wait).
     Busy,
-    /// Not queued: the queue was over its busy limit and would pass its hard limit,
-    /// and the sender does not wait.
+    /// Not queued: the sender does not wait and the backlog of such senders is
+    /// already over the hard limit.
     Overflow,
     /// Not queued: the connection's driver is gone.
     Closed,
@@ -60,6 +62,8 @@ pub(crate) enum Push {
 pub(crate) struct OutQueue {
     tx: mpsc::UnboundedSender<Outgoing>,
     bytes: AtomicUsize,
+    /// Of `bytes`, those queued by senders that do not wait.
+    nowait: AtomicUsize,
     closed: AtomicBool,
     space: Notify,
     busy_limit: usize,
@@ -73,6 +77,7 @@ impl OutQueue {
             OutQueue {
                 tx,
                 bytes: AtomicUsize::new(0),
+                nowait: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
                 space: Notify::new(),
                 busy_limit,
@@ -96,13 +101,17 @@ impl OutQueue {
             return Err((Push::Closed, Box::new(out)));
         }
         let cost = out.cost();
-        let before = self.bytes.fetch_add(cost, Ordering::AcqRel);
-        if !out.waits && before > self.busy_limit && before + cost > self.max {
-            self.bytes.fetch_sub(cost, Ordering::AcqRel);
+        let waits = out.waits;
+        if !waits && self.nowait.fetch_add(cost, Ordering::AcqRel) > self.max {
+            self.nowait.fetch_sub(cost, Ordering::AcqRel);
             return Err((Push::Overflow, Box::new(out)));
         }
+        let before = self.bytes.fetch_add(cost, Ordering::AcqRel);
         if let Err(mpsc::error::SendError(out)) = self.tx.send(out) {
             self.bytes.fetch_sub(cost, Ordering::AcqRel);
+            if !waits {
+                self.nowait.fetch_sub(cost, Ordering::AcqRel);
+            }
             return Err((Push::Closed, Box::new(out)));
         }
         if before + cost > self.busy_limit {
@@ -112,8 +121,12 @@ impl OutQueue {
         }
     }
 
-    /// The driver took a message of `cost` bytes out of the queue.
-    pub fn taken(&self, cost: usize) {
+    /// The driver took `m` out of the queue.
+    pub fn taken(&self, m: &Outgoing) {
+        let cost = m.cost();
+        if !m.waits {
+            self.nowait.fetch_sub(cost, Ordering::AcqRel);
+        }
         let before = self.bytes.fetch_sub(cost, Ordering::AcqRel);
         if before > self.busy_limit && before - cost <= self.busy_limit {
             self.space.notify_waiters();
@@ -186,7 +199,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished());
         let m = rx.recv().await.unwrap();
-        q.taken(m.cost());
+        q.taken(&m);
         tokio::time::timeout(Duration::from_secs(5), waiter)
             .await
             .expect("woken")
@@ -198,11 +211,13 @@ mod tests {
         let (q, _rx) = OutQueue::new(100, 2000);
         let q = Arc::new(q);
         assert_eq!(q.push(msg(1500)), Push::Busy);
-        assert_eq!(q.push(msg(1500)), Push::Overflow);
-        assert!(q.bytes() < 2000);
-        // A sender that waits is bounded by waiting, not refused.
+        assert_eq!(q.push(msg(1500)), Push::Busy);
+        // The backlog of senders that do not wait is over the limit now.
+        assert_eq!(q.push(msg(1)), Push::Overflow);
+        assert!(q.bytes() < 3500);
+        // A sender that waited is not refused.
         assert_eq!(q.push(waiting(1500)), Push::Busy);
-        assert!(q.bytes() > 2000);
+        assert!(q.bytes() > 4500);
         let waiter = tokio::spawn({
             let q = q.clone();
             async move { q.wait_not_busy().await }
@@ -215,15 +230,19 @@ mod tests {
         assert_eq!(q.push(msg(1)), Push::Closed);
     }
 
-    /// A queue under its busy limit takes a message larger than the hard limit: one
-    /// large message to a peer that reads is not a stalled peer (OTP sends it too).
+    /// A backlog under the hard limit takes a message larger than the limit (one
+    /// large message to a peer that reads is not a stalled peer; OTP sends it too),
+    /// and what waiting senders queued does not count toward the limit.
     #[test]
-    fn one_large_message_passes_an_idle_queue() {
+    fn one_large_message_passes_and_waiting_senders_do_not_count() {
         let (q, mut rx) = OutQueue::new(100, 2000);
+        assert_eq!(q.push(waiting(50_000)), Push::Busy);
         assert_eq!(q.push(msg(5000)), Push::Busy);
         assert_eq!(q.push(msg(10)), Push::Overflow);
-        let m = rx.try_recv().unwrap();
-        q.taken(m.cost());
+        for _ in 0..2 {
+            let m = rx.try_recv().unwrap();
+            q.taken(&m);
+        }
         assert_eq!(q.bytes(), 0);
         assert_eq!(q.push(msg(10)), Push::Queued);
     }

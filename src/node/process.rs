@@ -74,12 +74,29 @@ impl Process {
     ///
     /// Like a BEAM process on a `busy_dist_port`, it waits when the connection's
     /// outgoing queue is over its busy limit ([`crate::NodeConfig::dist_buf_busy_limit`])
-    /// until the connection has taken it below again, or is gone; the message itself is
-    /// queued at once, so messages keep their order. Local sends never wait.
+    /// until the connection has taken it below again, or is gone, and then queues the
+    /// message: so the hard limit never refuses it, whatever its size, and a send
+    /// cancelled while waiting queues nothing. Its messages keep their order (each
+    /// waits before the next is queued). Local sends never wait.
     pub async fn send(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
-        if let Some(q) = self.route(to.into(), msg.into(), true) {
-            q.wait_not_busy().await;
+        let to = to.into();
+        if let Some(node) = self.remote_node(&to) {
+            if let Some(q) = self.node.busy_queue(node) {
+                q.wait_not_busy().await;
+            }
         }
+        self.route(to, msg.into(), true);
+    }
+
+    /// The node a send to `to` goes to, when it is not this one.
+    fn remote_node<'a>(&self, to: &'a Dest) -> Option<&'a Atom> {
+        let node = match to {
+            Dest::Pid(p) => &p.node,
+            Dest::Remote(_, at) => at,
+            Dest::Alias(r) => &r.node,
+            Dest::Local(_) => return None,
+        };
+        (node != self.node.name()).then_some(node)
     }
 
     /// Sends `msg` to the process registered as `name` on `node` (`{Name, Node} ! Msg`);
@@ -89,8 +106,9 @@ impl Process {
     }
 
     /// [`Process::send`] without waiting on a busy connection, for code that cannot
-    /// await. Past the connection's hard limit ([`crate::NodeConfig::dist_buf_max`])
-    /// the message is dropped and the connection closed.
+    /// await. When what such senders have queued is already past the connection's hard
+    /// limit ([`crate::NodeConfig::dist_buf_max`]) the message is dropped and the
+    /// connection closed.
     pub fn send_nowait(&self, to: impl Into<Dest>, msg: impl Into<Term>) {
         self.route(to.into(), msg.into(), false);
     }
@@ -101,7 +119,7 @@ impl Process {
     }
 
     /// Sends, locally at once or through the destination node's queue; `waits`: the
-    /// caller waits when the queue returned is busy.
+    /// caller waited for that queue not to be busy (see `outqueue`).
     fn route(
         &self,
         to: Dest,

@@ -94,15 +94,19 @@ impl AtomCache {
 
     /// Parses the header part that starts at `NumberOfAtomCacheRefs` (after `131 68`, or
     /// after the sequence and fragment ids of a `131 69` start fragment), updating the
-    /// cache with new entries. Returns the atoms this message's `ATOM_CACHE_REF`s index.
+    /// cache with new entries. Leaves in `atoms` (emptied first) the atoms this
+    /// message's `ATOM_CACHE_REF`s index: the caller's vector, kept from message to
+    /// message, so a message costs no allocation for them.
     pub(super) fn read_header(
         &mut self,
         cur: &mut Cursor<'_>,
         cache_negotiated: bool,
-    ) -> Result<Vec<Atom>, DistError> {
+        atoms: &mut Vec<Atom>,
+    ) -> Result<(), DistError> {
+        atoms.clear();
         let n = usize::from(cur.u8("number of atom cache refs")?);
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
         if !cache_negotiated {
             return Err(DistError::AtomCacheNotNegotiated);
@@ -118,7 +122,7 @@ impl AtomCache {
             }
         };
         let long_atoms = nibble(n) & 0x01 != 0;
-        let mut atoms = Vec::with_capacity(n);
+        atoms.reserve(n);
         for i in 0..n {
             let nib = nibble(i);
             let is_new = nib & 0x08 != 0;
@@ -145,7 +149,7 @@ impl AtomCache {
                 }
             }
         }
-        Ok(atoms)
+        Ok(())
     }
 }
 

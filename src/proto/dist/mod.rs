@@ -136,6 +136,9 @@ pub struct DistDecoder {
     max_depth: usize,
     /// The peer negotiated NATIVE_RECORDS: only then may its terms hold one (§3.1).
     native_records: bool,
+    /// The atoms of the message being decoded (its header's cache references), kept
+    /// between messages for its allocation.
+    atoms: Vec<Atom>,
 }
 
 /// What a received term must respect besides the format: its depth, and whether native
@@ -162,6 +165,7 @@ impl DistDecoder {
             assembler: Assembler::new(limits),
             max_depth: etf::DEFAULT_MAX_DEPTH,
             native_records: flags.contains(DistFlags::NATIVE_RECORDS),
+            atoms: Vec::new(),
         }
     }
 
@@ -215,9 +219,10 @@ impl DistDecoder {
         let mut cur = Cursor::new(bytes);
         match cur.u8("header tag")? {
             DIST_HEADER => {
-                let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
-                let (control, used) = decode_control(cur.rest(), &atoms, self.rules())?;
-                finish(control, &atoms, &cur.rest()[used..], self.rules()).map(Some)
+                self.cache
+                    .read_header(&mut cur, self.cache_negotiated, &mut self.atoms)?;
+                let (control, used) = decode_control(cur.rest(), &self.atoms, self.rules())?;
+                finish(control, &self.atoms, &cur.rest()[used..], self.rules()).map(Some)
             }
             DIST_FRAG_HEADER => {
                 if !self.fragments_negotiated {
@@ -226,10 +231,12 @@ impl DistDecoder {
                 let seq = cur.u64("sequence id")?;
                 let fragment_id = cur.u64("fragment id")?;
                 self.assembler.check_start(seq, fragment_id)?;
-                let atoms = self.cache.read_header(&mut cur, self.cache_negotiated)?;
+                self.cache
+                    .read_header(&mut cur, self.cache_negotiated, &mut self.atoms)?;
+                let atoms = &self.atoms;
                 // The whole control term must be in this first fragment (§4.4).
                 let (control, used) =
-                    decode_control(cur.rest(), &atoms, self.rules()).map_err(|e| match e {
+                    decode_control(cur.rest(), atoms, self.rules()).map_err(|e| match e {
                         DistError::Term {
                             source: DecodeError::Truncated { .. },
                             ..
@@ -238,10 +245,11 @@ impl DistDecoder {
                     })?;
                 let rest = &cur.rest()[used..];
                 if fragment_id == 1 {
-                    return finish(control, &atoms, rest, self.rules()).map(Some);
+                    return finish(control, atoms, rest, self.rules()).map(Some);
                 }
+                // A fragmented message keeps its own copy until its last fragment.
                 self.assembler
-                    .start(seq, fragment_id, control, atoms, rest)?;
+                    .start(seq, fragment_id, control, atoms.clone(), rest)?;
                 Ok(None)
             }
             DIST_FRAG_CONT => {

@@ -26,7 +26,7 @@ fn scope_of(node: &Node, name: &Atom) -> Result<Scope, RpcException> {
     find_scope(node, name).ok_or_else(RpcException::badarg)
 }
 
-/// `PidOrPids` of `pg:join/leave` checked as OTP checks it (docs/pg.md): the
+/// `PidOrPids` of `pg:join/leave` checked as OTP checks it (docs/rpc.md): the
 /// function's guard first (a pid or a list, else `function_clause`), then every
 /// element must be a pid of this node (else `error({nolocal, Bad})`, naming the first
 /// bad one).
@@ -142,7 +142,8 @@ pub(super) fn register(node: &Node) {
         node.register_rpc_async("pg", f, 1, move |n, a| async move {
             match a.as_slice() {
                 [Term::Atom(scope)] => groups(&n, scope, local),
-                _ => Err(RpcException::badarg()),
+                // OTP's guard: is_atom(Scope).
+                _ => Err(RpcException::error(Term::atom("function_clause"))),
             }
         });
     }
@@ -161,7 +162,13 @@ pub(super) fn register(node: &Node) {
         node.register_rpc_async("pg", f, 3, move |n, a| async move {
             match <[Term; 3]>::try_from(a) {
                 Ok([Term::Atom(scope), group, pids]) => change(n, scope, group, pids, join).await,
-                _ => Err(RpcException::badarg()),
+                // OTP checks the pids first (function_clause, nolocal); a scope that is
+                // not an atom names no scope process.
+                Ok([_, _, pids]) => {
+                    local_pids(&n, &pids)?;
+                    Err(RpcException::badarg())
+                }
+                Err(_) => Err(RpcException::badarg()),
             }
         });
     }
