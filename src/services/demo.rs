@@ -63,9 +63,17 @@ async fn echo_loop(mut p: Process) {
         if msg.is_atom("stop") {
             return;
         }
-        if let Some([Term::Pid(from), m]) = msg.as_tuple() {
-            p.send(from, Term::tuple(vec![Term::atom("echo"), m.clone()]))
-                .await;
+        // `{Pid, Msg}` or `{Alias, Msg}`: the answer goes to either, as `Dest` allows.
+        match msg.as_tuple() {
+            Some([Term::Pid(from), m]) => {
+                p.send(from, Term::tuple(vec![Term::atom("echo"), m.clone()]))
+                    .await
+            }
+            Some([Term::Ref(alias), m]) => {
+                p.send(alias, Term::tuple(vec![Term::atom("echo"), m.clone()]))
+                    .await
+            }
+            _ => {}
         }
     }
 }

@@ -150,11 +150,10 @@ async fn handle_gen_call(p: &Process, request: Term, from: &From) -> Option<Term
             None
         }
         None => {
-            debug!(%request, "rex: unknown call");
-            Some(Term::tuple(vec![
-                Term::atom("error"),
-                Term::atom("unknown_call"),
-            ]))
+            // OTP's rex ignores a call it does not know (no reply): the caller's
+            // gen_server:call times out, as against a BEAM node.
+            debug!(%request, "rex: unknown call ignored");
+            None
         }
     }
 }

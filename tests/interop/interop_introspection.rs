@@ -54,6 +54,8 @@ async fn pg_and_global_answer_rpc_from_beam() {
         P("NOLOCAL", case rpc:call(R, pg, join, [workers, self()]) of {{badrpc, {{'EXIT', {{{{nolocal, _}}, _}}}}}} -> nolocal; O -> O end),
         First = fun({{badrpc, {{'EXIT', {{Why, [F | _]}}}}}}) -> {{Why, F}}; ({{'EXIT', {{Why, [F | _]}}}}) -> {{Why, F}}; (O) -> O end,
         P("BIFERR", {{First(rpc:call(R, erlang, nodes, [bogus])), First(catch erlang:nodes(bogus))}}),
+        Rex = fun(N) -> case catch gen_server:call({{rex, N}}, bogus, 300) of {{'EXIT', {{Why, _}}}} -> Why; O3 -> O3 end end,
+        P("REXUNKNOWN", {{Rex(R), Rex(node())}}),
         P("NAMES", rpc:call(R, global, registered_names, [])),
         P("WHEREIS", node(rpc:call(R, global, whereis_name, [rust_worker])) =:= R),
         P("REGISTER", rpc:call(R, global, register_name, [beam_thing, self()])),
@@ -77,6 +79,8 @@ async fn pg_and_global_answer_rpc_from_beam() {
     let bif = erl.expect("BIFERR ", T).await;
     let frame = "{badarg,{erlang,nodes,[bogus],[{error_info,#{module => erl_erts_errors}}]}}";
     assert_eq!(bif, format!("{{{frame},{frame}}}"));
+    // rex ignores a call it does not know, on both nodes: the caller times out.
+    assert_eq!(erl.expect("REXUNKNOWN ", T).await, "{timeout,timeout}");
     assert_eq!(erl.expect("NAMES ", T).await, "[rust_worker]");
     assert_eq!(erl.expect("WHEREIS ", T).await, "true");
     assert_eq!(erl.expect("REGISTER ", T).await, "yes");

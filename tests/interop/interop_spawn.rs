@@ -30,6 +30,9 @@ async fn beam_spawns_rust_functions() {
         io:format("NODE ~p~n", [node(P) =:= R]),
         P ! {{self(), hi}},
         receive {{echo, M}} -> io:format("ECHO ~p~n", [M]) after 5000 -> io:format("ECHO timeout~n") end,
+        Alias = alias(), P ! {{Alias, via_alias}},
+        receive {{echo, AliasM}} -> io:format("ALIASECHO ~p~n", [AliasM]) after 5000 -> io:format("ALIASECHO timeout~n") end,
+        unalias(Alias),
         MonP = monitor(process, P), P ! stop,
         receive {{'DOWN', MonP, process, P, StopR}} -> io:format("STOPPED ~p~n", [StopR]) after 5000 -> io:format("STOPPED timeout~n") end,
         L = spawn_link(R, beamnode_demo, crash, [boom]),
@@ -63,6 +66,7 @@ async fn beam_spawns_rust_functions() {
     assert_eq!(erl.expect("CONNECT ", T).await, "true true");
     assert_eq!(erl.expect("NODE ", T).await, "true");
     assert_eq!(erl.expect("ECHO ", T).await, "hi");
+    assert_eq!(erl.expect("ALIASECHO ", T).await, "via_alias");
     assert_eq!(erl.expect("STOPPED ", T).await, "normal");
     assert_eq!(erl.expect("LINKEXIT ", T).await, "boom");
     // The link works the other way too: the BEAM parent's exit ends the Rust child.
