@@ -64,15 +64,21 @@ defmodule Interop.CoreTest do
       # between BEAM nodes; so retry (bounded) until one arrives over a new connection.
       ref = make_ref()
 
+      # The delivery is the proof that beamnode dialled n: the echo came back to n's
+      # collector over a connection beamnode set up. (Asking n for its nodes()
+      # afterwards was flaky: the change of mesh makes global on the runner cut
+      # connections for a moment, prevent_overlapping_partitions, so the runner's own
+      # erpc to n could fail with noconnection.)
       wait_until("beamnode to dial #{n} and deliver", 15_000, fn ->
         via_rust_to(n, {:to, n, ref}, 2_000) == {:ok, {:echo, {:to, n, ref}}}
       end)
-
-      assert rust() in on(n, :erlang, :nodes, [])
     end
 
     ref = make_ref()
-    assert via_rust_to(node(), {:to_runner, ref}) == {:ok, {:echo, {:to_runner, ref}}}
+
+    wait_until("beamnode to deliver to the runner", 15_000, fn ->
+      via_rust_to(node(), {:to_runner, ref}, 2_000) == {:ok, {:echo, {:to_runner, ref}}}
+    end)
   end
 
   test "GenServer.call to kv from the runner, erl (gen_server:call) and elixir (GenServer.call)" do
