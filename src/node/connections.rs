@@ -114,8 +114,6 @@ pub(crate) enum ClosedOutcome {
 pub(crate) struct Queued {
     /// A new pending entry was made: the caller must start a dial with this attempt id.
     pub dial: Option<u64>,
-    /// The queue is over its busy limit: an async sender waits on it.
-    pub busy: Option<Arc<OutQueue>>,
     /// Whether the message was queued (false: no connection, or dropped at the hard
     /// limit).
     pub queued: bool,
@@ -193,9 +191,8 @@ impl Connections {
             return Err(Box::new(out));
         };
         match q.try_push(out) {
-            Ok(push) => Ok(Queued {
+            Ok(_) => Ok(Queued {
                 dial: None,
-                busy: (push == Push::Busy).then(|| q.clone()),
                 queued: true,
             }),
             Err((_, out)) => Err(out),
@@ -227,11 +224,11 @@ impl Connections {
             map.insert(node.clone(), self.new_entry(attempt));
             self.publish(&map);
         }
-        let (queued, busy) = match map.get(node) {
+        let queued = match map.get(node) {
             Some(e) => Self::push(node, e, out),
-            None => (false, None),
+            None => false,
         };
-        Queued { dial, busy, queued }
+        Queued { dial, queued }
     }
 
     /// Queues `out` for `node` only if a connection to it is up or being set up;
@@ -242,26 +239,21 @@ impl Connections {
             Ok(q) => return q,
             Err(out) => *out,
         };
-        let (queued, busy) = match self.lock().get(node) {
+        let queued = match self.lock().get(node) {
             Some(e) => Self::push(node, e, out),
-            None => (false, None),
+            None => false,
         };
-        Queued {
-            dial: None,
-            busy,
-            queued,
-        }
+        Queued { dial: None, queued }
     }
 
     /// Pushes onto an entry's queue; past the hard limit the message is dropped and an
     /// up connection closed (see `outqueue`).
-    fn push(node: &Atom, e: &Entry, out: Outgoing) -> (bool, Option<Arc<OutQueue>>) {
+    fn push(node: &Atom, e: &Entry, out: Outgoing) -> bool {
         match e.queue.push(out) {
-            Push::Queued => (true, None),
-            Push::Busy => (true, Some(e.queue.clone())),
+            Push::Queued | Push::Busy => true,
             // The connection is going down; the message is dropped as BEAM drops
             // messages to a node that is gone.
-            Push::Closed => (false, None),
+            Push::Closed => false,
             Push::Overflow => {
                 match &e.phase {
                     Phase::Up(info) => {
@@ -272,7 +264,7 @@ impl Connections {
                         warn!(peer = %node, queued = e.queue.bytes(), "outgoing queue of a connection being set up is over its hard limit (dist_buf_max); message dropped");
                     }
                 }
-                (false, None)
+                false
             }
         }
     }

@@ -308,22 +308,16 @@ impl Node {
         self.send_pid(from, to, msg, false);
     }
 
-    /// [`Node::send_from`], returning the connection's queue when it is busy. `waits`:
-    /// the sender waited for the queue not to be busy (see `outqueue`).
-    pub(crate) fn send_pid(
-        &self,
-        from: &Pid,
-        to: &Pid,
-        msg: Term,
-        waits: bool,
-    ) -> Option<Arc<OutQueue>> {
+    /// [`Node::send_from`]; `waits`: the sender waited for the queue not to be busy
+    /// (see `outqueue`).
+    pub(crate) fn send_pid(&self, from: &Pid, to: &Pid, msg: Term, waits: bool) {
         if to.node == *self.name() {
             if to.creation == self.creation() {
                 self.deliver_local(key(to), msg);
             } else {
                 debug!(to = %to, "message to an old incarnation dropped");
             }
-            return None;
+            return;
         }
         self.route_as(
             &to.node,
@@ -376,19 +370,11 @@ impl Node {
         self.route_existing(node, control, Some(msg))
     }
 
-    /// [`Node::send_named_from`], returning the connection's queue when it is busy
-    /// (`waits` as for [`Node::send_pid`]).
-    pub(crate) fn send_named(
-        &self,
-        from: &Pid,
-        name: &Atom,
-        node: &Atom,
-        msg: Term,
-        waits: bool,
-    ) -> Option<Arc<OutQueue>> {
+    /// [`Node::send_named_from`] (`waits` as for [`Node::send_pid`]).
+    pub(crate) fn send_named(&self, from: &Pid, name: &Atom, node: &Atom, msg: Term, waits: bool) {
         if node == self.name() {
             self.deliver_named(name, msg);
-            return None;
+            return;
         }
         self.route_as(
             node,
@@ -402,18 +388,11 @@ impl Node {
         )
     }
 
-    /// [`Node::send_alias_from`], returning the connection's queue when it is busy
-    /// (`waits` as for [`Node::send_pid`]).
-    pub(crate) fn send_alias(
-        &self,
-        from: &Pid,
-        alias: &Reference,
-        msg: Term,
-        waits: bool,
-    ) -> Option<Arc<OutQueue>> {
+    /// [`Node::send_alias_from`] (`waits` as for [`Node::send_pid`]).
+    pub(crate) fn send_alias(&self, from: &Pid, alias: &Reference, msg: Term, waits: bool) {
         if alias.node == *self.name() {
             self.deliver_alias(alias, msg);
-            return None;
+            return;
         }
         self.route_as(
             &alias.node,
@@ -450,14 +429,8 @@ impl Node {
         self.inner.conns.busy_queue(node)
     }
 
-    /// Queues a control message for `node`, connecting first when needed. Returns the
-    /// connection's queue when it is over its busy limit.
-    pub(crate) fn route(
-        &self,
-        node: &Atom,
-        control: ControlMessage,
-        payload: Option<Term>,
-    ) -> Option<Arc<OutQueue>> {
+    /// Queues a control message for `node`, connecting first when needed.
+    pub(crate) fn route(&self, node: &Atom, control: ControlMessage, payload: Option<Term>) {
         self.route_as(node, control, payload, false)
     }
 
@@ -469,13 +442,14 @@ impl Node {
         control: ControlMessage,
         payload: Option<Term>,
         waits: bool,
-    ) -> Option<Arc<OutQueue>> {
-        let out = Self::outgoing(control, payload, waits)?;
+    ) {
+        let Some(out) = Self::outgoing(control, payload, waits) else {
+            return;
+        };
         let q = self.inner.conns.queue(node, out);
         if let Some(attempt) = q.dial {
             self.inner.dialer.dial(self.clone(), node.clone(), attempt);
         }
-        q.busy
     }
 
     /// Queues a control message for `node` only if a connection to it is up or being

@@ -120,25 +120,17 @@ impl Process {
 
     /// Sends, locally at once or through the destination node's queue; `waits`: the
     /// caller waited for that queue not to be busy (see `outqueue`).
-    fn route(
-        &self,
-        to: Dest,
-        msg: Term,
-        waits: bool,
-    ) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
+    fn route(&self, to: Dest, msg: Term, waits: bool) {
         let here = self.node.name();
         match &to {
             Dest::Pid(p) if p.node == *here && p.creation == self.node.creation() => {
                 self.with_sent_to(|memo| self.node.deliver_local_via(memo, key(p), msg));
-                None
             }
             Dest::Local(name) => {
                 self.with_sent_to(|memo| self.node.deliver_named_via(memo, name, msg));
-                None
             }
             Dest::Remote(name, at) if at == here => {
                 self.with_sent_to(|memo| self.node.deliver_named_via(memo, name, msg));
-                None
             }
             _ => send_as(&self.node, &self.pid, to, msg, waits),
         }
@@ -320,15 +312,8 @@ impl Process {
     }
 }
 
-/// Routes `msg` from local `from` to `to`; the busy queue when the connection is
-/// over its busy limit.
-fn send_as(
-    node: &Node,
-    from: &Pid,
-    to: Dest,
-    msg: Term,
-    waits: bool,
-) -> Option<std::sync::Arc<crate::node::outqueue::OutQueue>> {
+/// Routes `msg` from local `from` to `to` (`waits`: see [`Node::send_pid`]).
+fn send_as(node: &Node, from: &Pid, to: Dest, msg: Term, waits: bool) {
     match to {
         Dest::Pid(p) => node.send_pid(from, &p, msg, waits),
         Dest::Local(n) => node.send_named(from, &n, &node.name().clone(), msg, waits),
