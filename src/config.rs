@@ -93,6 +93,15 @@ pub struct NodeConfig {
     /// for a while by itself (docs/design-choices.md, "Busy wait"). `Duration::ZERO`
     /// never polls (`+sbwt none`). Default 150 µs.
     pub busy_wait: Duration,
+    /// While a peer streams small messages at this node without waiting for its
+    /// answers, a connection reads its socket once per `read_pacing` instead of at each
+    /// arrival, with the socket's low-water mark raised so arrivals do not wake the node
+    /// (docs/design-choices.md, "Read pacing"): a stream of small messages then costs
+    /// the node about a quarter of the CPU per message. A message in such a stream waits
+    /// up to about twice this long; requests, answers and large messages never do.
+    /// `Duration::ZERO` always reads at once. Default 1 ms (tokio's timer resolution).
+    /// Plain TCP only (TLS connections read at once); the low-water mark is Linux's.
+    pub read_pacing: Duration,
     /// TLS distribution (`-proto_dist inet_tls`, docs/tls.md): when set, every
     /// connection accepted or dialled is TLS from its first byte, with the options of
     /// the `ssl_dist_optfile` it was read from. Default: none (plain TCP).
@@ -137,6 +146,7 @@ impl NodeConfig {
             max_pending_handshakes: 256,
             max_handshake_time: Duration::from_secs(21),
             busy_wait: Duration::from_micros(150),
+            read_pacing: crate::net::pacing::DEFAULT_PERIOD,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -160,6 +170,11 @@ impl NodeConfig {
     pub fn handshake_limits(mut self, pending: usize, time: Duration) -> Self {
         self.max_pending_handshakes = pending;
         self.max_handshake_time = time;
+        self
+    }
+    /// Sets [`NodeConfig::read_pacing`] (`Duration::ZERO`: always read at once).
+    pub fn read_pacing(mut self, period: Duration) -> Self {
+        self.read_pacing = period;
         self
     }
     /// Sets [`NodeConfig::busy_wait`] (`Duration::ZERO`: never poll).

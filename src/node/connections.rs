@@ -33,6 +33,8 @@ pub(crate) struct ConnStats {
     pub tls: bool,
     pub messages_in: std::sync::atomic::AtomicU64,
     pub messages_out: std::sync::atomic::AtomicU64,
+    /// Times the driver turned to reading on a clock (`net::pacing`).
+    pub paced: std::sync::atomic::AtomicU64,
 }
 
 impl ConnStats {
