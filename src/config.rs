@@ -97,10 +97,12 @@ pub struct NodeConfig {
     /// answers, a connection reads its socket once per `read_pacing` instead of at each
     /// arrival, with the socket's low-water mark raised so arrivals do not wake the node
     /// (docs/design-choices.md, "Read pacing"): a stream of small messages then costs
-    /// the node about a quarter of the CPU per message. A message in such a stream waits
-    /// up to about twice this long; requests, answers and large messages never do.
-    /// `Duration::ZERO` always reads at once. Default 1 ms (tokio's timer resolution).
-    /// Plain TCP only (TLS connections read at once); the low-water mark is Linux's.
+    /// the node about a third of the CPU per message. While a connection reads on the
+    /// clock, a message arriving on it (in the stream, or a request beside it) waits up
+    /// to about twice this long; a connection that carries requests and their answers,
+    /// or large messages, does not turn to the clock. `Duration::ZERO` always reads at
+    /// once. Default 1 ms (tokio's timer resolution). Linux, plain TCP only: TLS
+    /// connections, and every connection on other systems, read at once.
     pub read_pacing: Duration,
     /// TLS distribution (`-proto_dist inet_tls`, docs/tls.md): when set, every
     /// connection accepted or dialled is TLS from its first byte, with the options of

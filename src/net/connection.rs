@@ -320,9 +320,13 @@ fn drain(stream: &mut DistStream, conn: &mut Connection) -> Result<(usize, bool)
     let mut total = 0;
     while total < pacing::MAX_DRAIN {
         match stream.read_now_into(conn) {
-            Ok(0) => return Err(Ended::Closed),
-            Ok(n) => total += n,
+            Ok(n) if n > 0 => total += n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok((total, false)),
+            // The end of the stream (or an error) after input: the messages read first
+            // go to their processes; the next drain meets the end again (the tick is
+            // armed while paced, and the end raises readiness whatever the mark).
+            _ if total > 0 => return Ok((total, false)),
+            Ok(_) => return Err(Ended::Closed),
             Err(e) => {
                 debug!(peer = %conn.peer(), error = %e, "read failed");
                 return Err(Ended::Closed);
@@ -342,11 +346,12 @@ fn read_unpaced(
 ) -> Result<usize, Ended> {
     let n = read_some(stream, conn)?;
     if pacer.read(n, Instant::now()) {
-        debug!(peer = %conn.peer(), "a stream of small messages: reading on a clock");
-        stats
-            .paced
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        stream.set_recv_lowat(pacing::LOWAT);
+        if stream.set_recv_lowat(pacing::LOWAT) {
+            debug!(peer = %conn.peer(), "a stream of small messages: reading on a clock");
+            stats.paced_now(true);
+        } else {
+            pacer.set_paced(false);
+        }
     }
     Ok(n)
 }
@@ -358,11 +363,17 @@ fn read_paced(
     conn: &mut Connection,
     pacer: &mut ReadPacer,
     on_tick: bool,
+    stats: &ConnStats,
 ) -> Result<(), Ended> {
     let (n, capped) = drain(stream, conn)?;
     if pacer.drained(n, on_tick, capped) {
-        debug!(peer = %conn.peer(), "stream thinned: reading on arrival");
-        stream.set_recv_lowat(1);
+        if stream.set_recv_lowat(1) {
+            debug!(peer = %conn.peer(), "stream thinned: reading on arrival");
+            stats.paced_now(false);
+        } else {
+            // Arrivals under the mark would wake nothing: the clock goes on reading.
+            pacer.set_paced(true);
+        }
     }
     Ok(())
 }
@@ -385,8 +396,9 @@ async fn drive(
         ..SpinPolicy::default()
     };
     // rustls reads records through tokio's readiness, which pacing holds back: TLS
-    // connections read on arrival.
-    let mut pacer = ReadPacer::new(if stream.is_tls() {
+    // connections read on arrival; so do connections where no low-water mark holds
+    // arrivals back (not Linux), since the clock would only add wake-ups there.
+    let mut pacer = ReadPacer::new(if stream.is_tls() || !cfg!(target_os = "linux") {
         std::time::Duration::ZERO
     } else {
         node.config().read_pacing
@@ -418,9 +430,11 @@ async fn drive(
             debug!(peer = %conn.peer(), error = %e, "write failed");
             return Ended::Closed;
         }
-        // Paced, and the last drain was cut short: the rest now.
+        // Paced, and the last drain was cut short: the rest now (this path has no
+        // other await: the budget lets the node's other tasks run).
         if pacer.drain_now() {
-            if let Err(ended) = read_paced(&mut stream, &mut conn, &mut pacer, false) {
+            tokio::task::consume_budget().await;
+            if let Err(ended) = read_paced(&mut stream, &mut conn, &mut pacer, false, stats) {
                 return ended;
             }
             continue;
@@ -466,7 +480,7 @@ async fn drive(
                     return Ended::Closed;
                 }
                 let r = if paced {
-                    read_paced(&mut stream, &mut conn, &mut pacer, false)
+                    read_paced(&mut stream, &mut conn, &mut pacer, false, stats)
                 } else {
                     read_unpaced(&mut stream, &mut conn, &mut pacer, stats).map(drop)
                 };
@@ -476,7 +490,7 @@ async fn drive(
             }
             _ = &mut tick, if paced => {
                 tick_armed = false;
-                if let Err(ended) = read_paced(&mut stream, &mut conn, &mut pacer, true) {
+                if let Err(ended) = read_paced(&mut stream, &mut conn, &mut pacer, true, stats) {
                     return ended;
                 }
             }

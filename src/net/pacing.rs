@@ -8,7 +8,7 @@
 //! 200,000 messages/s made it wake 16,000 times a second and spend 3.1 µs of CPU per
 //! message; BENCHMARKS.md, 2026-12-07). Paced, arrivals raise no readiness event (the
 //! socket's receive low-water mark is raised), the driver reads everything once per
-//! period and hands the messages on in one batch: 0.85 µs per message.
+//! period and hands the messages on in one batch: 0.85-1.0 µs per message.
 //!
 //! Only for streams, since a peer waiting for an answer would wait for the clock. A
 //! connection reads on arrival and turns to the clock when [`DENSE_READS`] reads of
@@ -44,7 +44,10 @@ pub(crate) const MAX_DRAIN: usize = 256 * 1024;
 
 /// The receive low-water mark while paced: arrivals that leave less unread do not wake
 /// the driver; once this much is waiting it is read at once, whatever the clock says.
-pub(crate) const LOWAT: usize = 64 * 1024;
+/// Small enough that Linux need not grow the receive buffer for it (a mark whose buffer
+/// space exceeds `SO_RCVBUF` grows the buffer and clamps the advertised window to the
+/// mark, which would outlive pacing), large enough that a tick's input fits under it.
+pub(crate) const LOWAT: usize = 32 * 1024;
 
 /// The read pacing state of one connection: read sizes, writes and instants in; whether
 /// to wait for the socket or for the clock out. No I/O, no clock of its own.
@@ -116,6 +119,14 @@ impl ReadPacer {
         self.thin = 0;
         self.end_run();
         true
+    }
+
+    /// Overrides the mode: the driver could not apply the change to the socket.
+    pub fn set_paced(&mut self, on: bool) {
+        self.paced = on;
+        self.more = false;
+        self.thin = 0;
+        self.end_run();
     }
 
     /// The driver wrote to the socket: a peer it answers may be waiting for it.

@@ -100,7 +100,8 @@ impl DistStream {
     /// and lowering it raises the event at once if enough is waiting. Linux, plain TCP
     /// only; elsewhere nothing is set (pacing then still batches reads, but every
     /// arrival wakes the worker).
-    pub(crate) fn set_recv_lowat(&self, bytes: usize) {
+    /// False if the option could not be set (then nothing changed).
+    pub(crate) fn set_recv_lowat(&self, bytes: usize) -> bool {
         // Irrefutable without the `tls` feature.
         #[cfg(target_os = "linux")]
         #[allow(irrefutable_let_patterns)]
@@ -121,15 +122,18 @@ impl DistStream {
             if r != 0 {
                 debug!(error = %io::Error::last_os_error(), "SO_RCVLOWAT not set");
             }
+            return r == 0;
         }
-        #[cfg(not(target_os = "linux"))]
         let _ = bytes;
+        false
     }
 
     /// One read that does not wait for tokio's readiness: under a low-water mark
     /// ([`DistStream::set_recv_lowat`]) arrivals raise no event, so the readiness tokio
     /// keeps says nothing about what the socket holds. At `WouldBlock` that readiness is
-    /// cleared (a stale one would wake the driver for nothing). TLS reads as
+    /// cleared (a stale one would wake the driver for nothing); an event that lands
+    /// between the read and the clearing is lost, which the paced driver's armed clock
+    /// makes harmless (and lowering the mark raises a fresh one if input waits). TLS reads as
     /// [`DistStream::read_into`] (TLS connections are not paced).
     pub(crate) fn read_now_into(&mut self, conn: &mut Connection) -> io::Result<usize> {
         match self {

@@ -73,6 +73,8 @@ pub struct ConnectionInfo {
     /// Times this connection turned to reading its socket on a clock because the peer
     /// streamed small messages at it ([`crate::NodeConfig::read_pacing`]).
     pub paced_streams: u64,
+    /// Whether it reads on that clock now.
+    pub paced: bool,
     /// The negotiated flags (§3.3).
     pub flags: DistFlags,
 }
@@ -88,6 +90,7 @@ impl ConnectionInfo {
             messages_in: info.stats.messages_in.load(Relaxed),
             messages_out: info.stats.messages_out.load(Relaxed),
             paced_streams: info.stats.paced.load(Relaxed),
+            paced: info.stats.pacing.load(Relaxed),
             flags: info.flags,
         }
     }
