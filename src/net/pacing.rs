@@ -8,7 +8,7 @@
 //! 200,000 messages/s made it wake 16,000 times a second and spend 3.1 µs of CPU per
 //! message; BENCHMARKS.md, 2026-12-07). Paced, arrivals raise no readiness event (the
 //! socket's receive low-water mark is raised), the driver reads everything once per
-//! period and hands the messages on in one batch: 0.85-1.0 µs per message.
+//! period and hands the messages on in one batch: 1.0-1.1 µs per message.
 //!
 //! Only for streams, since a peer waiting for an answer would wait for the clock. A
 //! connection reads on arrival and turns to the clock when [`DENSE_READS`] reads of
