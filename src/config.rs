@@ -93,6 +93,17 @@ pub struct NodeConfig {
     /// for a while by itself (docs/design-choices.md, "Busy wait"). `Duration::ZERO`
     /// never polls (`+sbwt none`). Default 150 µs.
     pub busy_wait: Duration,
+    /// While a peer streams small messages at this node without waiting for its
+    /// answers, a connection reads its socket once per `read_pacing` instead of at each
+    /// arrival, with the socket's low-water mark raised so arrivals do not wake the node
+    /// (docs/design-choices.md, "Read pacing"): a stream of small messages then costs
+    /// the node about a third of the CPU per message. While a connection reads on the
+    /// clock, a message arriving on it (in the stream, or a request beside it) waits up
+    /// to about twice this long; a connection that carries requests and their answers,
+    /// or large messages, does not turn to the clock. `Duration::ZERO` always reads at
+    /// once. Default 1 ms (tokio's timer resolution). Linux, plain TCP only: TLS
+    /// connections, and every connection on other systems, read at once.
+    pub read_pacing: Duration,
     /// TLS distribution (`-proto_dist inet_tls`, docs/tls.md): when set, every
     /// connection accepted or dialled is TLS from its first byte, with the options of
     /// the `ssl_dist_optfile` it was read from. Default: none (plain TCP).
@@ -137,6 +148,7 @@ impl NodeConfig {
             max_pending_handshakes: 256,
             max_handshake_time: Duration::from_secs(21),
             busy_wait: Duration::from_micros(150),
+            read_pacing: crate::net::pacing::DEFAULT_PERIOD,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -160,6 +172,11 @@ impl NodeConfig {
     pub fn handshake_limits(mut self, pending: usize, time: Duration) -> Self {
         self.max_pending_handshakes = pending;
         self.max_handshake_time = time;
+        self
+    }
+    /// Sets [`NodeConfig::read_pacing`] (`Duration::ZERO`: always read at once).
+    pub fn read_pacing(mut self, period: Duration) -> Self {
+        self.read_pacing = period;
         self
     }
     /// Sets [`NodeConfig::busy_wait`] (`Duration::ZERO`: never poll).

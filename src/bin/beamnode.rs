@@ -131,6 +131,11 @@ struct RunArgs {
     /// microseconds (BEAM's `+sbwt`); 0 never polls.
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 150)]
     busy_wait: u64,
+    /// While a peer streams small messages, read each connection once per this many
+    /// milliseconds instead of at every arrival (docs/design-choices.md, "Read
+    /// pacing"); 0 always reads at once.
+    #[arg(long, value_name = "MILLISECONDS", default_value_t = 1)]
+    read_pacing: u64,
     /// Worker threads of the node's async runtime (default: half the cores, at least
     /// one; see docs/design-choices.md, "Worker threads").
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -513,7 +518,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let mut config = NodeConfig::new(name, cookie)
         .hidden(args.hidden)
         .net_ticktime(Duration::from_secs(args.ticktime.max(1)))
-        .busy_wait(Duration::from_micros(args.busy_wait));
+        .busy_wait(Duration::from_micros(args.busy_wait))
+        .read_pacing(Duration::from_millis(args.read_pacing));
     if let Some(p) = args.epmd_port {
         config = config.epmd_port(p);
     }

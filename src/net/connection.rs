@@ -8,6 +8,7 @@
 //! [`DistStream`] hides whether a rustls session sits between the socket and the
 //! connection's buffers.
 
+use super::pacing::{self, ReadPacer};
 pub(crate) use super::stream::DistStream;
 use crate::node::{
     ClosedOutcome, ConnStats, Deliveries, Node, NodeEvent, OutQueue, Outgoing, UpInfo,
@@ -299,18 +300,82 @@ impl SpinPolicy {
     }
 }
 
-/// One read of what the socket has into the connection: whether bytes came (`false`
-/// when nothing was there); the end of the stream or a read error ends the connection.
-fn read_some(stream: &mut DistStream, conn: &mut Connection) -> Result<bool, Ended> {
+/// One read of what the socket has into the connection: the bytes that came (0 when
+/// nothing was there); the end of the stream or a read error ends the connection.
+fn read_some(stream: &mut DistStream, conn: &mut Connection) -> Result<usize, Ended> {
     match stream.read_into(conn) {
         Ok(0) => Err(Ended::Closed),
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+        Ok(n) => Ok(n),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(0),
         Err(e) => {
             debug!(peer = %conn.peer(), error = %e, "read failed");
             Err(Ended::Closed)
         }
     }
+}
+
+/// A paced read ([`ReadPacer`]): what the socket holds, up to [`pacing::MAX_DRAIN`]
+/// bytes; the bytes read and whether it stopped at that cap.
+fn drain(stream: &mut DistStream, conn: &mut Connection) -> Result<(usize, bool), Ended> {
+    let mut total = 0;
+    while total < pacing::MAX_DRAIN {
+        match stream.read_now_into(conn) {
+            Ok(n) if n > 0 => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok((total, false)),
+            // The end of the stream (or an error) after input: the messages read first
+            // go to their processes; the next drain meets the end again (the tick is
+            // armed while paced, and the end raises readiness whatever the mark).
+            _ if total > 0 => return Ok((total, false)),
+            Ok(_) => return Err(Ended::Closed),
+            Err(e) => {
+                debug!(peer = %conn.peer(), error = %e, "read failed");
+                return Err(Ended::Closed);
+            }
+        }
+    }
+    Ok((total, true))
+}
+
+/// A read on readiness, not paced: tells the pacer, and raises the low-water mark if
+/// that read turned pacing on.
+fn read_unpaced(
+    stream: &mut DistStream,
+    conn: &mut Connection,
+    pacer: &mut ReadPacer,
+    stats: &ConnStats,
+) -> Result<usize, Ended> {
+    let n = read_some(stream, conn)?;
+    if pacer.read(n, Instant::now()) {
+        if stream.set_recv_lowat(pacing::LOWAT) {
+            debug!(peer = %conn.peer(), "a stream of small messages: reading on a clock");
+            stats.paced_now(true);
+        } else {
+            pacer.set_paced(false);
+        }
+    }
+    Ok(n)
+}
+
+/// A paced drain (`on_tick`: the clock started it); back to reading on arrival, with
+/// the low-water mark lowered, when the pacer says the stream has thinned.
+fn read_paced(
+    stream: &mut DistStream,
+    conn: &mut Connection,
+    pacer: &mut ReadPacer,
+    on_tick: bool,
+    stats: &ConnStats,
+) -> Result<(), Ended> {
+    let (n, capped) = drain(stream, conn)?;
+    if pacer.drained(n, on_tick, capped) {
+        if stream.set_recv_lowat(1) {
+            debug!(peer = %conn.peer(), "stream thinned: reading on arrival");
+            stats.paced_now(false);
+        } else {
+            // Arrivals under the mark would wake nothing: the clock goes on reading.
+            pacer.set_paced(true);
+        }
+    }
+    Ok(())
 }
 
 async fn drive(
@@ -330,6 +395,17 @@ async fn drive(
         wait: node.config().busy_wait,
         ..SpinPolicy::default()
     };
+    // rustls reads records through tokio's readiness, which pacing holds back: TLS
+    // connections read on arrival; so do connections where no low-water mark holds
+    // arrivals back (not Linux), since the clock would only add wake-ups there.
+    let mut pacer = ReadPacer::new(if stream.is_tls() || !cfg!(target_os = "linux") {
+        std::time::Duration::ZERO
+    } else {
+        node.config().read_pacing
+    });
+    let tick = tokio::time::sleep_until(Instant::now().into());
+    tokio::pin!(tick);
+    let mut tick_armed = false;
     loop {
         // 1. Messages already complete go to their processes; 2. take what is
         // queued, up to a batch.
@@ -347,9 +423,21 @@ async fn drive(
         };
         stats.record(conn.message_counts());
         // 3. Write what the socket takes now.
+        if conn.transmit_len() > 0 {
+            pacer.wrote();
+        }
         if let Err(e) = stream.write_from(&mut conn) {
             debug!(peer = %conn.peer(), error = %e, "write failed");
             return Ended::Closed;
+        }
+        // Paced, and the last drain was cut short: the rest now (this path has no
+        // other await: the budget lets the node's other tasks run).
+        if pacer.drain_now() {
+            tokio::task::consume_budget().await;
+            if let Err(ended) = read_paced(&mut stream, &mut conn, &mut pacer, false, stats) {
+                return ended;
+            }
+            continue;
         }
         let want_write = stream.wants_write(&conn);
         let room = conn.transmit_len() < MAX_BATCH;
@@ -357,7 +445,7 @@ async fn drive(
         // tasks run in between; the next turn takes what came.
         let now = Instant::now();
         spin.after_turn(busy, now);
-        if !want_write && spin.poll_now(now) {
+        if !want_write && !pacer.paced() && spin.poll_now(now) {
             tokio::select! {
                 biased;
                 _ = kill.notified() => return Ended::Killed,
@@ -369,14 +457,21 @@ async fn drive(
                 }
                 _ = tokio::task::yield_now() => {}
             }
-            match read_some(&mut stream, &mut conn) {
-                Ok(got) if got || !rx.is_empty() => spin.input(Instant::now()),
+            match read_unpaced(&mut stream, &mut conn, &mut pacer, stats) {
+                Ok(n) if n > 0 || !rx.is_empty() => spin.input(Instant::now()),
                 Ok(_) => {}
                 Err(ended) => return ended,
             }
             continue;
         }
-        // 4b. Wait for the socket, the queue, the clock or a kill.
+        // 4b. Wait for the socket (paced: for the read clock, or a low-water mark's
+        // worth of input), the queue, the connection's deadline or a kill.
+        let paced = pacer.paced();
+        if paced && !tick_armed {
+            tick.as_mut()
+                .reset((Instant::now() + pacer.period()).into());
+            tick_armed = true;
+        }
         tokio::select! {
             _ = kill.notified() => return Ended::Killed,
             r = stream.tcp().readable() => {
@@ -384,7 +479,18 @@ async fn drive(
                     debug!(peer = %conn.peer(), error = %e, "read failed");
                     return Ended::Closed;
                 }
-                if let Err(ended) = read_some(&mut stream, &mut conn) {
+                let r = if paced {
+                    read_paced(&mut stream, &mut conn, &mut pacer, false, stats)
+                } else {
+                    read_unpaced(&mut stream, &mut conn, &mut pacer, stats).map(drop)
+                };
+                if let Err(ended) = r {
+                    return ended;
+                }
+            }
+            _ = &mut tick, if paced => {
+                tick_armed = false;
+                if let Err(ended) = read_paced(&mut stream, &mut conn, &mut pacer, true, stats) {
                     return ended;
                 }
             }

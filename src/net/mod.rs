@@ -5,6 +5,7 @@
 pub(crate) mod connection;
 pub mod epmd_client;
 pub mod epmd_server;
+pub(crate) mod pacing;
 mod setup;
 mod stream;
 

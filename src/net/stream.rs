@@ -19,6 +19,8 @@ use crate::proto::connection::Connection;
 use std::io::{self, ErrorKind};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
+#[cfg(target_os = "linux")]
+use tracing::debug;
 
 /// The byte stream of an up connection.
 pub(crate) enum DistStream {
@@ -89,6 +91,66 @@ impl DistStream {
             DistStream::Tcp(s) => conn.read_with(|buf| read_draining(s, buf)),
             #[cfg(feature = "tls")]
             DistStream::Tls(t) => t.read_into(conn),
+        }
+    }
+
+    /// Sets the socket's receive low-water mark (`SO_RCVLOWAT`): arrivals that leave
+    /// less than `bytes` unread raise no readiness event, so they do not wake the
+    /// driver (read pacing, `net::pacing`); the end of the stream and errors still do,
+    /// and lowering it raises the event at once if enough is waiting. Linux, plain TCP
+    /// only; elsewhere nothing is set (pacing then still batches reads, but every
+    /// arrival wakes the worker).
+    /// False if the option could not be set (then nothing changed).
+    pub(crate) fn set_recv_lowat(&self, bytes: usize) -> bool {
+        // Irrefutable without the `tls` feature.
+        #[cfg(target_os = "linux")]
+        #[allow(irrefutable_let_patterns)]
+        if let DistStream::Tcp(s) = self {
+            use std::os::fd::AsRawFd;
+            let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+            // SAFETY: the descriptor is that of the open socket `s`, borrowed for the
+            // call; the option value points to a live `c_int` and its size goes with it.
+            let r = unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVLOWAT,
+                    std::ptr::from_ref(&value).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if r != 0 {
+                debug!(error = %io::Error::last_os_error(), "SO_RCVLOWAT not set");
+            }
+            return r == 0;
+        }
+        let _ = bytes;
+        false
+    }
+
+    /// One read that does not wait for tokio's readiness: under a low-water mark
+    /// ([`DistStream::set_recv_lowat`]) arrivals raise no event, so the readiness tokio
+    /// keeps says nothing about what the socket holds. At `WouldBlock` that readiness is
+    /// cleared (a stale one would wake the driver for nothing); an event that lands
+    /// between the read and the clearing is lost, which the paced driver's armed clock
+    /// makes harmless (and lowering the mark raises a fresh one if input waits). TLS reads as
+    /// [`DistStream::read_into`] (TLS connections are not paced).
+    pub(crate) fn read_now_into(&mut self, conn: &mut Connection) -> io::Result<usize> {
+        match self {
+            DistStream::Tcp(s) => {
+                let r = conn.read_with(|buf| {
+                    use std::io::Read;
+                    (&*socket2::SockRef::from(&*s)).read(buf)
+                });
+                if matches!(&r, Err(e) if e.kind() == ErrorKind::WouldBlock) {
+                    let _ = s.try_io(Interest::READABLE, || {
+                        Err::<(), _>(io::Error::from(ErrorKind::WouldBlock))
+                    });
+                }
+                r
+            }
+            #[cfg(feature = "tls")]
+            DistStream::Tls(_) => self.read_into(conn),
         }
     }
 

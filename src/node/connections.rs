@@ -33,6 +33,10 @@ pub(crate) struct ConnStats {
     pub tls: bool,
     pub messages_in: std::sync::atomic::AtomicU64,
     pub messages_out: std::sync::atomic::AtomicU64,
+    /// Times the driver turned to reading on a clock (`net::pacing`), and whether it
+    /// reads on it now.
+    pub paced: std::sync::atomic::AtomicU64,
+    pub pacing: std::sync::atomic::AtomicBool,
 }
 
 impl ConnStats {
@@ -41,6 +45,15 @@ impl ConnStats {
         use std::sync::atomic::Ordering::Relaxed;
         self.messages_in.store(input, Relaxed);
         self.messages_out.store(output, Relaxed);
+    }
+
+    /// The driver turned to reading on a clock (`true`) or back to reading on arrival.
+    pub fn paced_now(&self, on: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if on {
+            self.paced.fetch_add(1, Relaxed);
+        }
+        self.pacing.store(on, Relaxed);
     }
 }
 

@@ -70,6 +70,11 @@ pub struct ConnectionInfo {
     /// Messages received and sent on this connection (ticks not counted).
     pub messages_in: u64,
     pub messages_out: u64,
+    /// Times this connection turned to reading its socket on a clock because the peer
+    /// streamed small messages at it ([`crate::NodeConfig::read_pacing`]).
+    pub paced_streams: u64,
+    /// Whether it reads on that clock now.
+    pub paced: bool,
     /// The negotiated flags (§3.3).
     pub flags: DistFlags,
 }
@@ -84,6 +89,8 @@ impl ConnectionInfo {
             tls: info.stats.tls,
             messages_in: info.stats.messages_in.load(Relaxed),
             messages_out: info.stats.messages_out.load(Relaxed),
+            paced_streams: info.stats.paced.load(Relaxed),
+            paced: info.stats.pacing.load(Relaxed),
             flags: info.flags,
         }
     }

@@ -32,6 +32,7 @@ mod interop_monitors;
 mod interop_native_records;
 mod interop_nodes;
 mod interop_one_registry;
+mod interop_pacing;
 mod interop_pg;
 mod interop_pid_wrap;
 mod interop_reconnect;

@@ -89,16 +89,101 @@ defmodule Interop do
   """
   def settle(ms \\ 30_000) do
     all = [node(), rust() | beam_peers()]
+    deadline = System.monotonic_time(:millisecond) + ms
+    settle_poll(all, ms, deadline)
+  end
 
-    wait_until("a full mesh with global in sync on every node", ms, fn ->
-      Enum.all?(all -- [node()], &(Node.connect(&1) == true)) and
-        Enum.all?(all -- [node()], fn n ->
-          seen = on(n, :erlang, :nodes, [])
-          Enum.all?(all -- [n], &(&1 in seen)) and on(n, :global, :sync, []) == :ok
-        end) and :global.sync() == :ok
-    end)
+  # Polls every 100 ms; on timeout the failure names what was still missing (which node
+  # did not connect, which node's nodes/0 lacked whom, whose global:sync/0 failed), so a
+  # CI log says why the cluster did not settle.
+  defp settle_poll(all, ms, deadline) do
+    case mesh_gaps(all) do
+      [] ->
+        :ok
 
-    :ok
+      gaps ->
+        if System.monotonic_time(:millisecond) > deadline do
+          flunk(
+            "timed out after #{ms} ms waiting for a full mesh with global in sync on every node; " <>
+              "still missing: " <> Enum.join(gaps, "; ") <> "\n" <> global_states(all)
+          )
+        else
+          Process.sleep(100)
+          settle_poll(all, ms, deadline)
+        end
+    end
+  end
+
+  # What keeps the cluster from being a full mesh with global in sync, as text (empty
+  # when nothing does).
+  defp mesh_gaps(all) do
+    peers = all -- [node()]
+    unreachable = for n <- peers, Node.connect(n) != true, do: "#{node()} cannot connect to #{n}"
+
+    if unreachable != [] do
+      unreachable
+    else
+      views =
+        Enum.flat_map(peers, fn n ->
+          case guarded(fn -> on(n, :erlang, :nodes, []) end) do
+            {:ok, seen} ->
+              case all -- [n | seen] do
+                [] -> []
+                lack -> ["#{n} does not see #{inspect(lack)}"]
+              end
+
+            {:error, why} ->
+              ["erlang:nodes() on #{n}: #{why}"]
+          end
+        end)
+
+      syncs =
+        if views != [] do
+          []
+        else
+          for n <- all,
+              r = guarded(fn -> if n == node(), do: local_sync(), else: on(n, :global, :sync, []) end),
+              r != {:ok, :ok},
+              do: "global:sync() on #{n}: #{inspect(r)}"
+        end
+
+      views ++ syncs
+    end
+  end
+
+  # global:sync/0 here, bounded like the erpc calls to the peers.
+  defp local_sync do
+    task = Task.async(fn -> :global.sync() end)
+
+    case Task.yield(task, 15_000) || Task.shutdown(task, :brutal_kill) do
+      {:ok, r} -> r
+      nil -> :timeout
+      other -> other
+    end
+  end
+
+  # OTP global's server state on each BEAM node (known and synced nodes, syncers,
+  # lockers), for the failure message: beamnode's own is not shown by sys.
+  defp global_states(all) do
+    for n <- all, n != rust() do
+      st =
+        guarded(fn ->
+          if n == node(),
+            do: :sys.get_state(:global_name_server, 5_000),
+            else: on(n, :sys, :get_state, [:global_name_server, 5_000])
+        end)
+
+      "  global_name_server on #{n}: " <> String.slice(inspect(st, limit: 200), 0, 3_000)
+    end
+    |> Enum.join("\n")
+  end
+
+  defp guarded(fun) do
+    {:ok, fun.()}
+  rescue
+    e -> {:error, Exception.format_banner(:error, e) |> String.slice(0, 200)}
+  catch
+    k, v -> {:error, "#{k} #{inspect(v) |> String.slice(0, 200)}"}
   end
 
   @doc "erpc call on a BEAM node (bounded)."
