@@ -538,10 +538,18 @@ impl Statistics {
                 t
             }
             // No Erlang run queues or reductions: an idle emulator's answers.
-            "run_queue" | "total_run_queue_lengths" | "total_active_tasks" => int(0),
-            "run_queue_lengths" | "active_tasks" => {
+            "run_queue"
+            | "total_run_queue_lengths"
+            | "total_run_queue_lengths_all"
+            | "total_active_tasks"
+            | "total_active_tasks_all" => int(0),
+            // One element per normal run queue (one per scheduler), then the dirty CPU
+            // run queue, and for the `_all` forms the dirty IO one too, as BEAM lists
+            // them.
+            "run_queue_lengths" | "active_tasks" | "run_queue_lengths_all" | "active_tasks_all" => {
                 let k = std::thread::available_parallelism().map_or(1, |p| p.get());
-                Term::list(vec![int(0); k])
+                let dirty = if key.ends_with("_all") { 2 } else { 1 };
+                Term::list(vec![int(0); k + dirty])
             }
             "reductions" | "exact_reductions" => two(0, 0),
             "context_switches" => Term::tuple(vec![int(0), int(0)]),

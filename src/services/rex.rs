@@ -83,6 +83,14 @@ fn tag_is(t: &[Term], tag: &str) -> bool {
 struct Rex;
 
 impl AsyncGenServer for Rex {
+    /// OTP's `rex` traps exits (`process_flag(trap_exit, true)` in its `init`), so an
+    /// exit signal other than `kill` reaches it as an `{'EXIT', From, Reason}` message,
+    /// ignored below, and `process_info(rex, trap_exit)` says `true` as on BEAM.
+    fn init(&mut self, p: &mut Process) -> Result<(), Term> {
+        p.trap_exit(true);
+        Ok(())
+    }
+
     async fn handle_call(&mut self, request: Term, from: &From, p: &mut Process) -> CallResult {
         match handle_gen_call(p, request, from).await {
             Some(reply) => CallResult::Reply(reply),

@@ -127,6 +127,7 @@ async fn process_info_memory_and_statistics_over_rpc() {
         receive {{dead, D}} -> P("DEAD", rpc:call(R, erlang, process_info, [D])) after 10000 -> P("DEAD", timeout) end,
         P("REMOTE", element(1, rpc:call(R, erlang, process_info, [self()]))),
         P("BADITEM", element(1, rpc:call(R, erlang, process_info, [W, no_such_item]))),
+        P("REXTRAP", {{rpc:call(R, erlang, process_info, [rpc:call(R, erlang, whereis, [rex]), trap_exit]), process_info(whereis(rex), trap_exit)}}),
         P("MORE", [K || {{K, _}} <- rpc:call(R, erlang, process_info, [W, [current_stacktrace, catchlevel, last_calls, binary, garbage_collection_info, parent]])]),
         Type = fun(V) when is_integer(V) -> int; (V) when is_atom(V) -> atom; (V) when is_list(V) -> list; (_) -> other end,
         SysKeys = [wordsize, process_limit, atom_count, atom_limit, port_count, port_limit,
@@ -140,6 +141,9 @@ async fn process_info_memory_and_statistics_over_rpc() {
         P("WALL", is_integer(Wall) andalso Wall >= 0),
         P("RUNTIME", case rpc:call(R, erlang, statistics, [runtime]) of {{A, B}} when is_integer(A), is_integer(B) -> ok; O2 -> O2 end),
         P("RUNQ", rpc:call(R, erlang, statistics, [run_queue])),
+        P("QUEUES", [length(rpc:call(R, erlang, statistics, [K])) - length(erlang:statistics(K))
+                     || K <- [active_tasks, active_tasks_all, run_queue_lengths, run_queue_lengths_all]]),
+        P("TOTALS", [rpc:call(R, erlang, statistics, [K]) || K <- [total_active_tasks_all, total_run_queue_lengths_all]]),
         halt()."#
     );
     let mut erl = Erl::start(&unique("beam"), COOKIE, epmd, &eval);
@@ -162,6 +166,11 @@ async fn process_info_memory_and_statistics_over_rpc() {
     assert_eq!(erl.expect("DEAD ", T).await, "undefined");
     assert_eq!(erl.expect("REMOTE ", T).await, "badrpc");
     assert_eq!(erl.expect("BADITEM ", T).await, "badrpc");
+    // rex traps exits on both sides (OTP's rex sets the flag in its init).
+    assert_eq!(
+        erl.expect("REXTRAP ", T).await,
+        "{{trap_exit,true},{trap_exit,true}}"
+    );
     assert_eq!(
         erl.expect("MORE ", T).await,
         "[current_stacktrace,catchlevel,last_calls,binary,garbage_collection_info,parent]"
@@ -176,6 +185,10 @@ async fn process_info_memory_and_statistics_over_rpc() {
     assert_eq!(erl.expect("WALL ", T).await, "true");
     assert_eq!(erl.expect("RUNTIME ", T).await, "ok");
     assert_eq!(erl.expect("RUNQ ", T).await, "0");
+    // As many run queues as BEAM on the same machine: one per scheduler, the dirty CPU
+    // one, and the dirty IO one in the `_all` forms.
+    assert_eq!(erl.expect("QUEUES ", T).await, "[0,0,0,0]");
+    assert_eq!(erl.expect("TOTALS ", T).await, "[0,0]");
     drop(watched);
 }
 
