@@ -223,7 +223,9 @@ run_pass() {
   fi
   say "nodes up; running the tests"
   # In the background + wait, so that a TERM/INT reaches the trap at once.
-  compose -p "$project" run --rm -T --no-deps --use-aliases tests &
+  # Also kept in $CONTROL/<pass>.log: a failed pass's failures are printed again at the
+  # end, where the tail of a long CI log still shows them.
+  compose -p "$project" run --rm -T --no-deps --use-aliases tests > >(tee "$CONTROL/$1.log") 2>&1 &
   RUN_PID=$!
   wait "$RUN_PID" || rc=$?
   RUN_PID=""
@@ -243,6 +245,13 @@ for pass in ${BEAMNODE_INTEROP_PASSES:-short:all long:core short+tls:core}; do
 done
 
 if [ "${#FAILED[@]}" -ne 0 ]; then
+  for f in "${FAILED[@]}"; do
+    say "failures of pass '$f names' again (ExUnit's report, at most 200 lines):"
+    # Each numbered failure ("  1) test ...") up to the next test or module line, then
+    # the summary line.
+    awk '/^  [0-9]+\) /{on=1} /^  \* test |^[A-Z]/{on=0} on{print} /^[0-9]+ tests?, /{print}' \
+      "$CONTROL/$f.log" | head -200 || true
+  done
   say "FAILED passes: ${FAILED[*]}"
   exit 1
 fi
