@@ -93,26 +93,31 @@ pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attemp
         Ended::Failed(e) => warn!(%peer, error = %e, "closing connection"),
         e => info!(%peer, reason = e.reason(), "connection down"),
     }
-    // A connection replaced by a new incarnation of the peer (§2.6) goes down like any
-    // other: links break, monitors fire, nodedown is delivered; only then may the
-    // successor come up.
-    let successor = match node.connections().closed(&peer, attempt) {
-        ClosedOutcome::NotCurrent => return,
-        ClosedOutcome::Down => None,
-        ClosedOutcome::Replaced(gone) => gone,
+    // Links break, monitors fire and nodedown is delivered while the entry is marked
+    // closing: no new connection to the peer (a dial, an accept, or a new incarnation
+    // replacing this one, §2.6) can come up and say nodeup before this nodedown, the
+    // order net_kernel keeps and `global` relies on.
+    let Some(replaced) = node.connections().closing(&peer, attempt) else {
+        return;
     };
     // Killed for a successor: OTP's reason is that of net_kernel's kill.
-    let reason = match (&ended, &successor) {
-        (Ended::Killed, Some(_)) => "wait_pending",
+    let reason = match (&ended, replaced) {
+        (Ended::Killed, true) => "wait_pending",
         _ => ended.reason(),
     };
     node.connection_lost(&peer);
     node.emit(NodeEvent::NodeDown {
-        node: peer,
+        node: peer.clone(),
         reason: Atom::new(reason),
     });
-    if let Some(gone) = successor {
-        let _ = gone.send(());
+    match node.connections().closed(&peer, attempt) {
+        ClosedOutcome::NotCurrent | ClosedOutcome::Down(None) => {}
+        ClosedOutcome::Down(Some(dial)) => node.dial(&peer, dial),
+        ClosedOutcome::Replaced(gone) => {
+            if let Some(gone) = gone {
+                let _ = gone.send(());
+            }
+        }
     }
 }
 

@@ -399,7 +399,12 @@ async fn accept_over<S: AsyncRead + AsyncWrite + Unpin>(
             // Ended without a connection (e.g. the peer declined `alive`) or failed:
             // give up the attempt; an up connection it meant to replace stays.
             if let Some((peer, a)) = attempt {
-                node.connections().failed(&peer, a);
+                if node.connections().failed(&peer, a) {
+                    // It owned the pending entry (a simultaneous connect it won took
+                    // over the queue of our dial): links and monitors queued for the
+                    // peer fire `noconnection`, as when a dial fails.
+                    node.connection_lost(&peer);
+                }
             }
             result.map(|_| ())
         }

@@ -83,6 +83,12 @@ struct Entry {
     phase: Phase,
     /// Set while an accept is replacing the up connection (only with `Phase::Up`).
     successor: Option<Successor>,
+    /// Set when the up connection has ended ([`Connections::closing`]) until its
+    /// nodedown has been delivered ([`Connections::closed`]): the entry keeps its place
+    /// meanwhile, so no new connection to the peer comes up, and says nodeup, before
+    /// that nodedown (net_kernel's order, docs/protocol.md §2.6). Holds the callers of
+    /// [`Connections::wait_up`] that came in between; a new dial serves them.
+    closing: Option<Vec<oneshot::Sender<bool>>>,
 }
 
 impl Entry {
@@ -96,6 +102,7 @@ impl Entry {
                 waiters: Vec::new(),
             },
             successor: None,
+            closing: None,
         }
     }
 }
@@ -114,12 +121,13 @@ pub(crate) enum AcceptDecision {
 /// How an up connection's end relates to the node's entry for its peer.
 #[derive(Debug)]
 pub(crate) enum ClosedOutcome {
-    /// Another connection owns the entry: nothing to report.
+    /// Another connection owns the entry: nothing to do.
     NotCurrent,
-    /// It was the node's connection: the caller reports nodedown.
-    Down,
-    /// It was the node's connection and an accept is waiting to replace it: the caller
-    /// reports nodedown, then tells the successor (if it is waiting) through `gone`.
+    /// The entry is gone. With an attempt id when callers of `wait_up` came while the
+    /// nodedown was being delivered: the caller starts a dial with it.
+    Down(Option<u64>),
+    /// An accept is waiting to replace the connection: the entry is now that accept's;
+    /// the caller tells it (if it is waiting) through `gone`.
     Replaced(Option<oneshot::Sender<()>>),
 }
 
@@ -289,6 +297,13 @@ impl Connections {
         let (tx, rx) = oneshot::channel();
         match map.get_mut(node) {
             Some(Entry {
+                closing: Some(waiting),
+                ..
+            }) => {
+                waiting.push(tx);
+                Err((rx, None))
+            }
+            Some(Entry {
                 phase: Phase::Up(_),
                 ..
             }) => Ok(true),
@@ -449,9 +464,30 @@ impl Connections {
         owns
     }
 
-    /// An up connection ended. When an accept is waiting to replace it, the entry
-    /// passes to that accept (with a fresh queue: what was queued for the old
-    /// connection is lost with it), as net_kernel's `up_pending_nodedown` does.
+    /// An up connection ended: its queue is closed (what is still queued is lost with
+    /// it) and the entry is marked closing until [`Connections::closed`]. The caller
+    /// breaks links, fires monitors and delivers nodedown in between. `None` when
+    /// another connection owns the entry (nothing to report); else whether an accept
+    /// is waiting to replace it.
+    pub fn closing(&self, peer: &Atom, id: u64) -> Option<bool> {
+        let mut map = self.lock();
+        match map.get_mut(peer) {
+            Some(e) if matches!(&e.phase, Phase::Up(i) if i.id == id) => {
+                e.queue.close();
+                if e.closing.is_none() {
+                    e.closing = Some(Vec::new());
+                }
+                Some(e.successor.is_some())
+            }
+            _ => None,
+        }
+    }
+
+    /// The nodedown of a [`Connections::closing`] connection has been delivered: the
+    /// entry goes. When an accept is waiting to replace the connection, the entry
+    /// passes to that accept (with a fresh queue), as net_kernel's
+    /// `up_pending_nodedown` does; callers of `wait_up` that came meanwhile wait for
+    /// that accept, or for a new dial.
     pub fn closed(&self, peer: &Atom, id: u64) -> ClosedOutcome {
         let mut map = self.lock();
         let current =
@@ -459,16 +495,30 @@ impl Connections {
         if !current {
             return ClosedOutcome::NotCurrent;
         }
-        let old = map.remove(peer);
-        if let Some(e) = &old {
-            e.queue.close();
-        }
-        let outcome = match old.and_then(|e| e.successor) {
+        let Some(mut old) = map.remove(peer) else {
+            return ClosedOutcome::NotCurrent;
+        };
+        old.queue.close();
+        let waiting = old.closing.take().unwrap_or_default();
+        let outcome = match old.successor.take() {
             Some(s) => {
-                map.insert(peer.clone(), self.new_entry(s.attempt));
+                let mut e = self.new_entry(s.attempt);
+                if let Phase::Pending { waiters, .. } = &mut e.phase {
+                    waiters.extend(waiting);
+                }
+                map.insert(peer.clone(), e);
                 ClosedOutcome::Replaced(s.gone)
             }
-            None => ClosedOutcome::Down,
+            None if !waiting.is_empty() => {
+                let attempt = self.new_id();
+                let mut e = self.new_entry(attempt);
+                if let Phase::Pending { waiters, .. } = &mut e.phase {
+                    waiters.extend(waiting);
+                }
+                map.insert(peer.clone(), e);
+                ClosedOutcome::Down(Some(attempt))
+            }
+            None => ClosedOutcome::Down(None),
         };
         self.publish(&map);
         outcome
@@ -479,6 +529,7 @@ impl Connections {
         match self.lock().get(peer) {
             Some(Entry {
                 phase: Phase::Up(i),
+                closing: None,
                 ..
             }) => Some(i.clone()),
             _ => None,
@@ -489,8 +540,8 @@ impl Connections {
     pub fn up(&self) -> Vec<(Atom, UpInfo)> {
         self.lock()
             .iter()
-            .filter_map(|(n, e)| match &e.phase {
-                Phase::Up(i) => Some((n.clone(), i.clone())),
+            .filter_map(|(n, e)| match (&e.phase, &e.closing) {
+                (Phase::Up(i), None) => Some((n.clone(), i.clone())),
                 _ => None,
             })
             .collect()
@@ -572,6 +623,63 @@ mod tests {
         assert!(conns.up_info(&peer).is_none());
     }
 
+    /// Between the end of an up connection and the delivery of its nodedown, nothing
+    /// new comes up for the peer: sends are dropped (the peer is going down), `connect`
+    /// waits, an accept is asked `alive`, the node is not listed; once the nodedown is
+    /// delivered, a dial serves the waiting `connect` (net_kernel's order: nodedown
+    /// before the next nodeup).
+    #[tokio::test]
+    async fn nothing_comes_up_before_the_nodedown_is_delivered() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (id, _kill) = up(&conns, &peer);
+        assert_eq!(conns.closing(&peer, id), Some(false));
+        assert!(conns.up_info(&peer).is_none());
+        assert!(conns.up().is_empty());
+        let q = conns.queue(&peer, msg());
+        assert!(
+            !q.queued && q.dial.is_none(),
+            "dropped, no dial while closing"
+        );
+        let Err((waiting, None)) = conns.wait_up(&peer) else {
+            panic!("connect waits while the nodedown is delivered");
+        };
+        // A new connection from the peer meanwhile must wait for the old one's end.
+        let successor = alive(&conns, &us, &peer);
+        assert!(
+            !conns.failed(&peer, successor),
+            "its failure leaves the entry"
+        );
+        let ClosedOutcome::Down(Some(dial)) = conns.closed(&peer, id) else {
+            panic!("the waiting connect gets a new dial");
+        };
+        assert!(conns.owns_pending(&peer, dial));
+        let kill = Arc::new(Notify::new());
+        assert!(establish(&conns, &peer, dial, kill).is_some());
+        assert_eq!(waiting.await, Ok(true));
+        assert!(conns.up_info(&peer).is_some());
+    }
+
+    /// A connection replaced while its nodedown is delivered hands the entry, and the
+    /// callers of `connect` that came meanwhile, to its successor.
+    #[tokio::test]
+    async fn a_successor_inherits_the_connects_waiting_on_a_closing_entry() {
+        let conns = Connections::default();
+        let (us, peer) = (Atom::new("us@h"), Atom::new("peer@h"));
+        let (old, _kill) = up(&conns, &peer);
+        let new = alive(&conns, &us, &peer);
+        assert_eq!(conns.closing(&peer, old), Some(true));
+        let Err((waiting, None)) = conns.wait_up(&peer) else {
+            panic!("connect waits");
+        };
+        assert!(matches!(
+            conns.closed(&peer, old),
+            ClosedOutcome::Replaced(None)
+        ));
+        assert!(establish(&conns, &peer, new, Arc::new(Notify::new())).is_some());
+        assert_eq!(waiting.await, Ok(true));
+    }
+
     fn msg() -> Outgoing {
         use crate::proto::control::ControlMessage;
         use crate::term::Pid;
@@ -602,7 +710,8 @@ mod tests {
         let q = conns.queue(&peer, msg());
         assert!(q.queued && q.dial.is_none());
         assert!(rx.try_recv().is_ok(), "queued for the up connection");
-        assert!(matches!(conns.closed(&peer, id), ClosedOutcome::Down));
+        assert_eq!(conns.closing(&peer, id), Some(false));
+        assert!(matches!(conns.closed(&peer, id), ClosedOutcome::Down(None)));
         assert!(conns.routes.load().is_empty());
         assert!(!conns.queue_existing(&peer, msg()).queued);
         let q = conns.queue(&peer, msg());

@@ -280,6 +280,12 @@ impl Node {
         &self.inner.conns
     }
 
+    /// Starts dial `attempt` (an id the connection bookkeeping handed out with a new
+    /// pending entry) toward `peer` in the background.
+    pub(crate) fn dial(&self, peer: &Atom, attempt: u64) {
+        self.inner.dialer.dial(self.clone(), peer.clone(), attempt);
+    }
+
     /// A new reference (`make_ref()`).
     pub fn make_ref(&self) -> Reference {
         self.inner.ids.new_ref()

@@ -411,25 +411,23 @@ impl Server {
         added
     }
 
-    /// `sync_others/1`: connect to each node and cast `{in_sync, Self, true}`.
+    /// `sync_others/1`: cast `{in_sync, Self, true}` to each node, which connects to it
+    /// when needed. OTP's `sync_other` sends `extra_nodedown` only for a nodedown that
+    /// is already in its mailbox the moment it starts monitoring the node (`after 0`),
+    /// which practically never happens; waiting here for a connection to fail (up to
+    /// the set-up time) and then reporting the node lost would make every other node
+    /// drop it (`lost_connection`), though it was never connected to us.
     fn sync_others(&self, p: &Process, nodes: Vec<Atom>) {
         for n in nodes {
-            let node = p.node().clone();
-            let server = p.pid().clone();
-            let me = self.me.clone();
-            tokio::spawn(async move {
-                if node.connect(&n).await {
-                    let q = node.process();
-                    gen::cast(
-                        &q,
-                        &Dest::Remote(server_atom(), n.clone()),
-                        tuple(vec![atom("in_sync"), Term::Atom(me), atom("true")]),
-                    );
-                } else {
-                    tracing::warn!(node = %n, "global: failed to connect");
-                    node.send(&server, tuple(vec![atom("extra_nodedown"), Term::Atom(n)]));
-                }
-            });
+            gen::cast(
+                p,
+                &Dest::Remote(server_atom(), n),
+                tuple(vec![
+                    atom("in_sync"),
+                    Term::Atom(self.me.clone()),
+                    atom("true"),
+                ]),
+            );
         }
     }
 
