@@ -68,11 +68,93 @@ impl Outcome {
     }
 }
 
+/// `{erlang, apply, What, []}`: a stack frame of `erlang:apply` (What is the arity,
+/// or the argument list in a BIF's error).
+fn apply_frame(what: Term) -> Term {
+    Term::tuple(vec![
+        Term::atom("erlang"),
+        Term::atom("apply"),
+        what,
+        Term::Nil,
+    ])
+}
+
+/// What `erlang:apply/2,3` asked over rpc stands for, unless the node registered a
+/// callable of that name itself: `apply(M, F, Args)` and `apply(fun M:F/N, Args)` call
+/// `M:F(Args…)` (the last element says through which arity of `apply`); a closure
+/// raises `error(beamnode_cannot_run_funs)` (its code exists only in the BEAM that
+/// made it); bad arguments raise what BEAM raises (`badarg` with the BIF's frame,
+/// `{badarity, {Fun, Args}}`). Anything else is called as it is.
+#[allow(clippy::type_complexity)]
+fn unwrap_apply(
+    node: &Node,
+    module: &Atom,
+    function: &Atom,
+    args: Vec<Term>,
+) -> Result<(Atom, Atom, Vec<Term>, Option<i64>), Outcome> {
+    let arity = args.len();
+    if module.as_str() != "erlang"
+        || function.as_str() != "apply"
+        || !(2..=3).contains(&arity)
+        || node.callable(module, function, arity).is_some()
+    {
+        return Ok((module.clone(), function.clone(), args, None));
+    }
+    let error = |reason: Term, frame: Term| Outcome::Raised {
+        class: RpcClass::Error,
+        reason,
+        stack: Term::list(vec![frame]),
+    };
+    let bif_badarg = |args: Vec<Term>| {
+        let frame = Term::tuple(vec![
+            Term::atom("erlang"),
+            Term::atom("apply"),
+            Term::list(args),
+            Term::list(vec![Term::tuple(vec![
+                Term::atom("error_info"),
+                Term::map(vec![(Term::atom("module"), Term::atom("erl_erts_errors"))]),
+            ])]),
+        ]);
+        error(Term::atom("badarg"), frame)
+    };
+    match &args[..] {
+        [Term::Atom(m), Term::Atom(f), list] => match list.as_list() {
+            Some(a) => Ok((m.clone(), f.clone(), a.to_vec(), Some(3))),
+            None => Err(bif_badarg(args)),
+        },
+        [Term::ExportFun(fun), list] => match list.as_list() {
+            Some(a) if a.len() == usize::from(fun.arity) => Ok((
+                fun.module.clone(),
+                fun.function.clone(),
+                a.to_vec(),
+                Some(2),
+            )),
+            Some(_) => {
+                let reason = Term::tuple(vec![Term::atom("badarity"), Term::tuple(args.clone())]);
+                Err(error(reason, apply_frame(Term::Int(2))))
+            }
+            None => Err(bif_badarg(args)),
+        },
+        [Term::InternalFun(_), _] => {
+            warn!("rpc of a fun (closure) refused: {}", CANNOT_RUN_FUNS);
+            Err(error(
+                Term::atom(CANNOT_RUN_FUNS),
+                apply_frame(Term::Int(2)),
+            ))
+        }
+        [other, list] if list.as_list().is_some() => {
+            let reason = Term::tuple(vec![Term::atom("badfun"), other.clone()]);
+            Err(error(reason, apply_frame(Term::Int(2))))
+        }
+        _ => Err(bif_badarg(args)),
+    }
+}
+
 impl Node {
     /// Runs `Module:Function(Args…)` as rpc would: the registered callable in its own
     /// task (panics caught), or OTP's `error:undef` for an unknown function.
-    /// `erlang:apply(Fun, [])` with an external fun `fun m:f/0` calls `m:f/0`; with a
-    /// closure it raises `error(beamnode_cannot_run_funs)`.
+    /// `erlang:apply(M, F, Args)` and `erlang:apply(fun M:F/N, Args)` call `M:F`; with
+    /// a closure it raises `error(beamnode_cannot_run_funs)` (see `unwrap_apply`).
     /// A [`register_rpc_process`](Self::register_rpc_process) function runs in a
     /// process without a group leader; see [`apply_rpc_as`](Self::apply_rpc_as).
     pub async fn apply_rpc(&self, module: &Atom, function: &Atom, args: Vec<Term>) -> Outcome {
@@ -90,43 +172,26 @@ impl Node {
         function: &Atom,
         args: Vec<Term>,
     ) -> Outcome {
-        let (module, function, args) = match (module.as_str(), function.as_str(), &args[..]) {
-            ("erlang", "apply", [Term::ExportFun(f), Term::Nil])
-                if self.callable(module, function, 2).is_none() =>
-            {
-                (f.module.clone(), f.function.clone(), Vec::new())
-            }
-            ("erlang", "apply", [Term::InternalFun(_), Term::Nil])
-                if self.callable(module, function, 2).is_none() =>
-            {
-                // A closure's code exists only in the BEAM that made it: say so, as the
-                // spawn path does (CANNOT_RUN_FUNS), not `undef`.
-                warn!("rpc of a fun (closure) refused: {}", CANNOT_RUN_FUNS);
-                return Outcome::Raised {
-                    class: RpcClass::Error,
-                    reason: Term::atom(CANNOT_RUN_FUNS),
-                    stack: Term::list(vec![Term::tuple(vec![
-                        Term::atom("erlang"),
-                        Term::atom("apply"),
-                        Term::Int(2),
-                        Term::Nil,
-                    ])]),
-                };
-            }
-            _ => (module.clone(), function.clone(), args),
+        let (module, function, args, via) = match unwrap_apply(self, module, function, args) {
+            Ok(call) => call,
+            Err(raised) => return raised,
         };
         let Some(handler) = self.callable(&module, &function, args.len()) else {
             debug!(%module, %function, arity = args.len(), "rpc of an unknown function: undef");
-            let frame = Term::tuple(vec![
+            let mut frames = vec![Term::tuple(vec![
                 Term::Atom(module),
                 Term::Atom(function),
                 Term::list(args),
                 Term::Nil,
-            ]);
+            ])];
+            // Through `erlang:apply/2,3`, BEAM's stack shows that frame below.
+            if let Some(n) = via {
+                frames.push(apply_frame(Term::Int(n)));
+            }
             return Outcome::Raised {
                 class: RpcClass::Error,
                 reason: Term::atom("undef"),
-                stack: Term::list(vec![frame]),
+                stack: Term::list(frames),
             };
         };
         let arity = args.len();

@@ -16,6 +16,7 @@ mod etf_real_erl;
 mod handshake_interop;
 mod interop_atom_cache;
 mod interop_backpressure;
+mod interop_bifs;
 mod interop_blocking;
 mod interop_core;
 mod interop_delivery;

@@ -7,12 +7,17 @@
 //! `erlang:system_info/1` answers truthfully that this is beamnode, not an emulator:
 //! `otp_release` is `"beamnode"`, `system_version` names the crate version.
 
+mod erts;
+mod time;
+
 use crate::node::{ConnectionInfo, MonitorNodesOpts, Node, NodeKind};
 use crate::node::{RpcException, RpcResult};
 use crate::term::{Atom, Term};
 
 /// Registers the native functions on `node`.
 pub fn register(node: &Node) {
+    time::register(node);
+    erts::register(node);
     // `net_kernel:get_net_ticktime/0`: the configured tick time in whole seconds.
     node.register_rpc_async("net_kernel", "get_net_ticktime", 0, |n, _| async move {
         Ok(Term::from(n.config().net_ticktime.as_secs() as i64))
@@ -136,6 +141,7 @@ pub fn register(node: &Node) {
             Some(Term::Atom(k)) if MEMORY_KEYS.contains(&k.as_str()) => {
                 Ok(Term::Int(memory_of(k.as_str())))
             }
+            Some(Term::Nil) => Ok(Term::Nil),
             Some(Term::List(ks)) => ks
                 .iter()
                 .map(|k| match k.as_atom() {
