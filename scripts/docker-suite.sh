@@ -203,8 +203,11 @@ say "image runs $out"
 
 # 4. Passes.
 FAILED=()
+FAILED_LOGS=()
+PASS_N=0
 run_pass() {
-  local names=${1%+tls} tags=$2 project="$PROJECT_PREFIX-${1/+/-}" rc=0
+  PASS_N=$((PASS_N + 1))
+  local names=${1%+tls} tags=$2 project="$PROJECT_PREFIX-${1/+/-}" rc=0 log="$CONTROL/pass-$PASS_N.log"
   PROJECTS+=("$project")
   export BEAMNODE_INTEROP_NAMES="$names"
   if [ "$names" != "$1" ]; then export BEAMNODE_INTEROP_TLS=1; else export BEAMNODE_INTEROP_TLS=0; fi
@@ -223,9 +226,9 @@ run_pass() {
   fi
   say "nodes up; running the tests"
   # In the background + wait, so that a TERM/INT reaches the trap at once.
-  # Also kept in $CONTROL/<pass>.log: a failed pass's failures are printed again at the
-  # end, where the tail of a long CI log still shows them.
-  compose -p "$project" run --rm -T --no-deps --use-aliases tests > >(tee "$CONTROL/$1.log") 2>&1 &
+  # Also kept in $log: a failed pass's failures are printed again at the end, where the
+  # tail of a long CI log still shows them.
+  compose -p "$project" run --rm -T --no-deps --use-aliases tests > >(tee "$log") 2>&1 &
   RUN_PID=$!
   wait "$RUN_PID" || rc=$?
   RUN_PID=""
@@ -233,6 +236,7 @@ run_pass() {
   say "tests done; tearing down"
   if [ "$rc" -ne 0 ]; then
     FAILED+=("$1")
+    FAILED_LOGS+=("$log")
     say "pass '$1 names' FAILED ($rc); container logs:"
     compose -p "$project" logs --no-color --tail=60 erl elixir beamnode || true
   fi
@@ -245,12 +249,12 @@ for pass in ${BEAMNODE_INTEROP_PASSES:-short:all long:core short+tls:core}; do
 done
 
 if [ "${#FAILED[@]}" -ne 0 ]; then
-  for f in "${FAILED[@]}"; do
-    say "failures of pass '$f names' again (ExUnit's report, at most 200 lines):"
+  for i in "${!FAILED[@]}"; do
+    say "failures of pass '${FAILED[$i]} names' again (ExUnit's report, at most 200 lines):"
     # Each numbered failure ("  1) test ...") up to the next test or module line, then
     # the summary line.
     awk '/^  [0-9]+\) /{on=1} /^  \* test |^[A-Z]/{on=0} on{print} /^[0-9]+ tests?, /{print}' \
-      "$CONTROL/$f.log" | head -200 || true
+      "${FAILED_LOGS[$i]}" | head -200 || true
   done
   say "FAILED passes: ${FAILED[*]}"
   exit 1

@@ -105,17 +105,37 @@ pub(crate) async fn run(node: Node, stream: DistStream, est: Established, attemp
         (Ended::Killed, true) => "wait_pending",
         _ => ended.reason(),
     };
+    let _closing = Closing {
+        node: &node,
+        peer: &peer,
+        id: attempt,
+    };
     node.connection_lost(&peer);
     node.emit(NodeEvent::NodeDown {
         node: peer.clone(),
         reason: Atom::new(reason),
     });
-    match node.connections().closed(&peer, attempt) {
-        ClosedOutcome::NotCurrent | ClosedOutcome::Down(None) => {}
-        ClosedOutcome::Down(Some(dial)) => node.dial(&peer, dial),
-        ClosedOutcome::Replaced(gone) => {
-            if let Some(gone) = gone {
-                let _ = gone.send(());
+}
+
+/// Ends the closing of connection `id` to `peer` when dropped (`Connections::closed`):
+/// after its nodedown, and also if breaking links or delivering the nodedown panicked,
+/// so the peer's entry never stays closing. Then starts the dial or wakes the
+/// successor that the entry passed to.
+struct Closing<'a> {
+    node: &'a Node,
+    peer: &'a Atom,
+    id: u64,
+}
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        match self.node.connections().closed(self.peer, self.id) {
+            ClosedOutcome::NotCurrent | ClosedOutcome::Down(None) => {}
+            ClosedOutcome::Down(Some(dial)) => self.node.dial(self.peer, dial),
+            ClosedOutcome::Replaced(gone) => {
+                if let Some(gone) = gone {
+                    let _ = gone.send(());
+                }
             }
         }
     }

@@ -87,7 +87,9 @@ struct Entry {
     /// nodedown has been delivered ([`Connections::closed`]): the entry keeps its place
     /// meanwhile, so no new connection to the peer comes up, and says nodeup, before
     /// that nodedown (net_kernel's order, docs/protocol.md §2.6). Holds the callers of
-    /// [`Connections::wait_up`] that came in between; a new dial serves them.
+    /// [`Connections::wait_up`] that came in between; messages sent meanwhile go to a
+    /// fresh queue (only under the lock: a closing entry is not in the published
+    /// routes), and a new dial, started once the nodedown is out, serves both.
     closing: Option<Vec<oneshot::Sender<bool>>>,
 }
 
@@ -197,6 +199,7 @@ impl Connections {
     fn publish(&self, map: &HashMap<Atom, Entry>) {
         let routes: Routes = map
             .iter()
+            .filter(|(_, e)| e.closing.is_none())
             .map(|(n, e)| (n.clone(), e.queue.clone()))
             .collect();
         self.routes.store(Arc::new(routes));
@@ -261,6 +264,8 @@ impl Connections {
             Err(out) => *out,
         };
         let queued = match self.lock().get(node) {
+            // Its connection is going down: queuing would start a new one.
+            Some(e) if e.closing.is_some() => false,
             Some(e) => Self::push(node, e, out),
             None => false,
         };
@@ -471,55 +476,68 @@ impl Connections {
     /// is waiting to replace it.
     pub fn closing(&self, peer: &Atom, id: u64) -> Option<bool> {
         let mut map = self.lock();
-        match map.get_mut(peer) {
-            Some(e) if matches!(&e.phase, Phase::Up(i) if i.id == id) => {
-                e.queue.close();
-                if e.closing.is_none() {
-                    e.closing = Some(Vec::new());
-                }
-                Some(e.successor.is_some())
-            }
-            _ => None,
+        let e = map.get_mut(peer)?;
+        if !matches!(&e.phase, Phase::Up(i) if i.id == id) || e.closing.is_some() {
+            return None;
         }
+        e.queue.close();
+        // Sends from now on queue here, for the connection that comes next.
+        let (queue, rx) = OutQueue::new(self.limits.0, self.limits.1);
+        e.queue = Arc::new(queue);
+        e.rx = Some(rx);
+        e.closing = Some(Vec::new());
+        let replaced = e.successor.is_some();
+        self.publish(&map);
+        Some(replaced)
     }
 
     /// The nodedown of a [`Connections::closing`] connection has been delivered: the
     /// entry goes. When an accept is waiting to replace the connection, the entry
-    /// passes to that accept (with a fresh queue), as net_kernel's
-    /// `up_pending_nodedown` does; callers of `wait_up` that came meanwhile wait for
-    /// that accept, or for a new dial.
+    /// passes to that accept, as net_kernel's `up_pending_nodedown` does; otherwise,
+    /// when messages were sent or `connect` called meanwhile, to a new dial (as a send
+    /// to a node without a connection starts one). Either way with those messages and
+    /// the waiting `connect` callers.
     pub fn closed(&self, peer: &Atom, id: u64) -> ClosedOutcome {
         let mut map = self.lock();
-        let current =
-            matches!(map.get(peer), Some(Entry { phase: Phase::Up(i), .. }) if i.id == id);
+        let current = matches!(
+            map.get(peer),
+            Some(Entry { phase: Phase::Up(i), closing: Some(_), .. }) if i.id == id
+        );
         if !current {
             return ClosedOutcome::NotCurrent;
         }
         let Some(mut old) = map.remove(peer) else {
             return ClosedOutcome::NotCurrent;
         };
-        old.queue.close();
         let waiting = old.closing.take().unwrap_or_default();
-        let outcome = match old.successor.take() {
-            Some(s) => {
-                let mut e = self.new_entry(s.attempt);
-                if let Phase::Pending { waiters, .. } = &mut e.phase {
-                    waiters.extend(waiting);
-                }
-                map.insert(peer.clone(), e);
-                ClosedOutcome::Replaced(s.gone)
-            }
-            None if !waiting.is_empty() => {
+        // Pushes to a closing entry's queue happen only under this lock (it is not in
+        // the routes), so none can land after this look.
+        let sent = old.queue.bytes() > 0;
+        let (attempt, outcome) = match old.successor.take() {
+            Some(s) => (s.attempt, ClosedOutcome::Replaced(s.gone)),
+            None if sent || !waiting.is_empty() => {
                 let attempt = self.new_id();
-                let mut e = self.new_entry(attempt);
-                if let Phase::Pending { waiters, .. } = &mut e.phase {
-                    waiters.extend(waiting);
-                }
-                map.insert(peer.clone(), e);
-                ClosedOutcome::Down(Some(attempt))
+                (attempt, ClosedOutcome::Down(Some(attempt)))
             }
-            None => ClosedOutcome::Down(None),
+            None => {
+                old.queue.close();
+                self.publish(&map);
+                return ClosedOutcome::Down(None);
+            }
         };
+        map.insert(
+            peer.clone(),
+            Entry {
+                queue: old.queue.clone(),
+                rx: old.rx.take(),
+                phase: Phase::Pending {
+                    attempt,
+                    waiters: waiting,
+                },
+                successor: None,
+                closing: None,
+            },
+        );
         self.publish(&map);
         outcome
     }
@@ -614,6 +632,7 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), kill.notified())
             .await
             .expect("old connection told to close");
+        assert_eq!(conns.closing(&peer, old), Some(true));
         let ClosedOutcome::Replaced(Some(tx)) = conns.closed(&peer, old) else {
             panic!("the old connection's end hands over");
         };
@@ -636,10 +655,18 @@ mod tests {
         assert_eq!(conns.closing(&peer, id), Some(false));
         assert!(conns.up_info(&peer).is_none());
         assert!(conns.up().is_empty());
+        assert!(
+            !conns.routes.load().contains_key(&peer),
+            "sends take the lock"
+        );
         let q = conns.queue(&peer, msg());
         assert!(
-            !q.queued && q.dial.is_none(),
-            "dropped, no dial while closing"
+            q.queued && q.dial.is_none(),
+            "queued for later, no dial while closing"
+        );
+        assert!(
+            !conns.queue_existing(&peer, msg()).queued,
+            "noconnect: not queued"
         );
         let Err((waiting, None)) = conns.wait_up(&peer) else {
             panic!("connect waits while the nodedown is delivered");
@@ -655,9 +682,14 @@ mod tests {
         };
         assert!(conns.owns_pending(&peer, dial));
         let kill = Arc::new(Notify::new());
-        assert!(establish(&conns, &peer, dial, kill).is_some());
+        let mut rx = establish(&conns, &peer, dial, kill).expect("the new dial comes up");
         assert_eq!(waiting.await, Ok(true));
         assert!(conns.up_info(&peer).is_some());
+        assert!(
+            rx.try_recv().is_ok(),
+            "the message sent while closing goes out"
+        );
+        assert!(rx.try_recv().is_err());
     }
 
     /// A connection replaced while its nodedown is delivered hands the entry, and the
@@ -733,6 +765,7 @@ mod tests {
         let (old, _kill) = up(&conns, &peer);
         let new = alive(&conns, &us, &peer);
         let stale = conns.routes.load_full();
+        assert_eq!(conns.closing(&peer, old), Some(true));
         assert!(matches!(
             conns.closed(&peer, old),
             ClosedOutcome::Replaced(None)
@@ -760,6 +793,7 @@ mod tests {
             conns.accept_status(&us, &peer),
             AcceptDecision::Status(Status::Alive, Some(_))
         ));
+        assert_eq!(conns.closing(&peer, old), Some(true));
         assert!(matches!(
             conns.closed(&peer, old),
             ClosedOutcome::Replaced(None)

@@ -274,6 +274,9 @@ impl GenServer for Server {
             Some([k, Term::Atom(n)]) if k.is_atom("nodedown") => {
                 self.nodedown(p, n, DownKind::Disconnected)
             }
+            // OTP's global takes this message from its own sync_other helpers; ours
+            // no longer sends it (session.rs, sync_others), but one sent to the
+            // server is handled as OTP's is.
             Some([k, Term::Atom(n)]) if k.is_atom("extra_nodedown") => {
                 self.nodedown(p, n, DownKind::Disconnected)
             }

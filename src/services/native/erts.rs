@@ -53,10 +53,11 @@ pub(super) fn register(node: &Node) {
         });
     }
     node.register_rpc_async("os", "type", 0, |_, _| async move {
-        let (family, name) = if cfg!(unix) {
-            ("unix", std::env::consts::OS)
-        } else {
-            ("win32", "nt")
+        // OTP's names: the lower-cased `uname -s` on Unix (darwin, not macos).
+        let (family, name) = match std::env::consts::OS {
+            "windows" => ("win32", "nt"),
+            "macos" => ("unix", "darwin"),
+            os => ("unix", os),
         };
         Ok(Term::tuple(vec![Term::atom(family), Term::atom(name)]))
     });

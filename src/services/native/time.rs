@@ -7,7 +7,10 @@
 //! (`erlang:convert_time_unit(1, second, native)` is 1,000,000,000 there), so a value
 //! in `native` means the same on both. Monotonic time counts from the node's start
 //! (BEAM's starts at an arbitrary, usually negative, point: only differences mean
-//! anything); the time offset is system time minus monotonic time, as on BEAM.
+//! anything). As in BEAM's default time warp mode (`no_time_warp`), the time offset is
+//! fixed when the node starts and Erlang system time is monotonic time plus that
+//! offset, so it does not jump when the OS clock is stepped; `os:system_time` and
+//! `os:timestamp` read the OS clock itself.
 
 use crate::node::{Node, RpcException, RpcResult};
 use crate::term::Term;
@@ -20,30 +23,44 @@ pub(super) fn register(node: &Node) {
     let start = Instant::now();
     // Monotonic time in native units (nanoseconds since `start`).
     let mono = move || start.elapsed().as_nanos() as i128;
-    for (m, f) in [("erlang", "system_time"), ("os", "system_time")] {
-        node.register_rpc_async(m, f, 0, |_, _| async move { Ok(int(system_ns())) });
-        node.register_rpc_async(m, f, 1, |_, args| async move {
-            converted(system_ns(), args.first())
-        });
-    }
+    // Fixed for the node's life: the OS clock at `start` minus monotonic zero.
+    let offset = os_ns() - mono();
+    let system = move || mono() + offset;
+    node.register_rpc_async("erlang", "system_time", 0, move |_, _| async move {
+        Ok(int(system()))
+    });
+    node.register_rpc_async("erlang", "system_time", 1, move |_, args| async move {
+        converted(system(), args.first())
+    });
+    node.register_rpc_async(
+        "os",
+        "system_time",
+        0,
+        |_, _| async move { Ok(int(os_ns())) },
+    );
+    node.register_rpc_async("os", "system_time", 1, |_, args| async move {
+        converted(os_ns(), args.first())
+    });
     node.register_rpc_async("erlang", "monotonic_time", 0, move |_, _| async move {
         Ok(int(mono()))
     });
     node.register_rpc_async("erlang", "monotonic_time", 1, move |_, args| async move {
         converted(mono(), args.first())
     });
-    // Fixed for the node's life: the system clock at `start` minus monotonic zero.
-    let offset = system_ns() - mono();
     node.register_rpc_async("erlang", "time_offset", 0, move |_, _| async move {
         Ok(int(offset))
     });
     node.register_rpc_async("erlang", "time_offset", 1, move |_, args| async move {
         converted(offset, args.first())
     });
-    for (m, f) in [("erlang", "timestamp"), ("os", "timestamp")] {
-        node.register_rpc_async(m, f, 0, |_, _| async move { Ok(timestamp(system_ns())) });
-    }
+    node.register_rpc_async("erlang", "timestamp", 0, move |_, _| async move {
+        Ok(timestamp(system()))
+    });
+    node.register_rpc_async("os", "timestamp", 0, |_, _| async move {
+        Ok(timestamp(os_ns()))
+    });
     node.register_rpc_async("erlang", "convert_time_unit", 3, |_, args| async move {
+        // Integers past i64 (bignums) are refused, where BEAM converts them.
         match &args[..] {
             [Term::Int(t), from, to] => {
                 let from = unit(from).ok_or_else(RpcException::badarg)?;
@@ -53,28 +70,31 @@ pub(super) fn register(node: &Node) {
             _ => Err(RpcException::badarg()),
         }
     });
-    node.register_rpc_async("erlang", "universaltime", 0, |_, _| async move {
-        Ok(datetime(civil(system_ns().div_euclid(NATIVE_PER_SECOND))))
+    let secs = move || system().div_euclid(NATIVE_PER_SECOND);
+    node.register_rpc_async("erlang", "universaltime", 0, move |_, _| async move {
+        Ok(datetime(civil(secs())))
     });
-    node.register_rpc_async("erlang", "localtime", 0, |_, _| async move {
-        Ok(datetime(local(system_ns().div_euclid(NATIVE_PER_SECOND))))
+    node.register_rpc_async("erlang", "localtime", 0, move |_, _| async move {
+        Ok(datetime(local(secs())))
     });
-    node.register_rpc_async("erlang", "date", 0, |_, _| async move {
-        let (date, _) = local(system_ns().div_euclid(NATIVE_PER_SECOND));
-        Ok(triple(date))
+    node.register_rpc_async("erlang", "date", 0, move |_, _| async move {
+        Ok(triple(local(secs()).0))
     });
-    node.register_rpc_async("erlang", "time", 0, |_, _| async move {
-        let (_, time) = local(system_ns().div_euclid(NATIVE_PER_SECOND));
-        Ok(triple(time))
+    node.register_rpc_async("erlang", "time", 0, move |_, _| async move {
+        Ok(triple(local(secs()).1))
     });
 }
 
+/// An integer term; past i64 a bignum, as BEAM answers.
 fn int(v: i128) -> Term {
-    Term::Int(i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX }))
+    match i64::try_from(v) {
+        Ok(i) => Term::Int(i),
+        Err(_) => Term::from_bigint(num_bigint::BigInt::from(v)),
+    }
 }
 
-/// Nanoseconds since the Unix epoch (negative before it).
-fn system_ns() -> i128 {
+/// The OS clock: nanoseconds since the Unix epoch (negative before it).
+fn os_ns() -> i128 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_nanos() as i128,
         Err(e) => -(e.duration().as_nanos() as i128),
@@ -152,13 +172,21 @@ fn civil(secs: i128) -> (Date, Date) {
 
 /// The local calendar date and time of `secs` since the epoch, from the C library's
 /// `localtime_r` (which reads `TZ` and the system's zone, as BEAM does); UTC when that
-/// fails.
+/// fails, and off Unix.
+#[cfg(not(unix))]
+fn local(secs: i128) -> (Date, Date) {
+    civil(secs)
+}
+
+#[cfg(unix)]
 fn local(secs: i128) -> (Date, Date) {
     let Ok(t) = libc::time_t::try_from(secs) else {
         return civil(secs);
     };
-    // SAFETY: `localtime_r` only reads `t` and writes the `tm` we own; a zeroed `tm`
-    // is a valid value of that plain C struct.
+    // SAFETY: `localtime_r` reads `t` and writes only the `tm` we own; a zeroed `tm` is
+    // a valid value of that plain C struct. It also reads `TZ` through `getenv`, which
+    // races with `std::env::set_var` from another thread of an embedding program (as
+    // every libc time-zone call does); beamnode itself never sets the environment.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::localtime_r(&t, &mut tm) };
     if r.is_null() {
