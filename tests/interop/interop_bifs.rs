@@ -1,6 +1,7 @@
 //! BIFs a BEAM user calls on a node through rpc and erpc — `erlang:apply/2,3`,
-//! `error/1,2`, `exit/1`, `throw/1`, `memory([])`, `is_alive/0`, `disconnect_node/1`,
-//! `os:type/0`, `os:getpid/0` and the time BIFs — each asked of beamnode and of the
+//! `error/1,2`, `exit/1`, `throw/1`, `memory([])`, `is_alive/0`, `node/1`,
+//! `disconnect_node/1`, `net_kernel:connect_node/1`, `os:type/0`, `os:getpid/0` and the
+//! time BIFs — each asked of beamnode and of the
 //! calling BEAM node itself, and the answers compared (the same term, or for clocks
 //! the same shape and a value within a few seconds).
 
@@ -47,6 +48,9 @@ async fn bifs_over_rpc_answer_as_the_calling_beam_node() {
                  {{erlang, disconnect_node, ['nobody@nowhere']}},
                  {{net_kernel, disconnect, ['nobody@nowhere']}},
                  {{os, type, []}},
+                 {{erlang, node, [self()]}}, {{erlang, node, [make_ref()]}},
+                 {{erlang, node, [foo]}},
+                 {{net_kernel, connect_node, ['nobody@localhost']}},
                  {{erlang, convert_time_unit, [3, second, millisecond]}},
                  {{erlang, convert_time_unit, [-1, native, microsecond]}},
                  {{erlang, convert_time_unit, [1, second, native]}},

@@ -1,9 +1,9 @@
 //! BIFs over rpc about raising, the node's distribution and its OS process:
 //! `erlang:error/1,2`, `exit/1`, `throw/1` (a peer testing its error handling with
 //! `rpc:call(N, erlang, error, [boom])` gets what a BEAM node gives),
-//! `erlang:is_alive/0`, `erlang:disconnect_node/1` and `net_kernel:disconnect/1` (a
-//! peer can drop this node's connection to a third node, or to itself), and
-//! `os:type/0`, `os:getpid/0`.
+//! `erlang:is_alive/0`, `node/1`, `erlang:disconnect_node/1`, `net_kernel:disconnect/1`
+//! and `net_kernel:connect_node/1` (a peer can make this node drop or set up a
+//! connection to a third node), and `os:type/0`, `os:getpid/0`.
 
 use crate::node::{Node, RpcException};
 use crate::term::Term;
@@ -52,6 +52,27 @@ pub(super) fn register(node: &Node) {
             }
         });
     }
+    // A peer asking this node to connect to a third one (true once the connection is
+    // up, false when it could not be made), as `net_kernel:connect_node/1` answers.
+    node.register_rpc_async("net_kernel", "connect_node", 1, |n, args| async move {
+        match args.first() {
+            Some(Term::Atom(peer)) => Ok(Term::atom(if n.connect(peer).await {
+                "true"
+            } else {
+                "false"
+            })),
+            _ => Err(RpcException::error(Term::atom("function_clause"))),
+        }
+    });
+    // `node(Arg)`: the node a pid, port or reference belongs to.
+    node.register_rpc_async("erlang", "node", 1, |_, args| async move {
+        match args.first() {
+            Some(Term::Pid(p)) => Ok(Term::Atom(p.node.clone())),
+            Some(Term::Port(p)) => Ok(Term::Atom(p.node.clone())),
+            Some(Term::Ref(r)) => Ok(Term::Atom(r.node.clone())),
+            _ => Err(RpcException::badarg()),
+        }
+    });
     node.register_rpc_async("os", "type", 0, |_, _| async move {
         // OTP's names: the lower-cased `uname -s` on Unix (darwin, not macos).
         let (family, name) = match std::env::consts::OS {
