@@ -15,7 +15,6 @@
 use crate::term::Term;
 use std::collections::VecDeque;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// OTP's default `sys:log` size.
 const DEFAULT_LOG: usize = 10;
@@ -31,7 +30,7 @@ pub(crate) struct Debug {
 }
 
 struct Stats {
-    /// `erlang:localtime()` when statistics were switched on (UTC here).
+    /// `erlang:localtime()` when statistics were switched on.
     start: Term,
     messages_in: u64,
     messages_out: u64,
@@ -252,49 +251,14 @@ fn format_event(who: &str, event: &Term) -> String {
     }
 }
 
-/// `{{Y, M, D}, {H, Mi, S}}` now, in UTC (`erlang:localtime/0` on a UTC host).
+/// `{{Y, M, D}, {H, Mi, S}}` now, local time (`erlang:localtime/0`).
 fn localtime() -> Term {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let int = |n: i64| Term::Int(n);
-    Term::tuple(vec![
-        Term::tuple(vec![int(y), int(m), int(d)]),
-        Term::tuple(vec![
-            int((rem / 3600) as i64),
-            int((rem % 3600 / 60) as i64),
-            int((rem % 60) as i64),
-        ]),
-    ])
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    super::native::localtime_now()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_from_days() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_793), (2026, 12, 6));
-    }
 
     #[test]
     fn log_keeps_the_last_n_and_statistics_count_in_and_out() {

@@ -10,6 +10,8 @@
 mod erts;
 mod time;
 
+pub(crate) use time::localtime_now;
+
 use crate::node::{ConnectionInfo, MonitorNodesOpts, Node, NodeKind};
 use crate::node::{RpcException, RpcResult};
 use crate::term::{Atom, Term};

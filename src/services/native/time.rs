@@ -150,6 +150,11 @@ fn datetime((date, time): (Date, Date)) -> Term {
     Term::tuple(vec![triple(date), triple(time)])
 }
 
+/// `erlang:localtime/0` now, from the OS clock (for `sys` statistics and logs).
+pub(crate) fn localtime_now() -> Term {
+    datetime(local(os_ns().div_euclid(NATIVE_PER_SECOND)))
+}
+
 /// The UTC calendar date and time of `secs` since the epoch (proleptic Gregorian;
 /// Howard Hinnant's days-to-civil algorithm).
 fn civil(secs: i128) -> (Date, Date) {
@@ -217,6 +222,9 @@ mod tests {
         assert_eq!(civil(951_827_696), ((2000, 2, 29), (12, 34, 56)));
         // 1969-12-31 23:59:59 UTC, before the epoch.
         assert_eq!(civil(-1), ((1969, 12, 31), (23, 59, 59)));
+        // Days 11,016 and 20,793 after the epoch.
+        assert_eq!(civil(11_016 * 86_400).0, (2000, 2, 29));
+        assert_eq!(civil(20_793 * 86_400).0, (2026, 12, 6));
         // 2026-12-07 00:00:00 UTC.
         assert_eq!(civil(1_796_601_600), ((2026, 12, 7), (0, 0, 0)));
     }
