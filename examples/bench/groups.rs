@@ -121,6 +121,9 @@ pub(crate) async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
                     row.push_cpu(side, b.cpu(side), mb);
                 }
             }
+            if !o.wants_row(&ceiling.name) {
+                continue; // a profile of one row: no reference threads beside it
+            }
             let us = tokio::task::spawn_blocking(move || tcp::transfer_us(size, count))
                 .await
                 .expect("tcp");
@@ -130,8 +133,10 @@ pub(crate) async fn group_large(b: &mut Bench, o: &Opts) -> Vec<Row> {
             print_progress(&row);
             rows.push(row);
         }
-        print_progress(&ceiling);
-        rows.push(ceiling);
+        if !ceiling.rust.is_empty() {
+            print_progress(&ceiling);
+            rows.push(ceiling);
+        }
     }
     rows
 }

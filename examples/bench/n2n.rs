@@ -149,8 +149,11 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
             if mb { "MB/s" } else { "msgs/s" },
             true,
         );
+        if !o.wants_row(&row.name) {
+            continue;
+        }
         for r in 0..b.rounds {
-            for side in Bench::order(r) {
+            for side in o.sides(r) {
                 let us = match side {
                     Side::Rust => {
                         let run = on_rt.spawn(async move {
@@ -187,7 +190,10 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
     let mut p50 = Row::new("node to node: ping-pong round trip p50", "µs", false);
     let mut p99 = Row::new("node to node: ping-pong round trip p99", "µs", false);
     for r in 0..b.rounds {
-        for side in Bench::order(r) {
+        if !o.wants_row(&p50.name) {
+            break;
+        }
+        for side in o.sides(r) {
             let sorted = match side {
                 Side::Rust => {
                     let run = on_rt.spawn(async move {
@@ -204,10 +210,12 @@ pub(crate) async fn group_n2n(b: &mut Bench, o: &Opts, epmd: u16) -> Vec<Row> {
             p99.push(side, quantile_us(&sorted, 0.99));
         }
     }
-    print_progress(&p50);
-    print_progress(&p99);
-    rows.push(p50);
-    rows.push(p99);
+    if !p50.rust.is_empty() || !p50.beam.is_empty() {
+        print_progress(&p50);
+        print_progress(&p99);
+        rows.push(p50);
+        rows.push(p99);
+    }
     drop(d);
     rt.shutdown_background();
     rows

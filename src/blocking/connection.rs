@@ -498,14 +498,12 @@ impl Connection {
 
     /// Writes whatever [`Connection::send_later`] queued (and any tick due).
     pub fn flush(&mut self) -> Result<(), DialError> {
-        let n = self.conn.transmit_len();
-        if n == 0 {
-            return Ok(());
+        while self.conn.transmit_len() > 0 {
+            let chunk = self.conn.poll_transmit();
+            let n = chunk.len();
+            self.stream.write_all(chunk).map_err(io_error)?;
+            self.conn.transmitted(n);
         }
-        self.stream
-            .write_all(self.conn.poll_transmit())
-            .map_err(io_error)?;
-        self.conn.transmitted(n);
         Ok(())
     }
 

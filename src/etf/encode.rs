@@ -1,6 +1,6 @@
 //! The iterative ETF encoder: writes what OTP's `term_to_binary/1` writes (§6.1).
 
-use super::{tag, EncodeError, VERSION_MAGIC};
+use super::{tag, EncodeError, Output, VERSION_MAGIC};
 use crate::term::{Atom, Pid, Term};
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
@@ -34,10 +34,16 @@ pub fn encode_body_into(term: &Term, out: &mut Vec<u8>) -> Result<()> {
 /// [`encode_body_into`], also telling whether the term holds a native record (OTP
 /// 29's tag 67, which only a peer with DFLAG_NATIVE_RECORDS can decode, §3.1).
 pub(crate) fn encode_body_noting_records(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
-    let base = out.len();
+    encode_body_spliced(term, out)
+}
+
+/// [`encode_body_noting_records`] into any [`Output`]: large binaries go to
+/// [`Output::put_shared`] (shared by a [`super::Spliced`], copied by a `Vec`).
+pub(crate) fn encode_body_spliced<O: Output + ?Sized>(term: &Term, out: &mut O) -> Result<bool> {
+    let mark = out.mark();
     let r = write_term(term, out);
     if r.is_err() {
-        out.truncate(base);
+        out.rewind(mark);
     }
     r
 }
@@ -56,10 +62,14 @@ fn len32(n: usize, what: &'static str) -> Result<[u8; 4]> {
 }
 
 /// Writes `term`; `Ok(true)` when it holds a native record.
-fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
+fn write_term<O: Output + ?Sized>(term: &Term, o: &mut O) -> Result<bool> {
     let mut records = false;
     let mut stack = vec![Work::Term(term)];
+    // Funs whose Size field is still open: inside one, binaries are copied, since the
+    // size is patched from the buffer's length.
+    let mut open_funs = 0usize;
     while let Some(w) = stack.pop() {
+        let out = o.buf();
         let t = match w {
             Work::Term(t) => t,
             Work::Nil => {
@@ -67,6 +77,7 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
                 continue;
             }
             Work::FunSize(at) => {
+                open_funs -= 1;
                 let size = len32(out.len() - at, "fun")?;
                 out[at..at + 4].copy_from_slice(&size);
                 continue;
@@ -113,7 +124,11 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
             Term::Binary(b) => {
                 out.push(tag::BINARY_EXT);
                 out.extend_from_slice(&len32(b.len(), "binary")?);
-                out.extend_from_slice(b);
+                if open_funs == 0 {
+                    o.put_shared(b);
+                } else {
+                    out.extend_from_slice(b);
+                }
             }
             Term::BitBinary(bb) => {
                 if !(1..=8).contains(&bb.bits) || bb.bytes.is_empty() {
@@ -211,6 +226,7 @@ fn write_term(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
                 write_fun_int(f.old_index, out);
                 write_fun_int(f.old_uniq, out);
                 write_pid(&f.pid, out)?;
+                open_funs += 1;
                 stack.push(Work::FunSize(size_at));
                 stack.extend(f.free_vars.iter().rev().map(Work::Term));
             }

@@ -16,11 +16,15 @@
 //! docs/hostile.md) before it reads from the socket again.
 
 use crate::proto::connection::Connection;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSlice};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 #[cfg(target_os = "linux")]
 use tracing::debug;
+
+/// Pieces per vectored write: a batch of frames is one piece, each shared binary
+/// another (docs/protocol.md §4.6).
+const WRITE_SLICES: usize = 64;
 
 /// The byte stream of an up connection.
 pub(crate) enum DistStream {
@@ -158,8 +162,11 @@ impl DistStream {
     pub(crate) fn write_from(&mut self, conn: &mut Connection) -> io::Result<()> {
         match self {
             DistStream::Tcp(s) => {
+                // Frames and shared binaries (§4.6) in one vectored write.
                 while conn.transmit_len() > 0 {
-                    match s.try_write(conn.poll_transmit()) {
+                    let mut bufs = [IoSlice::new(&[]); WRITE_SLICES];
+                    let k = conn.poll_transmit_vectored(&mut bufs);
+                    match s.try_write_vectored(&bufs[..k]) {
                         Ok(n) => conn.transmitted(n),
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) => return Err(e),

@@ -28,8 +28,10 @@ use crate::proto::dist::{
 };
 use crate::proto::framing::{Frame, FrameError, FrameReader, TICK};
 use crate::proto::tick::{TickAction, TickState};
+use crate::proto::transmit::Transmit;
 use crate::proto::DistFlags;
 use crate::term::{Atom, Term};
+use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 /// Settings of one connection (from the node's configuration).
@@ -117,9 +119,8 @@ pub struct Connection {
     ticks: TickState,
     tick_period: Duration,
     next_tick: Instant,
-    /// Encoded frames waiting to be written; `transmit[sent..]` is still due.
-    transmit: Vec<u8>,
-    sent: usize,
+    /// Encoded frames waiting to be written, large binaries shared (§4.6).
+    transmit: Transmit,
     /// Messages handed out by `poll_message` and taken by `send` (ticks and
     /// fragments not counted): `net_kernel:nodes_info`'s `in` and `out`.
     messages_in: u64,
@@ -142,8 +143,7 @@ impl Connection {
             frames,
             tick_period,
             next_tick: later(now, tick_period),
-            transmit: Vec::new(),
-            sent: 0,
+            transmit: Transmit::default(),
             messages_in: 0,
             messages_out: 0,
         }
@@ -254,7 +254,7 @@ impl Connection {
             }
             other => other,
         };
-        self.compact_transmit();
+        self.transmit.compact();
         self.encoder
             .encode_message(control, payload, &mut self.transmit)?;
         self.messages_out += 1;
@@ -270,39 +270,31 @@ impl Connection {
         self.send(control, payload.map(Payload::Term))
     }
 
-    /// Bytes due to the peer (empty when nothing is).
+    /// The next bytes due to the peer, contiguous (empty when nothing is). A large
+    /// binary in a message comes as a piece of its own (§4.6): loop, or use
+    /// [`Connection::poll_transmit_vectored`].
     pub fn poll_transmit(&self) -> &[u8] {
-        &self.transmit[self.sent..]
+        self.transmit.chunk()
+    }
+
+    /// Fills `bufs` with the next pieces due, in order, for a vectored write; returns
+    /// how many it filled.
+    pub fn poll_transmit_vectored<'a>(&'a self, bufs: &mut [IoSlice<'a>]) -> usize {
+        self.transmit.chunks_vectored(bufs)
     }
 
     /// How many bytes are due to the peer.
     pub fn transmit_len(&self) -> usize {
-        self.transmit.len() - self.sent
+        self.transmit.len()
     }
 
-    /// The driver wrote the first `n` bytes of [`Connection::poll_transmit`].
+    /// The driver wrote the first `n` bytes of what is due.
     pub fn transmitted(&mut self, n: usize) {
         if n == 0 {
             return;
         }
-        self.sent = (self.sent + n).min(self.transmit.len());
+        self.transmit.advance(n);
         self.ticks.on_write();
-        if self.sent == self.transmit.len() {
-            self.transmit.clear();
-            self.sent = 0;
-            // A burst of large messages should not pin its buffer for the
-            // connection's lifetime.
-            if self.transmit.capacity() > 4 * 1024 * 1024 {
-                self.transmit = Vec::new();
-            }
-        }
-    }
-
-    fn compact_transmit(&mut self) {
-        if self.sent > 0 && self.sent * 2 >= self.transmit.len() {
-            self.transmit.drain(..self.sent);
-            self.sent = 0;
-        }
     }
 
     /// When [`Connection::handle_timeout`] must be called next.
@@ -320,7 +312,7 @@ impl Connection {
         match self.ticks.on_timer() {
             TickAction::None => Ok(()),
             TickAction::SendTick => {
-                self.compact_transmit();
+                self.transmit.compact();
                 self.transmit.extend_from_slice(&TICK);
                 Ok(())
             }

@@ -8,5 +8,6 @@ pub mod flags;
 pub mod framing;
 pub mod handshake;
 pub mod tick;
+pub mod transmit;
 
 pub use flags::DistFlags;

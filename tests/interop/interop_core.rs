@@ -268,6 +268,34 @@ async fn large_messages_are_fragmented_both_ways() {
     assert!(size > 1_000_000, "message was {size} bytes");
 }
 
+/// Binaries of 4 KiB and more leave beamnode without being copied (docs/protocol.md
+/// §4.6): pieces of their own in its output, cut across fragment boundaries. BEAM gets
+/// back exactly what it sent: binaries just under, at and over the threshold, several
+/// in one fragmented message, sub-binaries, one inside a fun's environment (copied
+/// there), and small ones between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_binaries_echo_back_intact() {
+    let epmd = private_epmd().await;
+    let node = rust_node("rust", epmd, COOKIE).await;
+    start_services(&node);
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}',
+        Bytes = fun(I, N) -> << <<(X rem 251)>> || X <- lists:seq(I, I + N - 1) >> end,
+        Bins = [Bytes(I, N) || {{I, N}} <- lists:zip(lists:seq(1, 9), [4095, 4096, 4097, 10, 65536, 3, 70000, 200000, 1])],
+        <<_:100/binary, Sub:9000/binary, _/binary>> = Bytes(7, 30000),
+        Env = Bytes(11, 100000),
+        F = fun() -> Env end,
+        Msgs = [{{bins, Bins, Sub}}, {{fun_env, F}}, {{one, lists:nth(8, Bins)}}, {{small, lists:nth(4, Bins)}}],
+        [{{echo, R}} ! {{self(), M}} || M <- Msgs],
+        Same = [receive {{echo, Back}} -> Back =:= M after 10000 -> timeout end || M <- Msgs],
+        io:format("SAME ~p~n", [Same]),
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("shared"), COOKIE, epmd, &eval);
+    assert_eq!(erl.expect("SAME ", T).await, "[true,true,true,true]");
+}
+
 /// A message larger than the node's outgoing hard limit (`dist_buf_max`, 64 MiB) and
 /// than the old 128 MiB frame limit, both ways: OTP 25 and 27 send such a binary as
 /// one frame, and BEAM echoes it back; so must beamnode, with the default limits.

@@ -12,7 +12,7 @@ use super::atom_cache::{write_header, MessageRef, MessageRefs, SendCache};
 use super::{
     uses_dist_header, DistError, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, PASS_THROUGH,
 };
-use crate::etf::{self, VERSION_MAGIC};
+use crate::etf::{self, Mark, Output, Spliced, VERSION_MAGIC};
 use crate::proto::control::encode::{write_control, PlainAtoms};
 use crate::proto::control::ControlMessage;
 use crate::proto::flags::DistFlags;
@@ -36,7 +36,9 @@ pub enum Payload<'a> {
 /// exactly the bytes it holds (for its busy limit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedTerm {
-    body: Vec<u8>,
+    /// Binaries of [`etf::SEND_SHARE_MIN`] bytes or more are shared, not copied
+    /// (docs/protocol.md §4.6).
+    body: Spliced,
     /// It holds a native record (tag 67), which only a peer with NATIVE_RECORDS reads.
     records: bool,
 }
@@ -44,14 +46,19 @@ pub struct EncodedTerm {
 impl EncodedTerm {
     /// Encodes `term`; fails for terms the format cannot carry.
     pub fn new(term: &Term) -> Result<EncodedTerm, etf::EncodeError> {
-        let mut body = Vec::new();
-        let records = etf::encode_body_noting_records(term, &mut body)?;
+        let mut body = Spliced::default();
+        let records = etf::encode_body_spliced(term, &mut body)?;
         Ok(EncodedTerm { body, records })
     }
 
-    /// The ETF body (no version byte).
-    pub fn as_bytes(&self) -> &[u8] {
+    /// The ETF body (no version byte), its large binaries still shared.
+    pub fn body(&self) -> &Spliced {
         &self.body
+    }
+
+    /// The ETF body (no version byte) in one vector (copies the large binaries).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.body.to_vec()
     }
 
     /// Whether the term holds a native record (OTP 29, §3.1).
@@ -91,7 +98,7 @@ pub struct DistEncoder {
     /// message term when it comes as a term.
     control_buf: Vec<u8>,
     refs: Vec<MessageRef>,
-    term_buf: Vec<u8>,
+    term_buf: Spliced,
 }
 
 /// Scratch space kept between messages; a larger buffer (after one big message) is
@@ -111,7 +118,7 @@ impl DistEncoder {
                 .then(SendCache::default),
             control_buf: Vec::new(),
             refs: Vec::new(),
-            term_buf: Vec::new(),
+            term_buf: Spliced::default(),
         }
     }
 
@@ -142,12 +149,13 @@ impl DistEncoder {
         self.encode_message(control, payload.map(Payload::Term), out)
     }
 
-    /// [`DistEncoder::encode_frame`] for a payload that may already be encoded.
-    pub fn encode_message(
+    /// [`DistEncoder::encode_frame`] for a payload that may already be encoded, into
+    /// any [`Output`] (a connection's transmit queue shares large binaries, §4.6).
+    pub fn encode_message<O: Output + ?Sized>(
         &mut self,
         control: &ControlMessage,
         payload: Option<Payload<'_>>,
-        out: &mut Vec<u8>,
+        out: &mut O,
     ) -> Result<(), DistError> {
         match (control.has_payload(), payload.is_some()) {
             (true, false) => {
@@ -164,36 +172,36 @@ impl DistEncoder {
             }
             _ => {}
         }
-        let frame_start = out.len();
+        let frame_start = out.mark();
         let result = self.encode_unchecked(control, payload, out, frame_start);
         if result.is_err() {
-            out.truncate(frame_start);
+            out.rewind(frame_start);
         }
         result
     }
 
-    fn encode_unchecked(
+    fn encode_unchecked<O: Output + ?Sized>(
         &mut self,
         control: &ControlMessage,
         payload: Option<Payload<'_>>,
-        out: &mut Vec<u8>,
-        frame_start: usize,
+        out: &mut O,
+        frame_start: Mark,
     ) -> Result<(), DistError> {
-        out.extend_from_slice(&[0; HEADER_LEN]);
+        out.buf().extend_from_slice(&[0; HEADER_LEN]);
         if !self.header_mode {
             // Pass-through: 112, then each term with its own version byte.
-            out.extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
-            let records = write_control(control, &mut PlainAtoms, out)?;
+            out.buf().extend_from_slice(&[PASS_THROUGH, VERSION_MAGIC]);
+            let records = write_control(control, &mut PlainAtoms, out.buf())?;
             self.check_records(records)?;
             match payload {
                 Some(Payload::Term(p)) => {
-                    out.push(VERSION_MAGIC);
-                    self.put_term(p, out)?;
+                    out.buf().push(VERSION_MAGIC);
+                    put_term(self.native_records, p, out)?;
                 }
                 Some(Payload::Encoded(e)) => {
                     self.check_records(e.has_native_records())?;
-                    out.push(VERSION_MAGIC);
-                    out.extend_from_slice(e.as_bytes());
+                    out.buf().push(VERSION_MAGIC);
+                    e.body().write_to(out);
                 }
                 None => {}
             }
@@ -201,7 +209,8 @@ impl DistEncoder {
         }
         // The message term as bytes: encoded beforehand by its sender (the usual case),
         // or encoded here into scratch space. Its size is then known, so a message too
-        // big for one frame goes straight to the fragment writer and is copied once.
+        // big for one frame goes straight to the fragment writer and is copied once
+        // (large binaries not at all: they stay shared, §4.6).
         let mut term_buf = std::mem::take(&mut self.term_buf);
         let result = self.encode_header_mode(control, payload, &mut term_buf, out, frame_start);
         term_buf.clear();
@@ -211,24 +220,25 @@ impl DistEncoder {
         result
     }
 
-    fn encode_header_mode(
+    fn encode_header_mode<O: Output + ?Sized>(
         &mut self,
         control: &ControlMessage,
         payload: Option<Payload<'_>>,
-        term_buf: &mut Vec<u8>,
-        out: &mut Vec<u8>,
-        frame_start: usize,
+        term_buf: &mut Spliced,
+        out: &mut O,
+        frame_start: Mark,
     ) -> Result<(), DistError> {
-        let body: &[u8] = match payload {
+        let empty = Spliced::default();
+        let body: &Spliced = match payload {
             Some(Payload::Term(p)) => {
                 put_term(self.native_records, p, term_buf)?;
                 term_buf
             }
             Some(Payload::Encoded(e)) => {
                 check_records(self.native_records, e.has_native_records())?;
-                e.as_bytes()
+                e.body()
             }
-            None => &[],
+            None => &empty,
         };
         if let Some(cache) = &mut self.atom_cache {
             // The header lists the control's atoms, so the control goes to scratch
@@ -242,10 +252,11 @@ impl DistEncoder {
             let records = write_control(control, &mut sink, &mut self.control_buf)?;
             check_records(self.native_records, records)?;
             if !self.fragments || self.control_buf.len() + body.len() <= self.fragment_size {
-                out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
-                write_header(&self.refs, out);
-                out.extend_from_slice(&self.control_buf);
-                out.extend_from_slice(body);
+                let buf = out.buf();
+                buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER]);
+                write_header(&self.refs, buf);
+                buf.extend_from_slice(&self.control_buf);
+                body.write_to(out);
                 cache.commit(&self.refs);
                 return patch_len(out, frame_start);
             }
@@ -256,47 +267,50 @@ impl DistEncoder {
         let records = write_control(control, &mut PlainAtoms, &mut self.control_buf)?;
         self.check_records(records)?;
         if !self.fragments || self.control_buf.len() + body.len() <= self.fragment_size {
-            out.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
-            out.extend_from_slice(&self.control_buf);
-            out.extend_from_slice(body);
+            let buf = out.buf();
+            buf.extend_from_slice(&[VERSION_MAGIC, DIST_HEADER, 0]);
+            buf.extend_from_slice(&self.control_buf);
+            body.write_to(out);
             return patch_len(out, frame_start);
         }
-        out.truncate(frame_start);
+        out.rewind(frame_start);
         let control_bytes = std::mem::take(&mut self.control_buf);
-        let result = self.write_fragments(control, [&control_bytes, body], out);
+        let result = self.write_fragments(control, &control_bytes, body, out);
         self.control_buf = control_bytes;
         result
-    }
-
-    fn put_term(&self, term: &Term, out: &mut Vec<u8>) -> Result<(), DistError> {
-        put_term(self.native_records, term, out)
     }
 
     fn check_records(&self, has: bool) -> Result<(), DistError> {
         check_records(self.native_records, has)
     }
 
-    /// Splits the body — `parts[0]` (the control term) then `parts[1]` (the message),
-    /// no version bytes — into a start fragment holding the whole control term (§4.4)
-    /// and continuations of `fragment_size` bytes, copying each byte once.
-    fn write_fragments(
+    /// Splits the body — `ctrl` (the control term) then `msg` (the message), no
+    /// version bytes — into a start fragment holding the whole control term (§4.4) and
+    /// continuations of `fragment_size` bytes, copying each byte once (large binaries
+    /// not at all, §4.6).
+    fn write_fragments<O: Output + ?Sized>(
         &mut self,
         control: &ControlMessage,
-        parts: [&[u8]; 2],
-        out: &mut Vec<u8>,
+        ctrl: &[u8],
+        msg: &Spliced,
+        out: &mut O,
     ) -> Result<(), DistError> {
-        let total = parts[0].len() + parts[1].len();
-        let first_len = parts[0].len().max(self.fragment_size).min(total);
+        let parts = (ctrl, msg);
+        let total = ctrl.len() + msg.len();
+        let first_len = ctrl.len().max(self.fragment_size).min(total);
         let count = 1 + (total - first_len).div_ceil(self.fragment_size) as u64;
         let seq = self.next_sequence_id(control);
-        out.reserve(total + count as usize * (HEADER_LEN + 18) + 1);
+        let copied = ctrl.len() + msg.copied_len();
+        out.buf()
+            .reserve(copied + count as usize * (HEADER_LEN + 18) + 1);
 
         // Start: 131 69 Seq:64 FragId:64 N=0 Ctrl [Msg…]
-        write_frame_header(2 + 8 + 8 + 1 + first_len, out)?;
-        out.extend_from_slice(&[VERSION_MAGIC, DIST_FRAG_HEADER]);
-        out.extend_from_slice(&seq.to_be_bytes());
-        out.extend_from_slice(&count.to_be_bytes());
-        out.push(0);
+        let buf = out.buf();
+        write_frame_header(2 + 8 + 8 + 1 + first_len, buf)?;
+        buf.extend_from_slice(&[VERSION_MAGIC, DIST_FRAG_HEADER]);
+        buf.extend_from_slice(&seq.to_be_bytes());
+        buf.extend_from_slice(&count.to_be_bytes());
+        buf.push(0);
         put_range(out, parts, 0, first_len);
 
         let mut id = count;
@@ -305,10 +319,11 @@ impl DistEncoder {
             id -= 1;
             let end = (at + self.fragment_size).min(total);
             // Continuation: 131 70 Seq:64 FragId:64 Msg…
-            write_frame_header(2 + 8 + 8 + (end - at), out)?;
-            out.extend_from_slice(&[VERSION_MAGIC, DIST_FRAG_CONT]);
-            out.extend_from_slice(&seq.to_be_bytes());
-            out.extend_from_slice(&id.to_be_bytes());
+            let buf = out.buf();
+            write_frame_header(2 + 8 + 8 + (end - at), buf)?;
+            buf.extend_from_slice(&[VERSION_MAGIC, DIST_FRAG_CONT]);
+            buf.extend_from_slice(&seq.to_be_bytes());
+            buf.extend_from_slice(&id.to_be_bytes());
             put_range(out, parts, at, end);
             at = end;
         }
@@ -333,31 +348,41 @@ impl DistEncoder {
     }
 }
 
-/// Writes the payload length of the frame starting at `frame_start` into its prefix.
-/// Appends bytes `from..to` of `parts[0]` followed by `parts[1]`.
-fn put_range(out: &mut Vec<u8>, parts: [&[u8]; 2], from: usize, to: usize) {
-    let split = parts[0].len();
+/// Appends bytes `from..to` of `parts.0` followed by `parts.1`.
+fn put_range<O: Output + ?Sized>(out: &mut O, parts: (&[u8], &Spliced), from: usize, to: usize) {
+    let split = parts.0.len();
     if from < split {
-        out.extend_from_slice(&parts[0][from..to.min(split)]);
+        out.buf().extend_from_slice(&parts.0[from..to.min(split)]);
     }
     if to > split {
-        out.extend_from_slice(&parts[1][from.max(split) - split..to - split]);
+        parts
+            .1
+            .write_range_to(out, from.max(split) - split, to - split);
     }
 }
 
-fn patch_len(out: &mut [u8], frame_start: usize) -> Result<(), DistError> {
-    let payload_len = out.len() - frame_start - HEADER_LEN;
+/// Writes the payload length of the frame that starts at `frame_start` into its prefix
+/// (shared binaries counted).
+fn patch_len<O: Output + ?Sized>(out: &mut O, frame_start: Mark) -> Result<(), DistError> {
+    let shared = out.shared_since(frame_start);
+    let buf = out.buf();
+    let at = frame_start.buf_len();
+    let payload_len = buf.len() - at - HEADER_LEN + shared;
     let len = u32::try_from(payload_len).map_err(|_| FrameError::TooLarge {
         len: payload_len,
         max: u32::MAX as usize,
     })?;
-    out[frame_start..frame_start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+    buf[at..at + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }
 
 /// Writes a payload term, refusing a native record to a peer without NATIVE_RECORDS.
-fn put_term(native_records: bool, term: &Term, out: &mut Vec<u8>) -> Result<(), DistError> {
-    let has = etf::encode_body_noting_records(term, out)?;
+fn put_term<O: Output + ?Sized>(
+    native_records: bool,
+    term: &Term,
+    out: &mut O,
+) -> Result<(), DistError> {
+    let has = etf::encode_body_spliced(term, out)?;
     check_records(native_records, has)
 }
 
