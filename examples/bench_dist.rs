@@ -54,8 +54,8 @@ struct Opts {
     only: Option<Vec<String>>,
     /// BEAM member nodes in the cluster group.
     cluster_nodes: usize,
-    /// `--row TEXT`: only the msgs, large and calls rows whose name contains TEXT (to
-    /// profile one).
+    /// `--row TEXT`: only the msgs, large, calls and n2n rows whose name contains TEXT
+    /// (to profile one).
     row: Option<String>,
     /// `--side beamnode|beam`: run only that side's targets (to profile one; no ratios).
     side: Option<Side>,
@@ -129,7 +129,7 @@ impl Opts {
             Some(g) => g.iter().any(|x| x == group),
         }
     }
-    /// Whether a msgs, large or calls row is to run (`--row`).
+    /// Whether a msgs, large, calls or n2n row is to run (`--row`).
     fn wants_row(&self, name: &str) -> bool {
         self.row.as_deref().map_or(true, |r| name.contains(r))
     }

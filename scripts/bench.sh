@@ -9,7 +9,7 @@
 #       groups: msgs large pingpong calls etf n2n spawn cluster
 #   bash scripts/bench.sh --only cluster --cluster-nodes 16   (default 12 BEAM members)
 #   bash scripts/bench.sh --only msgs --row "8->8 windowed, driver->target" --side beamnode
-#       one row, one side (to profile it: no ratios); --row filters the msgs, large and calls rows
+#       one row, one side (to profile it: no ratios); --row filters the msgs, large, calls and n2n rows
 #   bash scripts/bench.sh --quick --workers 2
 #       beamnode nodes on 2 tokio worker threads (default: as `beamnode run`, half the cores)
 #   bash scripts/bench.sh receive [MESSAGES] the older receive-throughput example
