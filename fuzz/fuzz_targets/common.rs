@@ -87,7 +87,20 @@ pub fn drive_connection<'a>(
         if !poll_all(&mut conn) {
             return;
         }
-        assert_eq!(conn.poll_transmit().len(), conn.transmit_len());
+        // Everything due comes out of the vectored view (large binaries are pieces of
+        // their own, docs/protocol.md §4.6), the first piece being poll_transmit's.
+        let mut bufs = [std::io::IoSlice::new(&[]); 64];
+        let k = conn.poll_transmit_vectored(&mut bufs);
+        let due: usize = bufs[..k].iter().map(|b| b.len()).sum();
+        if k < bufs.len() {
+            assert_eq!(due, conn.transmit_len());
+        } else {
+            assert!(due <= conn.transmit_len());
+        }
+        assert_eq!(k > 0, conn.transmit_len() > 0);
+        if k > 0 {
+            assert_eq!(conn.poll_transmit(), &bufs[0][..]);
+        }
         let n = conn.transmit_len() / 2 + usize::from(chunk.first().is_some_and(|b| b & 1 == 1));
         conn.transmitted(n);
         now += Duration::from_secs(u64::from(chunk.last().copied().unwrap_or(0) % 32));
