@@ -13,8 +13,10 @@ use bytes::Bytes;
 pub const SEND_SHARE_MIN: usize = 4096;
 
 /// Where output goes while a message is encoded: bytes copied in, and binaries that
-/// may be shared.
-pub trait Output {
+/// may be shared. Implemented by `Vec<u8>` (copies everything), [`Spliced`] and the
+/// connection's [`crate::proto::transmit::Transmit`]; sealed, since frame lengths rely
+/// on `shared_since` counting exactly what `put_shared` kept out of `buf`.
+pub trait Output: sealed::Sealed {
     /// The buffer copied bytes go to (its end is where the next byte goes).
     fn buf(&mut self) -> &mut Vec<u8>;
     /// Appends `bytes`, sharing it when the output can.
@@ -33,7 +35,16 @@ pub trait Output {
     }
 }
 
-/// An end of an [`Output`] (see [`Output::mark`]).
+pub(crate) mod sealed {
+    /// Only this crate's outputs (see [`super::Output`]).
+    pub trait Sealed {}
+    impl Sealed for Vec<u8> {}
+    impl Sealed for super::Spliced {}
+    impl Sealed for crate::proto::transmit::Transmit {}
+}
+
+/// An end of an [`Output`] (see [`Output::mark`]); valid until the output is written
+/// from or compacted.
 #[derive(Debug, Clone, Copy)]
 pub struct Mark {
     len: usize,
@@ -51,7 +62,7 @@ impl Output for Vec<u8> {
 
 impl Mark {
     /// A mark at buffer length `len` with `splices` shared pieces before it.
-    pub fn new(len: usize, splices: usize) -> Mark {
+    pub(crate) fn new(len: usize, splices: usize) -> Mark {
         Mark { len, splices }
     }
     /// The buffer length at the mark.
@@ -69,9 +80,19 @@ impl Mark {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Spliced {
     buf: Vec<u8>,
-    /// `(at, bytes)`: `bytes` comes just before `buf[at]`, in order of `at`.
-    splices: Vec<(usize, Bytes)>,
+    /// Shared binaries in order: each comes just before `buf[at]`.
+    splices: Vec<Piece>,
     spliced: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    /// Where in `buf` it goes (before the byte there).
+    at: usize,
+    /// Its offset in the whole (shared binaries before it counted), so a range is
+    /// found by binary search: fragments of a message with many binaries stay linear.
+    pos: usize,
+    bytes: Bytes,
 }
 
 impl Output for Spliced {
@@ -82,8 +103,12 @@ impl Output for Spliced {
         if bytes.len() < SEND_SHARE_MIN {
             self.buf.extend_from_slice(bytes);
         } else {
+            self.splices.push(Piece {
+                at: self.buf.len(),
+                pos: self.buf.len() + self.spliced,
+                bytes: bytes.clone(),
+            });
             self.spliced += bytes.len();
-            self.splices.push((self.buf.len(), bytes.clone()));
         }
     }
     fn mark(&mut self) -> Mark {
@@ -92,12 +117,12 @@ impl Output for Spliced {
     fn shared_since(&mut self, mark: Mark) -> usize {
         self.splices[mark.splices()..]
             .iter()
-            .map(|(_, b)| b.len())
+            .map(|p| p.bytes.len())
             .sum()
     }
     fn rewind(&mut self, mark: Mark) {
-        for (_, b) in self.splices.drain(mark.splices()..) {
-            self.spliced -= b.len();
+        for p in self.splices.drain(mark.splices()..) {
+            self.spliced -= p.bytes.len();
         }
         self.buf.truncate(mark.buf_len());
     }
@@ -126,9 +151,10 @@ impl Spliced {
         self.spliced = 0;
     }
 
-    /// The buffer's capacity (to decide whether scratch space is worth keeping).
+    /// The memory its buffers reserve (to decide whether scratch space is worth
+    /// keeping).
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() + self.splices.capacity() * std::mem::size_of::<Piece>()
     }
 
     /// The bytes in one flat vector (copies the shared binaries).
@@ -149,19 +175,24 @@ impl Spliced {
             out.buf().extend_from_slice(&self.buf[from..to]);
             return;
         }
-        // Walk the pieces: buf up to each splice, the splice, ..., the rest of buf.
-        let mut pos = 0; // logical offset of the piece's start
-        let mut at = 0; // offset in buf
-        for (s_at, bytes) in &self.splices {
-            let owned = s_at - at;
-            copy_overlap(out, &self.buf[at..*s_at], pos, from, to);
-            pos += owned;
-            at = *s_at;
-            let (a, b) = (from.max(pos), to.min(pos + bytes.len()));
+        // Walk the pieces from the first that reaches `from`: buf up to each splice,
+        // the splice, ..., the rest of buf.
+        let first = self
+            .splices
+            .partition_point(|p| p.pos + p.bytes.len() <= from);
+        let (mut at, mut pos) = match first.checked_sub(1).map(|i| &self.splices[i]) {
+            Some(p) => (p.at, p.pos + p.bytes.len()),
+            None => (0, 0),
+        };
+        for p in &self.splices[first..] {
+            copy_overlap(out, &self.buf[at..p.at], pos, from, to);
+            pos += p.at - at;
+            at = p.at;
+            let (a, b) = (from.max(pos), to.min(pos + p.bytes.len()));
             if a < b {
-                out.put_shared(&bytes.slice(a - pos..b - pos));
+                out.put_shared(&p.bytes.slice(a - pos..b - pos));
             }
-            pos += bytes.len();
+            pos += p.bytes.len();
             if pos >= to {
                 return;
             }
@@ -202,7 +233,7 @@ mod tests {
             }
             prop_assert_eq!(sp.len(), flat.len());
             prop_assert_eq!(sp.to_vec(), flat.clone());
-            // Cut into ranges (as fragments are), each written to a Transmit.
+            // Cut into ranges (as fragments are), each written to another Spliced.
             let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (flat.len() + 1)).collect();
             bounds.push(0);
             bounds.push(flat.len());

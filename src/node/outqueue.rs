@@ -3,7 +3,9 @@
 //! OTP suspends a process that sends to a distribution port whose output buffer is
 //! over `dist_buf_busy_limit` (`busy_dist_port`, 1 MiB by default) until the buffer
 //! drains, and then sends. Here the same: payloads are encoded by the sender
-//! ([`EncodedTerm`]), so the queue counts exactly the bytes it holds, and an async send
+//! ([`EncodedTerm`]), so the queue counts the bytes it will write (a binary of 4 KiB or
+//! more is shared, not copied, and counts at its length, as in OTP's dist buffers:
+//! docs/protocol.md §4.6), and an async send
 //! ([`crate::Process::send`]) that finds the queue over the busy limit waits until the
 //! connection's driver has taken it below again before it queues its message. Such a
 //! sender queues only after waiting, so it is never refused: a message of any size is

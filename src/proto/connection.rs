@@ -14,8 +14,10 @@
 //!    the buffer with [`Connection::read_with`]);
 //! 2. [`Connection::poll_message`] until `Ok(None)`, each message handed to the node;
 //! 3. messages to send go to [`Connection::send`];
-//! 4. [`Connection::poll_transmit`] bytes are written, and [`Connection::transmitted`]
-//!    says how many went out;
+//! 4. while [`Connection::transmit_len`] is not zero, the bytes of
+//!    [`Connection::poll_transmit`] (one contiguous piece: a large binary is a piece of
+//!    its own, §4.6) or of [`Connection::poll_transmit_vectored`] (several) are written,
+//!    and [`Connection::transmitted`] says how many went out;
 //! 5. at [`Connection::poll_timeout`], [`Connection::handle_timeout`].
 //!
 //! Any error returned by 2 or 5 ends the connection; [`ConnectionError::nodedown_reason`]

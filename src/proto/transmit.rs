@@ -156,6 +156,9 @@ impl Transmit {
             if self.buf.capacity() > 4 * 1024 * 1024 {
                 self.buf = Vec::new();
             }
+            if self.splices.capacity() > 1024 {
+                self.splices = VecDeque::new();
+            }
         }
     }
 
@@ -263,19 +266,29 @@ mod tests {
             vectored in any::<bool>(),
             compact_after in 0usize..4,
         ) {
-            let (mut t, flat) = build(&pieces);
+            let (mut t, mut flat) = build(&pieces);
             prop_assert_eq!(t.len(), flat.len());
             let got = if vectored {
                 drain_vectored(&mut t, slots, step)
             } else {
-                // Part written, compacted, more appended: the order holds.
+                // Part written, compacted, more appended (and an append undone):
+                // the order holds.
                 let mut got = Vec::new();
-                for _ in 0..compact_after {
+                for round in 0..compact_after {
                     if t.is_empty() { break; }
                     let n = t.chunk().len().min(step);
                     got.extend_from_slice(&t.chunk()[..n]);
                     t.advance(n);
                     t.compact();
+                    let mark = t.mark();
+                    t.put_shared(&Bytes::from(vec![0xEE; SEND_SHARE_MIN + 1]));
+                    t.extend_from_slice(&[0xDD; 3]);
+                    t.rewind(mark);
+                    let more: Vec<u8> = (0..SEND_SHARE_MIN + round).map(|k| k as u8).collect();
+                    t.put_shared(&Bytes::from(more.clone()));
+                    t.extend_from_slice(&[round as u8; 5]);
+                    flat.extend_from_slice(&more);
+                    flat.extend_from_slice(&[round as u8; 5]);
                 }
                 got.extend(drain_chunks(&mut t, step));
                 got

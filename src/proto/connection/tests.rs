@@ -4,7 +4,7 @@ use super::*;
 use crate::term::Pid;
 use proptest::prelude::*;
 
-/// Every byte due, in order (large binaries come as pieces of their own, §4.5).
+/// Every byte due, in order (large binaries come as pieces of their own, §4.6).
 fn due(c: &Connection) -> Vec<u8> {
     let mut bufs = vec![std::io::IoSlice::new(&[]); 1024];
     let n = c.poll_transmit_vectored(&mut bufs);

@@ -33,7 +33,10 @@ pub enum Payload<'a> {
 /// leading 131 differs between pass-through and header mode, §4.2), so a sender can
 /// encode its message before it knows which connection will carry it — in its own
 /// task, in parallel with other senders — and a connection's outgoing queue can count
-/// exactly the bytes it holds (for its busy limit).
+/// the bytes it holds (for its busy limit). Those are the bytes it will write: a shared
+/// binary counts at its length, as BEAM counts a refc binary in a dist buffer, though
+/// the memory behind it may be shared with other messages or be a larger received
+/// buffer it is a slice of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedTerm {
     /// Binaries of [`etf::SEND_SHARE_MIN`] bytes or more are shared, not copied
@@ -210,7 +213,7 @@ impl DistEncoder {
         // The message term as bytes: encoded beforehand by its sender (the usual case),
         // or encoded here into scratch space. Its size is then known, so a message too
         // big for one frame goes straight to the fragment writer and is copied once
-        // (large binaries not at all: they stay shared, §4.6).
+        // (binaries of 4 KiB or more not at all: they stay shared, §4.6).
         let mut term_buf = std::mem::take(&mut self.term_buf);
         let result = self.encode_header_mode(control, payload, &mut term_buf, out, frame_start);
         term_buf.clear();
@@ -257,8 +260,10 @@ impl DistEncoder {
                 write_header(&self.refs, buf);
                 buf.extend_from_slice(&self.control_buf);
                 body.write_to(out);
+                // The cache counts the refs only for a frame that is whole.
+                patch_len(out, frame_start)?;
                 cache.commit(&self.refs);
-                return patch_len(out, frame_start);
+                return Ok(());
             }
             // Too big for one frame: fragments, written with plain atoms below.
         }
@@ -286,8 +291,8 @@ impl DistEncoder {
 
     /// Splits the body — `ctrl` (the control term) then `msg` (the message), no
     /// version bytes — into a start fragment holding the whole control term (§4.4) and
-    /// continuations of `fragment_size` bytes, copying each byte once (large binaries
-    /// not at all, §4.6).
+    /// continuations of `fragment_size` bytes, copying each byte once (shared binaries
+    /// not at all, except pieces under 4 KiB cut off at a fragment's edge, §4.6).
     fn write_fragments<O: Output + ?Sized>(
         &mut self,
         control: &ControlMessage,
@@ -391,4 +396,128 @@ fn check_records(native_records: bool, has: bool) -> Result<(), DistError> {
         return Err(DistError::NativeRecordsNotNegotiated);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dist::DistDecoder;
+    use crate::proto::transmit::Transmit;
+    use crate::term::{Atom, InternalFun, Pid, Terms};
+    use proptest::prelude::*;
+
+    fn pid(id: u32) -> Pid {
+        Pid::new(Atom::new("a@h"), id, 0, 7)
+    }
+
+    fn fun(free_vars: Vec<Term>) -> Term {
+        Term::InternalFun(Box::new(InternalFun {
+            arity: 0,
+            uniq: [3; 16],
+            index: 1,
+            module: Atom::new("m"),
+            old_index: 1,
+            old_uniq: 2,
+            pid: pid(1),
+            free_vars: Terms::from(free_vars),
+        }))
+    }
+
+    fn big(n: usize, seed: u8) -> Term {
+        Term::binary(
+            (0..n)
+                .map(|k| (k as u8).wrapping_mul(31) ^ seed)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn body_term(e: &EncodedTerm) -> Term {
+        let mut v = vec![VERSION_MAGIC];
+        v.extend(e.to_vec());
+        etf::decode(&v).unwrap()
+    }
+
+    /// Every byte the transmit queue holds, in order.
+    fn drained(mut t: Transmit) -> Vec<u8> {
+        let mut out = Vec::new();
+        while !t.is_empty() {
+            let c = t.chunk().to_vec();
+            t.advance(c.len());
+            out.extend(c);
+        }
+        out
+    }
+
+    #[test]
+    fn binaries_in_a_fun_are_copied_and_its_size_stays_right() {
+        let t = fun(vec![big(8192, 1), fun(vec![big(5000, 2)]), Term::Int(3)]);
+        let e = EncodedTerm::new(&t).unwrap();
+        // NEW_FUN_EXT's size is patched from the buffer: nothing of it may be shared.
+        assert_eq!(e.body().copied_len(), e.len());
+        assert_eq!(body_term(&e), t);
+        // Beside a fun, a binary is shared again.
+        let t = Term::tuple(vec![fun(vec![big(8192, 1)]), big(8192, 3)]);
+        let e = EncodedTerm::new(&t).unwrap();
+        assert_eq!(e.len() - e.body().copied_len(), 8192);
+        assert_eq!(body_term(&e), t);
+    }
+
+    fn term() -> impl Strategy<Value = Term> {
+        let leaf = prop_oneof![
+            (0usize..20_000, any::<u8>()).prop_map(|(n, s)| big(n, s)),
+            any::<i64>().prop_map(Term::Int),
+            Just(Term::atom("ok")),
+        ];
+        leaf.prop_recursive(3, 24, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Term::tuple),
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Term::list),
+                prop::collection::vec(inner, 0..3).prop_map(fun),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Into a transmit queue (binaries shared) the frames are byte for byte those
+        /// written into a plain vector, for a term and for the same term encoded
+        /// beforehand, whatever the fragment size; and they decode to the message.
+        #[test]
+        fn shared_output_is_the_plain_output(
+            t in term(),
+            fragment_size in prop::option::of(1usize..70_000),
+            cache in any::<bool>(),
+        ) {
+            let flags = DistFlags::IMPLEMENTED;
+            let mk = || {
+                let e = DistEncoder::new(flags);
+                let e = if cache { e } else { e.without_atom_cache() };
+                match fragment_size {
+                    Some(n) => e.with_fragment_size(n),
+                    None => e,
+                }
+            };
+            let control = ControlMessage::Send { to: pid(2), token: None };
+            let mut plain = Vec::new();
+            mk().encode_message(&control, Some(Payload::Term(&t)), &mut plain).unwrap();
+            let mut shared = Transmit::default();
+            shared.extend_from_slice(b"before");
+            mk().encode_message(&control, Some(Payload::Term(&t)), &mut shared).unwrap();
+            let encoded = EncodedTerm::new(&t).unwrap();
+            mk().encode_message(&control, Some(Payload::Encoded(&encoded)), &mut shared)
+                .unwrap();
+            let mut want = b"before".to_vec();
+            want.extend_from_slice(&plain);
+            want.extend_from_slice(&plain);
+            prop_assert_eq!(drained(shared), want);
+            let mut dec = DistDecoder::new(flags);
+            let mut got = None;
+            let mut rest = &plain[..];
+            while !rest.is_empty() {
+                let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+                got = dec.decode(&rest[4..4 + len]).unwrap();
+                rest = &rest[4 + len..];
+            }
+            prop_assert_eq!(got.and_then(|m| m.payload), Some(t));
+        }
+    }
 }
