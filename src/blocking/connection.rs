@@ -238,6 +238,13 @@ impl Write for Stream {
             Stream::Tls(s) => s.write(buf),
         }
     }
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write_vectored(bufs),
+        }
+    }
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         match self {
             Stream::Tcp(s) => s.write_all(buf),
@@ -498,13 +505,20 @@ impl Connection {
 
     /// Writes whatever [`Connection::send_later`] queued (and any tick due).
     pub fn flush(&mut self) -> Result<(), DialError> {
+        // Frames and shared binaries (docs/protocol.md §4.6) in vectored writes; a TLS
+        // session's last record goes out with the flush at the end.
         while self.conn.transmit_len() > 0 {
-            let chunk = self.conn.poll_transmit();
-            let n = chunk.len();
-            self.stream.write_all(chunk).map_err(io_error)?;
+            let n = {
+                let mut bufs = [std::io::IoSlice::new(&[]); 64];
+                let k = self.conn.poll_transmit_vectored(&mut bufs);
+                self.stream.write_vectored(&bufs[..k]).map_err(io_error)?
+            };
+            if n == 0 {
+                return Err(io_error(ErrorKind::WriteZero.into()));
+            }
             self.conn.transmitted(n);
         }
-        Ok(())
+        self.stream.flush().map_err(io_error)
     }
 
     /// Sends `msg` to `to` as a plain message (SEND_SENDER when negotiated, §5.1).

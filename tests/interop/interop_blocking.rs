@@ -120,6 +120,19 @@ async fn blocking_calls_against_real_erl() {
     let list = Term::list(vec![Term::Int(1), Term::binary("x"), Term::atom("a")]);
     let (r, _) = call(cfg(), "lists", "reverse", vec![list], None).await;
     assert_eq!(r.unwrap().to_string(), "[a,<<\"x\">>,1]");
+    // A binary large enough to be shared, not copied, on its way out (docs/protocol.md
+    // §4.6), and cut into fragments: BEAM's md5 of it is ours.
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let (r, _) = call(
+        cfg(),
+        "erlang",
+        "md5",
+        vec![Term::binary(data.clone())],
+        None,
+    )
+    .await;
+    use md5::Digest;
+    assert_eq!(r, Ok(Term::binary(md5::Md5::digest(&data).to_vec())));
 
     // Output goes through our pid as group leader; `~p` needs a nested io_lib call.
     let fmt_args = vec![
