@@ -109,6 +109,7 @@ fn decode_in(
             buf: &data,
             shared: None,
             records: false,
+            long_atom: None,
             pos: 0,
             cache: opts.atom_cache,
             max_depth: opts.max_depth,
@@ -125,6 +126,7 @@ fn decode_in(
         buf: bytes,
         shared,
         records: false,
+        long_atom: None,
         pos,
         cache: opts.atom_cache,
         max_depth: opts.max_depth,
@@ -198,6 +200,10 @@ struct Decoder<'a> {
     records: bool,
     pos: usize,
     cache: Option<&'a [Atom]>,
+    /// The last atom decoded that was too long to be stored inline (a node name, as a
+    /// rule): the same text again is a clone of it (a reference count) instead of an
+    /// allocation. The pids and references of a term mostly name one node.
+    long_atom: Option<Atom>,
     /// Containers open at once before the term is refused ([`DecodeOptions::max_depth`]).
     max_depth: usize,
 }

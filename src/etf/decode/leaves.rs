@@ -123,7 +123,7 @@ impl<'a> Decoder<'a> {
                 }
                 let bytes = self.take(n)?;
                 Ok(match std::str::from_utf8(bytes) {
-                    Ok(s) if bytes.is_ascii() => Atom::new(s),
+                    Ok(s) if s.is_ascii() => self.new_atom(s),
                     _ => Atom::from(bytes.iter().map(|&b| b as char).collect::<String>()),
                 })
             }
@@ -138,9 +138,80 @@ impl<'a> Decoder<'a> {
                 if n > 255 && s.chars().count() > 255 {
                     return Err(bad("atom longer than 255 characters"));
                 }
-                Ok(Atom::new(s))
+                Ok(self.new_atom(s))
             }
             _ => Err(bad("expected an atom")),
         }
+    }
+
+    /// An atom of text `s`: one too long to be stored inline that equals the last such
+    /// atom is a clone of it (no allocation).
+    #[inline]
+    fn new_atom(&mut self, s: &str) -> Atom {
+        if s.len() <= Atom::INLINE_LEN {
+            return Atom::new(s);
+        }
+        match &self.long_atom {
+            Some(a) if a.as_str() == s => a.clone(),
+            _ => {
+                let a = Atom::new(s);
+                self.long_atom = Some(a.clone());
+                a
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::etf::{decode, encode};
+    use crate::term::{Atom, Pid, Term};
+
+    /// Long atoms (node names) that repeat are clones of one another; any other atom
+    /// between them, long or short, Latin-1 or UTF-8, comes back as its own text.
+    #[test]
+    fn repeated_long_atoms_are_shared_and_others_kept() {
+        let a = "node_with_a_long_name@example.org";
+        let b = "another_node_with_a_long_name@example.org";
+        let pid = |n: &str, id| Term::Pid(Pid::new(Atom::new(n), id, 0, 1));
+        let t = Term::list(vec![
+            pid(a, 1),
+            pid(a, 2),
+            pid(b, 3),
+            Term::atom("short"),
+            pid(a, 4),
+            Term::atom("ä_latin1_or_utf8_long_atom_text"),
+            pid(a, 5),
+        ]);
+        let mut bytes = encode(&t).unwrap();
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back, t);
+        let Term::List(items) = &back else {
+            panic!("{back:?}")
+        };
+        let node = |i: usize| match &items[i] {
+            Term::Pid(p) => p.node.as_str().as_ptr(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            node(0),
+            node(1),
+            "the same long node name twice: one allocation"
+        );
+        assert_ne!(node(1), node(4), "another long atom came in between");
+
+        // The same text as a Latin-1 ATOM_EXT (tag 100) is the same atom.
+        let at = bytes
+            .windows(a.len())
+            .position(|w| w == a.as_bytes())
+            .unwrap();
+        assert_eq!(
+            bytes[at - 2],
+            119,
+            "SMALL_ATOM_UTF8_EXT before the node name"
+        );
+        bytes[at - 2] = 100;
+        bytes.insert(at - 1, 0);
+        assert_eq!(decode(&bytes).unwrap(), t);
     }
 }

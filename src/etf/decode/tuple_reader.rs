@@ -23,6 +23,7 @@ impl<'a> TupleReader<'a> {
             buf: bytes,
             shared: None,
             records: false,
+            long_atom: None,
             pos: 0,
             cache: opts.atom_cache,
             max_depth: opts.max_depth.saturating_sub(1),
