@@ -358,6 +358,7 @@ proptest! {
         for (i, m) in got.iter().enumerate() {
             let Some(Term::Tuple(t)) = &m.payload else { panic!("tuple") };
             prop_assert_eq!(&t[0], &Term::from(i as i64));
+            prop_assert_eq!(&t[1], &Term::binary(vec![i as u8; sizes[i]]));
         }
         prop_assert_eq!(b.buffered_input(), 0);
     }
