@@ -31,15 +31,14 @@ pub fn encode_body_into(term: &Term, out: &mut Vec<u8>) -> Result<()> {
     encode_body_noting_records(term, out).map(drop)
 }
 
-/// [`encode_body_into`], also telling whether the term holds a native record (OTP
-/// 29's tag 67, which only a peer with DFLAG_NATIVE_RECORDS can decode, §3.1).
-pub(crate) fn encode_body_noting_records(term: &Term, out: &mut Vec<u8>) -> Result<bool> {
-    encode_body_spliced(term, out)
-}
-
-/// [`encode_body_noting_records`] into any [`Output`]: large binaries go to
-/// [`Output::put_shared`] (shared by a [`super::Spliced`], copied by a `Vec`).
-pub(crate) fn encode_body_spliced<O: Output + ?Sized>(term: &Term, out: &mut O) -> Result<bool> {
+/// [`encode_body_into`] into any [`Output`], also telling whether the term holds a
+/// native record (OTP 29's tag 67, which only a peer with DFLAG_NATIVE_RECORDS can
+/// decode, §3.1). Large binaries go to [`Output::put_shared`] (shared by a
+/// [`super::Spliced`], copied by a `Vec`). On error nothing is left appended.
+pub(crate) fn encode_body_noting_records<O: Output + ?Sized>(
+    term: &Term,
+    out: &mut O,
+) -> Result<bool> {
     let mark = out.mark();
     let r = write_term(term, out);
     if r.is_err() {

@@ -50,7 +50,7 @@ impl EncodedTerm {
     /// Encodes `term`; fails for terms the format cannot carry.
     pub fn new(term: &Term) -> Result<EncodedTerm, etf::EncodeError> {
         let mut body = Spliced::default();
-        let records = etf::encode_body_spliced(term, &mut body)?;
+        let records = etf::encode_body_noting_records(term, &mut body)?;
         Ok(EncodedTerm { body, records })
     }
 
@@ -387,7 +387,7 @@ fn put_term<O: Output + ?Sized>(
     term: &Term,
     out: &mut O,
 ) -> Result<(), DistError> {
-    let has = etf::encode_body_spliced(term, out)?;
+    let has = etf::encode_body_noting_records(term, out)?;
     check_records(native_records, has)
 }
 
