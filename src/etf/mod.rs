@@ -24,8 +24,8 @@ mod spliced;
 pub use compressed::encode_compressed;
 pub use decode::{decode, decode_body, decode_body_shared, decode_with, SHARE_MIN};
 pub(crate) use decode::{decode_body_noting_records, TupleReader};
-pub use encode::{encode, encode_body_into, encode_into};
 pub(crate) use encode::encode_body_noting_records;
+pub use encode::{encode, encode_body_into, encode_into};
 pub(crate) use encode::{write_atom, write_int};
 pub use spliced::{Mark, Output, Spliced, SEND_SHARE_MIN};
 

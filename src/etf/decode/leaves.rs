@@ -102,6 +102,11 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Inlined into the decoder's loop: a short atom is then built where the term is
+    /// put together, and the load that read a returned atom back out of memory, waiting
+    /// for the copy of its bytes to land (9 % of the structured corpus's decoding in a
+    /// profile), is gone (BENCHMARKS.md, 2026-12-07 22:14 section).
+    #[inline(always)]
     pub(super) fn atom_body(&mut self, t: u8, at: usize) -> Result<Atom> {
         let bad = |reason| DecodeError::BadAtom { offset: at, reason };
         match t {
@@ -146,7 +151,7 @@ impl<'a> Decoder<'a> {
 
     /// An atom of text `s`: one too long to be stored inline that equals the last such
     /// atom is a clone of it (no allocation).
-    #[inline]
+    #[inline(always)]
     fn new_atom(&mut self, s: &str) -> Atom {
         if s.len() <= Atom::INLINE_LEN {
             return Atom::new(s);
