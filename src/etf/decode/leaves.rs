@@ -102,10 +102,10 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Inlined into the decoder's loop: a short atom is then built where the term is
-    /// put together, and the load that read a returned atom back out of memory, waiting
-    /// for the copy of its bytes to land (9 % of the structured corpus's decoding in a
-    /// profile), is gone (BENCHMARKS.md, 2026-12-07 22:14 section).
+    /// Inlined into the decoder's loop: atoms are its most frequent leaves, and two
+    /// calls per atom (this and [`Decoder::new_atom`], the atom handed back through
+    /// memory) cost 6-9 % of decoding the structured corpus (BENCHMARKS.md, 2026-12-07
+    /// 22:14 section).
     #[inline(always)]
     pub(super) fn atom_body(&mut self, t: u8, at: usize) -> Result<Atom> {
         let bad = |reason| DecodeError::BadAtom { offset: at, reason };
