@@ -1,4 +1,4 @@
-//! Conversions between [`Term`](super::Term) and `eetf::Term` (eetf 0.12), for code that
+//! Conversions between [`Term`] and `eetf::Term` (eetf 0.12), for code that
 //! already speaks eetf.
 //!
 //! Both directions recurse, because eetf's own types do (they cannot even be dropped
