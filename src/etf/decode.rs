@@ -200,9 +200,10 @@ struct Decoder<'a> {
     records: bool,
     pos: usize,
     cache: Option<&'a [Atom]>,
-    /// The last atom decoded that was too long to be stored inline (a node name, as a
-    /// rule): the same text again is a clone of it (a reference count) instead of an
-    /// allocation. The pids and references of a term mostly name one node.
+    /// The last atom made from ASCII or UTF-8 text too long to be stored inline (a node
+    /// name, as a rule): the same text again is a clone of it (a reference count)
+    /// instead of an allocation. The pids and references of a term mostly name one
+    /// node. Atom-cache references and non-ASCII Latin-1 atoms leave it as it is.
     long_atom: Option<Atom>,
     /// Containers open at once before the term is refused ([`DecodeOptions::max_depth`]).
     max_depth: usize,

@@ -40,8 +40,9 @@ use std::ops::{Deref, DerefMut};
 pub struct Atom(EcoString);
 
 impl Atom {
-    /// Atoms of up to this many bytes are stored inline: creating one allocates nothing.
-    pub const INLINE_LEN: usize = EcoString::INLINE_LIMIT;
+    /// Atoms of up to this many bytes are stored inline: creating one allocates nothing
+    /// (15 on 64-bit targets).
+    pub(crate) const INLINE_LEN: usize = EcoString::INLINE_LIMIT;
 
     /// Creates an atom from its text.
     pub fn new(name: &str) -> Self {

@@ -104,7 +104,7 @@ impl<'a> Decoder<'a> {
 
     /// Inlined into the decoder's loop: atoms are its most frequent leaves, and two
     /// calls per atom (this and [`Decoder::new_atom`], the atom handed back through
-    /// memory) cost 6-9 % of decoding the structured corpus (BENCHMARKS.md, 2026-12-07
+    /// memory) cost 6-10 % of decoding the structured corpus (BENCHMARKS.md, 2026-12-07
     /// 22:14 section).
     #[inline(always)]
     pub(super) fn atom_body(&mut self, t: u8, at: usize) -> Result<Atom> {
@@ -172,21 +172,32 @@ mod tests {
     use crate::etf::{decode, encode};
     use crate::term::{Atom, Pid, Term};
 
-    /// Long atoms (node names) that repeat are clones of one another; any other atom
-    /// between them, long or short, Latin-1 or UTF-8, comes back as its own text.
+    /// The address of a pid's node name text (shared atoms have one).
+    fn node_ptr(t: &Term) -> *const u8 {
+        match t {
+            Term::Pid(p) => p.node.as_str().as_ptr(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Long atoms (node names) that repeat are clones of one another; any atom
+    /// between them, long or short, comes back as its own text, including one of the
+    /// same length that differs in its last byte.
     #[test]
     fn repeated_long_atoms_are_shared_and_others_kept() {
         let a = "node_with_a_long_name@example.org";
+        let a2 = "node_with_a_long_name@example.orh";
         let b = "another_node_with_a_long_name@example.org";
         let pid = |n: &str, id| Term::Pid(Pid::new(Atom::new(n), id, 0, 1));
         let t = Term::list(vec![
             pid(a, 1),
             pid(a, 2),
-            pid(b, 3),
+            pid(a2, 3),
+            pid(b, 4),
             Term::atom("short"),
-            pid(a, 4),
-            Term::atom("ä_latin1_or_utf8_long_atom_text"),
             pid(a, 5),
+            Term::atom("ä_a_long_utf8_atom_text_here"),
+            pid(a, 6),
         ]);
         let mut bytes = encode(&t).unwrap();
         let back = decode(&bytes).unwrap();
@@ -194,18 +205,20 @@ mod tests {
         let Term::List(items) = &back else {
             panic!("{back:?}")
         };
-        let node = |i: usize| match &items[i] {
-            Term::Pid(p) => p.node.as_str().as_ptr(),
-            other => panic!("{other:?}"),
-        };
         assert_eq!(
-            node(0),
-            node(1),
+            node_ptr(&items[0]),
+            node_ptr(&items[1]),
             "the same long node name twice: one allocation"
         );
-        assert_ne!(node(1), node(4), "another long atom came in between");
+        assert_ne!(node_ptr(&items[1]), node_ptr(&items[2]));
+        assert_ne!(
+            node_ptr(&items[1]),
+            node_ptr(&items[5]),
+            "others came between"
+        );
 
-        // The same text as a Latin-1 ATOM_EXT (tag 100) is the same atom.
+        // The first node name as a Latin-1 ATOM_EXT (tag 100, 2-byte length): the same
+        // atom, and the next pid's node name is a clone of it.
         let at = bytes
             .windows(a.len())
             .position(|w| w == a.as_bytes())
@@ -217,6 +230,44 @@ mod tests {
         );
         bytes[at - 2] = 100;
         bytes.insert(at - 1, 0);
-        assert_eq!(decode(&bytes).unwrap(), t);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back, t);
+        let Term::List(items) = &back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(node_ptr(&items[0]), node_ptr(&items[1]));
+    }
+
+    /// A long Latin-1 atom with a byte above 127 (not UTF-8) between two pids of one
+    /// node is read as Latin-1 and does not disturb the sharing of the node name; the
+    /// same bytes as a UTF-8 atom are refused.
+    #[test]
+    fn latin1_atoms_between_shared_ones_keep_their_text() {
+        let node = "node_with_a_long_name@example.org";
+        let pid = |id: u32| {
+            let mut v = vec![88u8, 119, node.len() as u8];
+            v.extend_from_slice(node.as_bytes());
+            v.extend_from_slice(&id.to_be_bytes());
+            v.extend_from_slice(&0u32.to_be_bytes());
+            v.extend_from_slice(&1u32.to_be_bytes());
+            v
+        };
+        let latin1: Vec<u8> = b"caf\xe9_with_a_long_latin1_name".to_vec();
+        let mut bytes = vec![131, 108, 0, 0, 0, 3];
+        bytes.extend(pid(1));
+        bytes.extend_from_slice(&[115, latin1.len() as u8]);
+        bytes.extend_from_slice(&latin1);
+        bytes.extend(pid(2));
+        bytes.push(106);
+        let t = decode(&bytes).unwrap();
+        let Term::List(items) = &t else {
+            panic!("{t:?}")
+        };
+        assert_eq!(items[1], Term::atom("café_with_a_long_latin1_name"));
+        assert_eq!(node_ptr(&items[0]), node_ptr(&items[2]));
+        // As SMALL_ATOM_UTF8_EXT (119) the same bytes are not UTF-8.
+        let at = bytes.iter().position(|&b| b == 115).unwrap();
+        bytes[at] = 119;
+        assert!(decode(&bytes).is_err());
     }
 }

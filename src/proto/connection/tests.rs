@@ -51,6 +51,12 @@ fn drain(c: &mut Connection) -> Vec<DistMessage> {
     v
 }
 
+/// `n` bytes that differ from position to position and from message to message, so
+/// that a shifted, swapped or zeroed piece shows.
+fn pattern(i: usize, n: usize) -> Vec<u8> {
+    (0..n).map(|k| (k * 31 + i * 7 + 1) as u8).collect()
+}
+
 fn pid(node: &str, id: u32) -> Pid {
     Pid::new(Atom::new(node), id, 0, 7)
 }
@@ -331,7 +337,7 @@ proptest! {
     ) {
         let (mut a, mut b) = pair(DistFlags::IMPLEMENTED, Instant::now());
         for (i, n) in sizes.iter().enumerate() {
-            let msg = Term::tuple(vec![Term::from(i as i64), Term::binary(vec![i as u8; *n])]);
+            let msg = Term::tuple(vec![Term::from(i as i64), Term::binary(pattern(i, *n))]);
             a.send_term(&send_sender(pid("a@h", 1), pid("b@h", 2)), Some(&msg)).unwrap();
         }
         let wire = due(&a);
@@ -358,7 +364,7 @@ proptest! {
         for (i, m) in got.iter().enumerate() {
             let Some(Term::Tuple(t)) = &m.payload else { panic!("tuple") };
             prop_assert_eq!(&t[0], &Term::from(i as i64));
-            prop_assert_eq!(&t[1], &Term::binary(vec![i as u8; sizes[i]]));
+            prop_assert_eq!(&t[1], &Term::binary(pattern(i, sizes[i])));
         }
         prop_assert_eq!(b.buffered_input(), 0);
     }
