@@ -509,7 +509,7 @@ impl Connection {
         // session's last record goes out with the flush at the end.
         while self.conn.transmit_len() > 0 {
             let n = {
-                let mut bufs = [std::io::IoSlice::new(&[]); 64];
+                let mut bufs = [std::io::IoSlice::new(&[]); crate::proto::connection::WRITE_SLICES];
                 let k = self.conn.poll_transmit_vectored(&mut bufs);
                 self.stream.write_vectored(&bufs[..k]).map_err(io_error)?
             };

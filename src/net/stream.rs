@@ -15,16 +15,12 @@
 //! file always drains decrypted bytes into the connection (whose own limits apply,
 //! docs/hostile.md) before it reads from the socket again.
 
-use crate::proto::connection::Connection;
+use crate::proto::connection::{Connection, WRITE_SLICES};
 use std::io::{self, ErrorKind, IoSlice};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 #[cfg(target_os = "linux")]
 use tracing::debug;
-
-/// Pieces per vectored write: a batch of frames is one piece, each shared binary
-/// another (docs/protocol.md §4.6).
-const WRITE_SLICES: usize = 64;
 
 /// The byte stream of an up connection.
 pub(crate) enum DistStream {

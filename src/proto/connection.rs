@@ -36,6 +36,11 @@ use crate::term::{Atom, Term};
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
+/// Pieces a driver offers [`Connection::poll_transmit_vectored`] for one vectored
+/// write: a batch of frames is one piece, each shared binary another (docs/protocol.md
+/// §4.6). Both drivers use it.
+pub const WRITE_SLICES: usize = 64;
+
 /// Settings of one connection (from the node's configuration).
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {

@@ -494,3 +494,51 @@ async fn noconnect_send_does_not_connect() {
     // The first message to arrive is the second one sent.
     assert_eq!(erl.expect("GOT ", T).await, "2");
 }
+
+/// `term_to_binary` output of a real node, whose pids and references name it (a node
+/// name longer than an atom stored inline), decodes with `etf::decode` to the very
+/// term the same node sent over distribution; the repeated node name is one shared
+/// atom, and the other long atoms between keep their own text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn term_to_binary_of_a_real_node_decodes_with_shared_node_names() {
+    let epmd = private_epmd().await;
+    let (node, mut collector) = rust_node_with_collector(epmd).await;
+    let r = node.name().as_str().to_string();
+    let eval = format!(
+        r#"R = '{r}',
+        T = [self(), make_ref(), self(), {{a_long_atom_name_over_fifteen, self()}},
+             'caf\x{{e9}}_latin1_long_atom', make_ref(), self(), #{{k => self()}}],
+        {{collector, R}} ! {{etf, term_to_binary(T), T}},
+        io:format("SENT~n"),
+        receive stop -> ok after 10000 -> ok end,
+        halt()."#
+    );
+    let mut erl = Erl::start(&unique("long_named_etf"), COOKIE, epmd, &eval);
+    erl.expect("SENT", T).await;
+    let msg = collector.receive(Some(T)).await.expect("the etf message");
+    let (bin, sent) = match msg.as_tuple() {
+        Some([tag, Term::Binary(b), t]) if tag.is_atom("etf") => (b.clone(), t.clone()),
+        other => panic!("unexpected {other:?}"),
+    };
+    let decoded = beamnode::etf::decode(&bin).expect("term_to_binary output decodes");
+    assert_eq!(decoded, sent);
+    let Term::List(items) = &decoded else {
+        panic!("{decoded:?}")
+    };
+    let node_text = |t: &Term| match t {
+        Term::Pid(p) => p.node.as_str().as_ptr(),
+        Term::Ref(r) => r.node.as_str().as_ptr(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        erl.name.len() > 15,
+        "the node name is a long atom: {}",
+        erl.name
+    );
+    // pid, ref, pid: one node name; after other long atoms, ref and pid share again.
+    assert_eq!(node_text(&items[0]), node_text(&items[1]));
+    assert_eq!(node_text(&items[0]), node_text(&items[2]));
+    assert_eq!(items[4], Term::atom("café_latin1_long_atom"));
+    assert_eq!(node_text(&items[5]), node_text(&items[6]));
+    erl.signal("TERM");
+}
